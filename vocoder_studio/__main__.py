@@ -1,0 +1,3 @@
+from vocoder_studio.cli import main
+
+raise SystemExit(main())

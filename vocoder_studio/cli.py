@@ -1,0 +1,153 @@
+"""The ``vocoder-studio`` command (``python -m vocoder_studio`` is the same).
+
+Bad input exits with status 2 and one line ``vocoder-studio: error: <file>: <reason>`` on stderr, with no
+traceback and no partial output file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from vocoder_studio import __version__
+from vocoder_studio.errors import VocoderStudioError
+
+PROG = "vocoder-studio"
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".mp3", ".opus"}
+
+
+def example_path() -> Path:
+    """The bundled example clip (English speech, CC-BY-SA 3.0; see resources/README.md)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "resources" / "example.flac", here.parent / "resources" / "example.flac"):
+        if candidate.is_file():
+            return candidate
+    raise VocoderStudioError("resources/example.flac: the bundled example is missing from this installation")
+
+
+def load_any_mel(path: Path):  # type: ignore[no-untyped-def]
+    """A mel from an audio file (through the front-end), a ``.npy`` mel, or a project file."""
+    from vocoder_studio.audio import load_audio, load_mel, wav_to_mel
+    from vocoder_studio.document import PROJECT_SUFFIX, Document
+
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        return load_mel(path)
+    if suffix == PROJECT_SUFFIX:
+        return Document.load(path).mel
+    audio = load_audio(path)
+    from vocoder_studio.errors import AudioFileError
+
+    if audio.size < 256:
+        raise AudioFileError(path, "too short: less than one 11.6 ms frame of audio")
+    return wav_to_mel(audio)
+
+
+def _cmd_mel(args: argparse.Namespace) -> int:
+    from vocoder_studio.audio import save_mel
+
+    mel = load_any_mel(Path(args.input))
+    save_mel(args.output, mel)
+    print(f"{args.output}: mel {mel.shape[0]} × {mel.shape[1]} frames")
+    return 0
+
+
+def _cmd_vocode(args: argparse.Namespace) -> int:
+    import torch
+
+    from vocoder_studio.audio import save_wav
+    from vocoder_studio.engine import choose_device
+    from vocoder_studio.vocoders import create_vocoder
+
+    output = Path(args.output)
+    if output.suffix.lower() != ".wav":
+        raise VocoderStudioError(f"{output}: the output must be a .wav file")
+    mel = load_any_mel(Path(args.input))
+    params = {}
+    if args.iterations is not None:
+        params["iterations"] = args.iterations
+    vocoder = create_vocoder(args.vocoder, device=choose_device(args.device), **params)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    audio = vocoder.vocode(mel).numpy()
+    save_wav(output, audio, vocoder.sample_rate, args.format)
+    print(f"{output}: {audio.size / vocoder.sample_rate:.2f} s at {vocoder.sample_rate} Hz, {vocoder.describe()}")
+    return 0
+
+
+def _cmd_vocoders(args: argparse.Namespace) -> int:
+    from vocoder_studio.vocoders import list_vocoders
+
+    rows = [(v.name, str(22050), v.weights_source, v.status()) for v in list_vocoders()]
+    header = ("name", "sample rate", "weights source", "status")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + "  " + row[3])
+    return 0
+
+
+def _cmd_open(args: argparse.Namespace) -> int:
+    path = Path(args.file) if getattr(args, "file", None) else example_path()
+    if not path.exists():
+        raise VocoderStudioError(f"{path}: no such file")
+    from vocoder_studio.ui.app import run_app
+
+    return run_app([path])
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from vocoder_studio.bench import run_bench
+
+    return run_bench(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Draw, edit and vocode mel-spectrograms.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("open", help="launch the GUI on FILE (wav/flac/ogg, .npy mel, project file)")
+    p.add_argument("file")
+    p.set_defaults(func=_cmd_open)
+
+    p = sub.add_parser("mel", help="audio → mel (.npy, 80 × frames, natural-log magnitude)")
+    p.add_argument("input")
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=_cmd_mel)
+
+    p = sub.add_parser("vocode", help="audio or .npy mel → WAV through a vocoder")
+    p.add_argument("input")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--vocoder", default="hifigan", help="a name from `vocoder-studio vocoders`")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--iterations", type=int, default=None, help="Griffin-Lim iterations")
+    p.add_argument("--format", choices=["pcm16", "float32"], default="pcm16", help="WAV sample format")
+    p.set_defaults(func=_cmd_vocode)
+
+    p = sub.add_parser("vocoders", help="list vocoders: name, sample rate, weights source, status")
+    p.set_defaults(func=_cmd_vocoders)
+
+    p = sub.add_parser("bench", help="measure vocoder speed, latency and memory on the bundled example")
+    p.add_argument("--vocoders", default="griffin-lim,hifigan")
+    p.add_argument("--input", default=None, help="audio file to measure on (default: the bundled example)")
+    p.set_defaults(func=_cmd_bench)
+    return parser
+
+
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            return _cmd_open(argparse.Namespace(file=None))
+        return int(args.func(args))
+    except VocoderStudioError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130

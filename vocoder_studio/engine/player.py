@@ -1,0 +1,207 @@
+"""Audio playback through sounddevice: an ``OutputStream`` whose callback reads a buffer the vocoder fills.
+
+The buffer is written in order by the streaming vocoder (:meth:`Player.write`) and read by PortAudio's
+callback; when the reader catches up with the writer (an underrun) the callback plays silence, counts it,
+and waits for more. The play position drives the canvas playhead.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from vocoder_studio.errors import PlaybackUnavailableError
+
+try:  # PortAudio may be missing entirely (no libportaudio2): the app still runs without playback
+    import sounddevice as sd
+
+    _IMPORT_ERROR: str | None = None
+except OSError as exc:  # pragma: no cover - depends on the machine
+    sd = None
+    _IMPORT_ERROR = str(exc)
+
+
+@dataclass(frozen=True)
+class OutputDevice:
+    """An audio output: PortAudio index, name, host API, channels, default rate in Hz."""
+
+    index: int
+    name: str
+    hostapi: str
+    channels: int
+    default_samplerate: float
+
+
+def output_devices() -> list[OutputDevice]:
+    """Audio outputs PortAudio sees (empty without PortAudio or without any device)."""
+    if sd is None:
+        return []
+    try:
+        devices = sd.query_devices()
+        apis = sd.query_hostapis()
+    except Exception:  # PortAudio errors on broken set-ups: no devices
+        return []
+    return [
+        OutputDevice(i, d["name"], apis[d["hostapi"]]["name"], d["max_output_channels"], d["default_samplerate"])
+        for i, d in enumerate(devices)
+        if d["max_output_channels"] > 0
+    ]
+
+
+def playback_status() -> str | None:
+    """None when playback can work, else why it cannot (one line for the status bar)."""
+    if sd is None:
+        return f"playback unavailable: {_IMPORT_ERROR}"
+    if not output_devices():
+        return "playback unavailable: no audio output device found"
+    return None
+
+
+class Player:
+    """Plays mono float32 audio at ``sample_rate`` Hz, fed while it plays.
+
+    Args:
+        sample_rate: Hz (22050).
+        device: PortAudio device index or name; None = the system default.
+        blocksize: frames per callback (0 = PortAudio's choice); with ``latency`` sets the buffer size.
+        latency: ``"low"``, ``"high"`` or seconds.
+    Attributes:
+        underruns: callbacks that found no audio ready while more was still to come.
+        first_sound_time: ``time.perf_counter()`` of the first callback that played non-silent audio.
+        level: peak absolute sample of the last block (the level meter).
+    """
+
+    def __init__(self, sample_rate: int = 22050, device: int | str | None = None, blocksize: int = 512,
+                 latency: str | float = "low") -> None:
+        self.sample_rate = sample_rate
+        self.device = device
+        self.blocksize = blocksize
+        self.latency = latency
+        self._lock = threading.Lock()
+        self._stream: Any = None
+        self._buffer = np.zeros(0, np.float32)
+        self._filled = 0
+        self._read = 0
+        self._total = 0
+        self._offset = 0
+        self._loop = False
+        self._finished_feed = False
+        self._done = threading.Event()
+        self.underruns = 0
+        self.first_sound_time: float | None = None
+        self.start_time: float | None = None
+        self.level = 0.0
+
+    # ----- control --------------------------------------------------------------------------------------
+    def start(self, total_samples: int, offset_samples: int = 0, loop: bool = False) -> None:
+        """Open the output and start playing ``total_samples`` samples that :meth:`write` will supply.
+
+        Args:
+            offset_samples: where in the document the first sample sits (for :attr:`position`).
+            loop: when the end is reached, start again from the first sample (until :meth:`stop`).
+        Raises:
+            PlaybackUnavailableError: no PortAudio or no output device, or the device failed to open.
+        """
+        reason = playback_status()
+        if reason is not None:
+            raise PlaybackUnavailableError(reason)
+        self.stop()
+        with self._lock:
+            self._buffer = np.zeros(max(0, total_samples), np.float32)
+            self._filled = self._read = 0
+            self._total = max(0, total_samples)
+            self._offset = offset_samples
+            self._loop = loop
+            self._finished_feed = False
+            self._done.clear()
+            self.underruns = 0
+            self.first_sound_time = None
+            self.level = 0.0
+        self.start_time = time.perf_counter()
+        try:
+            self._stream = sd.OutputStream(
+                samplerate=self.sample_rate, channels=1, dtype="float32", device=self.device,
+                blocksize=self.blocksize, latency=self.latency, callback=self._callback,
+                finished_callback=self._done.set,
+            )
+            self._stream.start()
+        except Exception as exc:  # PortAudioError and friends
+            self._stream = None
+            raise PlaybackUnavailableError(f"playback unavailable: cannot open the audio output ({exc})") from None
+
+    def write(self, samples: np.ndarray) -> None:
+        """Append audio after what was written before (in order); extra samples past the total are dropped."""
+        samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+        with self._lock:
+            n = min(samples.size, self._total - self._filled)
+            self._buffer[self._filled : self._filled + n] = samples[:n]
+            self._filled += n
+
+    def finish(self) -> None:
+        """No more audio is coming (a short feed then ends playback rather than counting underruns)."""
+        with self._lock:
+            self._finished_feed = True
+
+    def stop(self) -> None:
+        """Stop and close the output (safe to call at any time)."""
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.abort()
+                stream.close()
+            except Exception:
+                pass
+        self._done.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until playback ends; True if it ended within ``timeout`` seconds."""
+        return self._done.wait(timeout)
+
+    # ----- state ----------------------------------------------------------------------------------------
+    @property
+    def is_playing(self) -> bool:
+        return self._stream is not None and not self._done.is_set()
+
+    @property
+    def position(self) -> int:
+        """The sample being played now, in document samples (offset + samples read)."""
+        return self._offset + self._read
+
+    @property
+    def samples_filled(self) -> int:
+        return self._filled
+
+    # ----- PortAudio thread -----------------------------------------------------------------------------
+    def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        out = outdata[:, 0]
+        with self._lock:
+            written = 0
+            while written < frames:
+                if self._read >= self._total:
+                    if self._loop and self._filled >= self._total and self._total > 0:
+                        self._read = 0
+                        continue
+                    break
+                ready = self._filled - self._read
+                if ready <= 0:
+                    if not self._finished_feed and self._filled > 0:
+                        self.underruns += 1
+                    break
+                n = min(ready, frames - written)
+                out[written : written + n] = self._buffer[self._read : self._read + n]
+                self._read += n
+                written += n
+            out[written:] = 0.0
+            finished = self._read >= self._total and not self._loop
+            if self._finished_feed and self._read >= self._filled:
+                finished = True
+        peak = float(np.max(np.abs(out))) if frames else 0.0
+        self.level = peak
+        if self.first_sound_time is None and peak > 1e-4:
+            self.first_sound_time = time.perf_counter()
+        if finished:
+            raise sd.CallbackStop

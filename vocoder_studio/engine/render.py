@@ -1,0 +1,133 @@
+"""Vocoded audio of a document, cached per (document version, vocoder), re-vocoded only where it changed.
+
+After an edit of frames ``[a, b)`` only the audio of frames ``[a - C, b + C)`` changes (C = the vocoder's
+receptive field in frames); the renderer finds changed frames by comparing the mel with the one its audio was
+made from, so it is right whatever changed the document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from vocoder_studio.engine.jobs import CancelToken, Progress, no_progress
+from vocoder_studio.vocoders.base import Vocoder, chunk_bounds
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int, bool]]:
+    """Runs of equal values in a bool array: ``[(start, end, value), ...]``."""
+    if mask.size == 0:
+        return []
+    edges = np.flatnonzero(np.diff(mask.astype(np.int8))) + 1
+    starts = np.concatenate([[0], edges])
+    ends = np.concatenate([edges, [mask.size]])
+    return [(int(s), int(e), bool(mask[s])) for s, e in zip(starts, ends, strict=True)]
+
+
+class Renderer:
+    """The audio cache of one document for one vocoder.
+
+    Args:
+        vocoder: the vocoder (its ``receptive_field_frames`` sets how far an edit reaches).
+    Attributes:
+        version: the document version the cache was last brought up to date with (None: never).
+        vocoded_frames: frames vocoded since creation (a counter tests and benchmarks read).
+    """
+
+    def __init__(self, vocoder: Vocoder) -> None:
+        self.vocoder = vocoder
+        self.hop_length = vocoder.hop_length
+        self.version: int | None = None
+        self.vocoded_frames = 0
+        self._mel: np.ndarray | None = None
+        self._audio = np.zeros(0, np.float32)
+        self._valid = np.zeros(0, bool)
+
+    def update(self, mel: np.ndarray, version: int | None = None) -> tuple[int, int] | None:
+        """Bring the cache's idea of the mel up to date; invalidate the audio the change reaches.
+
+        Returns:
+            the frame range ``[a, b)`` whose audio must be re-vocoded, or None if nothing changed.
+        """
+        if version is not None and version == self.version and self._mel is not None:
+            return None
+        frames = mel.shape[1]
+        if self._mel is None or self._mel.shape != mel.shape:
+            self._mel = np.array(mel, dtype=np.float32)
+            self._audio = np.zeros(frames * self.hop_length, np.float32)
+            self._valid = np.zeros(frames, bool)
+            self.version = version
+            return (0, frames)
+        changed = np.flatnonzero(np.any(self._mel != mel, axis=0))
+        self.version = version
+        if changed.size == 0:
+            return None
+        c = self.vocoder.receptive_field_frames
+        a, b = max(0, int(changed[0]) - c), min(frames, int(changed[-1]) + 1 + c)
+        self._mel[:, changed[0] : changed[-1] + 1] = mel[:, changed[0] : changed[-1] + 1]
+        self._valid[a:b] = False
+        return (a, b)
+
+    def is_complete(self, start: int = 0, end: int | None = None) -> bool:
+        """Whether frames ``[start, end)`` are all cached."""
+        return bool(self._valid[start:end].all()) if self._valid.size else False
+
+    def stream(
+        self,
+        mel: np.ndarray,
+        version: int | None = None,
+        start: int = 0,
+        end: int | None = None,
+        chunk_frames: int = 64,
+        first_chunk_frames: int = 16,
+        progress: Progress = no_progress,
+        cancel: CancelToken | None = None,
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """Audio of frames ``[start, end)`` in order, as ``(first_frame, samples)`` blocks.
+
+        Cached audio comes at once; missing audio is vocoded chunk by chunk (the first chunk small) and kept.
+
+        Args:
+            mel: the document's ln-mel ``(80, frames)``.
+            version: the document version (skips the comparison when unchanged).
+        Yields:
+            ``(frame, float32 array ((chunk frames) * 256,))``.
+        Raises:
+            JobCancelled: ``cancel`` was set.
+        """
+        self.update(mel, version)
+        assert self._mel is not None
+        end = mel.shape[1] if end is None else min(end, mel.shape[1])
+        total = max(1, end - start)
+        done = 0
+        first = True
+        for run_start, run_end, valid in _runs(self._valid[start:end]):
+            run_start, run_end = run_start + start, run_end + start
+            if valid:
+                for a, b in chunk_bounds(run_end - run_start, 1024):
+                    lo, hi = (run_start + a) * self.hop_length, (run_start + b) * self.hop_length
+                    yield run_start + a, self._audio[lo:hi]
+                done += run_end - run_start
+                progress(done / total, "cached audio")
+                continue
+            for a, b in chunk_bounds(run_end - run_start, chunk_frames, first_chunk_frames if first else None):
+                if cancel is not None:
+                    cancel.check()
+                a, b = a + run_start, b + run_start
+                audio = self.vocoder.vocode_range(self._mel, a, b).numpy()
+                self._audio[a * self.hop_length : b * self.hop_length] = audio
+                self._valid[a:b] = True
+                self.vocoded_frames += b - a
+                done += b - a
+                progress(done / total, f"vocoding with {self.vocoder.name}")
+                yield a, audio
+            first = False
+
+    def render(self, mel: np.ndarray, version: int | None = None, start: int = 0, end: int | None = None,
+               progress: Progress = no_progress, cancel: CancelToken | None = None,
+               chunk_frames: int = 256) -> np.ndarray:
+        """All audio of frames ``[start, end)`` as one float32 array ``((end - start) * 256,)``."""
+        blocks = [audio for _, audio in self.stream(mel, version, start, end, chunk_frames, chunk_frames,
+                                                     progress, cancel)]
+        return np.concatenate(blocks) if blocks else np.zeros(0, np.float32)

@@ -1,0 +1,153 @@
+"""The one protocol every vocoder follows, and the chunked streaming they share.
+
+Streaming follows the design card: vocode chunks of N frames with C context frames on each side and keep only
+the middle (a hard cut). With C at least the model's receptive field the streamed audio equals the full-file
+audio; a small first chunk gives the first sound quickly.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import torch
+
+from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, validate_mel
+from vocoder_studio.errors import MelShapeError
+
+
+@runtime_checkable
+class VocoderProtocol(Protocol):
+    """What the engine, CLI and UI rely on (see ``shared/design.md``)."""
+
+    name: str
+    sample_rate: int
+    receptive_field_frames: int
+
+    def vocode(self, mel: torch.Tensor | np.ndarray) -> torch.Tensor: ...
+
+    def stream(self, mel: torch.Tensor | np.ndarray, chunk_frames: int = 64) -> Iterator[torch.Tensor]: ...
+
+
+def as_mel_tensor(mel: torch.Tensor | np.ndarray, config: MelConfig = DEFAULT_CONFIG) -> torch.Tensor:
+    """A mel as a float32 tensor ``(n_mels, frames)`` or ``(batch, n_mels, frames)``.
+
+    Raises:
+        MelShapeError: wrong number of bands or dimensions, or no frames.
+    """
+    if isinstance(mel, np.ndarray):
+        if mel.ndim == 2:
+            mel = validate_mel(mel, config)
+        mel = torch.from_numpy(np.ascontiguousarray(mel, dtype=np.float32))
+    if mel.ndim not in (2, 3) or mel.shape[-2] != config.n_mels or mel.shape[-1] < 1:
+        raise MelShapeError(f"mel must be ({config.n_mels}, frames) or (batch, {config.n_mels}, frames), "
+                            f"got {tuple(mel.shape)}")
+    return mel.float()
+
+
+class Vocoder(ABC):
+    """Base class: mel ``(80, T)`` → audio ``(T * 256,)`` float32 in [-1, 1] at 22050 Hz.
+
+    Subclasses implement :meth:`_synthesize` on a batch already on ``self.device``.
+
+    Attributes:
+        name: registry name (``"griffin-lim"``, ``"hifigan"``, …).
+        sample_rate: output rate in Hz (22050).
+        receptive_field_frames: mel frames of context a chunk needs on each side for an exact splice.
+        device: the torch device the vocoder runs on.
+    """
+
+    name: str = "vocoder"
+    receptive_field_frames: int = 0
+
+    def __init__(self, device: str | torch.device = "cpu", config: MelConfig = DEFAULT_CONFIG) -> None:
+        self.config = config
+        self.sample_rate = config.sample_rate
+        self.hop_length = config.hop_length
+        self.device = torch.device(device)
+
+    @abstractmethod
+    def _synthesize(self, mel: torch.Tensor) -> torch.Tensor:
+        """Vocode ``(B, n_mels, T)`` on ``self.device`` → ``(B, T * hop_length)`` float32."""
+
+    def vocode(self, mel: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """Vocode a whole mel-spectrogram.
+
+        Args:
+            mel: ln-mel ``(80, T)`` or ``(B, 80, T)``, numpy or torch.
+        Returns:
+            CPU float32 tensor ``(T * 256,)`` or ``(B, T * 256)``, clipped to [-1, 1].
+        """
+        x = as_mel_tensor(mel, self.config)
+        single = x.ndim == 2
+        batch = x.unsqueeze(0) if single else x
+        with torch.inference_mode():
+            audio = self._synthesize(batch.to(self.device)).float().clamp(-1.0, 1.0).cpu()
+        return audio[0] if single else audio
+
+    def vocode_range(
+        self, mel: torch.Tensor | np.ndarray, start: int, end: int, context_frames: int | None = None
+    ) -> torch.Tensor:
+        """Audio of frames ``[start, end)`` of ``mel``, vocoded with context on each side and cut hard.
+
+        Returns:
+            CPU float32 tensor ``((end - start) * 256,)``.
+        Raises:
+            ValueError: the range is empty or outside the mel.
+        """
+        x = as_mel_tensor(mel, self.config)
+        frames = x.shape[-1]
+        if not 0 <= start < end <= frames:
+            raise ValueError(f"frame range [{start}, {end}) is outside the mel's {frames} frames")
+        context = self.receptive_field_frames if context_frames is None else context_frames
+        lo, hi = max(0, start - context), min(frames, end + context)
+        audio = self.vocode(x[..., lo:hi])
+        offset = (start - lo) * self.hop_length
+        return audio[..., offset : offset + (end - start) * self.hop_length]
+
+    def stream(
+        self,
+        mel: torch.Tensor | np.ndarray,
+        chunk_frames: int = 64,
+        first_chunk_frames: int | None = 16,
+        context_frames: int | None = None,
+    ) -> Iterator[torch.Tensor]:
+        """Vocode ``(80, T)`` chunk by chunk, in order; the blocks concatenate to ``(T * 256,)``.
+
+        Args:
+            chunk_frames: frames per chunk after the first.
+            first_chunk_frames: frames of the first chunk (small → first sound sooner); None = chunk_frames.
+            context_frames: context on each side; default ``receptive_field_frames``.
+        Yields:
+            CPU float32 tensors ``(chunk * 256,)``.
+        """
+        x = as_mel_tensor(mel, self.config)
+        if x.ndim != 2:
+            raise MelShapeError(f"stream takes one mel (80, frames), got {tuple(x.shape)}")
+        if chunk_frames < 1:
+            raise ValueError(f"chunk_frames must be at least 1, got {chunk_frames}")
+        for start, end in chunk_bounds(x.shape[-1], chunk_frames, first_chunk_frames):
+            yield self.vocode_range(x, start, end, context_frames)
+
+    def to(self, device: str | torch.device) -> Vocoder:
+        """Move the vocoder to ``device`` and return it."""
+        self.device = torch.device(device)
+        return self
+
+    def describe(self) -> str:
+        """One line for lists and status bars."""
+        return f"{self.name} ({self.device})"
+
+
+def chunk_bounds(frames: int, chunk_frames: int, first_chunk_frames: int | None = None) -> list[tuple[int, int]]:
+    """Split ``frames`` into ``[start, end)`` chunks: the first of ``first_chunk_frames``, then ``chunk_frames``."""
+    bounds = []
+    start = 0
+    size = first_chunk_frames or chunk_frames
+    while start < frames:
+        end = min(frames, start + size)
+        bounds.append((start, end))
+        start, size = end, chunk_frames
+    return bounds
