@@ -76,13 +76,13 @@ def erase_dab(doc: Document, frame: float, band: float, radius: float) -> Region
 def hz_to_band(hz: float | np.ndarray, config: MelConfig = DEFAULT_CONFIG) -> np.ndarray:
     """Fractional mel band index of a frequency in Hz (interpolated on the band centres)."""
     centres = mel_frequencies(config)
-    return np.interp(hz, centres, np.arange(config.n_mels), left=-1.0, right=float(config.n_mels))
+    return np.asarray(np.interp(hz, centres, np.arange(config.n_mels), left=-1.0, right=float(config.n_mels)))
 
 
 def band_to_hz(band: float | np.ndarray, config: MelConfig = DEFAULT_CONFIG) -> np.ndarray:
     """Centre frequency in Hz of a fractional mel band index."""
     centres = mel_frequencies(config)
-    return np.interp(band, np.arange(config.n_mels), centres)
+    return np.asarray(np.interp(band, np.arange(config.n_mels), centres))
 
 
 @dataclass
@@ -110,7 +110,9 @@ def harmonic_dab(doc: Document, frame: float, f0_hz: float, settings: HarmonicSe
     levels = db_to_ln(settings.level_db - settings.rolloff_db * (k - 1))
     bands = np.arange(doc.n_mels)[:, None]
     weights = np.exp(-0.5 * ((bands - centres[None, :]) / max(settings.width, 0.1)) ** 2)
-    comb = np.max(np.asarray(levels)[None, :] * weights + doc.config.floor_ln * (1 - weights), axis=1)
+    # Sum the harmonics' magnitudes in the linear domain (as the mel filterbank would), then take the log.
+    magnitude = np.sum(np.exp(np.asarray(levels))[None, :] * weights, axis=1)
+    comb = np.log(np.maximum(magnitude, doc.config.log_floor))
     region = Region(col, col + 1, 0, doc.n_mels)
     values = np.maximum(doc.mel[region.slices], comb[:, None].astype(np.float32))
     doc.write(region, values)

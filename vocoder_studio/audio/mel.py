@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from typing import overload
 
 import librosa
 import numpy as np
@@ -96,6 +97,14 @@ def db_to_ln(db: np.ndarray | float) -> np.ndarray | float:
     return db / DB_PER_NEPER
 
 
+@overload
+def wav_to_mel(audio: np.ndarray, config: MelConfig = ...) -> np.ndarray: ...
+
+
+@overload
+def wav_to_mel(audio: torch.Tensor, config: MelConfig = ...) -> torch.Tensor: ...
+
+
 def wav_to_mel(
     audio: np.ndarray | torch.Tensor, config: MelConfig = DEFAULT_CONFIG
 ) -> np.ndarray | torch.Tensor:
@@ -111,7 +120,10 @@ def wav_to_mel(
         MelShapeError: the input is not 1-D/2-D, or shorter than one hop.
     """
     as_numpy = isinstance(audio, np.ndarray)
-    x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)) if as_numpy else audio.float()
+    if isinstance(audio, np.ndarray):
+        x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
+    else:
+        x = audio.float()
     if x.ndim not in (1, 2):
         raise MelShapeError(f"audio must be 1-D or 2-D, got shape {tuple(x.shape)}")
     if x.shape[-1] < config.hop_length:

@@ -21,7 +21,7 @@ def play_job(
     end_frame: int | None = None,
     loop: bool = False,
     first_chunk_frames: int = 16,
-    chunk_frames: int = 64,
+    chunk_frames: int = 256,
 ) -> Callable[[Progress, CancelToken], int]:
     """A job that plays frames ``[start_frame, end_frame)`` of ``mel``: the output starts at once and the
     streaming vocoder fills it chunk by chunk (cached audio immediately). Returns the samples fed.

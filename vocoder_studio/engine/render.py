@@ -79,7 +79,7 @@ class Renderer:
         version: int | None = None,
         start: int = 0,
         end: int | None = None,
-        chunk_frames: int = 64,
+        chunk_frames: int = 256,
         first_chunk_frames: int = 16,
         progress: Progress = no_progress,
         cancel: CancelToken | None = None,

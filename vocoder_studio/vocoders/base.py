@@ -40,7 +40,10 @@ def as_mel_tensor(mel: torch.Tensor | np.ndarray, config: MelConfig = DEFAULT_CO
     if isinstance(mel, np.ndarray):
         if mel.ndim == 2:
             mel = validate_mel(mel, config)
-        mel = torch.from_numpy(np.ascontiguousarray(mel, dtype=np.float32))
+        mel = np.ascontiguousarray(mel, dtype=np.float32)
+        if not mel.flags.writeable:  # e.g. Document.mel, a read-only view: torch needs its own copy
+            mel = mel.copy()
+        mel = torch.from_numpy(mel)
     if mel.ndim not in (2, 3) or mel.shape[-2] != config.n_mels or mel.shape[-1] < 1:
         raise MelShapeError(f"mel must be ({config.n_mels}, frames) or (batch, {config.n_mels}, frames), "
                             f"got {tuple(mel.shape)}")
@@ -142,12 +145,17 @@ class Vocoder(ABC):
 
 
 def chunk_bounds(frames: int, chunk_frames: int, first_chunk_frames: int | None = None) -> list[tuple[int, int]]:
-    """Split ``frames`` into ``[start, end)`` chunks: the first of ``first_chunk_frames``, then ``chunk_frames``."""
+    """Split ``frames`` into ``[start, end)`` chunks: ``first_chunk_frames`` first, each next chunk twice the
+    one before, up to ``chunk_frames``.
+
+    The small first chunk gives the first sound quickly; growing chunks then cut the share of context frames
+    computed twice, so a vocoder near real time still gets ahead of playback.
+    """
     bounds = []
     start = 0
-    size = first_chunk_frames or chunk_frames
+    size = min(first_chunk_frames or chunk_frames, chunk_frames)
     while start < frames:
         end = min(frames, start + size)
         bounds.append((start, end))
-        start, size = end, chunk_frames
+        start, size = end, min(2 * size, chunk_frames)
     return bounds

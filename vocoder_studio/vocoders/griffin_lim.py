@@ -55,7 +55,8 @@ class GriffinLim(Vocoder):
 
     def _stft(self, audio: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
         c = self.config
-        return torch.stft(audio, c.n_fft, c.hop_length, c.win_length, window, center=True,
+        pad_mode = "reflect" if audio.shape[-1] > c.n_fft // 2 else "constant"
+        return torch.stft(audio, c.n_fft, c.hop_length, c.win_length, window, center=True, pad_mode=pad_mode,
                           return_complex=True)
 
     def _istft(self, spec: torch.Tensor, window: torch.Tensor, length: int) -> torch.Tensor:

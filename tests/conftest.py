@@ -1,0 +1,72 @@
+"""Shared fixtures: real speech (alsa-utils' clips, installed by .ci/run) and the bundled example."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ALSA_DIR = Path("/usr/share/sounds/alsa")
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "resources" / "example.flac"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip when ``condition`` is false, except under CI where a missing requirement is a failure."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required under CI: {reason}")
+    pytest.skip(reason)
+
+
+def alsa_clips() -> list[Path]:
+    return [p for p in sorted(ALSA_DIR.glob("*.wav")) if p.name != "Noise.wav"]
+
+
+@pytest.fixture(scope="session")
+def speech_files() -> list[Path]:
+    """The eight spoken channel names of alsa-utils (48 kHz mono, 11.4 s in all)."""
+    clips = alsa_clips()
+    require(len(clips) >= 8, f"alsa-utils speech clips missing under {ALSA_DIR} (apt-get install alsa-utils)")
+    return clips
+
+
+@pytest.fixture(scope="session")
+def speech(speech_files: list[Path]) -> np.ndarray:
+    """11.4 s of real speech at 22050 Hz, float32, a whole number of 256-sample frames long."""
+    from vocoder_studio.audio import load_audio
+
+    audio = np.concatenate([load_audio(p) for p in speech_files])
+    return audio[: len(audio) // 256 * 256]
+
+
+@pytest.fixture(scope="session")
+def speech_mel(speech: np.ndarray) -> np.ndarray:
+    from vocoder_studio.audio import wav_to_mel
+
+    return wav_to_mel(speech)
+
+
+@pytest.fixture(scope="session")
+def example_mel() -> np.ndarray:
+    from vocoder_studio.audio import load_audio, wav_to_mel
+
+    return wav_to_mel(load_audio(EXAMPLE))
+
+
+@pytest.fixture(scope="session")
+def hifigan():
+    from vocoder_studio.vocoders import create_vocoder
+
+    return create_vocoder("hifigan")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _torch_threads() -> None:
+    import torch
+
+    torch.set_num_threads(max(1, os.cpu_count() or 1))

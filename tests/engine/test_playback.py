@@ -1,0 +1,97 @@
+"""Real playback through the app's Player into a PulseAudio null sink, recorded from its monitor."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vocoder_studio.document import Document
+from vocoder_studio.engine import CancelToken, Renderer, run_job
+from vocoder_studio.engine.playback import play_job
+from vocoder_studio.engine.player import Player, playback_status
+
+from ..conftest import require
+
+pytestmark = pytest.mark.playback
+
+
+def _sink_ready() -> bool:
+    if shutil.which("pactl") is None:
+        return False
+    done = subprocess.run(["pactl", "list", "short", "sinks"], capture_output=True, text=True)
+    return done.returncode == 0 and "ci_sink" in done.stdout
+
+
+@pytest.fixture
+def null_sink() -> None:
+    require(_sink_ready(), "no PulseAudio null sink 'ci_sink' (run scripts/pulse-null-sink.sh)")
+    require(playback_status() is None, f"PortAudio sees no output: {playback_status()}")
+
+
+def _record(path: Path) -> subprocess.Popen[bytes]:
+    """Record the sink's monitor into a file (a pipe would fill after 0.7 s and stall parec)."""
+    return subprocess.Popen(
+        ["parec", "--device=ci_sink.monitor", "--format=float32le", "--rate=22050", "--channels=1",
+         "--latency-msec=20", str(path)],
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _peak_correlation(sent: np.ndarray, recorded: np.ndarray) -> float:
+    n = len(sent) + len(recorded)
+    size = 1 << (n - 1).bit_length()
+    corr = np.fft.irfft(np.fft.rfft(recorded, size) * np.conj(np.fft.rfft(sent, size)), size)
+    best = int(np.argmax(np.abs(corr[: len(recorded)])))
+    segment = recorded[best : best + len(sent)]
+    m = min(len(segment), len(sent))
+    a, b = sent[:m], segment[:m]
+    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
+
+
+def test_vocoded_clip_plays_through_the_sink(null_sink: None, example_mel: np.ndarray, tmp_path: Path) -> None:
+    from vocoder_studio.vocoders import create_vocoder
+
+    doc = Document(example_mel[:, :260])  # 3 s of the example
+    renderer = Renderer(create_vocoder("griffin-lim", iterations=16))
+    sent = renderer.render(doc.mel, doc.version)  # cached: playing it streams from the cache
+    recording = tmp_path / "monitor.raw"
+    recorder = _record(recording)
+    time.sleep(0.3)
+    player = Player(sample_rate=22050)
+    pressed = time.perf_counter()
+    job = play_job(renderer, player, doc.mel, doc.version)
+    fed = run_job(job, cancel=CancelToken())
+    assert fed == len(sent)
+    assert player.wait(timeout=10), "playback did not finish"
+    time.sleep(0.4)
+    recorder.terminate()
+    recorder.wait(timeout=5)
+    raw = recording.read_bytes()
+    recorded = np.frombuffer(raw[: len(raw) // 4 * 4], dtype=np.float32)
+    assert player.position == len(sent), "the playhead did not reach the end"
+    assert player.first_sound_time is not None and player.first_sound_time - pressed < 1.0
+    assert len(recorded) > len(sent)
+    assert _peak_correlation(sent, recorded) > 0.9
+
+
+def test_stop_while_streaming_and_underruns_do_not_crash(null_sink: None, example_mel: np.ndarray) -> None:
+    from vocoder_studio.vocoders import create_vocoder
+
+    renderer = Renderer(create_vocoder("griffin-lim", iterations=64))
+    player = Player(sample_rate=22050, blocksize=256)
+    token = CancelToken()
+    job = play_job(renderer, player, example_mel, None, first_chunk_frames=8, chunk_frames=128)
+
+    def cancel_soon(fraction: float, message: str) -> None:
+        if fraction > 0.3:
+            token.cancel()
+
+    with pytest.raises(Exception, match="cancelled"):
+        job(cancel_soon, token)
+    assert not player.is_playing
+    assert player.position < example_mel.shape[1] * 256

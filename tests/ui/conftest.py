@@ -1,0 +1,32 @@
+"""Qt test set-up: headless (offscreen) platform, no dialogs, settings and autosaves in a temporary folder."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["VOCODER_STUDIO_NO_DIALOGS"] = "1"
+os.environ["VOCODER_STUDIO_HOME"] = tempfile.mkdtemp(prefix="vs-ui-home-")
+
+from collections.abc import Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+
+from vocoder_studio.cli import example_path  # noqa: E402
+
+
+@pytest.fixture
+def window(qtbot) -> Iterator:  # type: ignore[no-untyped-def]
+    """The main window on the bundled example, shown, with fast Griffin-Lim (4 iterations)."""
+    from vocoder_studio.ui.app import create_main_window
+
+    win = create_main_window([example_path()], show_dialogs=False)
+    qtbot.addWidget(win)
+    win.vocoder_panel.set_vocoder("griffin-lim", device="cpu", iterations=4)
+    win.resize(1300, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    qtbot.wait(150)  # let the layout settle before mapping scene coordinates (facts.md)
+    yield win
+    win.shutdown()

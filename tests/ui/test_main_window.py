@@ -1,0 +1,244 @@
+"""The main window with real widgets and real mouse events (offscreen platform)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+from PySide6.QtCore import QPoint, Qt
+
+from vocoder_studio.audio.mel import db_to_ln, ln_to_db
+from vocoder_studio.document import Region
+from vocoder_studio.engine.player import playback_status
+from vocoder_studio.ui.tools import Tool
+
+from ..conftest import require
+
+
+def _drag(qtbot, canvas, cells: list[tuple[float, float]]) -> None:  # type: ignore[no-untyped-def]
+    """Press at the first cell, move through the others (≥ 15 ms apart), release at the last."""
+    viewport = canvas.view.viewport()
+    points = [canvas.widget_pos_of_cell(x, y) for x, y in cells]
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=points[0])
+    for p in points[1:]:
+        qtbot.wait(20)
+        qtbot.mouseMove(viewport, p)
+    qtbot.wait(20)
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=points[-1])
+    qtbot.wait(20)
+
+
+def test_open_example_shows_mel_in_db(window) -> None:  # type: ignore[no-untyped-def]
+    doc = window.current_document()
+    canvas = window.current_canvas()
+    assert window.tabs.count() == 1
+    assert doc.mel.shape == (80, doc.frames) and doc.frames > 500
+    image = canvas.image_item.image
+    assert image.shape == doc.mel.shape
+    np.testing.assert_allclose(image, ln_to_db(doc.mel), rtol=1e-6)
+    assert "example.flac" in window.windowTitle() and "*" not in window.windowTitle()
+
+
+def test_brush_stroke_undo_redo(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    canvas = window.current_canvas()
+    doc = canvas.doc
+    window.tool_bar.set_tool(Tool.BRUSH)
+    window.tools.brush_radius = 2.0
+    window.tools.brush_gain_db = 12.0
+    before = doc.mel.copy()
+    path = [(100.5 + 40 * i, 20.5 + 4 * i) for i in range(6)]  # 200 frames, 20 bands: a fast drag
+    _drag(qtbot, canvas, path)
+    after = doc.mel.copy()
+    changed = after != before
+    for t in np.linspace(0.0, 1.0, 60):  # every cell along the path changed (interpolated stroke)
+        x, y = 100.5 + 200 * t, 20.5 + 20 * t
+        assert changed[int(y), int(x)], (x, y)
+    assert not changed[60:, :].any() and not changed[:, 400:].any() and not changed[:, :90].any()
+    assert np.all(after[changed] > before[changed])
+    assert window.windowTitle().startswith("example.flac*")
+    assert doc.undo_label == "Brush"
+    window.undo_action.trigger()
+    assert np.array_equal(doc.mel, before)
+    assert not doc.can_undo  # the whole stroke was one undo step
+    qtbot.wait(10)
+    assert np.array_equal(canvas.image_item.image, ln_to_db(before))
+    window.redo_action.trigger()
+    assert np.array_equal(doc.mel, after)
+
+
+def test_ctrl_z_shortcut_undoes(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    canvas = window.current_canvas()
+    doc = canvas.doc
+    before = doc.mel.copy()
+    _drag(qtbot, canvas, [(300.5, 30.5), (330.5, 35.5), (360.5, 30.5)])
+    assert not np.array_equal(doc.mel, before)
+    window.activateWindow()
+    canvas.view.setFocus()
+    qtbot.keyClick(canvas.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert np.array_equal(doc.mel, before)
+
+
+def test_select_and_gain_is_one_undo_step(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    canvas = window.current_canvas()
+    doc = canvas.doc
+    window.tool_bar.set_tool(Tool.SELECT)
+    _drag(qtbot, canvas, [(200.2, 10.2), (260.5, 25.5), (320.7, 40.7)])
+    region = doc.selection
+    assert region == Region(200, 321, 10, 41)
+    assert canvas.selection_item.isVisible()
+    before = doc.mel.copy()
+    window.gain_up_action.trigger()
+    after = doc.mel.copy()
+    inside = np.zeros(before.shape, bool)
+    inside[region.slices] = True
+    assert np.array_equal(after[inside], before[inside] + np.float32(db_to_ln(6.0)))
+    assert np.array_equal(after[~inside], before[~inside])
+    assert doc.undo_label.startswith("Gain +6")
+    window.undo_action.trigger()
+    assert np.array_equal(doc.mel, before) and not doc.can_undo
+
+
+def test_zoom_and_fit(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    canvas = window.current_canvas()
+    full = canvas.view_range()
+    assert full[0][0] == pytest.approx(0.0, abs=1e-6)
+    assert full[0][1] == pytest.approx(canvas.doc.duration, rel=1e-3)
+    window.zoom_in_action.trigger()
+    zoomed = canvas.view_range()
+    assert zoomed[0][1] - zoomed[0][0] == pytest.approx((full[0][1] - full[0][0]) / 2, rel=0.05)
+    window.fit_action.trigger()
+    np.testing.assert_allclose(canvas.view_range(), full, atol=1e-6)
+
+
+def test_export_wav_griffin_lim(window, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    doc = window.current_document()
+    out = tmp_path / "out.wav"
+    with qtbot.waitSignal(window.exportFinished, timeout=120_000) as blocker:
+        assert window.export_wav(out)
+    assert blocker.args == [str(out)]
+    audio, rate = sf.read(out)
+    assert rate == 22050
+    assert audio.shape == (doc.frames * 256,)
+    assert np.sqrt(np.mean(audio**2)) > 1e-3
+    assert window.last_error is None
+
+
+def test_export_selection_float32(window, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    canvas = window.current_canvas()
+    canvas.set_selection(Region(100, 200, 0, 80))
+    out = tmp_path / "sel.wav"
+    with qtbot.waitSignal(window.exportFinished, timeout=120_000):
+        assert window.export_wav(out, selection_only=True, fmt="float32")
+    info = sf.info(out)
+    assert info.frames == 100 * 256 and info.subtype == "FLOAT"
+
+
+def test_play_in_the_window_moves_playhead_and_meter(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    require(playback_status() is None, f"no audio output here: {playback_status()}")
+    window.current_canvas().set_selection(Region(100, 200, 0, 80))
+    assert window.toggle_play()
+    qtbot.waitUntil(lambda: window.transport.meter.value() > 0, timeout=30_000)
+    qtbot.waitUntil(lambda: window.transport.player.position > 100 * 256 + 2048, timeout=10_000)
+    window.transport.stop_action.trigger()
+    assert not window.transport.is_playing
+
+
+def test_unusable_audio_output_says_playback_is_unavailable(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window.transport.configure_output(9999, 512)  # no such device: as on a machine without sound
+    window.transport.play_action.trigger()
+    qtbot.waitUntil(lambda: "playback unavailable" in window.statusBar().currentMessage(), timeout=10_000)
+    qtbot.waitUntil(lambda: not window.transport.is_playing, timeout=5_000)
+    window.cancel_action.trigger()  # Esc with nothing running is harmless
+    out = window.current_document()
+    assert out is not None and out.frames > 0  # the document is still there to edit and export
+
+
+def test_split_view_copy_paste(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window.split_action.trigger()
+    assert window.split_canvas is not None and window.split_panel.isVisible()
+    qtbot.wait(150)
+    original = window.split_canvas.doc
+    edited = window.current_document()
+    assert original is not edited and np.array_equal(original.mel, edited.mel)
+    window.split_canvas.set_selection(Region(10, 40, 0, 80))
+    window._set_active(window.split_canvas)
+    window.copy_action.trigger()
+    assert window.clipboard is not None and window.clipboard.shape == (80, 30)
+    canvas = window.current_canvas()
+    canvas.set_cursor_frame(500)
+    window._set_active(canvas)
+    window.paste_action.trigger()
+    assert np.array_equal(edited.mel[:, 500:530], original.mel[:, 10:40])
+    window.split_action.trigger()
+    assert window.split_canvas is None
+
+
+def test_project_round_trip_and_bad_file(window, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    doc = window.current_document()
+    doc.selection = Region(0, 10, 0, 10)
+    window.apply_gain_db(-6.0)
+    path = window.save_project(tmp_path / "p.vsproj")
+    assert path is not None and not doc.modified and "*" not in window.windowTitle()
+    tab = window.open_path(path)
+    assert tab is not None and np.array_equal(tab.doc.mel, doc.mel) and window.tabs.count() == 2
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not audio at all" * 10)
+    assert window.open_path(bad) is None
+    assert window.last_error and "bad.wav" in window.last_error
+    assert window.tabs.count() == 2
+    assert window.close_tab(1) and window.tabs.count() == 1
+
+
+def test_cancel_long_export(window, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    window.vocoder_panel.set_vocoder("griffin-lim", iterations=200)
+    out = tmp_path / "cancelled.wav"
+    with qtbot.waitSignal(window.runner.jobCancelled, timeout=60_000):
+        window.export_wav(out)
+        qtbot.wait(50)
+        window.cancel_action.trigger()
+    assert not out.exists()
+
+
+def test_cursor_readout(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    canvas = window.current_canvas()
+    qtbot.mouseMove(canvas.view.viewport(), canvas.widget_pos_of_cell(86.5, 40.5))
+    qtbot.wait(30)
+    text = window.cursor_label.text()
+    assert " s" in text and "Hz" in text and "dB" in text
+    assert isinstance(canvas.widget_pos_of_cell(0, 0), QPoint)
+
+
+def test_pan_tool_moves_view_and_eraser_click(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    canvas = window.current_canvas()
+    doc = canvas.doc
+    window.zoom_in_action.trigger()
+    window.zoom_in_action.trigger()
+    (t0, t1), _ = canvas.view_range()
+    window.tool_bar.set_tool(Tool.PAN)
+    mid = (t0 + t1) / 2 / doc.config.frame_seconds
+    before = doc.mel.copy()
+    _drag(qtbot, canvas, [(mid, 40.0), (mid - 20, 40.0), (mid - 40, 40.0)])
+    (u0, u1), _ = canvas.view_range()
+    assert u0 > t0 + 0.1 and u1 - u0 == pytest.approx(t1 - t0, rel=1e-3)
+    assert np.array_equal(doc.mel, before)  # panning does not edit
+    window.tool_bar.set_tool(Tool.ERASER)
+    frame = int((u0 + u1) / 2 / doc.config.frame_seconds)
+    viewport = canvas.view.viewport()
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=canvas.widget_pos_of_cell(frame + 0.5, 30.5))
+    qtbot.wait(20)
+    assert doc.mel[30, frame] < before[30, frame] and doc.undo_label == "Eraser"
+    assert canvas.cursor_frame == frame
+    window.undo_action.trigger()
+    assert np.array_equal(doc.mel, before)
+
+
+def test_harmonic_pen_draws_harmonics(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    canvas = window.current_canvas()
+    doc = canvas.doc
+    window.tool_bar.set_tool(Tool.HARMONIC)
+    before = doc.mel.copy()
+    _drag(qtbot, canvas, [(700.5, 10.5), (720.5, 10.5), (740.5, 10.5)])
+    changed_cols = np.flatnonzero(np.any(doc.mel != before, axis=0))
+    assert changed_cols.size >= 30 and changed_cols.min() >= 699 and changed_cols.max() <= 741
+    assert np.all(doc.mel >= before)
+    assert doc.undo_label == "Harmonic"

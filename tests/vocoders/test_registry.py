@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from vocoder_studio.engine import choose_device
+from vocoder_studio.errors import MelShapeError, VocoderStudioError, VocoderUnavailableError
+from vocoder_studio.vocoders import VocoderProtocol, chunk_bounds, create_vocoder, list_vocoders
+from vocoder_studio.vocoders.hifigan import fold_weight_norm
+
+
+def test_registry_lists_the_vocoders() -> None:
+    names = [v.name for v in list_vocoders()]
+    assert names[:3] == ["griffin-lim", "hifigan", "hifigan-lj"]
+    assert all(v.status() == "ready" for v in list_vocoders())
+
+
+def test_unknown_name_and_parameter() -> None:
+    with pytest.raises(VocoderUnavailableError, match="unknown vocoder 'nope'"):
+        create_vocoder("nope")
+    with pytest.raises(VocoderUnavailableError, match="unknown parameter"):
+        create_vocoder("griffin-lim", colour="red")
+
+
+def test_protocol_and_shapes() -> None:
+    vocoder = create_vocoder("griffin-lim", iterations=2)
+    assert isinstance(vocoder, VocoderProtocol)
+    assert vocoder.sample_rate == 22050 and vocoder.receptive_field_frames > 0
+    with pytest.raises(MelShapeError):
+        vocoder.vocode(np.zeros((40, 10), np.float32))
+    one = vocoder.vocode(np.full((80, 1), -5.0, np.float32))
+    assert one.shape == (256,)
+
+
+def test_chunk_bounds_cover_everything_in_order() -> None:
+    bounds = chunk_bounds(200, 64, 16)
+    assert bounds[:4] == [(0, 16), (16, 48), (48, 112), (112, 176)] and bounds[-1] == (176, 200)
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:], strict=False))
+
+
+def test_device_choice() -> None:
+    assert choose_device("cpu") == torch.device("cpu")
+    assert choose_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(VocoderStudioError, match="no CUDA GPU"):
+            choose_device("cuda")
+
+
+def test_weight_norm_folding_matches_torch() -> None:
+    generator = torch.Generator().manual_seed(0)
+    for shape in [(6, 4, 3), (6, 4, 8)]:  # Conv1d (out, in, k) and ConvTranspose1d (in, out, k) weights
+        v = torch.randn(shape, generator=generator)
+        g = torch.rand(shape[0], 1, 1, generator=generator) + 0.5
+        folded = fold_weight_norm({"conv.weight_v": v, "conv.weight_g": g, "conv.bias": torch.zeros(3)})
+        assert set(folded) == {"conv.weight", "conv.bias"}
+        torch.testing.assert_close(folded["conv.weight"], torch._weight_norm(v, g, 0))

@@ -1,0 +1,202 @@
+"""Play/stop, loop, "from cursor", the moving playhead and the output level meter."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QLabel, QProgressBar, QToolBar, QWidget
+
+from vocoder_studio.engine.playback import play_job
+from vocoder_studio.engine.player import Player, playback_status
+from vocoder_studio.ui.canvas import SpectrogramCanvas
+from vocoder_studio.ui.vocoding import RenderCache, VocoderChoice
+from vocoder_studio.ui.worker import JobRunner
+
+PLAY_LABEL = "Play"
+
+
+def format_time(seconds: float) -> str:
+    """``m:ss.mmm``."""
+    minutes, rest = divmod(max(0.0, seconds), 60.0)
+    return f"{int(minutes)}:{rest:06.3f}"
+
+
+class LevelMeter(QProgressBar):
+    """A horizontal peak meter, −60 … 0 dBFS."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setRange(0, 600)
+        self.setTextVisible(False)
+        self.setFixedSize(110, 10)
+        self.setToolTip("Output level (peak, −60 … 0 dBFS)")
+        self.setStyleSheet(
+            "QProgressBar { background: #101216; border: 1px solid #3a3f4b; border-radius: 2px; }"
+            "QProgressBar::chunk { background: qlineargradient(x1:0, y1:0, x2:1, y2:0, stop:0 #2e7d32,"
+            " stop:0.75 #c0ca33, stop:1 #e53935); }")
+
+    def set_peak(self, peak: float) -> None:
+        db = 20.0 * math.log10(peak) if peak > 1e-6 else -60.0
+        self.setValue(int(round(10 * (max(-60.0, min(0.0, db)) + 60.0))))
+
+
+class Transport(QObject):
+    """Playback of the active canvas's document through one shared :class:`Player`.
+
+    Play runs :func:`play_job` on the worker thread; a 30 Hz timer moves the playhead.
+    """
+
+    statusMessage = Signal(str)
+    playingChanged = Signal(bool)
+
+    def __init__(self, runner: JobRunner, cache: RenderCache, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.cache = cache
+        self.player: Player | None = None
+        self.output_device: int | None = None
+        self.blocksize = 512
+        self.canvas: SpectrogramCanvas | None = None
+        self._active = False
+        self._timer = QTimer(self)
+        self._timer.setInterval(33)
+        self._timer.timeout.connect(self._tick)
+        self.meter = LevelMeter()
+        self.time_label = QLabel(format_time(0.0))
+        self.time_label.setMinimumWidth(80)
+        self.time_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.time_label.setToolTip("Play position")
+
+        self.play_action = QAction("▶ Play", self)
+        self.play_action.setShortcut(QKeySequence(Qt.Key.Key_Space))
+        self.play_action.setToolTip("Play / stop (Space)")
+        self.stop_action = QAction("■ Stop", self)
+        self.stop_action.setToolTip("Stop playback")
+        self.loop_action = QAction("Loop selection", self, checkable=True)
+        self.loop_action.setShortcut(QKeySequence("L"))
+        self.loop_action.setToolTip("Loop the selection while playing (L)")
+        self.from_cursor_action = QAction("From cursor", self, checkable=True)
+        self.from_cursor_action.setChecked(True)
+        self.from_cursor_action.setToolTip("Start at the last clicked time or the selection start")
+        self.stop_action.triggered.connect(self.stop)
+        self.runner.jobCancelled.connect(self._on_job_cancelled)
+
+    # ----- settings -----
+    def configure_output(self, device: int | None, blocksize: int) -> None:
+        """Use output ``device`` (None = system default) with ``blocksize`` frames per callback."""
+        self.stop()
+        self.output_device, self.blocksize = device, blocksize
+        self.player = None
+
+    def _player(self) -> Player:
+        if self.player is None:
+            self.player = Player(device=self.output_device, blocksize=self.blocksize)
+        return self.player
+
+    @property
+    def is_playing(self) -> bool:
+        return self._active or (self.player is not None and self.player.is_playing)
+
+    # ----- control -----
+    def toggle(self, canvas: SpectrogramCanvas | None, choice: VocoderChoice) -> bool:
+        """Stop if playing, else play; True if playback started."""
+        if self.is_playing:
+            self.stop()
+            return False
+        return self.play(canvas, choice)
+
+    def play(self, canvas: SpectrogramCanvas | None, choice: VocoderChoice) -> bool:
+        """Play ``canvas``'s document with ``choice``; False (and a status message) if it cannot."""
+        if canvas is None:
+            return False
+        reason = playback_status()
+        if reason is not None:
+            self.statusMessage.emit(f"{reason} (editing, vocoding and export still work)")
+            return False
+        self.stop()
+        doc = canvas.doc
+        loop = self.loop_action.isChecked()
+        sel = doc.selection
+        if sel is not None and not sel.empty:
+            start, end = sel.frame0, sel.frame1
+        else:
+            start = canvas.cursor_frame if self.from_cursor_action.isChecked() else 0
+            end, loop = doc.frames, False
+        if start >= end:
+            start = 0
+        mel, version, doc_id, cache = doc.mel.copy(), doc.version, id(doc), self.cache
+        player = self._player()
+
+        def job(progress: Any, cancel: Any) -> int:
+            renderer = cache.renderer(doc_id, choice)
+            return play_job(renderer, player, mel, version, start, end, loop)(progress, cancel)
+
+        self.canvas = canvas
+        self._active = True
+        self.runner.submit(PLAY_LABEL, job, on_result=self._on_fed, on_error=self._on_error)
+        canvas.set_playhead(start * doc.config.frame_seconds)
+        self._timer.start()
+        self.playingChanged.emit(True)
+        self.statusMessage.emit(f"playing with {choice.describe()}")
+        return True
+
+    def stop(self) -> None:
+        """Stop the sound and cancel the feeding job (safe at any time)."""
+        self.runner.cancel(PLAY_LABEL)
+        if self.player is not None:
+            self.player.stop()
+        was = self._active or self._timer.isActive()
+        self._active = False
+        self._finish_ui()
+        if was:
+            self.playingChanged.emit(False)
+
+    # ----- callbacks -----
+    def _on_fed(self, _samples: object) -> None:
+        self._active = False  # the feed is complete; the timer ends when the sound does
+
+    def _on_error(self, message: str) -> None:
+        self._active = False
+        self.statusMessage.emit(message)
+        self.stop()
+
+    def _on_job_cancelled(self, label: str) -> None:
+        if label == PLAY_LABEL:
+            self._active = False
+
+    def _tick(self) -> None:
+        player = self.player
+        playing = player is not None and player.is_playing
+        if player is not None and self.canvas is not None and (playing or self._active):
+            seconds = player.position / player.sample_rate
+            self.canvas.set_playhead(seconds)
+            self.time_label.setText(format_time(seconds))
+            self.meter.set_peak(player.level if playing else 0.0)
+        if not playing and not self._active:
+            self._finish_ui()
+            self.playingChanged.emit(False)
+
+    def _finish_ui(self) -> None:
+        self._timer.stop()
+        self.meter.set_peak(0.0)
+        if self.canvas is not None:
+            self.canvas.set_playhead(None)
+
+
+class TransportBar(QToolBar):
+    """The transport toolbar: play, stop, from cursor, loop, time and level meter."""
+
+    def __init__(self, transport: Transport, parent: QWidget | None = None) -> None:
+        super().__init__("Transport", parent)
+        self.setObjectName("transport")
+        self.addAction(transport.play_action)
+        self.addAction(transport.stop_action)
+        self.addSeparator()
+        self.addAction(transport.from_cursor_action)
+        self.addAction(transport.loop_action)
+        self.addSeparator()
+        self.addWidget(transport.time_label)
+        self.addWidget(transport.meter)

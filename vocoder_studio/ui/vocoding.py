@@ -1,0 +1,70 @@
+"""Vocoder instances and render caches shared by playback and export (used from the worker thread)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from vocoder_studio.engine.device import choose_device
+from vocoder_studio.engine.render import Renderer
+from vocoder_studio.vocoders.base import Vocoder
+from vocoder_studio.vocoders.registry import create_vocoder
+
+
+@dataclass(frozen=True)
+class VocoderChoice:
+    """What the vocoder panel selects: registry name, device preference and parameters."""
+
+    name: str = "griffin-lim"
+    device: str = "auto"
+    params: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
+
+    @classmethod
+    def make(cls, name: str, device: str = "auto", **params: Any) -> VocoderChoice:
+        return cls(name, device, tuple(sorted(params.items())))
+
+    @property
+    def key(self) -> tuple[str, str, tuple[tuple[str, Any], ...]]:
+        return (self.name, self.device, self.params)
+
+    def describe(self) -> str:
+        extra = ", ".join(f"{k}={v}" for k, v in self.params)
+        return f"{self.name} ({self.device}{', ' + extra if extra else ''})"
+
+
+class RenderCache:
+    """Vocoders cached per (name, device, params); one :class:`Renderer` per (document, vocoder).
+
+    Building a vocoder (HiFi-GAN loads 55 MB) happens on the worker thread, in :meth:`renderer`.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._vocoders: dict[tuple[Any, ...], Vocoder] = {}
+        self._renderers: dict[tuple[int, tuple[Any, ...]], Renderer] = {}
+
+    def vocoder(self, choice: VocoderChoice) -> Vocoder:
+        with self._lock:
+            vocoder = self._vocoders.get(choice.key)
+        if vocoder is None:
+            vocoder = create_vocoder(choice.name, device=choose_device(choice.device), **dict(choice.params))
+            with self._lock:
+                vocoder = self._vocoders.setdefault(choice.key, vocoder)
+        return vocoder
+
+    def renderer(self, doc_id: int, choice: VocoderChoice) -> Renderer:
+        """The renderer of document ``doc_id`` (``id(doc)``) for ``choice``, created on first use."""
+        with self._lock:
+            renderer = self._renderers.get((doc_id, choice.key))
+        if renderer is None:
+            renderer = Renderer(self.vocoder(choice))
+            with self._lock:
+                renderer = self._renderers.setdefault((doc_id, choice.key), renderer)
+        return renderer
+
+    def forget(self, doc_id: int) -> None:
+        """Drop the renderers of a closed document."""
+        with self._lock:
+            for key in [k for k in self._renderers if k[0] == doc_id]:
+                del self._renderers[key]
