@@ -60,3 +60,26 @@ def test_cancel_stops_the_job(example_mel: np.ndarray) -> None:
     with pytest.raises(JobCancelled):
         run_job(job, cancel=token)
     assert 0 < renderer.vocoded_frames < example_mel.shape[1]
+
+
+def test_playback_waits_only_as_long_as_a_slow_vocoder_needs() -> None:
+    from vocoder_studio.engine.render import can_start_playback
+
+    durations = [0.37, 0.74, 1.49, 2.97]
+    assert can_start_playback(0.186, [0.0, 0.0, 0.0, 0.0], durations)  # all cached: start at once
+    fast = [0.05 * d for d in durations]
+    assert can_start_playback(0.186, fast, durations)
+    slow = [0.9 * d + 0.3 for d in durations]  # slower than real time once context is counted
+    assert not can_start_playback(0.186, slow, durations)
+    assert can_start_playback(sum(slow), slow, durations)
+
+
+def test_plan_marks_cached_blocks_and_grows_chunks(example_mel: np.ndarray) -> None:
+    from vocoder_studio.vocoders import create_vocoder
+
+    renderer = Renderer(create_vocoder("griffin-lim", iterations=1))
+    renderer.render(example_mel[:, :400], 0, 100, 200)
+    plan = renderer.plan(0, 400, chunk_frames=64, first_chunk_frames=16)
+    assert plan[0] == (0, 16, False) and (100, 200, True) in plan
+    assert plan[plan.index((100, 200, True)) + 1] == (200, 264, False)
+    assert [b for _, b, _ in plan][-1] == 400

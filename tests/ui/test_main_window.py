@@ -242,3 +242,24 @@ def test_harmonic_pen_draws_harmonics(window, qtbot) -> None:  # type: ignore[no
     assert changed_cols.size >= 30 and changed_cols.min() >= 699 and changed_cols.max() <= 741
     assert np.all(doc.mel >= before)
     assert doc.undo_label == "Harmonic"
+
+
+def test_unsaved_work_is_autosaved_and_recovered_after_a_crash(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from vocoder_studio.ui.app import create_main_window
+
+    doc = window.current_document()
+    window.current_canvas().set_selection(Region(50, 90, 10, 30))
+    window.gain_up_action.trigger()
+    written = window.autosave_now()
+    assert len(written) == 1 and written[0].exists()
+    # a second window stands for the next start after a crash: the first never closed cleanly
+    after_crash = create_main_window([], show_dialogs=False)
+    qtbot.addWidget(after_crash)
+    try:
+        assert after_crash.recover_autosaves(ask=False) == 1
+        recovered = after_crash.current_document()
+        assert recovered is not None and recovered.modified
+        np.testing.assert_array_equal(recovered.mel, doc.mel)
+        assert not written[0].exists()
+    finally:
+        after_crash.shutdown()

@@ -1,4 +1,10 @@
-"""Playback as a job: stream the renderer's audio into the player while it plays."""
+"""Playback as a job: stream the renderer's audio into the player while it plays, without gaps.
+
+The output opens at once and holds (silence) until the audio buffered and the vocoder's measured speed
+(:attr:`Renderer.seconds_per_frame`) say that every later chunk will be ready before the playhead reaches it;
+a fast vocoder or cached audio starts after the first small chunk, a slow one buffers a little longer
+instead of stuttering.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,11 @@ import numpy as np
 
 from vocoder_studio.engine.jobs import CancelToken, Progress
 from vocoder_studio.engine.player import Player
-from vocoder_studio.engine.render import Renderer
+from vocoder_studio.engine.render import Renderer, can_start_playback
 from vocoder_studio.errors import JobCancelled
+
+#: Predicted vocoding times are stretched by this much (the GUI thread and other work share the CPU).
+SPEED_MARGIN = 1.3
 
 
 def play_job(
@@ -23,27 +32,38 @@ def play_job(
     first_chunk_frames: int = 16,
     chunk_frames: int = 256,
 ) -> Callable[[Progress, CancelToken], int]:
-    """A job that plays frames ``[start_frame, end_frame)`` of ``mel``: the output starts at once and the
-    streaming vocoder fills it chunk by chunk (cached audio immediately). Returns the samples fed.
-
-    Cancelling stops the vocoder and the sound.
+    """A job that plays frames ``[start_frame, end_frame)`` of ``mel`` (looping if asked) and returns the
+    samples fed. Cancelling stops the vocoder and the sound.
     """
     end = mel.shape[1] if end_frame is None else min(end_frame, mel.shape[1])
     hop = renderer.hop_length
+    frame_seconds = hop / player.sample_rate
 
     def job(progress: Progress, cancel: CancelToken) -> int:
-        player.start((end - start_frame) * hop, start_frame * hop, loop=loop)
+        renderer.update(mel, version)
+        blocks = renderer.plan(start_frame, end, chunk_frames, first_chunk_frames)
+        player.start((end - start_frame) * hop, start_frame * hop, loop=loop, hold=True)
         fed = 0
         try:
-            for _, audio in renderer.stream(mel, version, start_frame, end, chunk_frames, first_chunk_frames,
-                                            progress, cancel):
+            for index, (_, audio) in enumerate(
+                renderer.stream(mel, version, start_frame, end, chunk_frames, first_chunk_frames, progress, cancel)
+            ):
                 if not player.is_playing:  # stopped by the user or the device
                     break
                 player.write(audio)
                 fed += audio.size
+                if player.held:
+                    rest = blocks[index + 1 :]
+                    speed = renderer.seconds_per_frame
+                    costs = [0.0 if cached or speed is None else speed * SPEED_MARGIN * renderer.cost_frames(a, b)
+                             for a, b, cached in rest]
+                    durations = [(b - a) * frame_seconds for a, b, _ in rest]
+                    if can_start_playback(fed / player.sample_rate, costs, durations):
+                        player.release()
         except JobCancelled:
             player.stop()
             raise
+        player.release()
         player.finish()
         return fed
 

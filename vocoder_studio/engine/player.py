@@ -90,6 +90,7 @@ class Player:
         self._offset = 0
         self._loop = False
         self._finished_feed = False
+        self._held = False
         self._done = threading.Event()
         self.underruns = 0
         self.first_sound_time: float | None = None
@@ -97,12 +98,13 @@ class Player:
         self.level = 0.0
 
     # ----- control --------------------------------------------------------------------------------------
-    def start(self, total_samples: int, offset_samples: int = 0, loop: bool = False) -> None:
+    def start(self, total_samples: int, offset_samples: int = 0, loop: bool = False, hold: bool = False) -> None:
         """Open the output and start playing ``total_samples`` samples that :meth:`write` will supply.
 
         Args:
             offset_samples: where in the document the first sample sits (for :attr:`position`).
             loop: when the end is reached, start again from the first sample (until :meth:`stop`).
+            hold: open the output but play silence until :meth:`release` (to buffer ahead of a slow vocoder).
         Raises:
             PlaybackUnavailableError: no PortAudio or no output device, or the device failed to open.
         """
@@ -117,6 +119,7 @@ class Player:
             self._offset = offset_samples
             self._loop = loop
             self._finished_feed = False
+            self._held = hold
             self._done.clear()
             self.underruns = 0
             self.first_sound_time = None
@@ -140,6 +143,16 @@ class Player:
             n = min(samples.size, self._total - self._filled)
             self._buffer[self._filled : self._filled + n] = samples[:n]
             self._filled += n
+
+    def release(self) -> None:
+        """Start playing what :meth:`write` supplied (after ``start(..., hold=True)``)."""
+        with self._lock:
+            self._held = False
+
+    @property
+    def held(self) -> bool:
+        """Whether the output is open but holding (silence) until :meth:`release`."""
+        return self._held
 
     def finish(self) -> None:
         """No more audio is coming (a short feed then ends playback rather than counting underruns)."""
@@ -179,6 +192,10 @@ class Player:
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         out = outdata[:, 0]
         with self._lock:
+            if self._held:
+                out[:] = 0.0
+                self.level = 0.0
+                return
             written = 0
             while written < frames:
                 if self._read >= self._total:

@@ -7,6 +7,7 @@ made from, so it is right whatever changed the document.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -31,6 +32,7 @@ class Renderer:
     Args:
         vocoder: the vocoder (its ``receptive_field_frames`` sets how far an edit reaches).
     Attributes:
+        seconds_per_frame: the vocoder's measured speed (compute seconds per frame, context included).
         version: the document version the cache was last brought up to date with (None: never).
         vocoded_frames: frames vocoded since creation (a counter tests and benchmarks read).
     """
@@ -40,6 +42,8 @@ class Renderer:
         self.hop_length = vocoder.hop_length
         self.version: int | None = None
         self.vocoded_frames = 0
+        #: measured compute seconds per vocoded frame, context included (None until measured)
+        self.seconds_per_frame: float | None = None
         self._mel: np.ndarray | None = None
         self._audio = np.zeros(0, np.float32)
         self._valid = np.zeros(0, bool)
@@ -73,6 +77,27 @@ class Renderer:
         """Whether frames ``[start, end)`` are all cached."""
         return bool(self._valid[start:end].all()) if self._valid.size else False
 
+    def plan(self, start: int, end: int, chunk_frames: int = 256,
+             first_chunk_frames: int = 16) -> list[tuple[int, int, bool]]:
+        """The blocks :meth:`stream` will yield for frames ``[start, end)``: ``(a, b, cached)`` in order.
+
+        Cached runs come as blocks of up to 1024 frames; missing runs as growing chunks, the first small.
+        """
+        blocks: list[tuple[int, int, bool]] = []
+        first = True
+        for run_start, run_end, valid in _runs(self._valid[start:end]):
+            run_start, run_end = run_start + start, run_end + start
+            size, first_size = (1024, None) if valid else (chunk_frames, first_chunk_frames if first else None)
+            for a, b in chunk_bounds(run_end - run_start, size, first_size):
+                blocks.append((run_start + a, run_start + b, valid))
+            first = first and valid
+        return blocks
+
+    def cost_frames(self, a: int, b: int) -> int:
+        """Frames the vocoder computes to make frames ``[a, b)``: the range plus its context on each side."""
+        c = self.vocoder.receptive_field_frames
+        return min(self._valid.size, b + c) - max(0, a - c)
+
     def stream(
         self,
         mel: np.ndarray,
@@ -84,9 +109,10 @@ class Renderer:
         progress: Progress = no_progress,
         cancel: CancelToken | None = None,
     ) -> Iterator[tuple[int, np.ndarray]]:
-        """Audio of frames ``[start, end)`` in order, as ``(first_frame, samples)`` blocks.
+        """Audio of frames ``[start, end)`` in order, as ``(first_frame, samples)`` blocks (see :meth:`plan`).
 
         Cached audio comes at once; missing audio is vocoded chunk by chunk (the first chunk small) and kept.
+        :attr:`seconds_per_frame` learns the vocoder's speed on the way.
 
         Args:
             mel: the document's ln-mel ``(80, frames)``.
@@ -101,28 +127,28 @@ class Renderer:
         end = mel.shape[1] if end is None else min(end, mel.shape[1])
         total = max(1, end - start)
         done = 0
-        first = True
-        for run_start, run_end, valid in _runs(self._valid[start:end]):
-            run_start, run_end = run_start + start, run_end + start
-            if valid:
-                for a, b in chunk_bounds(run_end - run_start, 1024):
-                    lo, hi = (run_start + a) * self.hop_length, (run_start + b) * self.hop_length
-                    yield run_start + a, self._audio[lo:hi]
-                done += run_end - run_start
-                progress(done / total, "cached audio")
-                continue
-            for a, b in chunk_bounds(run_end - run_start, chunk_frames, first_chunk_frames if first else None):
-                if cancel is not None:
-                    cancel.check()
-                a, b = a + run_start, b + run_start
-                audio = self.vocoder.vocode_range(self._mel, a, b).numpy()
-                self._audio[a * self.hop_length : b * self.hop_length] = audio
-                self._valid[a:b] = True
-                self.vocoded_frames += b - a
+        for a, b, cached in self.plan(start, end, chunk_frames, first_chunk_frames):
+            if cached:
                 done += b - a
-                progress(done / total, f"vocoding with {self.vocoder.name}")
-                yield a, audio
-            first = False
+                progress(done / total, "cached audio")
+                yield a, self._audio[a * self.hop_length : b * self.hop_length]
+                continue
+            if cancel is not None:
+                cancel.check()
+            began = time.perf_counter()
+            audio = self.vocoder.vocode_range(self._mel, a, b).numpy()
+            self._learn_speed(time.perf_counter() - began, self.cost_frames(a, b))
+            self._audio[a * self.hop_length : b * self.hop_length] = audio
+            self._valid[a:b] = True
+            self.vocoded_frames += b - a
+            done += b - a
+            progress(done / total, f"vocoding with {self.vocoder.name}")
+            yield a, audio
+
+    def _learn_speed(self, seconds: float, frames: int) -> None:
+        rate = seconds / max(frames, 1)
+        previous = self.seconds_per_frame
+        self.seconds_per_frame = rate if previous is None else 0.5 * previous + 0.5 * rate
 
     def render(self, mel: np.ndarray, version: int | None = None, start: int = 0, end: int | None = None,
                progress: Progress = no_progress, cancel: CancelToken | None = None,
@@ -131,3 +157,16 @@ class Renderer:
         blocks = [audio for _, audio in self.stream(mel, version, start, end, chunk_frames, chunk_frames,
                                                      progress, cancel)]
         return np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
+
+
+
+def can_start_playback(buffered_seconds: float, costs: list[float], durations: list[float]) -> bool:
+    """Whether playback can start now without a gap, given the audio already buffered.
+
+    The remaining blocks are computed one after another (``costs``, predicted seconds each, 0 for cached
+    audio) and play one after another (``durations``, seconds of audio each); block ``k`` is needed once the
+    buffer and the blocks before it have played.
+    """
+    finish = np.cumsum(costs)
+    needed = buffered_seconds + np.concatenate([[0.0], np.cumsum(durations)[:-1]])
+    return bool(np.all(finish <= needed))

@@ -96,4 +96,5 @@ def run_app(paths: list[Path]) -> int:
     window = create_main_window(paths)
     window.resize(1400, 860)
     window.show()
+    window.recover_autosaves()
     return int(app.exec())

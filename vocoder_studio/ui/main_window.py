@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from vocoder_studio.audio.io import save_wav
+from vocoder_studio.autosave import Autosaver, pending_recoveries, recover
 from vocoder_studio.document import PROJECT_SUFFIX, Document, Region
 from vocoder_studio.editing import apply_gain, clear_region, copy_region, fade_region, paste
 from vocoder_studio.engine.player import playback_status
@@ -60,6 +61,10 @@ def _fill_menu(menu: QMenu, actions: list[QAction | None]) -> None:
             menu.addSeparator()
         else:
             menu.addAction(action)
+
+
+#: How often documents with unsaved changes are autosaved for crash recovery.
+AUTOSAVE_INTERVAL_MS = 20_000
 
 
 class DocumentTab(QWidget):
@@ -172,6 +177,12 @@ class MainWindow(QMainWindow):
         self.runner.jobCancelled.connect(lambda label: self.show_status(f"{label}: cancelled"))
         self.runner.idle.connect(self._on_idle)
         self._update_actions()
+
+        self.autosaver = Autosaver()
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(AUTOSAVE_INTERVAL_MS)
+        self.autosave_timer.timeout.connect(self.autosave_now)
+        self.autosave_timer.start()
 
     # ----- construction -----
     def _build_status_bar(self) -> None:
@@ -367,6 +378,7 @@ class MainWindow(QMainWindow):
             self.transport.stop()
         tab.canvas.detach()
         tab.doc.unsubscribe(self._on_doc_changed)
+        self.autosaver.forget(tab.doc)
         self.cache.forget(id(tab.doc))
         self.tabs.removeTab(index)
         tab.deleteLater()
@@ -388,6 +400,7 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc))
             return None
         self._add_recent(saved)
+        self.autosaver.discard(doc)
         self.show_status(f"saved {saved}")
         self._update_title()
         return saved
@@ -714,13 +727,57 @@ class MainWindow(QMainWindow):
         self.shutdown()
         super().closeEvent(event)
 
+    def autosave_now(self) -> list[Path]:
+        """Autosave every document with unsaved changes (crash recovery); returns the files written."""
+        written = []
+        for i in range(self.tabs.count()):
+            tab = self.tab(i)
+            if tab is None:
+                continue
+            try:
+                path = self.autosaver.save(tab.doc)
+            except OSError as exc:
+                self.show_status(f"autosave failed: {exc}")
+                continue
+            if path is not None:
+                written.append(path)
+        return written
+
+    def recover_autosaves(self, ask: bool | None = None) -> int:
+        """Reopen documents autosaved by a session that did not close cleanly; returns how many."""
+        found = pending_recoveries(exclude=self.autosaver.tracked_paths())
+        if not found:
+            return 0
+        if self.show_dialogs if ask is None else ask:
+            answer = QMessageBox.question(
+                self, APP_TITLE, f"Vocoder Studio did not close cleanly. Recover {len(found)} unsaved document(s)?")
+            if answer != QMessageBox.StandardButton.Yes:
+                for path in found:
+                    path.unlink(missing_ok=True)
+                return 0
+        count = 0
+        for path in found:
+            try:
+                doc = recover(path)
+            except VocoderStudioError as exc:
+                self.show_error(str(exc))
+                continue
+            source = Path(doc.source) if doc.source else None
+            tab = self.add_document(doc, source)
+            self.tabs.setTabText(self.tabs.indexOf(tab), f"{tab.name} (recovered)")
+            count += 1
+        self.show_status(f"recovered {count} unsaved document(s)")
+        return count
+
     def shutdown(self) -> None:
-        """Stop playback and the worker thread (idempotent)."""
+        """Stop playback and the worker thread (idempotent); a clean exit leaves no autosaves."""
         self.transport.stop()
         self.runner.shutdown()
+        self.autosave_timer.stop()
         for i in range(self.tabs.count()):
             tab = self.tab(i)
             if tab is not None:
+                self.autosaver.forget(tab.doc)
                 tab.canvas.detach()
                 tab.doc.unsubscribe(self._on_doc_changed)
         self._drop_split_canvas()

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vocoder_studio.autosave import Autosaver, pending_recoveries, recover
+from vocoder_studio.document import Document, Region
+from vocoder_studio.errors import VocoderStudioError
+
+
+def test_modified_documents_are_autosaved_and_recovered_after_a_crash(tmp_path: Path) -> None:
+    doc = Document(np.full((80, 50), -6.0, np.float32), source="take1.wav")
+    saver = Autosaver(tmp_path)
+    assert saver.save(doc) is None  # nothing changed yet
+    doc.write(Region(5, 10, 0, 80), np.zeros((80, 5), np.float32))
+    path = saver.save(doc)
+    assert path is not None and path.exists()
+    assert saver.save(doc) is None  # unchanged since: no rewrite
+    # the process dies here; the next session finds the file
+    left = pending_recoveries(tmp_path)
+    assert left == [path]
+    back = recover(path)
+    np.testing.assert_array_equal(back.mel, doc.mel)
+    assert back.modified and back.source == "take1.wav" and not path.exists()
+
+
+def test_saved_or_closed_documents_leave_no_autosave(tmp_path: Path) -> None:
+    autosaves = tmp_path / "autosave"
+    autosaves.mkdir()
+    doc = Document(np.full((80, 20), -6.0, np.float32))
+    saver = Autosaver(autosaves)
+    doc.write(Region(0, 2, 0, 2), np.zeros((2, 2), np.float32))
+    assert saver.save(doc) is not None
+    doc.save(tmp_path / "mine.vsproj")
+    saver.save(doc)
+    assert pending_recoveries(autosaves) == []
+    doc.write(Region(0, 2, 0, 2), np.ones((2, 2), np.float32))
+    assert saver.save(doc) is not None
+    saver.forget(doc)
+    assert pending_recoveries(autosaves) == []
+
+
+def test_damaged_autosave_is_kept_aside(tmp_path: Path) -> None:
+    bad = tmp_path / "x.vsproj"
+    bad.write_bytes(b"garbage")
+    with pytest.raises(VocoderStudioError):
+        recover(bad)
+    assert (tmp_path / "x.damaged").exists()
