@@ -69,3 +69,11 @@ def test_pseudo_inverse_recovers_the_mel_of_its_magnitude(speech_mel: np.ndarray
     remel = np.log(np.clip(mel_filterbank() @ magnitude.numpy(), 1e-5, None))
     loud = speech_mel > -6
     assert np.mean(np.abs(remel - speech_mel)[loud]) < 0.25
+
+
+def test_cached_tables_are_librosas() -> None:
+    from vocoder_studio.audio.mel import mel_frequencies
+
+    expected = librosa.filters.mel(sr=22050, n_fft=1024, n_mels=80, fmin=0, fmax=8000)
+    np.testing.assert_array_equal(mel_filterbank(), expected.astype(np.float32))
+    np.testing.assert_allclose(mel_frequencies(), librosa.mel_frequencies(n_mels=82, fmin=0, fmax=8000)[1:-1])

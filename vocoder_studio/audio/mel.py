@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import overload
 
-import librosa
 import numpy as np
+import platformdirs
 import torch
 
 from vocoder_studio.errors import MelShapeError
@@ -68,11 +70,49 @@ DEFAULT_CONFIG = MelConfig()
 
 
 @functools.lru_cache(maxsize=8)
+def _librosa_tables(config: MelConfig) -> dict[str, np.ndarray]:
+    """librosa's mel filterbank and band edges for ``config``, cached on disk.
+
+    Importing ``librosa.filters`` sets up numba and took over 3 s of the app's start; the tables it gives are
+    stored once under the user cache folder and read back (a few ms) on later starts.
+    """
+    key = f"{config.sample_rate}-{config.n_fft}-{config.n_mels}-{config.fmin:g}-{config.fmax:g}"
+    path = Path(platformdirs.user_cache_dir("vocoder-studio")) / f"mel-{key}-librosa{_librosa_version()}.npz"
+    try:
+        with np.load(path) as data:
+            return {name: data[name] for name in ("filterbank", "edges")}
+    except (OSError, ValueError, KeyError):
+        pass
+    import librosa
+
+    tables = {
+        "filterbank": librosa.filters.mel(sr=config.sample_rate, n_fft=config.n_fft, n_mels=config.n_mels,
+                                          fmin=config.fmin, fmax=config.fmax).astype(np.float32),
+        "edges": np.asarray(librosa.mel_frequencies(n_mels=config.n_mels + 2, fmin=config.fmin, fmax=config.fmax)),
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **tables)
+        os.replace(tmp, path)
+    except OSError:  # a read-only cache folder only costs the next start its time
+        pass
+    return tables
+
+
+def _librosa_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("librosa")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def mel_filterbank(config: MelConfig = DEFAULT_CONFIG) -> np.ndarray:
-    """The Slaney mel filterbank, float32 array ``(n_mels, n_fft // 2 + 1)`` (librosa.filters.mel)."""
-    return librosa.filters.mel(
-        sr=config.sample_rate, n_fft=config.n_fft, n_mels=config.n_mels, fmin=config.fmin, fmax=config.fmax
-    ).astype(np.float32)
+    """The Slaney mel filterbank, float32 array ``(n_mels, n_fft // 2 + 1)`` (``librosa.filters.mel``)."""
+    return _librosa_tables(config)["filterbank"]
 
 
 @functools.lru_cache(maxsize=8)
@@ -82,9 +122,8 @@ def mel_pseudo_inverse(config: MelConfig = DEFAULT_CONFIG) -> np.ndarray:
 
 
 def mel_frequencies(config: MelConfig = DEFAULT_CONFIG) -> np.ndarray:
-    """Centre frequency in Hz of each mel band, float64 array ``(n_mels,)`` (Slaney scale)."""
-    edges = librosa.mel_frequencies(n_mels=config.n_mels + 2, fmin=config.fmin, fmax=config.fmax)
-    return np.asarray(edges[1:-1])
+    """Centre frequency in Hz of each mel band, float64 array ``(n_mels,)`` (Slaney scale, librosa's)."""
+    return _librosa_tables(config)["edges"][1:-1]
 
 
 def ln_to_db(mel: np.ndarray) -> np.ndarray:
