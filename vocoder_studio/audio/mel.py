@@ -94,7 +94,7 @@ def _librosa_tables(config: MelConfig) -> dict[str, np.ndarray]:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
         with open(tmp, "wb") as handle:
-            np.savez(handle, **tables)
+            np.savez(handle, filterbank=tables["filterbank"], edges=tables["edges"])
         os.replace(tmp, path)
     except OSError:  # a read-only cache folder only costs the next start its time
         pass
