@@ -263,3 +263,15 @@ def test_unsaved_work_is_autosaved_and_recovered_after_a_crash(window, qtbot) ->
         assert not written[0].exists()
     finally:
         after_crash.shutdown()
+
+
+def test_a_vocoder_that_cannot_run_explains_why(window, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from vocoder_studio.vocoders.hifigan import cpu_has_native_bfloat16
+
+    if cpu_has_native_bfloat16():
+        pytest.skip("this CPU runs bfloat16 natively")
+    window.vocoder_panel.set_vocoder("hifigan", device="cpu", precision="bfloat16")
+    with qtbot.waitSignal(window.errorShown, timeout=30_000) as blocker:
+        window.export_wav(tmp_path / "x.wav")
+    assert "emulated on this CPU" in blocker.args[0]
+    assert not (tmp_path / "x.wav").exists()

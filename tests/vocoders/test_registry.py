@@ -55,3 +55,13 @@ def test_weight_norm_folding_matches_torch() -> None:
         folded = fold_weight_norm({"conv.weight_v": v, "conv.weight_g": g, "conv.bias": torch.zeros(3)})
         assert set(folded) == {"conv.weight", "conv.bias"}
         torch.testing.assert_close(folded["conv.weight"], torch._weight_norm(v, g, 0))
+
+
+def test_emulated_bfloat16_is_refused_with_a_reason() -> None:
+    from vocoder_studio.vocoders.hifigan import cpu_has_native_bfloat16
+
+    if cpu_has_native_bfloat16():
+        assert create_vocoder("hifigan", precision="bfloat16").precision == "bfloat16"
+    else:
+        with pytest.raises(VocoderUnavailableError, match="emulated on this CPU"):
+            create_vocoder("hifigan", precision="bfloat16")
