@@ -95,3 +95,19 @@ def test_stop_while_streaming_and_underruns_do_not_crash(null_sink: None, exampl
         job(cancel_soon, token)
     assert not player.is_playing
     assert player.position < example_mel.shape[1] * 256
+
+
+def test_loop_plays_the_selection_again_until_stopped(null_sink: None, example_mel: np.ndarray) -> None:
+    from vocoder_studio.vocoders import create_vocoder
+
+    renderer = Renderer(create_vocoder("griffin-lim", iterations=4))
+    player = Player(sample_rate=22050)
+    job = play_job(renderer, player, example_mel, None, start_frame=100, end_frame=130, loop=True)  # 0.35 s
+    run_job(job, cancel=CancelToken())
+    deadline = time.time() + 5
+    while player.loops < 2 and time.time() < deadline:
+        time.sleep(0.05)
+    assert player.loops >= 2 and player.is_playing
+    assert 100 * 256 <= player.position <= 130 * 256
+    player.stop()
+    assert not player.is_playing

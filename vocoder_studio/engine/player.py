@@ -71,6 +71,7 @@ class Player:
         latency: ``"low"``, ``"high"`` or seconds.
     Attributes:
         underruns: callbacks that found no audio ready while more was still to come.
+        loops: times a looped playback went back to its start.
         first_sound_time: ``time.perf_counter()`` of the first callback that played non-silent audio.
         level: peak absolute sample of the last block (the level meter).
     """
@@ -93,6 +94,7 @@ class Player:
         self._held = False
         self._done = threading.Event()
         self.underruns = 0
+        self.loops = 0
         self.first_sound_time: float | None = None
         self.start_time: float | None = None
         self.level = 0.0
@@ -122,6 +124,7 @@ class Player:
             self._held = hold
             self._done.clear()
             self.underruns = 0
+            self.loops = 0
             self.first_sound_time = None
             self.level = 0.0
         self.start_time = time.perf_counter()
@@ -201,6 +204,7 @@ class Player:
                 if self._read >= self._total:
                     if self._loop and self._filled >= self._total and self._total > 0:
                         self._read = 0
+                        self.loops += 1
                         continue
                     break
                 ready = self._filled - self._read
@@ -213,9 +217,9 @@ class Player:
                 self._read += n
                 written += n
             out[written:] = 0.0
-            finished = self._read >= self._total and not self._loop
-            if self._finished_feed and self._read >= self._filled:
-                finished = True
+            finished = not self._loop and (
+                self._read >= self._total or (self._finished_feed and self._read >= self._filled)
+            )
         peak = float(np.max(np.abs(out))) if frames else 0.0
         self.level = peak
         if self.first_sound_time is None and peak > 1e-4:
