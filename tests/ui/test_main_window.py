@@ -275,3 +275,21 @@ def test_a_vocoder_that_cannot_run_explains_why(window, qtbot, tmp_path) -> None
         window.export_wav(tmp_path / "x.wav")
     assert "emulated on this CPU" in blocker.args[0]
     assert not (tmp_path / "x.wav").exists()
+
+
+def test_render_ahead_vocodes_edits_in_the_background(window, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    doc = window.current_document()
+    choice = window.vocoder_panel.choice()
+    renderer = window.cache.renderer(id(doc), choice)
+    qtbot.waitUntil(lambda: renderer.version == doc.version and renderer.is_complete(), timeout=60_000)
+    window.current_canvas().set_selection(Region(200, 240, 0, 80))
+    window.gain_down_action.trigger()
+    vocoded = renderer.vocoded_frames
+    qtbot.waitUntil(lambda: renderer.version == doc.version and renderer.is_complete(), timeout=60_000)
+    c = renderer.vocoder.receptive_field_frames
+    assert renderer.vocoded_frames - vocoded == 40 + 2 * c  # only the reach of the edit
+    # an export now comes straight from the cache, and a foreground job cancels a background one quietly
+    with qtbot.waitSignal(window.exportFinished, timeout=60_000):
+        window.export_wav(tmp_path / "cached.wav")
+    assert renderer.vocoded_frames - vocoded == 40 + 2 * c
+    assert window.last_error is None

@@ -34,6 +34,7 @@ from vocoder_studio.engine.player import playback_status
 from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.ui.canvas import SpectrogramCanvas
 from vocoder_studio.ui.panels import VocoderPanel
+from vocoder_studio.ui.prerender import RenderAhead
 from vocoder_studio.ui.tools import ToolBar, ToolState
 from vocoder_studio.ui.transport import Transport, TransportBar
 from vocoder_studio.ui.vocoding import RenderCache
@@ -147,6 +148,8 @@ class MainWindow(QMainWindow):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.tabs)
         self.splitter.addWidget(self.split_panel)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
         self.setCentralWidget(self.splitter)
 
         self.vocoder_panel = VocoderPanel()
@@ -160,6 +163,10 @@ class MainWindow(QMainWindow):
         dock.setMinimumWidth(250)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.vocoder_dock = dock
+
+        self.render_ahead = RenderAhead(self.runner, self.cache, self._render_ahead_target,
+                                        self.vocoder_panel.choice, self)
+        self.vocoder_panel.changed.connect(self.render_ahead.schedule)
 
         self.tool_bar = ToolBar(self.tools, self)
         self.transport_bar = TransportBar(self.transport, self)
@@ -284,8 +291,12 @@ class MainWindow(QMainWindow):
         view.addAction(self.view_bar.toggleViewAction())
         transport = menu.addMenu("&Transport")
         t = self.transport
+        self.render_ahead_action = self._action(
+            "Render ahead in the background", self.render_ahead.set_enabled, checkable=True,
+            tip="vocode while you are idle, so that play and edits are heard at once")
+        self.render_ahead_action.setChecked(True)
         _fill_menu(transport, [t.play_action, t.stop_action, t.from_cursor_action, t.loop_action, None,
-                               self.cancel_action])
+                               self.render_ahead_action, self.cancel_action])
 
     # ----- access -----
     def tab(self, index: int | None = None) -> DocumentTab | None:
@@ -588,7 +599,8 @@ class MainWindow(QMainWindow):
             self._refresh_split_choices()
             if self.split_canvas is None:
                 self._on_split_choice(self.split_combo.currentIndex())
-            self.splitter.setSizes([1, 1])
+            half = max(self.splitter.width() // 2, 200)
+            self.splitter.setSizes([half, half])
         else:
             self._drop_split_canvas()
 
@@ -655,6 +667,7 @@ class MainWindow(QMainWindow):
             self.transport.stop()
             self.show_status("playback stopped: the spectrogram changed")
         self._update_title()
+        self.render_ahead.schedule()
         if not self._actions_pending:  # undo steps land on the stack after the last change notice
             self._actions_pending = True
             QTimer.singleShot(0, self._update_actions)
@@ -662,6 +675,16 @@ class MainWindow(QMainWindow):
     def _on_tab_changed(self, _index: int) -> None:
         self._update_title()
         self._update_actions()
+        self.render_ahead.schedule()
+
+    def _render_ahead_target(self) -> tuple[Document, int] | None:
+        """The document to render ahead and where play would start (selection, else cursor)."""
+        canvas = self.current_canvas()
+        if canvas is None:
+            return None
+        doc = canvas.doc
+        start = doc.selection.frame0 if doc.selection is not None else canvas.cursor_frame
+        return doc, int(min(max(start, 0), doc.frames))
 
     def _on_cursor(self, seconds: float, hz: float, db: float) -> None:
         self.cursor_label.setText(f"{seconds:7.3f} s   {hz:6.0f} Hz   {db:6.1f} dB")
@@ -771,6 +794,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop playback and the worker thread (idempotent); a clean exit leaves no autosaves."""
+        self.render_ahead.set_enabled(False)
         self.transport.stop()
         self.runner.shutdown()
         self.autosave_timer.stop()

@@ -71,6 +71,7 @@ class JobRunner(QObject):
         self._ids = itertools.count(1)
         self._jobs: dict[int, tuple[str, CancelToken, Callable[[Any], None] | None,
                                     Callable[[str], None] | None]] = {}
+        self._background: set[int] = set()
         self._thread = QThread()
         self._thread.setObjectName("vocoder-studio-worker")
         self._runner = _Runner()
@@ -86,13 +87,23 @@ class JobRunner(QObject):
 
     # ----- API -------------------------------------------------------------------------------------------
     def submit(self, label: str, fn: JobFn, on_result: Callable[[Any], None] | None = None,
-               on_error: Callable[[str], None] | None = None) -> CancelToken:
-        """Queue ``fn(progress, cancel)``; ``on_result``/``on_error`` run in the GUI thread."""
+               on_error: Callable[[str], None] | None = None, background: bool = False) -> CancelToken:
+        """Queue ``fn(progress, cancel)``; ``on_result``/``on_error`` run in the GUI thread.
+
+        A ``background`` job (rendering ahead) gives way: any other job submitted later cancels it, and its
+        failure or cancellation goes only to its own ``on_error``, never to ``jobFailed``/``jobCancelled``.
+        """
         token = CancelToken()
         if not self._running:
             token.cancel()
             return token
+        if not background:
+            for other in self._background:
+                if other in self._jobs:
+                    self._jobs[other][1].cancel()
         job_id = next(self._ids)
+        if background:
+            self._background.add(job_id)
         self._jobs[job_id] = (label, token, on_result, on_error)
         self._submit.emit(job_id, label, fn, token)
         return token
@@ -135,8 +146,12 @@ class JobRunner(QObject):
             self.jobProgress.emit(self._label(job_id), fraction, message)
 
     def _pop(self, job_id: int) -> tuple[str, CancelToken, Any, Any] | None:
-        job = self._jobs.pop(job_id, None)
-        return job
+        return self._jobs.pop(job_id, None)
+
+    @property
+    def foreground_busy(self) -> bool:
+        """Whether a job other than a background one is queued or running."""
+        return any(job_id not in self._background for job_id in self._jobs)
 
     @Slot(int, object)
     def _on_done(self, job_id: int, result: object) -> None:
@@ -144,6 +159,7 @@ class JobRunner(QObject):
         if job is None:
             return
         label, _, on_result, _ = job
+        self._background.discard(job_id)
         if on_result is not None:
             on_result(result)
         self.jobFinished.emit(label, result)
@@ -157,7 +173,10 @@ class JobRunner(QObject):
         label, _, _, on_error = job
         if on_error is not None:
             on_error(message)
-        self.jobFailed.emit(label, message)
+        if job_id in self._background:
+            self._background.discard(job_id)
+        else:
+            self.jobFailed.emit(label, message)
         self._maybe_idle()
 
     @Slot(int)
@@ -165,7 +184,10 @@ class JobRunner(QObject):
         job = self._pop(job_id)
         if job is None:
             return
-        self.jobCancelled.emit(job[0])
+        if job_id in self._background:
+            self._background.discard(job_id)
+        else:
+            self.jobCancelled.emit(job[0])
         self._maybe_idle()
 
     def _maybe_idle(self) -> None:

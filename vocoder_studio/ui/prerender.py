@@ -1,0 +1,90 @@
+"""Render ahead: vocode the active document in the background while the user is idle.
+
+Shortly after the last edit (or on opening a file, switching tab or vocoder) the frames whose audio is not
+cached are vocoded as a background job, from the play position on; pressing play then finds the audio ready
+and an edit is heard at once. Any other job (play, export) cancels it at the next chunk, and every edit
+restarts it, so it never holds the user up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer
+
+from vocoder_studio.document import Document
+from vocoder_studio.ui.vocoding import RenderCache, VocoderChoice
+from vocoder_studio.ui.worker import JobRunner
+
+LABEL = "Render ahead"
+#: Quiet time after the last change before rendering starts, in ms.
+DELAY_MS = 600
+#: Frames per background chunk: small, so a play or export waits for at most one short chunk.
+CHUNK_FRAMES = 48
+
+
+class RenderAhead(QObject):
+    """Schedules background renders of ``target()``'s document with ``choice()``.
+
+    Args:
+        target: the document to render and the frame to start from (the play position), or None.
+        choice: the vocoder the user picked.
+    Attributes:
+        enabled: off stops scheduling (a menu toggle).
+    """
+
+    def __init__(self, runner: JobRunner, cache: RenderCache,
+                 target: Callable[[], tuple[Document, int] | None], choice: Callable[[], VocoderChoice],
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.runner, self.cache, self.target, self.choice = runner, cache, target, choice
+        self.enabled = True
+        self.completed = 0
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(DELAY_MS)
+        self.timer.timeout.connect(self._start)
+
+    def set_enabled(self, on: bool) -> None:
+        self.enabled = on
+        if on:
+            self.schedule()
+        else:
+            self.cancel()
+
+    def schedule(self) -> None:
+        """(Re)start the quiet-time countdown; a render under way stops (its mel is out of date)."""
+        self.cancel()
+        if self.enabled:
+            self.timer.start()
+
+    def cancel(self) -> None:
+        self.timer.stop()
+        self.runner.cancel(LABEL)
+
+    def _start(self) -> None:
+        if not self.enabled:
+            return
+        if self.runner.busy:  # playing or exporting: try again when it is done
+            self.timer.start()
+            return
+        target = self.target()
+        if target is None:
+            return
+        doc, start = target
+        mel, version, doc_id, cache, choice = doc.mel.copy(), doc.version, id(doc), self.cache, self.choice()
+
+        def job(progress: Any, cancel: Any) -> int:
+            renderer = cache.renderer(doc_id, choice)
+            renderer.update(mel, version)
+            before = renderer.vocoded_frames
+            for a, b in ((start, mel.shape[1]), (0, start)):
+                if b > a and not renderer.is_complete(a, b):
+                    renderer.render(mel, version, a, b, progress, cancel, chunk_frames=CHUNK_FRAMES)
+            return renderer.vocoded_frames - before
+
+        def done(frames: object) -> None:
+            self.completed += 1
+
+        self.runner.submit(LABEL, job, on_result=done, on_error=lambda message: None, background=True)
