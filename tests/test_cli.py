@@ -77,3 +77,12 @@ def test_bad_mel_and_unknown_vocoder(tmp_path: Path) -> None:
     done = cli("vocode", str(tmp_path / "m.npy"), "-o", str(tmp_path / "o.wav"), "--vocoder", "nope")
     assert done.returncode == 2 and "unknown vocoder 'nope'" in done.stderr
     assert not (tmp_path / "o.wav").exists()
+
+
+def test_open_refuses_a_bad_file_before_any_window(tmp_path: Path) -> None:
+    bad = tmp_path / "notes.ogg"
+    bad.write_text("not audio")
+    done = cli("open", str(bad))
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"vocoder-studio: error: {bad}: not a readable audio file")

@@ -90,8 +90,7 @@ def _cmd_vocoders(args: argparse.Namespace) -> int:
 
 def _cmd_open(args: argparse.Namespace) -> int:
     path = Path(args.file) if getattr(args, "file", None) else example_path()
-    if not path.exists():
-        raise VocoderStudioError(f"{path}: no such file")
+    load_any_mel(path)  # a bad file is one line on stderr and status 2, before any window opens
     from vocoder_studio.ui.app import run_app
 
     return run_app([path])
