@@ -204,8 +204,9 @@ class MainWindow(QMainWindow):
         self.cursor_label.setMinimumWidth(260)
         self.vocoder_label = QLabel("")
         self.playback_label = QLabel(playback_status() or "playback ready")
-        bar.addWidget(self.job_label, 1)
-        bar.addWidget(self.progress)
+        # permanent widgets, so that temporary messages (left) never paint over the worker's state
+        bar.addPermanentWidget(self.job_label)
+        bar.addPermanentWidget(self.progress)
         bar.addPermanentWidget(self.cursor_label)
         bar.addPermanentWidget(self.vocoder_label)
         bar.addPermanentWidget(self.playback_label)
