@@ -11,11 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QEventLoop, QTimer
 
+from vocoder_studio.audio.mel import ln_to_db
 from vocoder_studio.document import Region
-from vocoder_studio.editing import HarmonicSettings, harmonic_dab
+from vocoder_studio.editing import HarmonicSettings, band_to_hz, harmonic_dab
 
 
 def _pump(app: object, ms: int) -> None:
@@ -40,13 +40,18 @@ def main(out: str | Path, root_png: str | Path | None = None, demo: bool = True,
     if demo and canvas is not None:
         doc = canvas.doc
         with doc.edit("Harmonic"):  # a drawn harmonic sweep in the pause at the end
-            for frame in np.arange(doc.frames - 110, doc.frames - 20):
+            for frame in range(doc.frames - 110, doc.frames - 20):
                 f0 = 140.0 + 0.8 * (frame - (doc.frames - 110))
                 harmonic_dab(doc, float(frame), f0, HarmonicSettings(level_db=-5.0))
-        canvas.set_selection(Region(250, 420, 8, 52))
+        selection = Region(250, 420, 8, 52)
+        canvas.set_selection(selection)
         canvas.set_cursor_frame(250)
-        window.statusBar().showMessage("selection 2.903 s – 4.876 s, 8 – 52 bands", 60000)
-        window.cursor_label.setText("  3.215 s     1180 Hz    -38.4 dB")
+        seconds = doc.config.frame_seconds
+        window.statusBar().showMessage(
+            f"selection {selection.frame0 * seconds:.3f} s – {selection.frame1 * seconds:.3f} s, "
+            f"bands {selection.band0} – {selection.band1}", 60000)
+        cell_frame, band = 277, 40  # the read-out as if the mouse rested on this cell
+        window._on_cursor(cell_frame * seconds, float(band_to_hz(band)), float(ln_to_db(doc.mel[band, cell_frame])))
     _pump(app, wait_ms)
     ok = window.grab().save(str(out))
     if root_png is not None and shutil.which("import"):
