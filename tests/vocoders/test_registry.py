@@ -65,3 +65,19 @@ def test_emulated_bfloat16_is_refused_with_a_reason() -> None:
     else:
         with pytest.raises(VocoderUnavailableError, match="emulated on this CPU"):
             create_vocoder("hifigan", precision="bfloat16")
+
+
+def test_conv2d_layout_computes_what_the_1d_generator_computes() -> None:
+    from vocoder_studio.vocoders.hifigan import Generator, HiFiGANConfig
+
+    torch.manual_seed(0)
+    h = HiFiGANConfig(upsample_initial_channel=32)
+    one_d = Generator(h).eval()
+    two_d = Generator(h).eval()
+    two_d.load_state_dict(one_d.state_dict())
+    two_d.as_conv2d()
+    mel = torch.randn(2, 80, 20) - 5
+    with torch.inference_mode():
+        expected, got = one_d(mel), two_d(mel)
+    assert got.shape == expected.shape == (2, 1, 20 * 256)
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-4)

@@ -64,6 +64,9 @@ class Vocoder(ABC):
 
     name: str = "vocoder"
     receptive_field_frames: int = 0
+    #: longer mels are vocoded in chunks of this many frames (exact with context ≥ the receptive field), so
+    #: memory stays flat however long the file; None vocodes any length in one call.
+    max_frames_per_call: int | None = None
 
     def __init__(self, device: str | torch.device = "cpu", config: MelConfig = DEFAULT_CONFIG) -> None:
         self.config = config
@@ -85,6 +88,9 @@ class Vocoder(ABC):
         """
         x = as_mel_tensor(mel, self.config)
         single = x.ndim == 2
+        limit = self.max_frames_per_call
+        if single and limit is not None and x.shape[-1] > limit + 2 * self.receptive_field_frames:
+            return torch.cat(list(self.stream(x, chunk_frames=limit, first_chunk_frames=limit)))
         batch = x.unsqueeze(0) if single else x
         with torch.inference_mode():
             audio = self._synthesize(batch.to(self.device)).float().clamp(-1.0, 1.0).cpu()

@@ -97,6 +97,9 @@ class Generator(nn.Module):
         self.conv_post = nn.Conv1d(ch, 1, 7, 1, padding=3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        layout_2d = isinstance(self.conv_pre, nn.Conv2d)
+        if layout_2d:  # (B, C, T) → (B, C, 1, T) channels-last, see as_conv2d
+            x = x.unsqueeze(2).contiguous(memory_format=torch.channels_last)
         x = self.conv_pre(x)
         for i, up in enumerate(self.ups):
             x = up(F.leaky_relu(x, LRELU_SLOPE))
@@ -105,8 +108,36 @@ class Generator(nn.Module):
             for block in blocks[1:]:
                 xs = xs + block(x)
             x = xs / self.num_kernels
-        x = self.conv_post(F.leaky_relu(x))  # default slope 0.01, as the reference
-        return torch.tanh(x)
+        x = torch.tanh(self.conv_post(F.leaky_relu(x)))  # default slope 0.01, as the reference
+        return x.squeeze(2) if layout_2d else x
+
+    def as_conv2d(self) -> Generator:
+        """Run every 1-D convolution as a 2-D one of height 1 in channels-last layout, in place.
+
+        The same weights and the same output (to float rounding, ~1e-5), but oneDNN's 2-D channels-last kernels
+        ran this generator 2.1× faster on a 2-core AVX2 CPU (RTF 0.87 → 0.41) than its 1-D ones.
+        """
+        for module in list(self.modules()):
+            for name, child in list(module.named_children()):
+                if isinstance(child, (nn.Conv1d, nn.ConvTranspose1d)):
+                    setattr(module, name, _conv2d_of(child))
+        return self
+
+
+def _conv2d_of(conv: nn.Conv1d | nn.ConvTranspose1d) -> nn.Conv2d | nn.ConvTranspose2d:
+    """The 2-D convolution of height 1 that computes what ``conv`` computes, sharing its weights."""
+    kernel, stride = (1, conv.kernel_size[0]), (1, conv.stride[0])
+    padding, dilation = (0, int(conv.padding[0])), (1, conv.dilation[0])  # type: ignore[arg-type]
+    new: nn.Conv2d | nn.ConvTranspose2d
+    if isinstance(conv, nn.ConvTranspose1d):
+        new = nn.ConvTranspose2d(conv.in_channels, conv.out_channels, kernel, stride, padding,
+                                 (0, conv.output_padding[0]), bias=conv.bias is not None, dilation=dilation)
+    else:
+        new = nn.Conv2d(conv.in_channels, conv.out_channels, kernel, stride, padding, dilation,
+                        bias=conv.bias is not None)
+    new.weight = nn.Parameter(conv.weight.detach().unsqueeze(2).contiguous(memory_format=torch.channels_last))
+    new.bias = conv.bias
+    return new
 
 
 def fold_weight_norm(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -151,7 +182,8 @@ def weights_path(weights: str) -> Path:
 
 
 def load_generator(weights: str = "universal") -> Generator:
-    """Build the V1 generator and load pretrained weights (weight norm folded), in eval mode on the CPU."""
+    """Build the V1 generator, load pretrained weights (weight norm folded) and switch it to 2-D channels-last
+    convolutions (:meth:`Generator.as_conv2d`); in eval mode on the CPU."""
     path = weights_path(weights)
     config_file = path.parent / "config.json"
     h = HiFiGANConfig.from_json(config_file) if config_file.is_file() else HiFiGANConfig()
@@ -159,7 +191,7 @@ def load_generator(weights: str = "universal") -> Generator:
     state = checkpoint.get("generator", checkpoint)
     model = Generator(h)
     model.load_state_dict(fold_weight_norm(state))
-    return model.eval()
+    return model.as_conv2d().eval()
 
 
 def cpu_has_native_bfloat16() -> bool:
@@ -188,6 +220,8 @@ class HiFiGAN(Vocoder):
     name = "hifigan"
     #: measured ±13.3 frames: 14 context frames on each side splice exactly (13 already gives SNR > 40 dB).
     receptive_field_frames = 14
+    #: activations grow with the length: 772 frames in one call took 460 MB more than 256-frame chunks
+    max_frames_per_call = 256
 
     def __init__(
         self,
