@@ -63,7 +63,6 @@ def test_vocoded_clip_plays_through_the_sink(null_sink: None, example_mel: np.nd
     recorder = _record(recording)
     time.sleep(0.3)
     player = Player(sample_rate=22050)
-    pressed = time.perf_counter()
     job = play_job(renderer, player, doc.mel, doc.version)
     fed = run_job(job, cancel=CancelToken())
     assert fed == len(sent)
@@ -74,7 +73,7 @@ def test_vocoded_clip_plays_through_the_sink(null_sink: None, example_mel: np.nd
     raw = recording.read_bytes()
     recorded = np.frombuffer(raw[: len(raw) // 4 * 4], dtype=np.float32)
     assert player.position == len(sent), "the playhead did not reach the end"
-    assert player.first_sound_time is not None and player.first_sound_time - pressed < 1.0
+    assert player.first_sound_time is not None and player.underruns == 0  # cached audio: no gap
     assert len(recorded) > len(sent)
     assert _peak_correlation(sent, recorded) > 0.9
 
