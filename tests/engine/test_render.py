@@ -40,7 +40,7 @@ def test_stream_yields_in_order_and_progress_reaches_one(example_mel: np.ndarray
     seen: list[float] = []
     blocks = list(renderer.stream(example_mel[:, :150], 0, 10, 140, chunk_frames=32, first_chunk_frames=8,
                                   progress=lambda f, m: seen.append(f)))
-    assert [b[0] for b in blocks] == [10, 18, 34, 66, 98, 130]
+    assert [b[0] for b in blocks] == [10, 18, 28, 40, 55, 73, 95, 122]  # 8, then ×1.25 up to 32
     assert sum(len(b[1]) for b in blocks) == 130 * 256
     assert seen[-1] == pytest.approx(1.0)
 
@@ -81,5 +81,16 @@ def test_plan_marks_cached_blocks_and_grows_chunks(example_mel: np.ndarray) -> N
     renderer.render(example_mel[:, :400], 0, 100, 200)
     plan = renderer.plan(0, 400, chunk_frames=64, first_chunk_frames=16)
     assert plan[0] == (0, 16, False) and (100, 200, True) in plan
-    assert plan[plan.index((100, 200, True)) + 1] == (200, 264, False)
+    assert plan[plan.index((100, 200, True)) + 1] == (200, 264, False)  # later runs: full chunks
     assert [b for _, b, _ in plan][-1] == 400
+
+
+def test_speed_prediction_separates_the_fixed_cost_of_a_call(example_mel: np.ndarray) -> None:
+    from vocoder_studio.vocoders import create_vocoder
+
+    renderer = Renderer(create_vocoder("griffin-lim", iterations=1))
+    assert renderer.predict_seconds(100) is None
+    renderer.timings = [(40, 0.05)]
+    assert renderer.predict_seconds(80) == pytest.approx(0.1)  # one size seen: proportional
+    renderer.timings = [(40, 0.05), (80, 0.07), (160, 0.11)]  # 0.03 s a call + 0.5 ms a frame
+    assert renderer.predict_seconds(320) == pytest.approx(0.19)

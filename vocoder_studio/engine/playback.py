@@ -1,7 +1,7 @@
 """Playback as a job: stream the renderer's audio into the player while it plays, without gaps.
 
 The output opens at once and holds (silence) until the audio buffered and the vocoder's measured speed
-(:attr:`Renderer.seconds_per_frame`) say that every later chunk will be ready before the playhead reaches it;
+(:meth:`Renderer.predict_seconds`) say that every later chunk will be ready before the playhead reaches it;
 a fast vocoder or cached audio starts after the first small chunk, a slow one buffers a little longer
 instead of stuttering.
 """
@@ -54,8 +54,8 @@ def play_job(
                 fed += audio.size
                 if player.held:
                     rest = blocks[index + 1 :]
-                    speed = renderer.seconds_per_frame
-                    costs = [0.0 if cached or speed is None else speed * SPEED_MARGIN * renderer.cost_frames(a, b)
+                    costs = [0.0 if cached else SPEED_MARGIN * (renderer.predict_seconds(renderer.cost_frames(a, b))
+                                                                 or 0.0)
                              for a, b, cached in rest]
                     durations = [(b - a) * frame_seconds for a, b, _ in rest]
                     if can_start_playback(fed / player.sample_rate, costs, durations):

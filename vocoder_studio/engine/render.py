@@ -32,7 +32,7 @@ class Renderer:
     Args:
         vocoder: the vocoder (its ``receptive_field_frames`` sets how far an edit reaches).
     Attributes:
-        seconds_per_frame: the vocoder's measured speed (compute seconds per frame, context included).
+        timings: the last vocoding calls as ``(frames computed, seconds)``; :meth:`predict_seconds` fits them.
         version: the document version the cache was last brought up to date with (None: never).
         vocoded_frames: frames vocoded since creation (a counter tests and benchmarks read).
     """
@@ -42,8 +42,7 @@ class Renderer:
         self.hop_length = vocoder.hop_length
         self.version: int | None = None
         self.vocoded_frames = 0
-        #: measured compute seconds per vocoded frame, context included (None until measured)
-        self.seconds_per_frame: float | None = None
+        self.timings: list[tuple[int, float]] = []
         self._mel: np.ndarray | None = None
         self._audio = np.zeros(0, np.float32)
         self._valid = np.zeros(0, bool)
@@ -112,7 +111,7 @@ class Renderer:
         """Audio of frames ``[start, end)`` in order, as ``(first_frame, samples)`` blocks (see :meth:`plan`).
 
         Cached audio comes at once; missing audio is vocoded chunk by chunk (the first chunk small) and kept.
-        :attr:`seconds_per_frame` learns the vocoder's speed on the way.
+        :attr:`timings` records the vocoder's speed on the way.
 
         Args:
             mel: the document's ln-mel ``(80, frames)``.
@@ -137,7 +136,7 @@ class Renderer:
                 cancel.check()
             began = time.perf_counter()
             audio = self.vocoder.vocode_range(self._mel, a, b).numpy()
-            self._learn_speed(time.perf_counter() - began, self.cost_frames(a, b))
+            self.timings = [*self.timings[-7:], (self.cost_frames(a, b), time.perf_counter() - began)]
             self._audio[a * self.hop_length : b * self.hop_length] = audio
             self._valid[a:b] = True
             self.vocoded_frames += b - a
@@ -145,10 +144,23 @@ class Renderer:
             progress(done / total, f"vocoding with {self.vocoder.name}")
             yield a, audio
 
-    def _learn_speed(self, seconds: float, frames: int) -> None:
-        rate = seconds / max(frames, 1)
-        previous = self.seconds_per_frame
-        self.seconds_per_frame = rate if previous is None else 0.5 * previous + 0.5 * rate
+    def predict_seconds(self, frames: int) -> float | None:
+        """Predicted compute seconds to vocode ``frames`` frames (context included), or None before any timing.
+
+        A least-squares line ``fixed + per_frame × frames`` through the recent timings (both kept ≥ 0), so the
+        fixed cost of a call (which dominates small chunks of a fast vocoder) is not charged to every frame;
+        with one chunk size seen so far, the cost is taken as proportional (pessimistic for larger chunks).
+        """
+        if not self.timings:
+            return None
+        n = np.array([t[0] for t in self.timings], float)
+        seconds = np.array([t[1] for t in self.timings], float)
+        if np.ptp(n) == 0:
+            return float(seconds.mean() / n.mean() * frames)
+        per_frame, fixed = np.polyfit(n, seconds, 1)
+        if per_frame <= 0:
+            return float(seconds.max() / n.min() * frames)
+        return float(max(fixed, 0.0) + per_frame * frames)
 
     def render(self, mel: np.ndarray, version: int | None = None, start: int = 0, end: int | None = None,
                progress: Progress = no_progress, cancel: CancelToken | None = None,
