@@ -93,3 +93,16 @@ def test_bad_project_files(tmp_path: Path) -> None:
         Document.load(tmp_path / "junk.vsproj")
     with pytest.raises(AudioFileError, match="no such file"):
         Document.load(tmp_path / "missing.vsproj")
+
+
+def test_history_listeners_hear_after_the_step_is_on_the_stack() -> None:
+    doc = make_doc()
+    seen: list[tuple[bool, bool]] = []
+    doc.subscribe_history(lambda d: seen.append((d.can_undo, d.can_redo)))
+    with doc.edit("Brush"):
+        doc.write(Region(0, 2, 0, 2), np.zeros((2, 2), np.float32))
+        doc.write(Region(2, 4, 0, 2), np.zeros((2, 2), np.float32))
+        assert seen == []  # mid-stroke: nothing pushed yet
+    doc.undo()
+    doc.redo()
+    assert seen == [(True, False), (False, True), (True, False)]

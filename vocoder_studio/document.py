@@ -114,6 +114,7 @@ class Document:
         self._undo: list[EditCommand] = []
         self._redo: list[EditCommand] = []
         self._listeners: list[Listener] = []
+        self._history_listeners: list[Callable[[Document], None]] = []
         self._edit_label: str | None = None
         self._edit_region = Region(0, 0, 0, 0)
         self._edit_before: np.ndarray | None = None
@@ -151,6 +152,19 @@ class Document:
     def unsubscribe(self, listener: Listener) -> None:
         if listener in self._listeners:
             self._listeners.remove(listener)
+
+    def subscribe_history(self, listener: Callable[[Document], None]) -> None:
+        """Call ``listener(document)`` after the undo history changed (a step pushed, undone or redone); the
+        change notices of :meth:`subscribe` come earlier, while a stroke is still being written."""
+        self._history_listeners.append(listener)
+
+    def unsubscribe_history(self, listener: Callable[[Document], None]) -> None:
+        if listener in self._history_listeners:
+            self._history_listeners.remove(listener)
+
+    def _history_changed(self) -> None:
+        for listener in list(self._history_listeners):
+            listener(self)
 
     def _changed(self, region: Region) -> None:
         self.version += 1
@@ -226,6 +240,7 @@ class Document:
             return
         self._undo.append(EditCommand(label, region, before, after))
         self._redo.clear()
+        self._history_changed()
 
     def replace(self, mel: np.ndarray, label: str = "Replace") -> None:
         """Replace the whole mel (same shape: one undo step; new shape: clears the history)."""
@@ -242,6 +257,7 @@ class Document:
         self._redo.clear()
         self.selection = None
         self._changed(self.full_region)
+        self._history_changed()
 
     # ----- undo ------------------------------------------------------------------------------------------
     @property
@@ -275,6 +291,7 @@ class Document:
         self._mel[command.region.slices] = command.before
         self._redo.append(command)
         self._changed(command.region)
+        self._history_changed()
         return True
 
     def redo(self) -> bool:
@@ -285,6 +302,7 @@ class Document:
         self._mel[command.region.slices] = command.after
         self._undo.append(command)
         self._changed(command.region)
+        self._history_changed()
         return True
 
     # ----- files -----------------------------------------------------------------------------------------

@@ -123,7 +123,6 @@ class MainWindow(QMainWindow):
         self._active_canvas: SpectrogramCanvas | None = None
         self.split_canvas: SpectrogramCanvas | None = None
         self._split_docs: list[Document] = []
-        self._actions_pending = False
         self.setWindowTitle(APP_TITLE)
         self.resize(1400, 860)
 
@@ -366,6 +365,7 @@ class MainWindow(QMainWindow):
         tab = DocumentTab(doc, self.tools, path)
         self._connect_canvas(tab.canvas)
         doc.subscribe(self._on_doc_changed)
+        doc.subscribe_history(self._on_history_changed)
         index = self.tabs.addTab(tab, tab.name)
         self.tabs.setCurrentIndex(index)
         self._refresh_split_choices()
@@ -390,6 +390,7 @@ class MainWindow(QMainWindow):
             self.transport.stop()
         tab.canvas.detach()
         tab.doc.unsubscribe(self._on_doc_changed)
+        tab.doc.unsubscribe_history(self._on_history_changed)
         self.autosaver.forget(tab.doc)
         self.cache.forget(id(tab.doc))
         self.tabs.removeTab(index)
@@ -669,9 +670,10 @@ class MainWindow(QMainWindow):
             self.show_status("playback stopped: the spectrogram changed")
         self._update_title()
         self.render_ahead.schedule()
-        if not self._actions_pending:  # undo steps land on the stack after the last change notice
-            self._actions_pending = True
-            QTimer.singleShot(0, self._update_actions)
+
+    def _on_history_changed(self, doc: Document) -> None:
+        if doc is self.active_document():
+            self._update_actions()
 
     def _on_tab_changed(self, _index: int) -> None:
         self._update_title()
@@ -722,7 +724,6 @@ class MainWindow(QMainWindow):
         self.setWindowModified(False)
 
     def _update_actions(self) -> None:
-        self._actions_pending = False
         doc = self.active_document()
         has_doc = doc is not None
         has_sel = has_doc and doc is not None and doc.selection is not None
@@ -805,4 +806,5 @@ class MainWindow(QMainWindow):
                 self.autosaver.forget(tab.doc)
                 tab.canvas.detach()
                 tab.doc.unsubscribe(self._on_doc_changed)
+                tab.doc.unsubscribe_history(self._on_history_changed)
         self._drop_split_canvas()
