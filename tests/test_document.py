@@ -106,3 +106,11 @@ def test_history_listeners_hear_after_the_step_is_on_the_stack() -> None:
     doc.undo()
     doc.redo()
     assert seen == [(True, False), (False, True), (True, False)]
+
+
+def test_uids_are_never_reused() -> None:
+    seen = set()
+    for _ in range(50):
+        doc = make_doc(4)  # each dies at once, so id() would repeat
+        assert doc.uid not in seen
+        seen.add(doc.uid)

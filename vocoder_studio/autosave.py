@@ -42,10 +42,10 @@ class Autosaver:
 
     def path_for(self, doc: Document) -> Path:
         """The autosave file of ``doc`` (one per open document, a fresh name each session)."""
-        entry = self._entries.get(id(doc))
+        entry = self._entries.get(doc.uid)
         if entry is None:
             entry = _Entry(self.folder / f"{uuid.uuid4().hex}{PROJECT_SUFFIX}")
-            self._entries[id(doc)] = entry
+            self._entries[doc.uid] = entry
         return entry.path
 
     def save(self, doc: Document) -> Path | None:
@@ -54,7 +54,7 @@ class Autosaver:
         A saved (unmodified) document has its autosave removed.
         """
         path = self.path_for(doc)
-        entry = self._entries[id(doc)]
+        entry = self._entries[doc.uid]
         if not doc.modified:
             self.discard(doc)
             return None
@@ -67,7 +67,7 @@ class Autosaver:
 
     def discard(self, doc: Document) -> None:
         """Remove ``doc``'s autosave (after a save or a deliberate close)."""
-        entry = self._entries.get(id(doc))
+        entry = self._entries.get(doc.uid)
         if entry is not None:
             entry.path.unlink(missing_ok=True)
             entry.version = None
@@ -75,7 +75,7 @@ class Autosaver:
     def forget(self, doc: Document) -> None:
         """Remove the autosave and stop tracking ``doc`` (its tab was closed)."""
         self.discard(doc)
-        self._entries.pop(id(doc), None)
+        self._entries.pop(doc.uid, None)
 
     def tracked_paths(self) -> set[Path]:
         return {entry.path for entry in self._entries.values()}

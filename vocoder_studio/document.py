@@ -6,6 +6,7 @@ its methods, so every change is one undo step and every observer hears of it (na
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import zipfile
@@ -23,6 +24,7 @@ from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, validate_mel
 from vocoder_studio.errors import AudioFileError, MelShapeError, VocoderStudioError
 
 PROJECT_SUFFIX = ".vsproj"
+_UIDS = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,8 @@ class Document:
         config: MelConfig = DEFAULT_CONFIG,
     ) -> None:
         self.config = config
+        #: unique for the life of the process (unlike ``id()``, never reused): caches key on it
+        self.uid = next(_UIDS)
         self._mel = validate_mel(mel, config).copy()
         self.source = source
         self.vocoder = vocoder

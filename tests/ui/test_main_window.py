@@ -280,7 +280,7 @@ def test_a_vocoder_that_cannot_run_explains_why(window, qtbot, tmp_path) -> None
 def test_render_ahead_vocodes_edits_in_the_background(window, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
     doc = window.current_document()
     choice = window.vocoder_panel.choice()
-    renderer = window.cache.renderer(id(doc), choice)
+    renderer = window.cache.renderer(doc.uid, choice)
     qtbot.waitUntil(lambda: renderer.version == doc.version and renderer.is_complete(), timeout=60_000)
     window.current_canvas().set_selection(Region(200, 240, 0, 80))
     window.gain_down_action.trigger()

@@ -392,7 +392,7 @@ class MainWindow(QMainWindow):
         tab.doc.unsubscribe(self._on_doc_changed)
         tab.doc.unsubscribe_history(self._on_history_changed)
         self.autosaver.forget(tab.doc)
-        self.cache.forget(id(tab.doc))
+        self.cache.forget(tab.doc.uid)
         self.tabs.removeTab(index)
         tab.deleteLater()
         self._refresh_split_choices()
@@ -459,7 +459,7 @@ class MainWindow(QMainWindow):
                 return False
             start, end = doc.selection.frame0, doc.selection.frame1
         choice = self.vocoder_panel.choice()
-        mel, version, doc_id, cache = doc.mel.copy(), doc.version, id(doc), self.cache
+        mel, version, doc_id, cache = doc.mel.copy(), doc.version, doc.uid, self.cache
         target = Path(path)
 
         def job(progress: Any, cancel: Any) -> str:

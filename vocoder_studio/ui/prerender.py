@@ -74,7 +74,7 @@ class RenderAhead(QObject):
         if target is None:
             return
         doc, start = target
-        mel, version, doc_id, cache, choice = doc.mel.copy(), doc.version, id(doc), self.cache, self.choice()
+        mel, version, doc_id, cache, choice = doc.mel.copy(), doc.version, doc.uid, self.cache, self.choice()
 
         def job(progress: Any, cancel: Any) -> int:
             renderer = cache.renderer(doc_id, choice)

@@ -127,7 +127,7 @@ class Transport(QObject):
             end, loop = doc.frames, False
         if start >= end:
             start = 0
-        mel, version, doc_id, cache = doc.mel.copy(), doc.version, id(doc), self.cache
+        mel, version, doc_id, cache = doc.mel.copy(), doc.version, doc.uid, self.cache
         player = self._player()
 
         def job(progress: Any, cancel: Any) -> int:

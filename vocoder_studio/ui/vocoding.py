@@ -54,7 +54,7 @@ class RenderCache:
         return vocoder
 
     def renderer(self, doc_id: int, choice: VocoderChoice) -> Renderer:
-        """The renderer of document ``doc_id`` (``id(doc)``) for ``choice``, created on first use."""
+        """The renderer of document ``doc_id`` (``Document.uid``) for ``choice``, created on first use."""
         with self._lock:
             renderer = self._renderers.get((doc_id, choice.key))
         if renderer is None:
