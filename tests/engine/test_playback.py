@@ -110,3 +110,25 @@ def test_loop_plays_the_selection_again_until_stopped(null_sink: None, example_m
     assert 100 * 256 <= player.position <= 130 * 256
     player.stop()
     assert not player.is_playing
+
+
+def test_an_edit_during_a_loop_is_heard_on_the_next_pass(null_sink: None, example_mel: np.ndarray) -> None:
+    from vocoder_studio.document import Region
+    from vocoder_studio.editing import apply_gain
+    from vocoder_studio.engine.playback import update_job
+    from vocoder_studio.vocoders import create_vocoder
+
+    doc = Document(example_mel[:, :300])
+    renderer = Renderer(create_vocoder("griffin-lim", iterations=4))
+    player = Player(sample_rate=22050)
+    run_job(play_job(renderer, player, doc.mel, doc.version, 100, 160, loop=True), cancel=CancelToken())
+    try:
+        apply_gain(doc, Region(120, 140, 0, 80), -40.0)
+        revocoded = run_job(update_job(renderer, player, doc.mel, doc.version, 100, 160), cancel=CancelToken())
+        assert revocoded == 20 + 2 * renderer.vocoder.receptive_field_frames
+        assert player.is_playing, "the loop goes on while the edit is re-vocoded"
+        np.testing.assert_array_equal(player.snapshot(), renderer.render(doc.mel, doc.version, 100, 160))
+        quiet = player.snapshot()[(125 - 100) * 256 : (135 - 100) * 256]
+        assert np.sqrt(np.mean(quiet**2)) < 0.02
+    finally:
+        player.stop()

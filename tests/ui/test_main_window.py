@@ -293,3 +293,21 @@ def test_render_ahead_vocodes_edits_in_the_background(window, qtbot, tmp_path) -
         window.export_wav(tmp_path / "cached.wav")
     assert renderer.vocoded_frames - vocoded == 40 + 2 * c
     assert window.last_error is None
+
+
+def test_editing_while_a_loop_plays_is_heard_without_stopping(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from vocoder_studio.editing import apply_gain
+
+    require(playback_status() is None, f"no audio output here: {playback_status()}")
+    doc = window.current_document()
+    window.current_canvas().set_selection(Region(100, 200, 0, 80))
+    window.transport.loop_action.setChecked(True)
+    assert window.toggle_play()
+    qtbot.waitUntil(lambda: window.transport.meter.value() > 0, timeout=30_000)
+    renderer = window.cache.renderer(doc.uid, window.vocoder_panel.choice())
+    apply_gain(doc, Region(120, 140, 0, 80), -40.0)  # as a tool would, while the loop plays
+    qtbot.waitUntil(lambda: renderer.version == doc.version and not window.runner.foreground_busy, timeout=30_000)
+    assert window.transport.is_playing
+    np.testing.assert_array_equal(window.transport.player.snapshot(), renderer._audio[100 * 256 : 200 * 256])
+    window.transport.stop_action.trigger()
+    assert not window.transport.is_playing

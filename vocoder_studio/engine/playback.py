@@ -68,3 +68,25 @@ def play_job(
         return fed
 
     return job
+
+
+def update_job(
+    renderer: Renderer,
+    player: Player,
+    mel: np.ndarray,
+    version: int | None,
+    start_frame: int,
+    end_frame: int,
+) -> Callable[[Progress, CancelToken], int]:
+    """A job that brings the audio of a playback under way up to date after an edit: the renderer re-vocodes
+    only the frames the edit reaches, and the player's audio for ``[start_frame, end_frame)`` is replaced, so
+    the rest of the pass (or the next pass of a loop) sounds the new way. Returns the frames re-vocoded."""
+
+    def job(progress: Progress, cancel: CancelToken) -> int:
+        before = renderer.vocoded_frames
+        hop = renderer.hop_length
+        for frame, audio in renderer.stream(mel, version, start_frame, end_frame, progress=progress, cancel=cancel):
+            player.overwrite(frame * hop, audio)
+        return renderer.vocoded_frames - before
+
+    return job

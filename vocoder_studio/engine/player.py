@@ -147,6 +147,25 @@ class Player:
             self._buffer[self._filled : self._filled + n] = samples[:n]
             self._filled += n
 
+    def overwrite(self, offset_samples: int, samples: np.ndarray) -> int:
+        """Replace audio already supplied, at document sample ``offset_samples`` (an edit re-vocoded while it
+        plays: the part not yet played, or the next pass of a loop, sounds the new way). Parts outside what
+        was supplied are ignored. Returns the samples replaced."""
+        samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+        with self._lock:
+            lo = max(0, offset_samples - self._offset)
+            hi = min(self._filled, offset_samples - self._offset + samples.size)
+            if hi <= lo:
+                return 0
+            start = lo - (offset_samples - self._offset)
+            self._buffer[lo:hi] = samples[start : start + hi - lo]
+            return hi - lo
+
+    def snapshot(self) -> np.ndarray:
+        """A copy of the audio supplied so far (the played range, from its first sample)."""
+        with self._lock:
+            return self._buffer[: self._filled].copy()
+
     def release(self) -> None:
         """Start playing what :meth:`write` supplied (after ``start(..., hold=True)``)."""
         with self._lock:

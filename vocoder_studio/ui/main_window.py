@@ -664,10 +664,7 @@ class MainWindow(QMainWindow):
 
     # ----- reactions -----
     def _on_doc_changed(self, doc: Document, region: Region) -> None:
-        playing = self.transport.canvas
-        if self.transport.is_playing and playing is not None and playing.doc is doc:
-            self.transport.stop()
-            self.show_status("playback stopped: the spectrogram changed")
+        self.transport.document_changed(doc)  # playing: the edit is re-vocoded into the sound
         self._update_title()
         self.render_ahead.schedule()
 

@@ -9,13 +9,17 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QProgressBar, QToolBar, QWidget
 
-from vocoder_studio.engine.playback import play_job
+from vocoder_studio.document import Document
+from vocoder_studio.engine.playback import play_job, update_job
 from vocoder_studio.engine.player import Player, playback_status
 from vocoder_studio.ui.canvas import SpectrogramCanvas
 from vocoder_studio.ui.vocoding import RenderCache, VocoderChoice
 from vocoder_studio.ui.worker import JobRunner
 
 PLAY_LABEL = "Play"
+UPDATE_LABEL = "Update playback"
+#: Quiet time after an edit of the playing document before its audio is re-vocoded, in ms.
+UPDATE_DELAY_MS = 120
 
 
 def format_time(seconds: float) -> str:
@@ -64,6 +68,12 @@ class Transport(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(33)
         self._timer.timeout.connect(self._tick)
+        #: what is playing: (document, vocoder choice, first frame, end frame)
+        self._session: tuple[Document, VocoderChoice, int, int] | None = None
+        self._update_timer = QTimer(self)
+        self._update_timer.setSingleShot(True)
+        self._update_timer.setInterval(UPDATE_DELAY_MS)
+        self._update_timer.timeout.connect(self._update_audio)
         self.meter = LevelMeter()
         self.time_label = QLabel(format_time(0.0))
         self.time_label.setMinimumWidth(80)
@@ -136,6 +146,7 @@ class Transport(QObject):
 
         self.canvas = canvas
         self._active = True
+        self._session = (doc, choice, start, end)
         self.runner.submit(PLAY_LABEL, job, on_result=self._on_fed, on_error=self._on_error)
         canvas.set_playhead(start * doc.config.frame_seconds)
         self._timer.start()
@@ -143,8 +154,31 @@ class Transport(QObject):
         self.statusMessage.emit(f"playing with {choice.describe()}")
         return True
 
+    def document_changed(self, doc: Document) -> bool:
+        """An edit of ``doc``: if it is playing, re-vocode what the edit reaches and swap it into the sound
+        (the rest of this pass, or the next pass of a loop, plays the edit). True if ``doc`` is playing."""
+        if not self.is_playing or self._session is None or self._session[0] is not doc:
+            return False
+        self._update_timer.start()
+        return True
+
+    def _update_audio(self) -> None:
+        if not self.is_playing or self._session is None or self.player is None:
+            return
+        doc, choice, start, end = self._session
+        mel, version, uid, cache, player = doc.mel.copy(), doc.version, doc.uid, self.cache, self.player
+        self.runner.cancel(UPDATE_LABEL)  # an update still queued is out of date
+
+        def job(progress: Any, cancel: Any) -> int:
+            return update_job(cache.renderer(uid, choice), player, mel, version, start, end)(progress, cancel)
+
+        self.runner.submit(UPDATE_LABEL, job, on_error=self.statusMessage.emit)
+
     def stop(self) -> None:
         """Stop the sound and cancel the feeding job (safe at any time)."""
+        self._update_timer.stop()
+        self._session = None
+        self.runner.cancel(UPDATE_LABEL)
         self.runner.cancel(PLAY_LABEL)
         if self.player is not None:
             self.player.stop()
