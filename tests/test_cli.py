@@ -86,3 +86,12 @@ def test_open_refuses_a_bad_file_before_any_window(tmp_path: Path) -> None:
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"vocoder-studio: error: {bad}: not a readable audio file")
+
+
+def test_no_display_is_one_clear_line_not_a_qt_abort() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    done = subprocess.run([sys.executable, "-m", "vocoder_studio"], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vocoder-studio: error: no display")

@@ -46,6 +46,20 @@ def load_any_mel(path: Path):  # type: ignore[no-untyped-def]
     return wav_to_mel(audio)
 
 
+def display_problem(environ: dict[str, str] | None = None) -> str | None:
+    """Why no window can open here (Linux without an X or Wayland display), or None.
+
+    Qt would abort with a core dump; this says it in one line instead.
+    """
+    env = os.environ if environ is None else environ
+    if not sys.platform.startswith("linux") or env.get("QT_QPA_PLATFORM"):
+        return None
+    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        return None
+    return ("no display: DISPLAY and WAYLAND_DISPLAY are not set (run it on a desktop, under xvfb-run, "
+            "or see the window with `make screenshot`)")
+
+
 def _cmd_mel(args: argparse.Namespace) -> int:
     from vocoder_studio.audio import save_mel
 
@@ -91,6 +105,9 @@ def _cmd_vocoders(args: argparse.Namespace) -> int:
 def _cmd_open(args: argparse.Namespace) -> int:
     path = Path(args.file) if getattr(args, "file", None) else example_path()
     load_any_mel(path)  # a bad file is one line on stderr and status 2, before any window opens
+    reason = display_problem()
+    if reason is not None:
+        raise VocoderStudioError(reason)
     from vocoder_studio.ui.app import run_app
 
     return run_app([path])
