@@ -509,20 +509,19 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def undo(self) -> None:
-        doc = self.active_document()
-        if doc is not None:
-            label = doc.undo_label
-            if doc.undo():
-                self.show_status(f"undid {label}")
-            self._update_actions()
+        self._history_step(redo=False)
 
     def redo(self) -> None:
+        self._history_step(redo=True)
+
+    def _history_step(self, redo: bool) -> None:
         doc = self.active_document()
-        if doc is not None:
-            label = doc.redo_label
-            if doc.redo():
-                self.show_status(f"redid {label}")
-            self._update_actions()
+        if doc is None:
+            return
+        label = doc.redo_label if redo else doc.undo_label
+        if doc.redo() if redo else doc.undo():
+            self.show_status(f"{'redid' if redo else 'undid'} {label}")
+        self._update_actions()  # also for a split-view document, which has no history listener here
 
     def _selection(self) -> tuple[Document, Region] | None:
         doc = self.active_document()

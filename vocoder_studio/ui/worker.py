@@ -145,8 +145,11 @@ class JobRunner(QObject):
         if job_id in self._jobs:
             self.jobProgress.emit(self._label(job_id), fraction, message)
 
-    def _pop(self, job_id: int) -> tuple[str, CancelToken, Any, Any] | None:
-        return self._jobs.pop(job_id, None)
+    def _pop(self, job_id: int) -> tuple[tuple[str, CancelToken, Any, Any] | None, bool]:
+        """Forget a finished job: its entry (None if already gone) and whether it ran in the background."""
+        background = job_id in self._background
+        self._background.discard(job_id)
+        return self._jobs.pop(job_id, None), background
 
     @property
     def foreground_busy(self) -> bool:
@@ -155,11 +158,10 @@ class JobRunner(QObject):
 
     @Slot(int, object)
     def _on_done(self, job_id: int, result: object) -> None:
-        job = self._pop(job_id)
+        job, _ = self._pop(job_id)
         if job is None:
             return
         label, _, on_result, _ = job
-        self._background.discard(job_id)
         if on_result is not None:
             on_result(result)
         self.jobFinished.emit(label, result)
@@ -167,26 +169,22 @@ class JobRunner(QObject):
 
     @Slot(int, str)
     def _on_failed(self, job_id: int, message: str) -> None:
-        job = self._pop(job_id)
+        job, background = self._pop(job_id)
         if job is None:
             return
         label, _, _, on_error = job
         if on_error is not None:
             on_error(message)
-        if job_id in self._background:
-            self._background.discard(job_id)
-        else:
+        if not background:
             self.jobFailed.emit(label, message)
         self._maybe_idle()
 
     @Slot(int)
     def _on_cancelled(self, job_id: int) -> None:
-        job = self._pop(job_id)
+        job, background = self._pop(job_id)
         if job is None:
             return
-        if job_id in self._background:
-            self._background.discard(job_id)
-        else:
+        if not background:
             self.jobCancelled.emit(job[0])
         self._maybe_idle()
 
