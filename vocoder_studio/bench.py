@@ -56,7 +56,7 @@ def speech_for_bench(path: str | None) -> tuple[np.ndarray, str]:
     clips = [p for p in sorted(ALSA_SPEECH.glob("*.wav")) if p.name != "Noise.wav"]
     if clips:
         return np.concatenate([load_audio(p) for p in clips]), f"alsa-utils clips ({len(clips)} files)"
-    from vocoder_studio.cli import example_path
+    from vocoder_studio.paths import example_path
 
     audio = load_audio(example_path())
     return np.concatenate([audio, audio]), "bundled example, twice"
@@ -134,7 +134,7 @@ def bench_latency(mel: np.ndarray) -> None:
 
 
 def bench_app() -> None:
-    from vocoder_studio.cli import example_path
+    from vocoder_studio.paths import example_path
 
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     t0 = time.time()

@@ -14,36 +14,9 @@ from pathlib import Path
 
 from vocoder_studio import __version__
 from vocoder_studio.errors import VocoderStudioError
+from vocoder_studio.paths import example_path
 
 PROG = "vocoder-studio"
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".mp3", ".opus"}
-
-
-def example_path() -> Path:
-    """The bundled example clip (English speech, CC-BY-SA 3.0; see resources/README.md)."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "resources" / "example.flac", here.parent / "resources" / "example.flac"):
-        if candidate.is_file():
-            return candidate
-    raise VocoderStudioError("resources/example.flac: the bundled example is missing from this installation")
-
-
-def load_any_mel(path: Path):  # type: ignore[no-untyped-def]
-    """A mel from an audio file (through the front-end), a ``.npy`` mel, or a project file."""
-    from vocoder_studio.audio import load_audio, load_mel, wav_to_mel
-    from vocoder_studio.document import PROJECT_SUFFIX, Document
-
-    suffix = path.suffix.lower()
-    if suffix == ".npy":
-        return load_mel(path)
-    if suffix == PROJECT_SUFFIX:
-        return Document.load(path).mel
-    audio = load_audio(path)
-    from vocoder_studio.errors import AudioFileError
-
-    if audio.size < 256:
-        raise AudioFileError(path, "too short: less than one 11.6 ms frame of audio")
-    return wav_to_mel(audio)
 
 
 def display_problem(environ: dict[str, str] | None = None) -> str | None:
@@ -62,8 +35,9 @@ def display_problem(environ: dict[str, str] | None = None) -> str | None:
 
 def _cmd_mel(args: argparse.Namespace) -> int:
     from vocoder_studio.audio import save_mel
+    from vocoder_studio.document import open_document
 
-    mel = load_any_mel(Path(args.input))
+    mel = open_document(Path(args.input)).mel
     save_mel(args.output, mel)
     print(f"{args.output}: mel {mel.shape[0]} × {mel.shape[1]} frames")
     return 0
@@ -73,13 +47,14 @@ def _cmd_vocode(args: argparse.Namespace) -> int:
     import torch
 
     from vocoder_studio.audio import save_wav
+    from vocoder_studio.document import open_document
     from vocoder_studio.engine import choose_device
     from vocoder_studio.vocoders import create_vocoder
 
     output = Path(args.output)
     if output.suffix.lower() != ".wav":
         raise VocoderStudioError(f"{output}: the output must be a .wav file")
-    mel = load_any_mel(Path(args.input))
+    mel = open_document(Path(args.input)).mel
     params = {}
     if args.iterations is not None:
         params["iterations"] = args.iterations
@@ -103,8 +78,10 @@ def _cmd_vocoders(args: argparse.Namespace) -> int:
 
 
 def _cmd_open(args: argparse.Namespace) -> int:
+    from vocoder_studio.document import open_document
+
     path = Path(args.file) if getattr(args, "file", None) else example_path()
-    load_any_mel(path)  # a bad file is one line on stderr and status 2, before any window opens
+    open_document(path)  # a bad file is one line on stderr and status 2, before any window opens
     reason = display_problem()
     if reason is not None:
         raise VocoderStudioError(reason)

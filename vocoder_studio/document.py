@@ -91,7 +91,7 @@ class Document:
     Args:
         mel: float32 ln-mel ``(n_mels, frames)``.
         source: the file it came from (for titles and the project file), or None.
-        vocoder: the vocoder name last chosen for it.
+        vocoder: the vocoder name last chosen for it, or None (the app's default).
     Attributes:
         version: increases by one with every change (edits, undo, redo); caches key on it.
         selection: the selected :class:`Region`, or None.
@@ -102,7 +102,7 @@ class Document:
         self,
         mel: np.ndarray,
         source: str | None = None,
-        vocoder: str = "hifigan",
+        vocoder: str | None = None,
         config: MelConfig = DEFAULT_CONFIG,
     ) -> None:
         self.config = config
@@ -363,10 +363,37 @@ class Document:
         if meta.get("sample_rate", config.sample_rate) != config.sample_rate:
             raise AudioFileError(path, f"project sample rate {meta['sample_rate']} Hz is not {config.sample_rate}")
         try:
-            doc = cls(mel, source=meta.get("source"), vocoder=meta.get("vocoder", "hifigan"), config=config)
+            doc = cls(mel, source=meta.get("source"), vocoder=meta.get("vocoder"), config=config)
         except VocoderStudioError as exc:
             raise AudioFileError(path, str(exc)) from None
         if meta.get("selection"):
             doc.selection = Region(*meta["selection"])
         doc.project_path = path
         return doc
+
+
+def open_document(path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONFIG) -> Document:
+    """A document from an audio file (through the mel front-end), a ``.npy`` mel, or a project file.
+
+    Args:
+        path: ``.vsproj`` project, ``.npy`` float32 ln-mel ``(n_mels, frames)``, or any audio file soundfile
+            reads (any sample rate or channel count; resampled to ``config.sample_rate`` and mixed to mono).
+    Returns:
+        A new, unmodified :class:`Document` whose ``source`` is ``path``.
+    Raises:
+        AudioFileError: the file is missing, unreadable, too short (less than one frame), or not a mel.
+    """
+    from vocoder_studio.audio.io import load_audio, load_mel
+    from vocoder_studio.audio.mel import wav_to_mel
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == PROJECT_SUFFIX:
+        return Document.load(path, config)
+    if suffix == ".npy":
+        return Document(load_mel(path, config), source=str(path), config=config)
+    audio = load_audio(path, config)
+    if audio.size < config.hop_length:
+        raise AudioFileError(path, f"too short: less than one {1000 * config.hop_length / config.sample_rate:.1f} ms "
+                                   "frame of audio")
+    return Document(wav_to_mel(audio, config), source=str(path), config=config)

@@ -1,4 +1,5 @@
-"""Where the app keeps its settings and autosaves (platformdirs; ``VOCODER_STUDIO_HOME`` overrides both)."""
+"""Where the app finds its bundled example and keeps its settings and autosaves (platformdirs;
+``VOCODER_STUDIO_HOME`` overrides the settings and state folders)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import os
 from pathlib import Path
 
 import platformdirs
+
+from vocoder_studio.errors import VocoderStudioError
 
 APP_NAME = "vocoder-studio"
 
@@ -29,3 +32,16 @@ def state_dir() -> Path:
     path = root / "state" if root else Path(platformdirs.user_state_dir(APP_NAME))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def example_path() -> Path:
+    """The bundled example clip (English speech, CC-BY-SA 3.0; see resources/README.md).
+
+    Raises:
+        VocoderStudioError: the example is missing from this installation.
+    """
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "resources" / "example.flac", here.parent / "resources" / "example.flac"):
+        if candidate.is_file():
+            return candidate
+    raise VocoderStudioError("resources/example.flac: the bundled example is missing from this installation")

@@ -13,7 +13,7 @@ from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
 
-from vocoder_studio.cli import example_path  # noqa: E402
+from vocoder_studio.paths import example_path  # noqa: E402
 
 
 @pytest.fixture

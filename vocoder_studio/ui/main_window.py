@@ -28,8 +28,9 @@ from PySide6.QtWidgets import (
 
 from vocoder_studio.audio.io import save_wav
 from vocoder_studio.autosave import Autosaver, pending_recoveries, recover
-from vocoder_studio.document import PROJECT_SUFFIX, Document, Region
+from vocoder_studio.document import PROJECT_SUFFIX, Document, Region, open_document
 from vocoder_studio.editing import apply_gain, clear_region, copy_region, fade_region, paste
+from vocoder_studio.engine.cache import RenderCache
 from vocoder_studio.engine.player import playback_status
 from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.ui.canvas import SpectrogramCanvas
@@ -37,22 +38,12 @@ from vocoder_studio.ui.panels import VocoderPanel
 from vocoder_studio.ui.prerender import RenderAhead
 from vocoder_studio.ui.tools import ToolBar, ToolState
 from vocoder_studio.ui.transport import Transport, TransportBar
-from vocoder_studio.ui.vocoding import RenderCache
 from vocoder_studio.ui.worker import JobRunner
 
 APP_TITLE = "Vocoder Studio"
 OPEN_FILTER = ("Audio, mel or project (*.wav *.flac *.ogg *.oga *.mp3 *.opus *.aiff *.aif *.npy *.vsproj);;"
                "All files (*)")
 MAX_RECENT = 10
-
-
-def _load_document(path: Path) -> Document:
-    """A document from an audio file, a ``.npy`` mel or a project file."""
-    if path.suffix.lower() == PROJECT_SUFFIX:
-        return Document.load(path)
-    from vocoder_studio.cli import load_any_mel
-
-    return Document(load_any_mel(path), source=str(path))
 
 
 def _fill_menu(menu: QMenu, actions: list[QAction | None]) -> None:
@@ -351,7 +342,7 @@ class MainWindow(QMainWindow):
         """Open an audio file, ``.npy`` mel or project as a new tab (errors go to :meth:`show_error`)."""
         path = Path(path)
         try:
-            doc = _load_document(path)
+            doc = open_document(path)
         except VocoderStudioError as exc:
             self.show_error(str(exc))
             return None

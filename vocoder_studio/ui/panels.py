@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from vocoder_studio.engine.cache import VocoderChoice
 from vocoder_studio.engine.device import device_choices
 from vocoder_studio.engine.player import output_devices, playback_status
-from vocoder_studio.ui.vocoding import VocoderChoice
 from vocoder_studio.vocoders.registry import DEFAULT_VOCODER, VocoderInfo, list_vocoders
 
 PRECISIONS = ["float32", "bfloat16"]

@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer
 
 from vocoder_studio.document import Document
-from vocoder_studio.ui.vocoding import RenderCache, VocoderChoice
+from vocoder_studio.engine.cache import RenderCache, VocoderChoice
 from vocoder_studio.ui.worker import JobRunner
 
 LABEL = "Render ahead"

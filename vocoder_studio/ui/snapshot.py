@@ -27,7 +27,7 @@ def _pump(app: object, ms: int) -> None:
 def main(out: str | Path, root_png: str | Path | None = None, demo: bool = True, wait_ms: int = 2000) -> int:
     """Open the window on the example (with a demo edit and selection), wait, and save ``window.grab()``."""
     os.environ.setdefault("VOCODER_STUDIO_NO_DIALOGS", "1")
-    from vocoder_studio.cli import example_path
+    from vocoder_studio.paths import example_path
     from vocoder_studio.ui.app import create_main_window, ensure_app
 
     app = ensure_app()

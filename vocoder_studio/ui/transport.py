@@ -10,10 +10,10 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QProgressBar, QToolBar, QWidget
 
 from vocoder_studio.document import Document
+from vocoder_studio.engine.cache import RenderCache, VocoderChoice
 from vocoder_studio.engine.playback import play_job, update_job
 from vocoder_studio.engine.player import Player, playback_status
 from vocoder_studio.ui.canvas import SpectrogramCanvas
-from vocoder_studio.ui.vocoding import RenderCache, VocoderChoice
 from vocoder_studio.ui.worker import JobRunner
 
 PLAY_LABEL = "Play"

@@ -64,6 +64,10 @@ class Vocoder(ABC):
 
     name: str = "vocoder"
     receptive_field_frames: int = 0
+    #: whether an edit of frames [a, b) can be re-vocoded from [a - C, b + C) alone and spliced in. An
+    #: autoregressive vocoder (WaveNet) says False: its audio after an edit depends on everything before it, so
+    #: the renderer re-vocodes from the edit's start to the end.
+    local_edits: bool = True
     #: longer mels are vocoded in chunks of this many frames (exact with context ≥ the receptive field), so
     #: memory stays flat however long the file; None vocodes any length in one call.
     max_frames_per_call: int | None = None

@@ -1,4 +1,5 @@
-"""Vocoder instances and render caches shared by playback and export (used from the worker thread)."""
+"""Vocoder instances and render caches shared by playback, render-ahead and export (used from the worker
+thread; no Qt)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ from typing import Any
 from vocoder_studio.engine.device import choose_device
 from vocoder_studio.engine.render import Renderer
 from vocoder_studio.vocoders.base import Vocoder
-from vocoder_studio.vocoders.registry import create_vocoder
+from vocoder_studio.vocoders.registry import DEFAULT_VOCODER, create_vocoder
 
 
 @dataclass(frozen=True)
 class VocoderChoice:
     """What the vocoder panel selects: registry name, device preference and parameters."""
 
-    name: str = "griffin-lim"
+    name: str = DEFAULT_VOCODER
     device: str = "auto"
     params: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
 
