@@ -12,6 +12,7 @@ import pytest
 import soundfile as sf
 
 from vocoder_studio import __version__
+from vocoder_studio.audio.mel import DEFAULT_CONFIG
 
 from .conftest import EXAMPLE
 
@@ -40,7 +41,7 @@ def test_example_round_trip_through_mel_and_vocode(tmp_path: Path) -> None:
     done = cli("vocode", str(mel_path), "-o", str(wav), "--vocoder", "hifigan", "--device", "cpu")
     assert done.returncode == 0, done.stderr
     audio, rate = sf.read(wav, dtype="float32")
-    assert rate == 22050 and len(audio) == mel.shape[1] * 256
+    assert rate == DEFAULT_CONFIG.sample_rate and len(audio) == mel.shape[1] * DEFAULT_CONFIG.hop_length
     assert np.sqrt(np.mean(audio**2)) > 0.01
     from vocoder_studio.audio import wav_to_mel
 
@@ -95,3 +96,62 @@ def test_no_display_is_one_clear_line_not_a_qt_abort() -> None:
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("vocoder-studio: error: no display")
+
+
+def _one_error_line(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vocoder-studio: error: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--vocoder", "griffin-lim", "--iterations", "-3"], "iterations must be an integer in [1, 1000], got -3"),
+    (["--vocoder", "griffin-lim", "--iterations", "0"], "iterations must be an integer in [1, 1000], got 0"),
+    (["--vocoder", "griffin-lim", "--param", "momentum=2"], "parameter momentum must be a number in [0, 0.999]"),
+    (["--vocoder", "griffin-lim", "--param", "iterations=eight"], "got 'eight'"),
+    (["--vocoder", "hifigan", "--param", "precision=float16"], "precision must be one of float32, bfloat16"),
+    (["--vocoder", "hifigan", "--param", "iterations=8"], "hifigan: unknown parameter 'iterations'"),
+    (["--param", "iterations"], "--param takes NAME=VALUE"),
+])
+def test_bad_parameters_are_one_line_naming_the_range(tmp_path: Path, args: list[str], message: str) -> None:
+    out = tmp_path / "o.wav"
+    line = _one_error_line(cli("vocode", str(EXAMPLE), "-o", str(out), *args))
+    assert message in line
+    assert not out.exists()
+
+
+def test_param_sets_griffin_lim_iterations(tmp_path: Path) -> None:
+    out = tmp_path / "o.wav"
+    done = cli("vocode", str(EXAMPLE), "-o", str(out), "--vocoder", "griffin-lim", "--param", "iterations=3",
+               "--param", "momentum=0")
+    assert done.returncode == 0, done.stderr
+    assert "3 iterations, momentum 0" in done.stdout
+
+
+def test_output_suffix_must_match_the_format(tmp_path: Path) -> None:
+    text = tmp_path / "x.txt"
+    line = _one_error_line(cli("mel", str(EXAMPLE), "-o", str(text)))
+    assert line == f"vocoder-studio: error: {text}: the output must be a .npy file (a float32 mel array)"
+    assert not text.exists()
+    line = _one_error_line(cli("vocode", str(EXAMPLE), "-o", str(tmp_path / "x.flac")))
+    assert "the output must be a .wav file" in line
+
+
+def test_vocoders_json_shape() -> None:
+    import json
+
+    done = cli("vocoders", "--json")
+    assert done.returncode == 0, done.stderr
+    entries = json.loads(done.stdout)
+    assert [e["name"] for e in entries][:3] == ["griffin-lim", "hifigan", "hifigan-lj"]
+    for entry in entries:
+        assert {"name", "label", "sample_rate", "status", "reason", "parameters", "card"} <= set(entry)
+        assert entry["status"] in ("ready", "unavailable")
+        assert (entry["reason"] is None) == (entry["status"] == "ready")
+        for schema in entry["parameters"].values():
+            assert schema["type"] in ("int", "float", "choice", "bool") and "default" in schema and "help" in schema
+            assert set(schema) <= {"type", "default", "min", "max", "choices", "unit", "help"}
+    gl = entries[0]
+    assert gl["parameters"]["iterations"]["min"] == 1 and gl["card"] is None
+    assert entries[1]["card"]["scores"]["pesq_wb"] > 3

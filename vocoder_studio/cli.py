@@ -33,13 +33,21 @@ def display_problem(environ: dict[str, str] | None = None) -> str | None:
             "or see the window with `make screenshot`)")
 
 
+def _require_suffix(path: Path, suffix: str, what: str) -> None:
+    """Refuse an output name whose suffix does not match the format written (``x.txt`` for a .npy)."""
+    if path.suffix.lower() != suffix:
+        raise VocoderStudioError(f"{path}: the output must be a {suffix} file ({what})")
+
+
 def _cmd_mel(args: argparse.Namespace) -> int:
     from vocoder_studio.audio import save_mel
     from vocoder_studio.document import open_document
 
+    output = Path(args.output)
+    _require_suffix(output, ".npy", "a float32 mel array")
     mel = open_document(Path(args.input)).mel
-    save_mel(args.output, mel)
-    print(f"{args.output}: mel {mel.shape[0]} × {mel.shape[1]} frames")
+    save_mel(output, mel)
+    print(f"{output}: mel {mel.shape[0]} × {mel.shape[1]} frames")
     return 0
 
 
@@ -49,31 +57,42 @@ def _cmd_vocode(args: argparse.Namespace) -> int:
     from vocoder_studio.audio import save_wav
     from vocoder_studio.document import open_document
     from vocoder_studio.engine import choose_device
-    from vocoder_studio.vocoders import create_vocoder
+    from vocoder_studio.vocoders import get_entry
+    from vocoder_studio.vocoders.params import parse_assignments
 
     output = Path(args.output)
-    if output.suffix.lower() != ".wav":
-        raise VocoderStudioError(f"{output}: the output must be a .wav file")
-    mel = open_document(Path(args.input)).mel
-    params = {}
-    if args.iterations is not None:
-        params["iterations"] = args.iterations
-    vocoder = create_vocoder(args.vocoder, device=choose_device(args.device), **params)
+    _require_suffix(output, ".wav", "a WAV file")
+    entry = get_entry(args.vocoder)
+    assignments = list(args.param or [])
+    if args.iterations is not None:  # the old spelling of --param iterations=N
+        assignments.append(f"iterations={args.iterations}")
+    params = parse_assignments(entry.parameters, assignments, entry.name)
+    doc = open_document(Path(args.input))
+    vocoder = entry.create(device=choose_device(args.device), config=doc.config, **params)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    audio = vocoder.vocode(mel).numpy()
+    audio = vocoder.vocode(doc.mel).numpy()
     save_wav(output, audio, vocoder.sample_rate, args.format)
     print(f"{output}: {audio.size / vocoder.sample_rate:.2f} s at {vocoder.sample_rate} Hz, {vocoder.describe()}")
     return 0
 
 
 def _cmd_vocoders(args: argparse.Namespace) -> int:
+    import json
+
     from vocoder_studio.vocoders import list_vocoders
 
-    rows = [(v.name, str(22050), v.weights_source, v.status()) for v in list_vocoders()]
-    header = ("name", "sample rate", "weights source", "status")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
-    for row in [header, *rows]:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + "  " + row[3])
+    entries = list_vocoders()
+    if args.json:
+        print(json.dumps([e.to_json() for e in entries], indent=2))
+        return 0
+    for entry in entries:
+        reason = entry.unavailable_reason()
+        status = "ready" if reason is None else f"unavailable: {reason}"
+        print(f"{entry.name}  ({entry.label}, {entry.sample_rate} Hz)  {status}")
+        if entry.summary():
+            print(f"    {entry.summary()}")
+        for p in entry.parameters:
+            print(f"    --param {p.name}=…  {p.describe_range()}, default {p.default}: {p.help}")
     return 0
 
 
@@ -97,6 +116,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from vocoder_studio.vocoders.registry import DEFAULT_VOCODER
+
     parser = argparse.ArgumentParser(prog=PROG, description="Draw, edit and vocode mel-spectrograms.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command")
@@ -113,13 +134,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("vocode", help="audio or .npy mel → WAV through a vocoder")
     p.add_argument("input")
     p.add_argument("-o", "--output", required=True)
-    p.add_argument("--vocoder", default="hifigan", help="a name from `vocoder-studio vocoders`")
+    p.add_argument("--vocoder", default=DEFAULT_VOCODER, help="a name from `vocoder-studio vocoders` "
+                   f"(default {DEFAULT_VOCODER})")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument("--iterations", type=int, default=None, help="Griffin-Lim iterations")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE",
+                   help="a vocoder parameter (repeatable); `vocoder-studio vocoders` lists them with their ranges")
+    p.add_argument("--iterations", default=None, metavar="N", help="the same as --param iterations=N")
     p.add_argument("--format", choices=["pcm16", "float32"], default="pcm16", help="WAV sample format")
     p.set_defaults(func=_cmd_vocode)
 
-    p = sub.add_parser("vocoders", help="list vocoders: name, sample rate, weights source, status")
+    p = sub.add_parser("vocoders", help="list vocoders: name, label, sample rate, status, summary, parameters")
+    p.add_argument("--json", action="store_true", help="a JSON list of objects: name, label, sample_rate, "
+                   "status, reason, parameters, card")
     p.set_defaults(func=_cmd_vocoders)
 
     p = sub.add_parser("bench", help="measure vocoder speed, latency and memory on the bundled example")

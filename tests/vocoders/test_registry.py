@@ -1,36 +1,88 @@
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 
+from vocoder_studio.audio.mel import DEFAULT_CONFIG
 from vocoder_studio.engine import choose_device
 from vocoder_studio.errors import MelShapeError, VocoderStudioError, VocoderUnavailableError
-from vocoder_studio.vocoders import VocoderProtocol, chunk_bounds, create_vocoder, list_vocoders
+from vocoder_studio.vocoders import (
+    DEFAULT_VOCODER,
+    ConfigMismatchError,
+    ParameterError,
+    VocoderProtocol,
+    chunk_bounds,
+    create_vocoder,
+    get_entry,
+    list_vocoders,
+)
 from vocoder_studio.vocoders.hifigan import fold_weight_norm
 
 
-def test_registry_lists_the_vocoders() -> None:
+def test_registry_finds_the_builtin_modules() -> None:
     names = [v.name for v in list_vocoders()]
     assert names[:3] == ["griffin-lim", "hifigan", "hifigan-lj"]
-    assert all(v.status() == "ready" for v in list_vocoders())
+    assert DEFAULT_VOCODER in names
+    for entry in list_vocoders():
+        assert entry.origin.startswith(("vocoder_studio.vocoders.", "plug-in "))
+        assert entry.sample_rate == entry.config.sample_rate == DEFAULT_CONFIG.sample_rate
+    # every module of the package that declares VOCODERS is listed, without a hand-written list
+    from vocoder_studio.vocoders import griffin_lim, hifigan
+
+    declared = [e.name for module in (griffin_lim, hifigan) for e in module.VOCODERS]
+    assert names[: len(declared)] == declared
+
+
+def test_each_entry_reports_ready_or_a_reason() -> None:
+    for entry in list_vocoders():
+        reason = entry.unavailable_reason()
+        assert entry.status() == ("ready" if reason is None else "unavailable")
+    hifigan = get_entry("hifigan")
+    assert hifigan.status() == "ready" and hifigan.model_card() is not None
+    assert "PESQ" in hifigan.summary()
+    assert get_entry("griffin-lim").model_card() is None and get_entry("griffin-lim").summary()
 
 
 def test_unknown_name_and_parameter() -> None:
     with pytest.raises(VocoderUnavailableError, match="unknown vocoder 'nope'"):
         create_vocoder("nope")
-    with pytest.raises(VocoderUnavailableError, match="unknown parameter"):
+    with pytest.raises(ParameterError, match="unknown parameter"):
         create_vocoder("griffin-lim", colour="red")
+    with pytest.raises(ParameterError, match=r"iterations must be an integer in \[1, 1000\], got -3"):
+        create_vocoder("griffin-lim", iterations=-3)
+    with pytest.raises(ParameterError, match="iterations must be an integer"):
+        create_vocoder("griffin-lim", iterations=0)
+
+
+def test_a_document_of_another_front_end_is_refused() -> None:
+    other = dataclasses.replace(DEFAULT_CONFIG, hop_length=200)
+    with pytest.raises(ConfigMismatchError, match=r"griffin-lim expects another mel front-end: hop_length 200 "
+                                                   r"\(expects 256\)"):
+        create_vocoder("griffin-lim", config=other)
+    assert create_vocoder("griffin-lim", config=DEFAULT_CONFIG, iterations=2).iterations == 2
+
+
+def test_json_shape() -> None:
+    entry = get_entry("griffin-lim").to_json()
+    assert {"name", "label", "sample_rate", "status", "reason", "parameters", "card"} <= set(entry)
+    assert entry["status"] == "ready" and entry["reason"] is None and entry["card"] is None
+    assert entry["parameters"]["iterations"] == {"type": "int", "default": 32, "min": 1, "max": 1000,
+                                                 "help": entry["parameters"]["iterations"]["help"]}
+    card = get_entry("hifigan").to_json()["card"]
+    assert card["name"] == "hifigan" and card["scores"]["pesq_wb"] > 3
 
 
 def test_protocol_and_shapes() -> None:
     vocoder = create_vocoder("griffin-lim", iterations=2)
     assert isinstance(vocoder, VocoderProtocol)
-    assert vocoder.sample_rate == 22050 and vocoder.receptive_field_frames > 0
+    assert vocoder.sample_rate == DEFAULT_CONFIG.sample_rate and vocoder.receptive_field_frames > 0
     with pytest.raises(MelShapeError):
         vocoder.vocode(np.zeros((40, 10), np.float32))
     one = vocoder.vocode(np.full((80, 1), -5.0, np.float32))
-    assert one.shape == (256,)
+    assert one.shape == (DEFAULT_CONFIG.hop_length,)
 
 
 def test_chunk_bounds_cover_everything_in_order() -> None:

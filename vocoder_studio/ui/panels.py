@@ -2,113 +2,127 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QLabel,
-    QLineEdit,
     QSpinBox,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from vocoder_studio.audio.mel import DEFAULT_CONFIG
 from vocoder_studio.engine.cache import VocoderChoice
 from vocoder_studio.engine.device import device_choices
 from vocoder_studio.engine.player import output_devices, playback_status
-from vocoder_studio.vocoders.registry import DEFAULT_VOCODER, VocoderInfo, list_vocoders
+from vocoder_studio.vocoders.entry import VocoderEntry
+from vocoder_studio.vocoders.params import Parameter, resolve
+from vocoder_studio.vocoders.registry import DEFAULT_VOCODER, list_vocoders
 
-PRECISIONS = ["float32", "bfloat16"]
 BLOCKSIZES = [256, 512, 1024, 2048, 4096]
+_HINT_STYLE = "color: #8a909c;"
+
+
+def _control_for(param: Parameter) -> QWidget:
+    """One control for one schema entry: a spin box (int), a decimal spin box (float), a combo box (choice) or
+    a check box (bool), bounded by the schema, with its help as tooltip and its unit as suffix."""
+    control: QWidget
+    suffix = f" {param.unit}" if param.unit else ""
+    if param.kind == "int":
+        spin = QSpinBox()
+        spin.setRange(int(param.min if param.min is not None else -(2**31)),
+                      int(param.max if param.max is not None else 2**31 - 1))
+        spin.setValue(int(param.default))
+        spin.setSuffix(suffix)
+        control = spin
+    elif param.kind == "float":
+        dspin = QDoubleSpinBox()
+        dspin.setDecimals(3)
+        dspin.setRange(param.min if param.min is not None else -1e9, param.max if param.max is not None else 1e9)
+        span = (param.max - param.min) if param.min is not None and param.max is not None else 10.0
+        dspin.setSingleStep(10 ** math.floor(math.log10(max(span, 1e-3))) / 100)
+        dspin.setValue(float(param.default))
+        dspin.setSuffix(suffix)
+        control = dspin
+    elif param.kind == "choice":
+        combo = QComboBox()
+        combo.addItems(list(param.choices))
+        combo.setCurrentText(str(param.default))
+        control = combo
+    else:
+        check = QCheckBox()
+        check.setChecked(bool(param.default))
+        control = check
+    control.setToolTip(f"{param.help} ({param.describe_range()})")
+    return control
 
 
 class ParameterPanel(QWidget):
-    """Controls for one vocoder's parameters, built from ``VocoderInfo.parameters``."""
+    """Controls for one vocoder, generated from its parameter schema (``VocoderEntry.parameters``)."""
 
     changed = Signal()
 
-    def __init__(self, info: VocoderInfo, parent: QWidget | None = None) -> None:
+    def __init__(self, entry: VocoderEntry, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.info = info
+        self.entry = entry
         self.controls: dict[str, QWidget] = {}
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
-        for name, default in info.parameters.items():
-            control: QWidget
-            if isinstance(default, bool):
-                box = QComboBox()
-                box.addItems(["off", "on"])
-                box.setCurrentIndex(int(default))
-                box.currentIndexChanged.connect(self.changed)
-                control = box
-            elif isinstance(default, int):
-                spin = QSpinBox()
-                spin.setRange(1, 1000)
-                spin.setValue(default)
-                spin.valueChanged.connect(self.changed)
-                control = spin
-            elif isinstance(default, float):
-                dspin = QDoubleSpinBox()
-                dspin.setRange(0.0, 1.0 if name == "momentum" else 1000.0)
-                dspin.setDecimals(3)
-                dspin.setSingleStep(0.01)
-                dspin.setValue(default)
-                dspin.valueChanged.connect(self.changed)
-                control = dspin
-            elif name == "precision":
-                combo = QComboBox()
-                combo.addItems(PRECISIONS)
-                combo.setCurrentText(str(default))
-                combo.setToolTip("bfloat16 autocast: faster on a GPU or on a CPU with AVX512-BF16/AMX, same quality; "
-                                 "refused where the CPU would only emulate it")
-                combo.currentTextChanged.connect(self.changed)
-                control = combo
-            else:
-                line = QLineEdit(str(default))
-                line.editingFinished.connect(self.changed)
-                control = line
-            self.controls[name] = control
-            form.addRow(name.replace("_", " ").capitalize(), control)
-        if not info.parameters:
+        for param in entry.parameters:
+            control = _control_for(param)
+            if isinstance(control, (QSpinBox, QDoubleSpinBox)):
+                control.valueChanged.connect(self.changed)
+            elif isinstance(control, QComboBox):
+                control.currentTextChanged.connect(self.changed)
+            elif isinstance(control, QCheckBox):
+                control.toggled.connect(self.changed)
+            self.controls[param.name] = control
+            form.addRow(param.name.replace("_", " ").capitalize(), control)
+        if not entry.parameters:
             form.addRow(QLabel("no parameters"))
-        source = QLabel(f"Weights: {info.weights_source}")
+        source = QLabel(f"Weights: {entry.weights}")
         source.setWordWrap(True)
-        source.setStyleSheet("color: #8a909c;")
+        source.setStyleSheet(_HINT_STYLE)
         form.addRow(source)
 
     def values(self) -> dict[str, Any]:
+        """The current values by parameter name, as Python values the schema accepts."""
         out: dict[str, Any] = {}
         for name, control in self.controls.items():
-            default = self.info.parameters[name]
             if isinstance(control, QSpinBox):
                 out[name] = int(control.value())
             elif isinstance(control, QDoubleSpinBox):
                 out[name] = float(control.value())
             elif isinstance(control, QComboBox):
-                is_bool = isinstance(default, bool)
-                out[name] = bool(control.currentIndex()) if is_bool else control.currentText()
-            elif isinstance(control, QLineEdit):
-                out[name] = control.text()
+                out[name] = control.currentText()
+            elif isinstance(control, QCheckBox):
+                out[name] = control.isChecked()
         return out
 
     def set_values(self, **values: Any) -> None:
-        for name, value in values.items():
-            control = self.controls[name]
+        """Set controls by parameter name (values are checked against the schema first).
+
+        Raises:
+            ParameterError: an unknown name or a bad value.
+        """
+        checked = resolve(self.entry.parameters, values, self.entry.name)
+        for name in values:
+            control, value = self.controls[name], checked[name]
             if isinstance(control, (QSpinBox, QDoubleSpinBox)):
                 control.setValue(value)
             elif isinstance(control, QComboBox):
-                if isinstance(value, bool):
-                    control.setCurrentIndex(int(value))
-                else:
-                    control.setCurrentText(str(value))
-            elif isinstance(control, QLineEdit):
-                control.setText(str(value))
+                control.setCurrentText(str(value))
+            elif isinstance(control, QCheckBox):
+                control.setChecked(bool(value))
 
 
 class VocoderPanel(QWidget):
@@ -132,31 +146,33 @@ class VocoderPanel(QWidget):
         self.vocoder_combo = QComboBox()
         self.params = QStackedWidget()
         self.panels: dict[str, ParameterPanel] = {}
-        self.infos = list_vocoders()
+        self.entries = list_vocoders()
+        self.reasons: dict[str, str | None] = {}
         model = self.vocoder_combo.model()
         first_ready = None
-        for i, info in enumerate(self.infos):
-            reason = info.check()
-            self.vocoder_combo.addItem(info.title, info.name)
+        for i, entry in enumerate(self.entries):
+            reason = entry.unavailable_reason()
+            self.reasons[entry.name] = reason
+            self.vocoder_combo.addItem(entry.label, entry.name)
             if reason is not None:
                 if isinstance(model, QStandardItemModel):
                     item = model.item(i)
                     item.setEnabled(False)
                     item.setToolTip(f"unavailable: {reason}")
             else:
-                self.vocoder_combo.setItemData(i, info.weights_source, Qt.ItemDataRole.ToolTipRole)
-                if first_ready is None or info.name == DEFAULT_VOCODER:
+                self.vocoder_combo.setItemData(i, entry.summary() or entry.weights, Qt.ItemDataRole.ToolTipRole)
+                if first_ready is None or entry.name == DEFAULT_VOCODER:
                     first_ready = i
-            panel = ParameterPanel(info)
+            panel = ParameterPanel(entry)
             panel.changed.connect(self.changed)
-            self.panels[info.name] = panel
+            self.panels[entry.name] = panel
             self.params.addWidget(panel)
         self.device_combo = QComboBox()
         self.device_combo.addItems(device_choices())
         self.device_combo.setToolTip("auto = the GPU when there is one, else the CPU")
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
-        self.status_label.setStyleSheet("color: #8a909c;")
+        self.status_label.setStyleSheet(_HINT_STYLE)
         form.addRow("Vocoder", self.vocoder_combo)
         form.addRow("Device", self.device_combo)
         layout.addWidget(group)
@@ -174,11 +190,11 @@ class VocoderPanel(QWidget):
             self.output_combo.addItem(f"{dev.name} ({dev.hostapi})", dev.index)
         self.blocksize_combo = QComboBox()
         for size in BLOCKSIZES:
-            self.blocksize_combo.addItem(f"{size} samples ({1000 * size / 22050:.0f} ms)", size)
+            self.blocksize_combo.addItem(f"{size} samples ({1000 * size / DEFAULT_CONFIG.sample_rate:.0f} ms)", size)
         self.blocksize_combo.setCurrentIndex(BLOCKSIZES.index(512))
         self.playback_label = QLabel(playback_status() or "playback ready")
         self.playback_label.setWordWrap(True)
-        self.playback_label.setStyleSheet("color: #8a909c;")
+        self.playback_label.setStyleSheet(_HINT_STYLE)
         aform.addRow("Device", self.output_combo)
         aform.addRow("Buffer", self.blocksize_combo)
         aform.addRow(self.playback_label)
@@ -196,8 +212,9 @@ class VocoderPanel(QWidget):
         name = self.vocoder_combo.itemData(index)
         if name in self.panels:
             self.params.setCurrentWidget(self.panels[name])
-            info = self.panels[name].info
-            self.status_label.setText(info.status())
+            entry = self.panels[name].entry
+            reason = self.reasons.get(name)
+            self.status_label.setText(entry.summary() if reason is None else f"unavailable: {reason}")
         self.changed.emit()
 
     def _emit_output(self, *_: object) -> None:

@@ -13,6 +13,8 @@ import torch
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, mel_to_linear
 from vocoder_studio.vocoders.base import Vocoder
+from vocoder_studio.vocoders.entry import VocoderEntry
+from vocoder_studio.vocoders.params import Parameter
 
 #: Phase of the first iteration is drawn per absolute frame from this many fixed random frames, so a chunk
 #: starts from the same phases as the whole file (streaming and splicing stay close to the full output).
@@ -45,8 +47,8 @@ class GriffinLim(Vocoder):
         config: MelConfig = DEFAULT_CONFIG,
     ) -> None:
         super().__init__(device, config)
-        if iterations < 0:
-            raise ValueError(f"iterations must be >= 0, got {iterations}")
+        if iterations < 1:
+            raise ValueError(f"iterations must be >= 1, got {iterations}")
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
         self.iterations = iterations
@@ -100,3 +102,19 @@ class GriffinLim(Vocoder):
 
     def describe(self) -> str:
         return f"{self.name}, {self.iterations} iterations, momentum {self.momentum:g} ({self.device})"
+
+
+VOCODERS = (
+    VocoderEntry(
+        name="griffin-lim",
+        label="Griffin-Lim (fast, momentum)",
+        factory=GriffinLim,
+        parameters=(
+            Parameter("iterations", "int", 32, "phase-retrieval iterations: more is cleaner and slower",
+                      min=1, max=1000),
+            Parameter("momentum", "float", 0.99, "Fast Griffin-Lim acceleration α; 0 is the classic algorithm",
+                      min=0.0, max=0.999),
+        ),
+        description="Phase reconstruction, no model: instant, slightly phasey (Perraudin et al. 2013)",
+    ),
+)

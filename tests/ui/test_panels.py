@@ -1,0 +1,48 @@
+"""The vocoder panel is generated from each vocoder's parameter schema: a plug-in's parameters appear with
+their ranges and no UI code of its own; unavailable vocoders are disabled with the reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QStandardItemModel
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QSpinBox
+
+from tests.vocoders.conftest import toy_plugin  # noqa: F401  (the fixture)
+from vocoder_studio.ui.panels import VocoderPanel
+from vocoder_studio.vocoders import DEFAULT_VOCODER
+
+
+def test_default_vocoder_and_schema_bounds(qtbot) -> None:  # type: ignore[no-untyped-def]
+    panel = VocoderPanel()
+    qtbot.addWidget(panel)
+    assert panel.choice().name == DEFAULT_VOCODER
+    iterations = panel.panels["griffin-lim"].controls["iterations"]
+    assert isinstance(iterations, QSpinBox)
+    assert (iterations.minimum(), iterations.maximum()) == (1, 1000)  # 0 and -3 cannot be entered
+    assert "[1, 1000]" in iterations.toolTip()
+    precision = panel.panels["hifigan"].controls["precision"]
+    assert isinstance(precision, QComboBox)
+    assert [precision.itemText(i) for i in range(precision.count())] == ["float32", "bfloat16"]
+    assert "PESQ" in panel.status_label.text()  # the model card's summary of the default vocoder
+
+
+def test_plugin_appears_with_its_parameters(qtbot, toy_plugin: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    panel = VocoderPanel()
+    qtbot.addWidget(panel)
+    names = [panel.vocoder_combo.itemData(i) for i in range(panel.vocoder_combo.count())]
+    assert names[-2:] == ["toy-sine", "toy-trained"]
+    panel.set_vocoder("toy-sine", device="cpu", gain=0.25, waveform="square")
+    gain = panel.panels["toy-sine"].controls["gain"]
+    assert isinstance(gain, QDoubleSpinBox) and (gain.minimum(), gain.maximum()) == (0.0, 1.0)
+    assert panel.params.currentWidget() is panel.panels["toy-sine"]
+    choice = panel.choice()
+    assert choice.name == "toy-sine" and dict(choice.params) == {"gain": 0.25, "waveform": "square"}
+    assert panel.status_label.text() == "a test plug-in"
+
+    model = panel.vocoder_combo.model()
+    assert isinstance(model, QStandardItemModel)
+    trained = model.item(names.index("toy-trained"))
+    assert not trained.isEnabled()
+    assert "no trained checkpoint found" in str(trained.data(Qt.ItemDataRole.ToolTipRole))

@@ -1,0 +1,186 @@
+"""Trained models on disk: where they are looked for, their model cards, and the checks that make a broken one
+"unavailable, with the reason" instead of a crash.
+
+A checkpoint ``NAME.pt`` lives in a models directory with its model card ``NAME.json`` beside it. The
+directories are searched in order (first match wins):
+
+1. ``$VOCODER_STUDIO_MODELS`` (colon-separated), when set — for tests and for trying a model in place;
+2. the checkout's ``models/`` folder (beside ``vocoder_studio/`` in a source tree);
+3. the installed package's data (``vocoder_studio/models/`` inside the package);
+4. the user's folder: ``platformdirs.user_data_dir("vocoder-studio")/models`` (``$VOCODER_STUDIO_HOME/models``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from vocoder_studio.audio.mel import MelConfig
+from vocoder_studio.errors import VocoderUnavailableError
+
+APP_NAME = "vocoder-studio"
+CARD_SUFFIX = ".json"
+
+
+def model_dirs() -> list[Path]:
+    """The models directories in search order (they need not exist)."""
+    dirs = [Path(p) for p in os.environ.get("VOCODER_STUDIO_MODELS", "").split(os.pathsep) if p]
+    package = Path(__file__).resolve().parent.parent
+    checkout = package.parent / "models"
+    if (package.parent / "pyproject.toml").is_file():
+        dirs.append(checkout)
+    dirs.append(package / "models")
+    home = os.environ.get("VOCODER_STUDIO_HOME")
+    dirs.append(Path(home) / "models" if home else Path(platformdirs.user_data_dir(APP_NAME)) / "models")
+    return dirs
+
+
+def find_model(filename: str) -> Path:
+    """The first ``filename`` found in :func:`model_dirs`.
+
+    Raises:
+        VocoderUnavailableError: not in any models directory (the message lists where it looked).
+    """
+    dirs = model_dirs()
+    for folder in dirs:
+        path = folder / filename
+        if path.is_file():
+            return path
+    raise VocoderUnavailableError(
+        f"{filename}: no trained checkpoint found (looked in {', '.join(str(d) for d in dirs)}; "
+        "train one with `vocoder-studio train` or copy it into a models directory)"
+    )
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What a trained model is and what it measured, as a JSON file beside its checkpoint.
+
+    Attributes:
+        name: the vocoder or model name the checkpoint belongs to.
+        summary: one line the vocoder selector shows (what it is, what it reached).
+        architecture: the model and its size (e.g. ``"MelGAN generator, ngf 32, 4.3 M parameters"``).
+        data: the training data (corpus, hours, speakers, licence).
+        steps: optimiser steps trained.
+        wall_time_s: training time in seconds.
+        hardware: where it trained (``"2-core CPU"``, ``"1× H200, bf16"``).
+        scores: held-out scores by name (``{"pesq_wb": 2.1, "stoi": 0.9}``), what it measured, never more.
+        mel_config: the mel front-end it was trained on (``MelConfig`` fields); None means the default.
+        extra: any other fields of the file, kept as they are.
+    """
+
+    name: str
+    summary: str
+    architecture: str = ""
+    data: str = ""
+    steps: int | None = None
+    wall_time_s: float | None = None
+    hardware: str = ""
+    scores: dict[str, float] = field(default_factory=dict)
+    mel_config: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: object, source: str = "model card") -> ModelCard:
+        """A card from parsed JSON.
+
+        Raises:
+            VocoderUnavailableError: not an object, or ``name``/``summary`` missing or of the wrong type.
+        """
+        if not isinstance(data, dict):
+            raise VocoderUnavailableError(f"{source}: a model card must be a JSON object")
+        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        for key in ("name", "summary"):
+            if not isinstance(data.get(key), str):
+                raise VocoderUnavailableError(f"{source}: model card field {key!r} must be a string")
+        scores = data.get("scores", {})
+        if not isinstance(scores, dict) or not all(isinstance(v, (int, float)) for v in scores.values()):
+            raise VocoderUnavailableError(f"{source}: model card field 'scores' must map names to numbers")
+        mel_config = data.get("mel_config")
+        if mel_config is not None and not isinstance(mel_config, dict):
+            raise VocoderUnavailableError(f"{source}: model card field 'mel_config' must be an object")
+        values = {k: v for k, v in data.items() if k in known}
+        return cls(**values, extra={k: v for k, v in data.items() if k not in known})
+
+    @classmethod
+    def load(cls, path: Path) -> ModelCard:
+        """Read a card file.
+
+        Raises:
+            VocoderUnavailableError: unreadable, not JSON, or not a valid card (the message names the file).
+        """
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise VocoderUnavailableError(f"{path}: unreadable model card ({exc})") from None
+        return cls.from_dict(data, str(path))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The card as JSON-ready data (``extra`` fields merged back in)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
+        return {**out, **self.extra}
+
+    def save(self, path: Path) -> None:
+        """Write the card as indented JSON."""
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+    def check_config(self, config: MelConfig, source: str = "model card") -> None:
+        """Check that the model was trained on ``config``'s front-end.
+
+        Raises:
+            VocoderUnavailableError: a field differs (the message names it and both values).
+        """
+        if self.mel_config is None:
+            return
+        expected = dataclasses.asdict(config)
+        for key, value in self.mel_config.items():
+            if key in expected and expected[key] != value:
+                raise VocoderUnavailableError(
+                    f"{source}: trained on a different mel front-end ({key} {value} instead of {expected[key]})"
+                )
+
+
+def card_path(checkpoint: Path) -> Path:
+    """The model card's path for ``checkpoint``: the same name with ``.json``."""
+    return checkpoint.with_suffix(CARD_SUFFIX)
+
+
+def check_checkpoint(path: Path, config: MelConfig) -> ModelCard:
+    """Check a checkpoint without loading it: its card is valid and matches ``config``, and the file is a whole
+    torch zip archive (a truncated download or copy lacks the zip's central directory).
+
+    Returns:
+        the model card.
+    Raises:
+        VocoderUnavailableError: the card is missing or invalid, the front-end differs, or the file is truncated
+            or not a torch checkpoint.
+    """
+    card_file = card_path(path)
+    if not card_file.is_file():
+        raise VocoderUnavailableError(f"{card_file}: model card missing beside the checkpoint")
+    card = ModelCard.load(card_file)
+    card.check_config(config, str(card_file))
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if not archive.namelist():
+                raise zipfile.BadZipFile("empty archive")
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise VocoderUnavailableError(f"{path}: truncated or not a torch checkpoint ({exc})") from None
+    return card
+
+
+def find_checked(filename: str, config: MelConfig) -> tuple[Path, ModelCard]:
+    """:func:`find_model` then :func:`check_checkpoint`: the path and card of a usable checkpoint.
+
+    Raises:
+        VocoderUnavailableError: missing, truncated, without a valid card, or for another front-end.
+    """
+    path = find_model(filename)
+    return path, check_checkpoint(path, config)
