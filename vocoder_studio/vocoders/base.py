@@ -20,11 +20,17 @@ from vocoder_studio.errors import MelShapeError
 
 @runtime_checkable
 class VocoderProtocol(Protocol):
-    """What the engine, CLI and UI rely on (see ``shared/design.md``)."""
+    """What the engine, CLI and UI rely on.
+
+    ``stream`` yields the audio of a mel in order. The default (:class:`Vocoder`) splices chunks vocoded with
+    ``receptive_field_frames`` of context; an autoregressive vocoder (WaveNet) overrides it with its own
+    stateful generator and sets ``local_edits`` False, so an edit is re-vocoded from its start to the end.
+    """
 
     name: str
     sample_rate: int
     receptive_field_frames: int
+    local_edits: bool
 
     def vocode(self, mel: torch.Tensor | np.ndarray) -> torch.Tensor: ...
 
