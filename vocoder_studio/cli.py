@@ -115,6 +115,31 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return run_bench(args)
 
 
+def _cmd_data(args: argparse.Namespace) -> int:
+    from vocoder_studio.training.run import prepare_data
+
+    for split, path in prepare_data(rescan=args.rescan).items():
+        print(f"{split}: {path}")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from vocoder_studio.engine import choose_device
+    from vocoder_studio.training.run import export, train
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = choose_device(args.device)
+    run_dir = Path(args.run) if args.run else None
+    trainer = train(args.model, device, args.minutes, args.steps, run_dir, resume=not args.restart)
+    if args.export:
+        for path in export(args.model, trainer, device, Path(args.export)):
+            print(f"exported {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from vocoder_studio.vocoders.registry import DEFAULT_VOCODER
 
@@ -152,6 +177,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vocoders", default="griffin-lim,hifigan")
     p.add_argument("--input", default=None, help="audio file to measure on (default: the bundled example)")
     p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("data", help="the training corpus: `data prepare` fetches real speech and packs it")
+    p.add_argument("action", choices=["prepare"])
+    p.add_argument("--rescan", action="store_true", help="rewrite the committed manifest from the fetched clips")
+    p.set_defaults(func=_cmd_data)
+
+    p = sub.add_parser("train", help="train a model on the corpus (resumes its run folder exactly)")
+    p.add_argument("model", help="istft (more come: melgan, wavenet, melnet)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--minutes", type=float, default=None, help="wall-clock budget; stops itself with a checkpoint")
+    p.add_argument("--steps", type=int, default=None, help="at most this many more steps")
+    p.add_argument("--run", default=None, help="run folder (default: <data folder>/runs/MODEL)")
+    p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint in the run folder")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--export", default=None, metavar="DIR",
+                   help="afterwards, write the model and its card into this models directory")
+    p.set_defaults(func=_cmd_train)
     return parser
 
 

@@ -1,0 +1,114 @@
+"""The shared trainer: batches from real speech, exact resume, logs, validation, budget and cancel."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from vocoder_studio.audio.mel import DEFAULT_CONFIG, wav_to_mel
+from vocoder_studio.engine.jobs import CancelToken
+from vocoder_studio.training.corpus import Pack
+from vocoder_studio.training.trainer import SegmentSampler, Trainer, TrainingError, TrainSettings
+
+HOP = DEFAULT_CONFIG.hop_length
+
+
+class FrameLinear:
+    """A tiny vocoder recipe: one linear map from each mel frame to its 256 samples."""
+
+    name = "frame-linear"
+
+    def __init__(self, width: int = 80) -> None:
+        self.width = width
+
+    def build(self) -> nn.Module:
+        return nn.Conv1d(DEFAULT_CONFIG.n_mels, HOP, 1)
+
+    def vocode(self, model: nn.Module, mel: torch.Tensor) -> torch.Tensor:
+        return model(mel).transpose(1, 2).reshape(mel.shape[0], -1)
+
+    def loss(self, model: nn.Module, audio: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        mel = wav_to_mel(audio)
+        error = (self.vocode(model, mel) - audio).abs().mean()
+        return error, {"l1": float(error.detach())}
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"width": self.width}
+
+
+@pytest.fixture
+def packs(speech: np.ndarray) -> tuple[Pack, Pack]:
+    audio = np.round(speech * 32767).astype(np.int16)
+    half = audio.size // 2
+    train = Pack(audio[:half], np.array([0, half // 3, half]), DEFAULT_CONFIG.sample_rate)
+    valid = Pack(audio[half:], np.array([0, audio.size - half]), DEFAULT_CONFIG.sample_rate)
+    return train, valid
+
+
+def test_segments_stay_inside_one_clip(packs: tuple[Pack, Pack]) -> None:
+    train, _ = packs
+    sampler = SegmentSampler(train, 4096, seed=1)
+    batch = sampler.batch(64)
+    assert batch.shape == (64, 4096) and batch.dtype == np.float32
+    whole = train.audio.astype(np.float32) / 32767.0
+    for row in batch[:8]:  # each segment is a contiguous run of the pack that does not cross a clip start
+        start = int(np.flatnonzero(np.all(np.lib.stride_tricks.sliding_window_view(whole, 4096)[::1][:, :16]
+                                          == row[:16], axis=1))[0])
+        assert not (start < train.offsets[1] < start + 4096)
+
+
+def test_training_lowers_the_loss_and_logs(tmp_path: Path, packs: tuple[Pack, Pack]) -> None:
+    train, valid = packs
+    settings = TrainSettings(batch_size=4, segment_samples=4096, learning_rate=3e-3, log_every=5,
+                             validate_every=0, valid_clips=2)
+    trainer = Trainer(FrameLinear(), train, valid, tmp_path, settings)
+    before = trainer.validate()["mel_l1"]
+    state = trainer.run(steps=60)
+    assert state.step == 60
+    after = state.history[-1]["mel_l1"]
+    assert after < before
+    rows = list(csv.DictReader((tmp_path / "log.csv").open()))
+    assert [int(r["step"]) for r in rows] == list(range(5, 61, 5))
+    assert float(rows[-1]["loss"]) < float(rows[0]["loss"])
+    valid_rows = list(csv.DictReader((tmp_path / "valid.csv").open()))
+    assert {"step", "seconds", "mel_l1", "pesq_wb", "stoi"} <= set(valid_rows[-1])
+
+
+def test_resume_is_exact(tmp_path: Path, packs: tuple[Pack, Pack]) -> None:
+    train, _ = packs
+    settings = TrainSettings(batch_size=2, segment_samples=2048, validate_every=0)
+    straight = Trainer(FrameLinear(), train, None, tmp_path / "a", settings)
+    straight.run(steps=6)
+    first = Trainer(FrameLinear(), train, None, tmp_path / "b", settings)
+    first.run(steps=3)
+    resumed = Trainer(FrameLinear(), train, None, tmp_path / "b", settings)
+    assert resumed.state.step == 3
+    resumed.run(steps=3)
+    for a, b in zip(straight.model.state_dict().values(), resumed.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    # a checkpoint of other settings is refused with the reason
+    with pytest.raises(TrainingError, match="another model or other settings"):
+        Trainer(FrameLinear(width=3), train, None, tmp_path / "b", settings)
+
+
+def test_cancel_stops_with_a_checkpoint(tmp_path: Path, packs: tuple[Pack, Pack]) -> None:
+    train, _ = packs
+    token = CancelToken()
+    seen: list[str] = []
+
+    def progress(fraction: float, message: str) -> None:
+        seen.append(message)
+        if len(seen) == 2:
+            token.cancel()
+
+    trainer = Trainer(FrameLinear(), train, None, tmp_path, TrainSettings(batch_size=2, segment_samples=2048))
+    state = trainer.run(steps=100, progress=progress, cancel=token)
+    assert state.step == 2 and seen[0].startswith("step 1: loss")
+    assert Trainer(FrameLinear(), train, None, tmp_path, TrainSettings(batch_size=2, segment_samples=2048)
+                   ).state.step == 2

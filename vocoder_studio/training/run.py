@@ -1,0 +1,137 @@
+"""What ``vocoder-studio data prepare`` and ``vocoder-studio train NAME`` do: the corpus, a run folder per model,
+a progress bar, and the export of a trained model with its card into a models directory."""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from vocoder_studio.audio.mel import DEFAULT_CONFIG
+from vocoder_studio.errors import VocoderStudioError
+from vocoder_studio.training import corpus
+from vocoder_studio.training.trainer import Recipe, Trainer, TrainSettings
+
+#: Trainable models by name: each returns its recipe and its default settings.
+RECIPES: dict[str, Callable[[], tuple[Recipe, TrainSettings]]] = {}
+
+
+def register_recipe(name: str, factory: Callable[[], tuple[Recipe, TrainSettings]]) -> None:
+    """Make ``vocoder-studio train NAME`` train the model ``factory`` describes."""
+    RECIPES[name] = factory
+
+
+def _progress_bar(total: float, unit: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=unit, dynamic_ncols=True, leave=True)
+
+
+def prepare_data(rescan: bool = False) -> dict[str, Path]:
+    """Fetch the corpus and write the packs (``data prepare``); ``rescan`` rewrites the committed manifest from
+    the fetched clips first (for maintainers).
+
+    Returns:
+        the pack path of each split.
+    """
+    bar = _progress_bar(1.0, "")
+
+    def progress(fraction: float, message: str) -> None:
+        bar.n = round(fraction, 3)
+        bar.set_description(message)
+        bar.refresh()
+
+    try:
+        if rescan:
+            corpus.write_manifest(corpus.scan(corpus.fetch(progress)))
+        return corpus.prepare(progress)
+    finally:
+        bar.close()
+
+
+def hardware(device: torch.device) -> str:
+    """``"2-core CPU (x86_64), 2 threads"`` or the GPU's name."""
+    if device.type == "cuda":
+        return f"1× {torch.cuda.get_device_name(device)}, bf16 autocast"
+    return f"{os.cpu_count()}-core CPU ({platform.machine()}), {torch.get_num_threads()} threads"
+
+
+def train(name: str, device: torch.device, minutes: float | None, steps: int | None, run_dir: Path | None,
+          resume: bool = True) -> Trainer:
+    """Train model ``name`` in ``run_dir`` (default: ``<data>/runs/<name>``) for a budget, with a progress bar.
+
+    Raises:
+        VocoderStudioError: unknown model, no corpus packs, or a checkpoint that does not fit.
+    """
+    if name not in RECIPES:
+        raise VocoderStudioError(f"unknown model {name!r}; trainable: {', '.join(sorted(RECIPES)) or 'none'}")
+    recipe, settings = RECIPES[name]()
+    train_pack = corpus.Pack.load(corpus.pack_path("train"))
+    valid_path = corpus.pack_path("valid")
+    valid_pack = corpus.Pack.load(valid_path) if valid_path.exists() else None
+    folder = run_dir or corpus.data_dir() / "runs" / name
+    trainer = Trainer(recipe, train_pack, valid_pack, folder, settings, device, resume, DEFAULT_CONFIG)
+    bar = _progress_bar(1.0, "")
+    start_step = trainer.state.step
+
+    def progress(fraction: float, message: str) -> None:
+        bar.n = round(fraction, 3)
+        bar.set_description(message)
+        bar.refresh()
+
+    try:
+        trainer.run(minutes, steps, progress)
+    finally:
+        bar.close()
+    print(f"{folder}: step {trainer.state.step} (+{trainer.state.step - start_step}), "
+          f"{trainer.state.elapsed_s / 60:.1f} min in all; last validation {trainer.state.history[-1:]}")
+    return trainer
+
+
+def card_fields(trainer: Trainer, device: torch.device) -> dict[str, Any]:
+    """The model-card fields a run knows: steps, wall time, hardware, held-out scores, front-end, data."""
+    clips = corpus.read_manifest()
+    train_min = sum(c.seconds for c in clips if c.split == "train") / 60
+    speakers = sorted({c.speaker for c in clips if c.split == "train"})
+    last = trainer.state.history[-1] if trainer.state.history else {}
+    return {
+        "steps": trainer.state.step,
+        "wall_time_s": round(trainer.state.elapsed_s, 1),
+        "hardware": hardware(device),
+        "scores": {k: round(float(v), 4) for k, v in last.items() if k not in ("step", "seconds")},
+        "mel_config": asdict(DEFAULT_CONFIG),
+        "data": (f"Fish Fillets NG dialogue (Debian fillets-ng-data-cs/-nl, GPL-2): {train_min:.0f} min of Czech "
+                 f"and Dutch speech, {len(speakers)} voices ({', '.join(speakers)}); scores on "
+                 f"{len(trainer.valid)} held-out clips of levels never trained on"),
+    }
+
+
+def export(name: str, trainer: Trainer, device: torch.device, folder: Path) -> list[Path]:
+    """Write ``NAME.pt`` (the inference checkpoint) and ``NAME.json`` (its model card) into ``folder``.
+
+    The card's summary states the held-out PESQ-wb / STOI it measured at the last validation, nothing more.
+
+    Returns:
+        the two paths written.
+    """
+    from vocoder_studio.vocoders.checkpoints import ModelCard, card_path
+
+    if not folder.is_dir():
+        raise VocoderStudioError(f"{folder}: no such models folder")
+    path = folder / f"{name}.pt"
+    trainer.recipe.save(trainer.model, path)
+    fields = card_fields(trainer, device)
+    scores = fields["scores"]
+    measured = ", ".join(f"{label} {scores[key]:.2f}" for key, label in
+                         (("pesq_wb", "PESQ-wb"), ("stoi", "STOI"), ("mel_l1", "mel-L1")) if key in scores)
+    summary = (f"Trained here, {fields['steps']} steps ({fields['wall_time_s'] / 3600:.1f} h, {fields['hardware']}); "
+               f"held-out Czech/Dutch speech: {measured}")
+    card = ModelCard(name=name, summary=summary, architecture=trainer.recipe.describe(trainer.model),
+                     **{k: v for k, v in fields.items()})
+    card.save(card_path(path))
+    return [path, card_path(path)]

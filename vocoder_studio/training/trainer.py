@@ -1,0 +1,337 @@
+"""One trainer for every trainable vocoder: random speech segments, exact resume, a CSV log with validation
+scores, a wall-clock budget, CPU or one GPU.
+
+A model plugs in as a :class:`Recipe` (build the network, its loss on a batch of audio, and how it vocodes a
+mel for validation). The trainer owns everything else:
+
+- **data**: random segments of the training pack (:mod:`vocoder_studio.training.corpus`), drawn by a seeded
+  ``numpy`` generator whose state is part of the checkpoint (the "data position");
+- **exact resume**: the checkpoint holds the model, the optimiser, the step, the sampler's and torch's random
+  states and the elapsed time; a run stopped and resumed reaches the same weights as one that never stopped
+  (tested bit for bit on the CPU);
+- **logs**: ``log.csv`` (step, seconds, learning rate, each loss term) and ``valid.csv`` (step, mel-L1 and,
+  where the ``pesq``/``pystoi`` packages are present, PESQ-wb and STOI on held-out clips);
+- **budget**: stops itself after ``minutes`` (or ``steps``), saving a checkpoint; it also saves every
+  ``checkpoint_every_s`` seconds, atomically, so a killed run loses little;
+- **speed**: bf16 autocast and TF32 on a GPU; float32 on the CPU (emulated bf16 is far slower, facts.md).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from vocoder_studio.audio.io import atomic_path
+from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, wav_to_mel
+from vocoder_studio.engine.jobs import CancelToken
+from vocoder_studio.errors import VocoderStudioError
+from vocoder_studio.training.corpus import Pack
+
+Progress = Callable[[float, str], None]
+
+
+class TrainingError(VocoderStudioError):
+    """A run cannot start or resume (a checkpoint of another model or settings, a missing pack)."""
+
+
+class Recipe(Protocol):
+    """What the trainer needs to know about one model."""
+
+    name: str
+
+    def build(self) -> nn.Module:
+        """A freshly initialised network (seeded by the trainer)."""
+
+    def loss(self, model: nn.Module, audio: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        """The training loss on a batch of audio ``(B, samples)`` in [-1, 1], and its terms for the log."""
+
+    def vocode(self, model: nn.Module, mel: torch.Tensor) -> torch.Tensor:
+        """Audio ``(B, T * hop)`` of ln-mels ``(B, n_mels, T)`` (for validation, in eval mode, no grad)."""
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The model's configuration, stored in checkpoints (a resume with other settings is refused)."""
+
+    def save(self, model: nn.Module, path: Path) -> None:
+        """Write the inference checkpoint the vocoder loads (weights and configuration, no optimiser)."""
+
+    def describe(self, model: nn.Module) -> str:
+        """The architecture in words, with the parameter count, for the model card."""
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Optimisation settings (AdamW; Vocos's defaults where they apply).
+
+    Attributes:
+        batch_size: segments per step.
+        segment_samples: samples per segment (a multiple of ``hop_length``).
+        learning_rate, betas, weight_decay: AdamW.
+        grad_clip: the gradient norm is clipped to this (None: no clipping).
+        seed: seeds the network's initialisation, the sampler and torch's generator.
+        log_every: steps between rows of ``log.csv``.
+        validate_every: steps between validations (0: only at the end).
+        checkpoint_every_s: seconds between checkpoints.
+        valid_clips: held-out clips scored at each validation.
+    """
+
+    batch_size: int = 16
+    segment_samples: int = 8192
+    learning_rate: float = 5e-4
+    betas: tuple[float, float] = (0.8, 0.99)
+    weight_decay: float = 0.01
+    grad_clip: float | None = 10.0
+    seed: int = 0
+    log_every: int = 10
+    validate_every: int = 500
+    checkpoint_every_s: float = 120.0
+    valid_clips: int = 8
+
+
+class SegmentSampler:
+    """Random training segments from a pack, each inside one clip (short clips are zero-padded on the right).
+
+    A clip is chosen with probability proportional to its length, so every second of speech is equally likely.
+    """
+
+    def __init__(self, pack: Pack, segment_samples: int, seed: int = 0) -> None:
+        self.pack = pack
+        self.segment = segment_samples
+        self.rng = np.random.default_rng(seed)
+
+    def batch(self, size: int) -> np.ndarray:
+        """``(size, segment_samples)`` float32 audio in [-1, 1]."""
+        out = np.zeros((size, self.segment), np.float32)
+        total = int(self.pack.offsets[-1])
+        for row in range(size):
+            position = int(self.rng.integers(total))
+            clip = int(np.searchsorted(self.pack.offsets, position, side="right")) - 1
+            a, b = int(self.pack.offsets[clip]), int(self.pack.offsets[clip + 1])
+            if b - a <= self.segment:
+                start = a
+            else:
+                start = a + int(self.rng.integers(b - a - self.segment + 1))
+            piece = self.pack.audio[start : min(b, start + self.segment)]
+            out[row, : piece.size] = piece.astype(np.float32) / 32767.0
+        return out
+
+    def state(self) -> dict[str, Any]:
+        return dict(self.rng.bit_generator.state)
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.rng.bit_generator.state = state
+
+
+def validation_clips(pack: Pack, count: int, config: MelConfig = DEFAULT_CONFIG,
+                     max_seconds: float = 4.0) -> list[np.ndarray]:
+    """``count`` held-out clips spread evenly over the pack (so over its speakers and levels), each at least
+    1.5 s and cut to ``max_seconds``, a whole number of frames long."""
+    keep = []
+    for index in np.linspace(0, len(pack) - 1, num=min(len(pack), 4 * count)).astype(int):
+        clip = pack.clip(int(index))
+        if clip.size >= 1.5 * config.sample_rate:
+            clip = clip[: int(max_seconds * config.sample_rate)]
+            keep.append(clip[: clip.size // config.hop_length * config.hop_length])
+    step = max(1, len(keep) // max(1, count))
+    return keep[::step][:count]
+
+
+def score_clips(clips: list[np.ndarray], vocode: Callable[[np.ndarray], np.ndarray],
+                config: MelConfig = DEFAULT_CONFIG) -> dict[str, float]:
+    """Mean scores of ``vocode(mel) -> audio`` against the original clips: ``mel_l1`` always, ``pesq_wb`` and
+    ``stoi`` when their packages are installed (after alignment, :mod:`vocoder_studio.metrics`)."""
+    from vocoder_studio import metrics
+
+    scores: dict[str, list[float]] = {"mel_l1": [], "pesq_wb": [], "stoi": []}
+    for clip in clips:
+        audio = vocode(wav_to_mel(clip, config))
+        scores["mel_l1"].append(metrics.log_mel_l1(clip, audio))
+        try:
+            scores["pesq_wb"].append(metrics.pesq_wb(clip, audio, config.sample_rate))
+            scores["stoi"].append(metrics.stoi(clip, audio, config.sample_rate))
+        except ImportError:
+            pass
+        except Exception:  # PESQ refuses silence-like output of an untrained model: score it as the floor
+            scores["pesq_wb"].append(1.0)
+    return {k: float(np.mean(v)) for k, v in scores.items() if v}
+
+
+@dataclass
+class RunState:
+    """What a run has done so far (saved in its checkpoint)."""
+
+    step: int = 0
+    elapsed_s: float = 0.0
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+class Trainer:
+    """Trains ``recipe``'s model on the training pack, in ``run_dir`` (checkpoint.pt, log.csv, valid.csv).
+
+    Args:
+        recipe: the model to train.
+        train: the training pack; ``valid``: the held-out pack (None: no validation).
+        run_dir: the run's folder (created).
+        settings: optimisation settings.
+        device: ``"cpu"`` or ``"cuda"`` (a torch device).
+        resume: continue from ``run_dir/checkpoint.pt`` when it exists.
+    Raises:
+        TrainingError: the checkpoint belongs to another model or other settings.
+    """
+
+    def __init__(self, recipe: Recipe, train: Pack, valid: Pack | None, run_dir: Path,
+                 settings: TrainSettings = TrainSettings(), device: str | torch.device = "cpu",
+                 resume: bool = True, config: MelConfig = DEFAULT_CONFIG) -> None:
+        if settings.segment_samples % config.hop_length:
+            raise TrainingError(f"segment_samples {settings.segment_samples} is not a multiple of the hop length")
+        self.recipe, self.settings, self.config = recipe, settings, config
+        self.device = torch.device(device)
+        self.run_dir = Path(run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        torch.manual_seed(settings.seed)
+        self.model = recipe.build().to(self.device)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=settings.learning_rate,
+                                           betas=settings.betas, weight_decay=settings.weight_decay)
+        self.sampler = SegmentSampler(train, settings.segment_samples, settings.seed)
+        self.valid = [] if valid is None else validation_clips(valid, settings.valid_clips, config)
+        self.state = RunState()
+        if resume and self.checkpoint_path.exists():
+            self.load_checkpoint()
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.run_dir / "checkpoint.pt"
+
+    def _identity(self) -> dict[str, Any]:
+        settings = asdict(self.settings)
+        settings.pop("checkpoint_every_s")
+        settings.pop("log_every")
+        settings.pop("validate_every")
+        return {"model": self.recipe.name, "hyperparameters": self.recipe.hyperparameters(), "settings": settings,
+                "mel_config": asdict(self.config)}
+
+    def save_checkpoint(self) -> Path:
+        """Write everything a resume needs, atomically."""
+        data = {
+            "identity": self._identity(),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "sampler": self.sampler.state(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
+            "state": asdict(self.state),
+        }
+        with atomic_path(self.checkpoint_path) as tmp:
+            torch.save(data, tmp)
+        return self.checkpoint_path
+
+    def load_checkpoint(self) -> None:
+        """Resume from ``checkpoint.pt``.
+
+        Raises:
+            TrainingError: unreadable, or made for another model, settings or front-end.
+        """
+        try:
+            data = torch.load(self.checkpoint_path, map_location="cpu", weights_only=False)
+        except Exception as exc:
+            raise TrainingError(f"{self.checkpoint_path}: unreadable checkpoint ({exc})") from None
+        if json.dumps(data.get("identity"), sort_keys=True, default=str) != json.dumps(
+                self._identity(), sort_keys=True, default=str):
+            raise TrainingError(f"{self.checkpoint_path}: made for another model or other settings; "
+                                "start a new run folder or pass the same settings")
+        self.model.load_state_dict(data["model"])
+        self.optimizer.load_state_dict(data["optimizer"])
+        self.sampler.set_state(data["sampler"])
+        torch.set_rng_state(data["torch_rng"])
+        if data.get("cuda_rng") is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state_all(data["cuda_rng"])
+        self.state = RunState(**data["state"])
+
+    def _append_csv(self, name: str, row: dict[str, float]) -> None:
+        path = self.run_dir / name
+        new = not path.exists()
+        with path.open("a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(row))
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+
+    def train_step(self) -> dict[str, float]:
+        """One optimisation step on a fresh batch; returns the loss terms."""
+        self.model.train()
+        batch = torch.from_numpy(self.sampler.batch(self.settings.batch_size)).to(self.device)
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
+        with autocast:
+            loss, terms = self.recipe.loss(self.model, batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.settings.grad_clip is not None:
+            norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
+            terms = {**terms, "grad_norm": float(norm)}
+        self.optimizer.step()
+        self.state.step += 1
+        return {"loss": float(loss.detach()), **terms}
+
+    def validate(self) -> dict[str, float]:
+        """Scores on the held-out clips (empty without a validation pack); appended to ``valid.csv``."""
+        if not self.valid:
+            return {}
+        self.model.eval()
+
+        def vocode(mel: np.ndarray) -> np.ndarray:
+            with torch.no_grad():
+                x = torch.from_numpy(mel).unsqueeze(0).to(self.device)
+                return self.recipe.vocode(self.model, x)[0].float().clamp(-1, 1).cpu().numpy()
+
+        scores = score_clips(self.valid, vocode, self.config)
+        row = {"step": self.state.step, "seconds": round(self.state.elapsed_s, 1), **scores}
+        self.state.history.append(row)
+        self._append_csv("valid.csv", row)
+        return scores
+
+    def run(self, minutes: float | None = None, steps: int | None = None, progress: Progress | None = None,
+            cancel: CancelToken | None = None) -> RunState:
+        """Train until ``minutes`` of wall time or ``steps`` more steps (whichever comes first), then validate
+        and checkpoint. Cancelling stops after the current step, with a checkpoint.
+
+        Returns:
+            the run's state (step, total elapsed seconds, validation history).
+        """
+        budget = math.inf if minutes is None else minutes * 60.0
+        target = math.inf if steps is None else self.state.step + steps
+        started = time.monotonic()
+        first_step = self.state.step
+        base_elapsed = self.state.elapsed_s
+        last_save = started
+        while self.state.step < target and time.monotonic() - started < budget:
+            if cancel is not None and cancel.cancelled:
+                break
+            terms = self.train_step()
+            now = time.monotonic()
+            self.state.elapsed_s = base_elapsed + now - started
+            if self.state.step % self.settings.log_every == 0:
+                self._append_csv("log.csv", {"step": self.state.step, "seconds": round(self.state.elapsed_s, 2),
+                                             "lr": self.optimizer.param_groups[0]["lr"],
+                                             **{k: round(v, 5) for k, v in terms.items()}})
+            if progress is not None:
+                by_time = (now - started) / budget if budget < math.inf else 0.0
+                by_steps = (self.state.step - first_step) / steps if steps else 0.0
+                progress(min(1.0, max(by_time, by_steps)), f"step {self.state.step}: loss {terms['loss']:.4f}")
+            every = self.settings.validate_every
+            if every and self.state.step % every == 0:
+                self.validate()
+            if now - last_save >= self.settings.checkpoint_every_s:
+                self.save_checkpoint()
+                last_save = now
+        self.validate()
+        self.save_checkpoint()
+        return self.state
