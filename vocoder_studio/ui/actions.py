@@ -30,7 +30,7 @@ class Actions(QObject):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window = window
-        w, files, edits, sk = window, window.files, window.edits, QKeySequence.StandardKey
+        w, files, edits, view, sk = window, window.files, window.edits, window.view, QKeySequence.StandardKey
         self.open_action = self._make("&Open…", files.open_dialog, sk.Open)
         self.save_action = self._make("&Save project", lambda: files.save_project(), sk.Save)
         self.save_as_action = self._make("Save project &as…", lambda: files.save_project_as(), sk.SaveAs)
@@ -51,12 +51,12 @@ class Actions(QObject):
         self.fade_in_action = self._make("Fade &in", lambda: edits.fade(True))
         self.fade_out_action = self._make("Fade &out", lambda: edits.fade(False))
         self.deselect_action = self._make("Select &none", edits.deselect, "Ctrl+Shift+A")
-        self.fit_action = self._make("&Fit", w.fit, "Ctrl+0", tip="Show the whole spectrogram")
-        self.zoom_in_action = self._make("Zoom &in", lambda: w.zoom(2.0), sk.ZoomIn)
-        self.zoom_out_action = self._make("Zoom &out", lambda: w.zoom(0.5), sk.ZoomOut)
-        self.levels_action = self._make("&Reset colour range", w.reset_levels,
+        self.fit_action = self._make("&Fit", view.fit, "Ctrl+0", tip="Show the whole spectrogram")
+        self.zoom_in_action = self._make("Zoom &in", lambda: view.zoom(2.0), sk.ZoomIn)
+        self.zoom_out_action = self._make("Zoom &out", lambda: view.zoom(0.5), sk.ZoomOut)
+        self.levels_action = self._make("&Reset colour range", view.reset_levels,
                                         tip="Set the colour range from the document's levels")
-        self.split_action = self._make("&Split view", w.set_split_view, "Ctrl+\\", checkable=True,
+        self.split_action = self._make("&Split view", view.set_split_view, "Ctrl+\\", checkable=True,
                                        tip="Show a second canvas (the read-only original or another tab) beside")
         self.cancel_action = self._make("&Cancel", w.cancel_jobs, Qt.Key.Key_Escape,
                                         tip="Cancel vocoding, export and playback (Esc)")

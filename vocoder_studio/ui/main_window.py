@@ -27,6 +27,7 @@ from vocoder_studio.ui.status import StatusBar
 from vocoder_studio.ui.tabs import DocumentTab, DocumentTabs, ReadOnlyDocument, is_read_only
 from vocoder_studio.ui.tools import ToolBar, ToolState
 from vocoder_studio.ui.transport import Transport, TransportBar
+from vocoder_studio.ui.view_commands import ViewCommands
 from vocoder_studio.ui.worker import JobRunner
 
 
@@ -37,7 +38,7 @@ class MainWindow(QMainWindow):
         show_dialogs: False keeps every dialog closed (tests); default: on unless
             ``VOCODER_STUDIO_NO_DIALOGS=1``.
     Attributes:
-        tabs, split, status, files, edits, session, window_actions: the parts (see their modules); every action
+        tabs, split, status, files, edits, view, session, window_actions: the parts (see their modules); every action
         is also reachable as ``window.<name>_action``.
     Signals:
         exportFinished(path), errorShown(message)
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
         self.status = StatusBar(self.statusBar(), self.runner, self.transport)
         self.cursor_label = self.status.cursor_label
         self.files, self.edits, self.session = FileCommands(self), EditCommands(self), Session(self)
+        self.view = ViewCommands(self)
         self.window_actions = Actions(self)
         self.window_actions.build_menus()
         self._wire()
@@ -118,9 +120,6 @@ class MainWindow(QMainWindow):
             return getattr(actions, name)  # type: ignore[no-any-return]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    def tab(self, index: int | None = None) -> DocumentTab | None:
-        return self.tabs.tab(index)
-
     def current_document(self) -> Document | None:
         tab = self.tabs.tab()
         return tab.doc if tab else None
@@ -142,10 +141,6 @@ class MainWindow(QMainWindow):
     @property
     def split_canvas(self) -> SpectrogramCanvas | None:
         return self.split.canvas
-
-    @property
-    def split_panel(self) -> SplitView:
-        return self.split
 
     @property
     def clipboard(self) -> np.ndarray | None:
@@ -194,34 +189,13 @@ class MainWindow(QMainWindow):
         if isinstance(canvas.doc, ReadOnlyDocument) and self.show_status not in canvas.doc.refused:
             canvas.doc.refused.append(self.show_status)
 
-    # ----- editing (commands live in self.edits), view, transport -----
+    # ----- editing (commands live in self.edits, view commands in self.view), transport -----
     def _set_active(self, canvas: SpectrogramCanvas) -> None:
         self._active_canvas = canvas
         self._on_position_changed()
 
     def apply_gain_db(self, gain_db: float) -> None:
         self.edits.apply_gain_db(gain_db)
-
-    def fit(self) -> None:
-        for canvas in (self.current_canvas(), self.split.canvas):
-            if canvas is not None:
-                canvas.fit()
-
-    def zoom(self, factor: float) -> None:
-        canvas = self.active_canvas()
-        if canvas is not None:
-            canvas.zoom(factor)
-
-    def reset_levels(self) -> None:
-        """The colour range from the document's levels (where the canvas offers ``auto_levels``)."""
-        auto_levels = getattr(self.active_canvas(), "auto_levels", None)
-        if callable(auto_levels):
-            auto_levels()
-
-    def set_split_view(self, on: bool) -> None:
-        """Show or hide the second canvas (the current tab's read-only original unless another was chosen)."""
-        self.window_actions.split_action.setChecked(bool(on))
-        self.split.set_on(on)
 
     def _on_split_canvas_removed(self, canvas: SpectrogramCanvas) -> None:
         if self._active_canvas is canvas:
