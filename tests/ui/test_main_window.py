@@ -182,7 +182,7 @@ def test_play_and_render_ahead_start_at_the_same_place(window) -> None:  # type:
 
 def test_split_view_copy_paste(window, qtbot) -> None:  # type: ignore[no-untyped-def]
     window.split_action.trigger()
-    assert window.split_canvas is not None and window.split_panel.isVisible()
+    assert window.split_canvas is not None and window.split.isVisible()
     qtbot.wait(150)
     original = window.split_canvas.doc
     edited = window.current_document()

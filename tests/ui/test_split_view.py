@@ -16,7 +16,7 @@ def test_painting_the_original_changes_nothing_and_says_why(window, qtbot) -> No
     original = window.split_canvas.doc
     edited = window.current_document()
     assert original is not edited and window.split.read_only_label.isVisible()
-    assert "read-only" in window.split.combo.currentText()
+    assert window.split.combo.currentText().startswith("Original:")
     before_original, before_edited = original.mel.copy(), edited.mel.copy()
     window.tool_bar.set_tool(Tool.BRUSH)
     window.tools.brush_gain_db = 12.0

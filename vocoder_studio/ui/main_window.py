@@ -8,9 +8,9 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QCloseEvent
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QSplitter
+from PySide6.QtWidgets import QMainWindow
 
 from vocoder_studio.document import Document
 from vocoder_studio.engine.cache import RenderCache
@@ -19,6 +19,7 @@ from vocoder_studio.ui.canvas import SpectrogramCanvas
 from vocoder_studio.ui.dialogs import APP_TITLE, error_box
 from vocoder_studio.ui.edit_commands import EditCommands
 from vocoder_studio.ui.files import FileCommands
+from vocoder_studio.ui.layout import central_splitter, right_dock, top_bars
 from vocoder_studio.ui.panels import VocoderPanel
 from vocoder_studio.ui.prerender import RenderAhead
 from vocoder_studio.ui.session import Session
@@ -62,27 +63,13 @@ class MainWindow(QMainWindow):
 
         self.tabs = DocumentTabs()
         self.split = SplitView(self.tabs, self.tools)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.tabs)
-        self.splitter.addWidget(self.split)
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 1)
-        self.setCentralWidget(self.splitter)
-
+        self.splitter = central_splitter(self, self.tabs, self.split)
         self.vocoder_panel = VocoderPanel()
-        self.vocoder_dock = QDockWidget("Vocoder", self)
-        self.vocoder_dock.setObjectName("vocoder-dock")
-        self.vocoder_dock.setWidget(self.vocoder_panel)
-        self.vocoder_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                                      | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        self.vocoder_dock.setMinimumWidth(250)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.vocoder_dock)
+        self.vocoder_dock = right_dock(self, "Vocoder", "vocoder-dock", self.vocoder_panel)
         self.render_ahead = RenderAhead(self.runner, self.cache, self._render_ahead_target,
                                         self.vocoder_panel.choice, self)
-        self.tool_bar = ToolBar(self.tools, self)
-        self.transport_bar = TransportBar(self.transport, self)
-        self.addToolBar(self.transport_bar)
-        self.addToolBar(self.tool_bar)
+        self.tool_bar, self.transport_bar = ToolBar(self.tools, self), TransportBar(self.transport, self)
+        top_bars(self, self.transport_bar, self.tool_bar)
 
         self.status = StatusBar(self.statusBar(), self.runner, self.transport)
         self.cursor_label = self.status.cursor_label
@@ -114,7 +101,7 @@ class MainWindow(QMainWindow):
 
     # ----- access -----
     def __getattr__(self, name: str) -> QAction:
-        """``window.undo_action`` and the other actions (they live in :attr:`actions`)."""
+        """``window.undo_action`` and the other actions (they live in :attr:`window_actions`)."""
         actions = self.__dict__.get("window_actions")
         if name.endswith("_action") and actions is not None and hasattr(actions, name):
             return getattr(actions, name)  # type: ignore[no-any-return]
@@ -141,6 +128,10 @@ class MainWindow(QMainWindow):
     @property
     def split_canvas(self) -> SpectrogramCanvas | None:
         return self.split.canvas
+
+    @property
+    def split_panel(self) -> SplitView:
+        return self.split
 
     @property
     def clipboard(self) -> np.ndarray | None:

@@ -16,7 +16,7 @@ def split_choices(tabs: DocumentTabs) -> list[tuple[str, Document]]:
     """What the split view can show: each tab's original (the current tab's first), then each open document."""
     current = tabs.tab()
     order = ([current] if current else []) + [t for t in tabs if t is not current]
-    return ([(f"Original: {t.name} (read-only)", t.original_document()) for t in order]
+    return ([(f"Original: {t.name}", t.original_document()) for t in order]
             + [(t.name, t.doc) for t in tabs])
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Signal
@@ -40,6 +41,10 @@ class ReadOnlyDocument(Document):
         self._refuse()
 
     def replace(self, mel: np.ndarray, label: str = "Replace") -> None:
+        self._refuse()
+
+    def splice_frames(self, *args: Any, **kwargs: Any) -> None:
+        """Frame inserts, appends and deletes (where the document offers them) are refused too."""
         self._refuse()
 
     def undo(self) -> bool:
