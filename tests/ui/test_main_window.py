@@ -118,8 +118,8 @@ def test_export_wav_griffin_lim(window, qtbot, tmp_path) -> None:  # type: ignor
         assert window.export_wav(out)
     assert blocker.args == [str(out)]
     audio, rate = sf.read(out)
-    assert rate == 22050
-    assert audio.shape == (doc.frames * 256,)
+    assert rate == doc.config.sample_rate
+    assert audio.shape == (doc.frames * doc.config.hop_length,)
     assert np.sqrt(np.mean(audio**2)) > 1e-3
     assert window.last_error is None
 
@@ -131,7 +131,7 @@ def test_export_selection_float32(window, qtbot, tmp_path) -> None:  # type: ign
     with qtbot.waitSignal(window.exportFinished, timeout=120_000):
         assert window.export_wav(out, selection_only=True, fmt="float32")
     info = sf.info(out)
-    assert info.frames == 100 * 256 and info.subtype == "FLOAT"
+    assert info.frames == 100 * window.current_document().config.hop_length and info.subtype == "FLOAT"
 
 
 def test_play_in_the_window_moves_playhead_and_meter(window, qtbot) -> None:  # type: ignore[no-untyped-def]

@@ -40,6 +40,7 @@ def test_playback_state_says_playing_while_audio_plays(window, qtbot) -> None:  
     assert window.toggle_play()
     qtbot.waitUntil(lambda: window.transport.meter.value() > 0, timeout=30_000)
     assert "playback ready" not in _labels(window) and "playing" in _labels(window)
+    assert window.vocoder_panel.playback_label.text() == "playing"
     window.transport.stop_action.trigger()
     assert "playback ready" in _labels(window)
 

@@ -72,6 +72,7 @@ class MainWindow(QMainWindow):
         top_bars(self, self.transport_bar, self.tool_bar)
 
         self.status = StatusBar(self.statusBar(), self.runner, self.transport)
+        self.status.show_playback_in(getattr(self.vocoder_panel, "playback_label", None))
         self.cursor_label = self.status.cursor_label
         self.files, self.edits, self.session = FileCommands(self), EditCommands(self), Session(self)
         self.view = ViewCommands(self)

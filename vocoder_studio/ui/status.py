@@ -43,8 +43,15 @@ class StatusBar(QObject):
         runner.jobProgress.connect(self._on_progress)
         for signal in (runner.jobFinished, runner.jobFailed, runner.jobCancelled, runner.idle):
             signal.connect(self._on_ended)
+        self._playback_labels = [self.playback_label]
         transport.playingChanged.connect(self._on_playing)
         self._on_playing(transport.is_playing)
+
+    def show_playback_in(self, label: object) -> None:
+        """Keep another label (the vocoder panel's) showing the playback state too; ignores a non-label."""
+        if isinstance(label, QLabel):
+            self._playback_labels.append(label)
+            label.setText(self.transport.state_text())
 
     def show(self, message: str, timeout_ms: int = MESSAGE_MS) -> None:
         """A temporary message on the left."""
@@ -72,4 +79,5 @@ class StatusBar(QObject):
             self.progress.setVisible(False)
 
     def _on_playing(self, _playing: bool) -> None:
-        self.playback_label.setText(self.transport.state_text())
+        for label in self._playback_labels:
+            label.setText(self.transport.state_text())
