@@ -48,3 +48,32 @@ def test_damaged_autosave_is_kept_aside(tmp_path: Path) -> None:
     with pytest.raises(VocoderStudioError):
         recover(bad)
     assert (tmp_path / "x.damaged").exists()
+
+
+def test_a_document_whose_content_did_not_change_is_not_autosaved(tmp_path: Path) -> None:
+    """Rough edge 11: a write that changes nothing (an eraser click on silence) or edits all undone set
+    ``modified`` but leave nothing to recover: a kill must not offer such a document at the next start."""
+    doc = Document(np.full((80, 50), -6.0, np.float32), source="take1.wav")
+    saver = Autosaver(tmp_path)
+    saver.track(doc)  # as the window does on opening
+    doc.write(Region(0, 5, 0, 80), np.full((80, 5), -6.0, np.float32))  # the same values
+    assert doc.modified and not saver.has_unsaved_changes(doc)
+    assert saver.save(doc) is None and pending_recoveries(tmp_path) == []
+    doc.write(Region(0, 5, 0, 80), np.zeros((80, 5), np.float32))
+    assert saver.has_unsaved_changes(doc) and saver.save(doc) is not None
+    doc.undo()
+    doc.undo()  # back to the content as opened
+    assert doc.modified and saver.save(doc) is None
+    assert pending_recoveries(tmp_path) == []  # and the earlier autosave is gone
+
+
+def test_a_recovered_document_stays_recoverable(tmp_path: Path) -> None:
+    doc = Document(np.full((80, 20), -6.0, np.float32))
+    saver = Autosaver(tmp_path)
+    saver.track(doc)
+    doc.write(Region(0, 2, 0, 2), np.zeros((2, 2), np.float32))
+    (path,) = [saver.save(doc)]
+    back = recover(path)  # its content exists nowhere else now
+    again = Autosaver(tmp_path)
+    again.track(back)
+    assert again.has_unsaved_changes(back) and again.save(back) is not None

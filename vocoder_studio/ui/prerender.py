@@ -3,26 +3,25 @@
 Shortly after the last edit (or on opening a file, switching tab or vocoder) the frames whose audio is not
 cached are vocoded as a background job, from the play position on; pressing play then finds the audio ready
 and an edit is heard at once. Any other job (play, export) cancels it at the next chunk, and every edit
-restarts it, so it never holds the user up.
+restarts it, so it never holds the user up. The job itself is
+:func:`vocoder_studio.engine.prerender.render_ahead_job`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import cast
 
 from PySide6.QtCore import QObject, QTimer
 
 from vocoder_studio.document import Document
 from vocoder_studio.engine.cache import RenderCache, VocoderChoice
-from vocoder_studio.ui.worker import JobRunner
+from vocoder_studio.engine.prerender import render_ahead_job
+from vocoder_studio.ui.worker import JobFn, JobRunner
 
 LABEL = "Render ahead"
 #: Quiet time after the last change before rendering starts, in ms.
 DELAY_MS = 600
-#: Frames per background chunk: a play or export waits for at most one (about 1 s with HiFi-GAN on a 2-core
-#: CPU, and that chunk is usually the one it needs); smaller chunks waste more on their context frames.
-CHUNK_FRAMES = 96
 
 
 class RenderAhead(QObject):
@@ -74,18 +73,9 @@ class RenderAhead(QObject):
         if target is None:
             return
         doc, start = target
-        mel, version, doc_id, cache, choice = doc.mel.copy(), doc.version, doc.uid, self.cache, self.choice()
-
-        def job(progress: Any, cancel: Any) -> int:
-            renderer = cache.renderer(doc_id, choice)
-            renderer.update(mel, version)
-            before = renderer.vocoded_frames
-            for a, b in ((start, mel.shape[1]), (0, start)):
-                if b > a and not renderer.is_complete(a, b):
-                    renderer.render(mel, version, a, b, progress, cancel, chunk_frames=CHUNK_FRAMES)
-            return renderer.vocoded_frames - before
+        job = render_ahead_job(self.cache, doc.uid, self.choice(), doc.mel.copy(), doc.version, start)
 
         def done(frames: object) -> None:
             self.completed += 1
 
-        self.runner.submit(LABEL, job, on_result=done, on_error=lambda message: None, background=True)
+        self.runner.submit(LABEL, cast(JobFn, job), on_result=done, on_error=lambda message: None, background=True)

@@ -1,8 +1,14 @@
-"""Play/stop, loop, "from cursor", the moving playhead and the output level meter."""
+"""Play/stop, loop, "from cursor", the moving playhead, the time read-out and the output level meter.
+
+Where play starts is :func:`vocoder_studio.engine.play_range.play_range` (render-ahead uses the same rule).
+While playing, the time read-out follows the sound; stopped, it shows where Play would start in the canvas
+the user looks at (so it never keeps a finished playback's position or carries it into another tab).
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -11,6 +17,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QToolBar, QWidget
 
 from vocoder_studio.document import Document
 from vocoder_studio.engine.cache import RenderCache, VocoderChoice
+from vocoder_studio.engine.play_range import is_selection_range, play_range
 from vocoder_studio.engine.playback import play_job, update_job
 from vocoder_studio.engine.player import Player, playback_status
 from vocoder_studio.ui.canvas import SpectrogramCanvas
@@ -51,6 +58,11 @@ class Transport(QObject):
     """Playback of the active canvas's document through one shared :class:`Player`.
 
     Play runs :func:`play_job` on the worker thread; a 30 Hz timer moves the playhead.
+
+    Attributes:
+        view_canvas: returns the canvas the user looks at (the window sets it); stopped, the time read-out
+            shows where Play would start there.
+        failure: why the last playback failed (e.g. the output device cannot be opened), until the next try.
     """
 
     statusMessage = Signal(str)
@@ -64,6 +76,8 @@ class Transport(QObject):
         self.output_device: int | None = None
         self.blocksize = 512
         self.canvas: SpectrogramCanvas | None = None
+        self.view_canvas: Callable[[], SpectrogramCanvas | None] = lambda: None
+        self.failure: str | None = None
         self._active = False
         self._timer = QTimer(self)
         self._timer.setInterval(33)
@@ -92,6 +106,7 @@ class Transport(QObject):
         self.from_cursor_action.setChecked(True)
         self.from_cursor_action.setToolTip("Start at the last clicked time or the selection start")
         self.stop_action.triggered.connect(self.stop)
+        self.from_cursor_action.toggled.connect(self.refresh_time)
         self.runner.jobCancelled.connect(self._on_job_cancelled)
 
     # ----- settings -----
@@ -100,15 +115,37 @@ class Transport(QObject):
         self.stop()
         self.output_device, self.blocksize = device, blocksize
         self.player = None
+        self.failure = None
+        self.playingChanged.emit(False)
 
-    def _player(self) -> Player:
-        if self.player is None:
-            self.player = Player(device=self.output_device, blocksize=self.blocksize)
+    def _player(self, sample_rate: int) -> Player:
+        if self.player is None or self.player.sample_rate != sample_rate:
+            self.player = Player(sample_rate=sample_rate, device=self.output_device, blocksize=self.blocksize)
         return self.player
 
     @property
     def is_playing(self) -> bool:
         return self._active or (self.player is not None and self.player.is_playing)
+
+    def state_text(self) -> str:
+        """The playback state for the status bar: why it cannot work, "playing", or "playback ready"."""
+        reason = playback_status() or self.failure
+        if reason is not None:
+            return reason
+        return "playing" if self.is_playing else "playback ready"
+
+    def range_for(self, canvas: SpectrogramCanvas) -> tuple[int, int]:
+        """The frames Play plays in ``canvas`` (see :func:`play_range`)."""
+        doc = canvas.doc
+        return play_range(doc.frames, doc.selection, canvas.cursor_frame, self.from_cursor_action.isChecked())
+
+    def refresh_time(self) -> None:
+        """Stopped: show where Play would start in :attr:`view_canvas` (0 without one)."""
+        if self.is_playing or self._timer.isActive():
+            return
+        canvas = self.view_canvas()
+        seconds = self.range_for(canvas)[0] * canvas.doc.config.frame_seconds if canvas is not None else 0.0
+        self.time_label.setText(format_time(seconds))
 
     # ----- control -----
     def toggle(self, canvas: SpectrogramCanvas | None, choice: VocoderChoice) -> bool:
@@ -128,17 +165,11 @@ class Transport(QObject):
             return False
         self.stop()
         doc = canvas.doc
-        loop = self.loop_action.isChecked()
-        sel = doc.selection
-        if sel is not None and not sel.empty:
-            start, end = sel.frame0, sel.frame1
-        else:
-            start = canvas.cursor_frame if self.from_cursor_action.isChecked() else 0
-            end, loop = doc.frames, False
-        if start >= end:
-            start = 0
+        start, end = self.range_for(canvas)
+        loop = self.loop_action.isChecked() and is_selection_range(doc.frames, doc.selection)
         mel, version, doc_id, cache = doc.mel.copy(), doc.version, doc.uid, self.cache
-        player = self._player()
+        player = self._player(doc.config.sample_rate)
+        self.failure = None
 
         def job(progress: Any, cancel: Any) -> int:
             renderer = cache.renderer(doc_id, choice)
@@ -194,8 +225,10 @@ class Transport(QObject):
 
     def _on_error(self, message: str) -> None:
         self._active = False
+        self.failure = message
         self.statusMessage.emit(message)
         self.stop()
+        self.playingChanged.emit(False)
 
     def _on_job_cancelled(self, label: str) -> None:
         if label == PLAY_LABEL:
@@ -218,6 +251,8 @@ class Transport(QObject):
         self.meter.set_peak(0.0)
         if self.canvas is not None:
             self.canvas.set_playhead(None)
+        if not self._active:
+            self.refresh_time()
 
 
 class TransportBar(QToolBar):

@@ -1,0 +1,73 @@
+"""Export as a job: vocode a document (or its selection's frames) through the render cache and write a WAV.
+
+Audio already vocoded (by render-ahead or playback) comes from the cache; only missing frames are vocoded.
+The sample rate written is the vocoder's own (:attr:`Vocoder.sample_rate`). No Qt.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from vocoder_studio.audio.io import save_wav
+from vocoder_studio.document import Document
+from vocoder_studio.engine.cache import RenderCache, VocoderChoice
+from vocoder_studio.engine.jobs import CancelToken, Progress, no_progress, run_job
+from vocoder_studio.errors import VocoderStudioError
+
+
+def export_frames(doc: Document, selection_only: bool = False) -> tuple[int, int]:
+    """The frames ``[start, end)`` an export writes: the whole document, or the selection's frames.
+
+    Raises:
+        VocoderStudioError: ``selection_only`` and nothing is selected.
+    """
+    if not selection_only:
+        return 0, doc.frames
+    sel = doc.selection
+    if sel is None or sel.empty:
+        raise VocoderStudioError("export selection: nothing is selected")
+    start, end = max(0, sel.frame0), min(doc.frames, sel.frame1)
+    if start >= end:
+        raise VocoderStudioError("export selection: the selection lies outside the document")
+    return start, end
+
+
+def export_job(
+    doc: Document,
+    path: str | os.PathLike[str],
+    cache: RenderCache,
+    choice: VocoderChoice,
+    selection_only: bool = False,
+    sample_format: str = "pcm16",
+) -> Callable[[Progress, CancelToken], Path]:
+    """A job that writes the vocoded audio of ``doc`` to the WAV file ``path`` and returns ``path``.
+
+    The document is read now (a copy of its mel, version and range), so edits made while the job runs do not
+    reach the file. The file has ``(end - start) * hop_length`` samples at the vocoder's sample rate.
+
+    Args:
+        sample_format: ``"pcm16"`` or ``"float32"`` (see :func:`vocoder_studio.audio.io.save_wav`).
+    Raises:
+        VocoderStudioError: (now) ``selection_only`` without a selection; (when run) the vocoder cannot run
+            or the file cannot be written; JobCancelled: cancelled (no file is left behind).
+    """
+    start, end = export_frames(doc, selection_only)
+    mel, version, doc_id, target = doc.mel.copy(), doc.version, doc.uid, Path(path)
+
+    def job(progress: Progress, cancel: CancelToken) -> Path:
+        renderer = cache.renderer(doc_id, choice)
+        audio = renderer.render(mel, version, start, end, progress, cancel)
+        cancel.check()
+        progress(1.0, f"writing {target.name}")
+        return save_wav(target, audio, renderer.vocoder.sample_rate, sample_format)
+
+    return job
+
+
+def export_wav(doc: Document, path: str | os.PathLike[str], cache: RenderCache, choice: VocoderChoice,
+               selection_only: bool = False, sample_format: str = "pcm16", progress: Progress = no_progress,
+               cancel: CancelToken | None = None) -> Path:
+    """Run :func:`export_job` in this thread (scripts and tests); returns the file written."""
+    return run_job(export_job(doc, path, cache, choice, selection_only, sample_format), progress, cancel)

@@ -1,0 +1,177 @@
+"""File commands: open (and recent files), close a tab, save a project, export WAV; where their dialogs start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+from PySide6.QtCore import QObject, QSettings
+from PySide6.QtWidgets import QFileDialog, QMenu
+
+from vocoder_studio.document import PROJECT_SUFFIX, Document, open_document
+from vocoder_studio.engine.export import export_job
+from vocoder_studio.errors import VocoderStudioError
+from vocoder_studio.paths import config_dir
+from vocoder_studio.ui.dialogs import confirm_discard, dialog_start_folder
+from vocoder_studio.ui.tabs import DocumentTab
+from vocoder_studio.ui.worker import JobFn
+
+if TYPE_CHECKING:
+    from vocoder_studio.ui.main_window import MainWindow
+
+OPEN_FILTER = ("Audio, mel or project (*.wav *.flac *.ogg *.oga *.mp3 *.opus *.aiff *.aif *.npy *.vsproj);;"
+               "All files (*)")
+MAX_RECENT = 10
+#: Settings keys.
+RECENT_KEY, FOLDER_KEY = "recent_files", "last_folder"
+
+
+def settings() -> QSettings:
+    """The app's settings file (in :func:`vocoder_studio.paths.config_dir`)."""
+    return QSettings(str(config_dir() / "settings.ini"), QSettings.Format.IniFormat)
+
+
+class FileCommands(QObject):
+    """Open, close, save and export for ``window``'s tabs; remembers recent files and the last folder used."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+
+    # ----- recent files and folders -----
+    def recent(self) -> list[Path]:
+        value = settings().value(RECENT_KEY, [])
+        if isinstance(value, str):
+            value = [value]
+        return [Path(str(v)) for v in value] if isinstance(value, (list, tuple)) else []
+
+    def add_recent(self, path: Path) -> None:
+        path = Path(path).resolve()
+        items = [str(path)] + [str(p) for p in self.recent() if p != path]
+        settings().setValue(RECENT_KEY, items[:MAX_RECENT])
+
+    def fill_recent_menu(self, menu: QMenu) -> None:
+        menu.clear()
+        recent = [p for p in self.recent() if p.exists()]
+        for path in recent:
+            action = menu.addAction(path.name)
+            action.setToolTip(str(path))
+            action.triggered.connect(lambda _=False, p=path: self.open_path(p))
+        if not recent:
+            menu.addAction("(none)").setEnabled(False)
+
+    def start_folder(self) -> Path:
+        """Where the open, save and export dialogs start: the last folder used, else the home folder."""
+        return dialog_start_folder(settings().value(FOLDER_KEY))
+
+    def remember_folder(self, chosen: Path) -> None:
+        settings().setValue(FOLDER_KEY, str(Path(chosen).resolve().parent))
+
+    def suggested_path(self, suffix: str, fallback: str) -> Path:
+        """A file name for a save/export dialog: the current tab's name with ``suffix`` in :meth:`start_folder`."""
+        tab = self.window.tabs.tab()
+        stem = Path(tab.name).stem if tab is not None and (tab.path or tab.doc.project_path) else fallback
+        return self.start_folder() / f"{stem}{suffix}"
+
+    # ----- open and close -----
+    def open_dialog(self) -> None:
+        if not self.window.show_dialogs:
+            return
+        name, _ = QFileDialog.getOpenFileName(self.window, "Open", str(self.start_folder()), OPEN_FILTER)
+        if name:
+            self.remember_folder(Path(name))
+            self.open_path(Path(name))
+
+    def open_path(self, path: Path) -> DocumentTab | None:
+        """Open an audio file, ``.npy`` mel or project as a new tab (errors go to the window's error display)."""
+        path = Path(path)
+        try:
+            doc = open_document(path)
+        except VocoderStudioError as exc:
+            self.window.show_error(str(exc))
+            return None
+        tab = self.window.add_document(doc, path)
+        self.add_recent(path)
+        self.window.show_status(f"opened {path.name}: {doc.frames} frames, {doc.duration:.2f} s")
+        return tab
+
+    def close_tab(self, index: int) -> bool:
+        """Close tab ``index``; asks first (Cancel is the default) when it has unsaved changes."""
+        window = self.window
+        tab = window.tabs.tab(index)
+        if tab is None:
+            return False
+        if (tab.doc.modified and window.show_dialogs
+                and not confirm_discard(window, f"Discard the changes to {tab.name}?")):
+            return False
+        window.tabs.remove(tab)
+        return True
+
+    # ----- save and export -----
+    def save_project(self, path: Path | None = None) -> Path | None:
+        """Save the current document as a project (asks for a path the first time)."""
+        window = self.window
+        doc = window.current_document()
+        if doc is None:
+            return None
+        target = path or doc.project_path
+        if target is None:
+            return self.save_project_as()
+        try:
+            saved = doc.save(target)
+        except VocoderStudioError as exc:
+            window.show_error(str(exc))
+            return None
+        self.add_recent(saved)
+        window.session.autosaver.mark_clean(doc)
+        window.show_status(f"saved {saved}")
+        window.update_title()
+        return saved
+
+    def save_project_as(self, path: Path | None = None) -> Path | None:
+        if path is None:
+            if not self.window.show_dialogs:
+                return None
+            name, _ = QFileDialog.getSaveFileName(self.window, "Save project",
+                                                  str(self.suggested_path(PROJECT_SUFFIX, "untitled")),
+                                                  f"Vocoder Studio project (*{PROJECT_SUFFIX})")
+            if not name:
+                return None
+            self.remember_folder(Path(name))
+            path = Path(name)
+            if path.suffix.lower() != PROJECT_SUFFIX:
+                path = path.with_suffix(PROJECT_SUFFIX)
+        return self.save_project(Path(path))
+
+    def export_dialog(self, selection_only: bool) -> None:
+        window = self.window
+        if not window.show_dialogs or window.current_document() is None:
+            return
+        name, _ = QFileDialog.getSaveFileName(window, "Export WAV", str(self.suggested_path(".vocoded.wav",
+                                                                                        "vocoded")),
+                                              "WAV audio (*.wav)")
+        if name:
+            self.remember_folder(Path(name))
+            fmt = "float32" if window.window_actions.wav_float_action.isChecked() else "pcm16"
+            self.export_wav(Path(name), selection_only, fmt)
+
+    def export_wav(self, path: Path, selection_only: bool = False, fmt: str = "pcm16") -> bool:
+        """Vocode the active document (or its selection's frames) on the worker and write ``path``
+        (:func:`vocoder_studio.engine.export.export_job`). The window emits ``exportFinished(path)`` when the
+        file is written; errors go to its error display. False if nothing was started."""
+        window = self.window
+        doc: Document | None = window.active_document()
+        if doc is None:
+            return False
+        try:
+            job = export_job(doc, path, window.cache, window.vocoder_panel.choice(), selection_only, fmt)
+        except VocoderStudioError as exc:
+            window.show_status(str(exc))
+            return False
+
+        def done(result: object) -> None:
+            window.show_status(f"exported {result}")
+            window.exportFinished.emit(str(result))
+
+        window.runner.submit(f"Export {Path(path).name}", cast(JobFn, job), on_result=done)
+        return True
