@@ -170,3 +170,32 @@ def test_play_starts_in_the_window_while_a_long_job_runs(window, qtbot, speech_m
     window.transport.stop_action.trigger()
     release.set()
     qtbot.waitUntil(lambda: result != [], timeout=WAIT_MS)
+
+
+def test_generated_frames_reach_the_canvas_as_they_come_and_are_one_undo_step(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """A generation on the long lane appends each block it samples to the document; the canvas shows it."""
+    doc, canvas = window.current_document(), window.current_canvas()
+    start = doc.frames
+    prime = doc.mel[:, -20:].copy()
+    widths: list[int] = []
+
+    def generate(progress: Any, cancel: CancelToken) -> int:
+        for i in range(10):  # as a sampler would: 8 frames at a time from the last ones
+            cancel.check()
+            time.sleep(0.01)
+            cancel.partial(prime[:, (i % 2) * 8 : (i % 2) * 8 + 8] - 0.1 * i)
+        return 80
+
+    def on_block(block: np.ndarray) -> None:
+        doc.append_frames(block, "Continue", extend=bool(widths))  # the first block opens the undo step
+        widths.append(canvas.image_item.image.shape[1])
+
+    result: list[object] = []
+    window.runner.submit("Generate", generate, on_partial=on_block, on_result=result.append, lane=LONG_LANE)
+    qtbot.waitUntil(lambda: result == [80], timeout=WAIT_MS)
+    assert widths == [start + 8 * (i + 1) for i in range(10)]  # the image grew with every block
+    np.testing.assert_allclose(canvas.image_item.image[:, -8:], 20 * np.log10(np.e) * doc.mel[:, -8:], rtol=1e-5)
+    assert doc.frames == start + 80 and doc.undo_label == "Continue"
+    assert window.undo_action.isEnabled()
+    window.undo_action.trigger()
+    assert doc.frames == start and canvas.image_item.image.shape[1] == start
