@@ -205,3 +205,14 @@ def test_an_autoregressive_vocoder_keeps_the_audio_before_an_insert(speech_mel: 
     after = renderer.render(doc.mel, doc.version)
     assert renderer.vocoded_frames == 200 + 163 and after.size == 210 * vocoder.hop_length
     np.testing.assert_array_equal(after[: 47 * vocoder.hop_length], before[: 47 * vocoder.hop_length])
+
+
+def test_a_private_renderer_shares_the_vocoder_but_not_the_cache() -> None:
+    from vocoder_studio.engine.cache import RenderCache, VocoderChoice
+
+    cache = RenderCache()
+    choice = VocoderChoice.make("griffin-lim", "cpu", iterations=1)
+    shared = cache.renderer(7, choice)
+    private = cache.private_renderer(choice)
+    assert private is not shared and private.vocoder is shared.vocoder
+    assert cache.renderer(7, choice) is shared
