@@ -297,3 +297,24 @@ def test_any_sequence_of_writes_inserts_and_deletes_undoes_and_redoes_exactly(
         assert doc.redo()
         np.testing.assert_array_equal(doc.mel, expected)
     assert not doc.redo() and steps == len(states) - 1
+
+
+def test_inpainting_block_by_block_with_extend_is_one_exact_undo_step() -> None:
+    from vocoder_studio.document import FrameShift
+
+    doc = make_doc(100)
+    original = doc.mel.copy()
+    regions: list[Region] = []
+    doc.subscribe(lambda d, r: regions.append(r))
+    for i in range(4):  # frames [40, 80) replaced 10 at a time, as a sampler makes them
+        shift = doc.splice_frames(40 + 10 * i, 50 + 10 * i, block(10, i), "Inpaint", extend=i > 0)
+        assert shift == FrameShift(40 + 10 * i, 10, 10, 100)
+    assert regions == [Region(40 + 10 * i, 50 + 10 * i, 0, 80) for i in range(4)]  # same length: just the block
+    assert len(doc._undo) == 1 and doc.history_bytes == 80 * 40 * 4
+    inpainted = doc.mel.copy()
+    expected = np.maximum(np.concatenate([block(10, i) for i in range(4)], axis=1), doc.config.floor_ln)
+    np.testing.assert_array_equal(inpainted[:, 40:80], expected)
+    doc.undo()
+    np.testing.assert_array_equal(doc.mel, original)
+    doc.redo()
+    np.testing.assert_array_equal(doc.mel, inpainted)

@@ -422,9 +422,11 @@ class Document:
             block: float ln-mel ``(n_mels, k)``, ``k >= 0``, or None for no frames.
             label: the undo step's name.
             extend: join the newest undo step instead of pushing a new one when that step is named ``label``,
-                nothing was undone since, and its last change inserted frames that end exactly at ``start``
-                with ``start == end`` (a generation appending block by block: pass False for its first block
-                and True for the rest; then an edit by the user between two blocks starts a new step).
+                nothing was undone since, and its last change was a splice whose inserted frames end exactly at
+                ``start``. A generation that appends (or inpaints, replacing the frames after the last block)
+                block by block passes False for its first block and True for the rest: one undo step, and an
+                edit by the user between two blocks starts a new one. Inside an open :meth:`edit`, blocks that
+                follow each other join the same part anyway.
         Returns:
             The :class:`FrameShift` observers heard, or None if nothing changed.
         Raises:
@@ -447,9 +449,8 @@ class Document:
             self.begin_edit(label)
         self._close_rectangle()
         last = self._edit_parts[-1] if self._edit_parts else None
-        if (start == end and isinstance(last, FrameSplice) and last.inserted is None
-                and last.at + last.inserted_frames == start):
-            last.inserted_frames += inserted  # a block straight after the last one: the same part grows
+        if isinstance(last, FrameSplice) and last.at + last.inserted_frames == start:
+            self._grow_splice(last, start, end, inserted)  # a block straight after the last one
         else:
             removed = self._mel[:, start:end].copy()
             self._edit_parts.append(FrameSplice(self._edit_label or label, start, removed, inserted))
@@ -459,15 +460,23 @@ class Document:
         return shift
 
     def _extend_newest(self, label: str, start: int, end: int, values: np.ndarray) -> bool:
-        """Grow the newest undo step's last insert by ``values`` at ``start`` if ``extend`` allows it."""
-        if self._edit_label is not None or self._redo or not self._undo or start != end:
+        """Grow the newest undo step's last splice by this one if ``extend`` allows it (see
+        :meth:`splice_frames`)."""
+        if self._edit_label is not None or self._redo or not self._undo:
             return False
         step = self._undo[-1]
         last = step.parts[-1]
         if step.label != label or not isinstance(last, FrameSplice) or last.at + last.inserted_frames != start:
             return False
-        last.inserted_frames += int(values.shape[1])
+        self._grow_splice(last, start, end, int(values.shape[1]))
         return True
+
+    def _grow_splice(self, part: FrameSplice, start: int, end: int, inserted: int) -> None:
+        """Make ``part`` also cover replacing frames ``[start, end)`` (right after its inserted frames) with
+        ``inserted`` frames; call before the frames change."""
+        if end > start:
+            part.removed = np.concatenate([part.removed, self._mel[:, start:end]], axis=1)
+        part.inserted_frames += inserted
 
     def insert_frames(self, at: int, block: np.ndarray, label: str = "Insert frames") -> FrameShift | None:
         """Insert ``block`` (float ln-mel ``(n_mels, k)``) before frame ``at`` (``0 <= at <= frames``) as one
