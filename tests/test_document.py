@@ -259,14 +259,16 @@ def test_a_grown_document_saves_and_reloads_identically(tmp_path: Path) -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["write", "insert", "append", "delete", "group"]),
+@given(st.lists(st.tuples(st.sampled_from(["write", "insert", "append", "delete", "group", "extend"]),
                           st.integers(0, 200), st.integers(0, 200), st.integers(0, 12)), min_size=1, max_size=8))
 def test_any_sequence_of_writes_inserts_and_deletes_undoes_and_redoes_exactly(
         ops: list[tuple[str, int, int, int]]) -> None:
     doc = make_doc(40)
     states = [doc.mel.copy()]
+    gen_at: int | None = None
     for i, (kind, x, y, n) in enumerate(ops):
         frames = doc.frames
+        steps_before = len(doc._undo)
         a, b = sorted((x % (frames + 1), y % (frames + 1)))
         if kind == "write":
             region = Region(a, max(b, a + 1), n, n + 20).clip(80, frames)
@@ -279,6 +281,11 @@ def test_any_sequence_of_writes_inserts_and_deletes_undoes_and_redoes_exactly(
             if b - a >= frames:
                 b -= 1
             doc.delete_frames(a, b)
+        elif kind == "extend":  # a sampler's next block: joins the last step if that was one
+            at = gen_at if gen_at is not None and gen_at <= frames else a
+            removed = min(y % 3, frames - at, frames + n - 1)
+            doc.splice_frames(at, at + removed, block(n, i), "Generate", extend=True)
+            gen_at = at + n
         else:  # an edit mixing everything, as one step
             with doc.edit("Mixed"):
                 doc.append_frames(block(n, i))
@@ -286,8 +293,11 @@ def test_any_sequence_of_writes_inserts_and_deletes_undoes_and_redoes_exactly(
                 doc.append_frames(block(n + 1, i + 1))
                 doc.insert_frames(a, block(2, i + 2))
                 doc.delete_frames(0, 1)
-        if not np.array_equal(doc.mel, states[-1]) or doc.mel.shape != states[-1].shape:
-            states.append(doc.mel.copy())
+        if doc.mel.shape != states[-1].shape or not np.array_equal(doc.mel, states[-1]):
+            if len(doc._undo) > steps_before:
+                states.append(doc.mel.copy())
+            else:  # joined the step before
+                states[-1] = doc.mel.copy()
     steps = len(states) - 1
     for expected in reversed(states[:-1]):
         assert doc.undo()
