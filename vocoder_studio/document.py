@@ -86,7 +86,8 @@ class EditCommand:
 
 @dataclass(frozen=True)
 class FrameShift:
-    """A change of the frame count: ``removed`` frames at ``at`` were replaced by ``inserted`` new ones.
+    """Frames inserted, deleted or replaced: the ``removed`` frames from ``at`` on became ``inserted`` new ones
+    (the frame count changes unless both are equal).
 
     Frame indices before ``at`` keep their meaning; frames from ``at + removed`` on (old numbering) moved by
     :attr:`delta` frames; ``frames`` is the new frame count. An insert has ``removed == 0``, a delete
