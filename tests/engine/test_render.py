@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
+import torch
 
 from vocoder_studio.document import Document, Region
 from vocoder_studio.editing import apply_gain
 from vocoder_studio.engine import CancelToken, Renderer, run_job
 from vocoder_studio.errors import JobCancelled
 from vocoder_studio.metrics import snr_db
+from vocoder_studio.vocoders.base import Vocoder, as_mel_tensor, chunk_bounds
 
 
 def test_cache_hit_recomputes_nothing(hifigan, example_mel: np.ndarray) -> None:
@@ -94,3 +98,121 @@ def test_speed_prediction_separates_the_fixed_cost_of_a_call(example_mel: np.nda
     assert renderer.predict_seconds(80) == pytest.approx(0.1)  # one size seen: proportional
     renderer.timings = [(40, 0.05), (80, 0.07), (160, 0.11)]  # 0.03 s a call + 0.5 ms a frame
     assert renderer.predict_seconds(320) == pytest.approx(0.19)
+
+
+# ----- the mel grows or shrinks ----------------------------------------------------------------------------
+@pytest.mark.parametrize("change", ["insert", "delete", "append"])
+def test_frames_an_edit_did_not_reach_keep_their_audio_when_the_mel_grows_or_shrinks(
+        hifigan, speech_mel: np.ndarray, change: str) -> None:
+    doc = Document(speech_mel[:, :300])
+    renderer = Renderer(hifigan)
+    before = renderer.render(doc.mel, doc.version)
+    hop, c = hifigan.hop_length, hifigan.receptive_field_frames
+    new = speech_mel[:, 500:540]  # 40 frames of other real speech
+    if change == "insert":
+        doc.insert_frames(150, new)
+        reach, kept_head, tail_from, shift = (150 - c, 190 + c), 150 - c, 190 + c, 40
+    elif change == "delete":
+        doc.delete_frames(100, 140)
+        reach, kept_head, tail_from, shift = (100 - c, 100 + c), 100 - c, 100 + c, -40
+    else:
+        doc.append_frames(new)
+        reach, kept_head, tail_from, shift = (300 - c, 340), 300 - c, 340, 40
+    assert renderer.update(doc.mel, doc.version) == reach
+    spliced = renderer.render(doc.mel, doc.version)
+    assert renderer.vocoded_frames == 300 + reach[1] - reach[0]  # only the neighbourhood of the change
+    assert spliced.size == doc.frames * hop
+    np.testing.assert_array_equal(spliced[: kept_head * hop], before[: kept_head * hop])
+    np.testing.assert_array_equal(spliced[tail_from * hop :], before[(tail_from - shift) * hop :])
+    assert snr_db(hifigan.vocode(doc.mel).numpy(), spliced) > 40
+
+
+def test_undoing_an_insert_finds_the_old_audio_again(hifigan, speech_mel: np.ndarray) -> None:
+    doc = Document(speech_mel[:, 200:400])
+    renderer = Renderer(hifigan)
+    before = renderer.render(doc.mel, doc.version)
+    doc.insert_frames(100, speech_mel[:, :20])
+    renderer.render(doc.mel, doc.version)
+    doc.undo()
+    c = hifigan.receptive_field_frames
+    assert renderer.update(doc.mel, doc.version) == (100 - c, 100 + c)
+    after = renderer.render(doc.mel, doc.version)
+    assert renderer.vocoded_frames == 200 + 20 + 2 * c + 2 * c
+    assert snr_db(before, after) > 40
+
+
+class Recurrent(Vocoder):
+    """A test-only autoregressive vocoder: each frame's sound depends on a state carried from every frame
+    before it (like WaveNet's), so its audio cannot be spliced locally."""
+
+    name = "test-recurrent"
+    receptive_field_frames = 3
+    local_edits = False
+
+    def __init__(self) -> None:
+        super().__init__("cpu")
+        self.streams: list[tuple[int, int]] = []  # (frames, first chunk) of each stream call
+
+    def _run(self, mel: torch.Tensor, state: float) -> tuple[torch.Tensor, float]:
+        levels = []
+        for energy in mel.mean(dim=0).tolist():
+            state = 0.5 * state + 0.05 * energy
+            levels.append(state)
+        tone = torch.sin(torch.arange(self.hop_length) * 0.3)
+        return (torch.tensor(levels)[:, None] * tone[None, :]).reshape(-1).clamp(-1, 1), state
+
+    def _synthesize(self, mel: torch.Tensor) -> torch.Tensor:
+        return torch.stack([self._run(m, 0.0)[0] for m in mel])
+
+    def stream(self, mel: torch.Tensor | np.ndarray, chunk_frames: int = 64, first_chunk_frames: int | None = 16,
+               context_frames: int | None = None) -> Iterator[torch.Tensor]:
+        x = as_mel_tensor(mel)
+        self.streams.append((x.shape[-1], first_chunk_frames or chunk_frames))
+        state = 0.0
+        for a, b in chunk_bounds(x.shape[-1], chunk_frames, first_chunk_frames):
+            audio, state = self._run(x[:, a:b], state)  # the state carries over: no context needed
+            yield audio
+
+
+def test_an_autoregressive_vocoder_re_vocodes_from_the_edit_to_the_end(speech_mel: np.ndarray) -> None:
+    vocoder = Recurrent()
+    doc = Document(speech_mel[:, :200])
+    renderer = Renderer(vocoder)
+    before = renderer.render(doc.mel, doc.version, chunk_frames=32)
+    hop = vocoder.hop_length
+    np.testing.assert_allclose(before, vocoder.vocode(doc.mel).numpy(), atol=1e-6)  # one pass: exact
+    apply_gain(doc, Region(120, 130, 0, 80), -12.0)
+    assert renderer.update(doc.mel, doc.version) == (117, 200)  # a - C to the end, not b + C
+    plan = renderer.plan(0, 200, 32, 8)
+    blocks = list(renderer.stream(doc.mel, doc.version, chunk_frames=32, first_chunk_frames=8))
+    assert [a for a, _ in blocks] == [a for a, _, _ in plan]  # the plan's blocks (playback relies on them)
+    after = np.concatenate([audio for _, audio in blocks])
+    assert renderer.vocoded_frames == 200 + 83
+    np.testing.assert_array_equal(after[: 117 * hop], before[: 117 * hop])
+    # the rest is one stream warmed up from C frames before the run, not chunks spliced with context
+    assert vocoder.streams[-1] == (86, 3 + 8)
+    warm = torch.cat(list(vocoder.stream(doc.mel[:, 114:], 256))).numpy()
+    np.testing.assert_allclose(after[117 * hop :], warm[3 * hop :], atol=1e-6)
+
+
+def test_an_autoregressive_vocoder_keeps_the_audio_before_an_insert(speech_mel: np.ndarray) -> None:
+    vocoder = Recurrent()
+    doc = Document(speech_mel[:, :200])
+    renderer = Renderer(vocoder)
+    before = renderer.render(doc.mel, doc.version)
+    doc.insert_frames(50, speech_mel[:, 300:310])
+    assert renderer.update(doc.mel, doc.version) == (47, 210)
+    after = renderer.render(doc.mel, doc.version)
+    assert renderer.vocoded_frames == 200 + 163 and after.size == 210 * vocoder.hop_length
+    np.testing.assert_array_equal(after[: 47 * vocoder.hop_length], before[: 47 * vocoder.hop_length])
+
+
+def test_a_private_renderer_shares_the_vocoder_but_not_the_cache() -> None:
+    from vocoder_studio.engine.cache import RenderCache, VocoderChoice
+
+    cache = RenderCache()
+    choice = VocoderChoice.make("griffin-lim", "cpu", iterations=1)
+    shared = cache.renderer(7, choice)
+    private = cache.private_renderer(choice)
+    assert private is not shared and private.vocoder is shared.vocoder
+    assert cache.renderer(7, choice) is shared

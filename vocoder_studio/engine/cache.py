@@ -1,5 +1,10 @@
 """Vocoder instances and render caches shared by playback, render-ahead and export (used from the worker
-thread; no Qt)."""
+threads; no Qt).
+
+The renderers handed out by :meth:`RenderCache.renderer` belong to the default worker lane (playback, live
+updates, render-ahead run there one after another); a job on the long lane takes
+:meth:`RenderCache.private_renderer` instead.
+"""
 
 from __future__ import annotations
 
@@ -63,6 +68,14 @@ class RenderCache:
             with self._lock:
                 renderer = self._renderers.setdefault((doc_id, choice.key), renderer)
         return renderer
+
+    def private_renderer(self, choice: VocoderChoice) -> Renderer:
+        """A new renderer of its own over the shared vocoder of ``choice`` (not kept in the cache).
+
+        For a job on another worker lane (a batch export beside playback): a :class:`Renderer` is not
+        thread-safe, so two jobs that run at the same time must not share one; the vocoder itself is shared.
+        """
+        return Renderer(self.vocoder(choice))
 
     def forget(self, doc_id: int) -> None:
         """Drop the renderers of a closed document."""

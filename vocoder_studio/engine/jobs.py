@@ -1,14 +1,19 @@
-"""Long work as jobs: a function that reports progress through a callback and stops when cancelled.
+"""Long work as jobs: a function ``job(progress, cancel)`` that reports progress through a callback, hands
+over partial results as it makes them, and stops when cancelled.
 
-The UI runs jobs on a worker QThread and relays the callback as a signal; tests and the CLI call them
-directly. Nothing here knows about Qt.
+The UI runs jobs on worker QThreads and relays the callbacks as signals; tests and the CLI call them directly
+(:func:`run_job`). Nothing here knows about Qt.
+
+A job that makes its result piece by piece (a model sampling frames) calls ``cancel.partial(piece)`` for
+each piece: whoever started the job hears the pieces in order, before the final result, through the
+``on_partial`` callback of :func:`run_job` or of the UI's ``JobRunner.submit``; nobody listening costs nothing.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from vocoder_studio.errors import JobCancelled
 
@@ -26,10 +31,16 @@ def no_progress(fraction: float, message: str) -> None:
 
 
 class CancelToken:
-    """A flag the UI sets and a job checks between steps (thread-safe)."""
+    """A flag the UI sets and a job checks between steps (thread-safe), and the channel for the job's partial
+    results (:meth:`partial`).
 
-    def __init__(self) -> None:
+    Args:
+        on_partial: called with each partial result, in the job's thread; None ignores them.
+    """
+
+    def __init__(self, on_partial: Callable[[Any], None] | None = None) -> None:
         self._event = threading.Event()
+        self._on_partial = on_partial
 
     def cancel(self) -> None:
         self._event.set()
@@ -43,17 +54,40 @@ class CancelToken:
         if self._event.is_set():
             raise JobCancelled("cancelled")
 
+    @property
+    def wants_partial(self) -> bool:
+        """Whether anybody listens to :meth:`partial` (a job may skip preparing pieces nobody hears)."""
+        return self._on_partial is not None
+
+    def partial(self, value: Any) -> None:
+        """Hand over a piece of the result (e.g. an ln-mel block ``(n_mels, k)`` of generated frames).
+
+        Called from the job; the listener hears the pieces in the order given and before the job's result.
+        Once the job is cancelled the pieces are dropped.
+        """
+        if self._on_partial is not None and not self._event.is_set():
+            self._on_partial(value)
+
+    def set_partial_listener(self, on_partial: Callable[[Any], None] | None) -> None:
+        """Send :meth:`partial` pieces to ``on_partial`` (set before the job starts; the UI's worker does)."""
+        self._on_partial = on_partial
+
 
 Job = Callable[[Progress, CancelToken], T]
 
 
 def run_job(job: Callable[[Progress, CancelToken], T], progress: Progress = no_progress,
-            cancel: CancelToken | None = None) -> T:
+            cancel: CancelToken | None = None, on_partial: Callable[[Any], None] | None = None) -> T:
     """Run ``job(progress, cancel)`` in this thread and return its result.
 
+    Args:
+        on_partial: called in this thread with each piece the job hands to ``cancel.partial``, in order
+            (replaces the token's listener when given).
     Raises:
         JobCancelled: the token was cancelled before or during the job.
     """
     token = cancel or CancelToken()
+    if on_partial is not None:
+        token.set_partial_listener(on_partial)
     token.check()
     return job(progress, token)

@@ -2,7 +2,13 @@
 
 After an edit of frames ``[a, b)`` only the audio of frames ``[a - C, b + C)`` changes (C = the vocoder's
 receptive field in frames); the renderer finds changed frames by comparing the mel with the one its audio was
-made from, so it is right whatever changed the document.
+made from, so it is right whatever changed the document. That holds when frames were inserted or deleted too:
+the longest common head and tail of the old and new mel keep their audio (the tail's moved by the change of
+length × hop samples) and only the frames between them, plus C on each side, are vocoded again.
+
+An autoregressive vocoder (``Vocoder.local_edits`` False) cannot splice a chunk into audio it made
+before: an edit invalidates from ``a - C`` to the end, and a missing run is vocoded by the vocoder's own
+(stateful) ``stream`` from ``C`` frames before the run, in one pass.
 """
 
 from __future__ import annotations
@@ -50,25 +56,52 @@ class Renderer:
     def update(self, mel: np.ndarray, version: int | None = None) -> tuple[int, int] | None:
         """Bring the cache's idea of the mel up to date; invalidate the audio the change reaches.
 
+        The mel may have a different frame count than last time (frames inserted, appended or deleted): the
+        frames equal at the start and at the end of both mels keep their audio (the end's shifted to its new
+        place), the frames between them plus ``receptive_field_frames`` on each side are invalidated (to the
+        end of the mel for a vocoder without ``local_edits``).
+
+        Args:
+            mel: the document's ln-mel ``(n_mels, frames)``.
+            version: the document version; the same version as last time skips the comparison.
         Returns:
-            the frame range ``[a, b)`` whose audio must be re-vocoded, or None if nothing changed.
+            the frame range ``[a, b)`` (new numbering) whose audio must be re-vocoded, or None if nothing
+            changed.
         """
         if version is not None and version == self.version and self._mel is not None:
             return None
         frames = mel.shape[1]
-        if self._mel is None or self._mel.shape != mel.shape:
+        old = self._mel
+        if old is None or old.shape[0] != mel.shape[0]:
             self._mel = np.array(mel, dtype=np.float32)
             self._audio = np.zeros(frames * self.hop_length, np.float32)
             self._valid = np.zeros(frames, bool)
             self.version = version
             return (0, frames)
-        changed = np.flatnonzero(np.any(self._mel != mel, axis=0))
         self.version = version
-        if changed.size == 0:
+        old_frames = old.shape[1]
+        common = min(old_frames, frames)
+        differs = np.any(old[:, :common] != mel[:, :common], axis=0)
+        head = int(np.argmax(differs)) if differs.any() else common
+        if head == common and frames == old_frames:
             return None
+        room = common - head  # the equal tail may not overlap the equal head
+        differs = np.any(old[:, old_frames - room :] != mel[:, frames - room :], axis=0)[::-1]
+        tail = int(np.argmax(differs)) if differs.any() else room
+        hop = self.hop_length
+        if frames == old_frames:
+            old[:, head : frames - tail] = mel[:, head : frames - tail]
+        else:
+            audio = np.zeros(frames * hop, np.float32)
+            valid = np.zeros(frames, bool)
+            audio[: head * hop], valid[:head] = self._audio[: head * hop], self._valid[:head]
+            if tail:
+                audio[(frames - tail) * hop :] = self._audio[(old_frames - tail) * hop :]
+                valid[frames - tail :] = self._valid[old_frames - tail :]
+            self._mel, self._audio, self._valid = np.array(mel, dtype=np.float32), audio, valid
         c = self.vocoder.receptive_field_frames
-        a, b = max(0, int(changed[0]) - c), min(frames, int(changed[-1]) + 1 + c)
-        self._mel[:, changed[0] : changed[-1] + 1] = mel[:, changed[0] : changed[-1] + 1]
+        a = max(0, head - c)
+        b = min(frames, frames - tail + c) if self.vocoder.local_edits else frames
         self._valid[a:b] = False
         return (a, b)
 
@@ -93,7 +126,10 @@ class Renderer:
         return blocks
 
     def cost_frames(self, a: int, b: int) -> int:
-        """Frames the vocoder computes to make frames ``[a, b)``: the range plus its context on each side."""
+        """Frames the vocoder computes to make frames ``[a, b)``: the range plus its context on each side
+        (a vocoder without ``local_edits`` streams a run in one pass: just the range)."""
+        if not self.vocoder.local_edits:
+            return b - a
         c = self.vocoder.receptive_field_frames
         return min(self._valid.size, b + c) - max(0, a - c)
 
@@ -126,7 +162,10 @@ class Renderer:
         end = mel.shape[1] if end is None else min(end, mel.shape[1])
         total = max(1, end - start)
         done = 0
-        for a, b, cached in self.plan(start, end, chunk_frames, first_chunk_frames):
+        blocks = self.plan(start, end, chunk_frames, first_chunk_frames)
+        local = self.vocoder.local_edits
+        made: Iterator[np.ndarray] = iter(())  # a vocoder without local edits: its stream of the missing run
+        for index, (a, b, cached) in enumerate(blocks):
             if cached:
                 done += b - a
                 progress(done / total, "cached audio")
@@ -135,7 +174,13 @@ class Renderer:
             if cancel is not None:
                 cancel.check()
             began = time.perf_counter()
-            audio = self.vocoder.vocode_range(self._mel, a, b).numpy()
+            if local:
+                audio = self.vocoder.vocode_range(self._mel, a, b).numpy()
+            else:
+                if index == 0 or blocks[index - 1][2]:  # a missing run starts here
+                    run_end = next((x for x, _, c in blocks[index:] if c), end)
+                    made = self._stream_run(a, run_end, [y - x for x, y, _ in blocks[index:] if y <= run_end])
+                audio = next(made)
             self.timings = [*self.timings[-7:], (self.cost_frames(a, b), time.perf_counter() - began)]
             self._audio[a * self.hop_length : b * self.hop_length] = audio
             self._valid[a:b] = True
@@ -143,6 +188,31 @@ class Renderer:
             done += b - a
             progress(done / total, f"vocoding with {self.vocoder.name}")
             yield a, audio
+
+    def _stream_run(self, start: int, end: int, sizes: list[int]) -> Iterator[np.ndarray]:
+        """Audio of frames ``[start, end)`` from the vocoder's own ``stream`` in one pass (for vocoders
+        without ``local_edits``), cut into blocks of ``sizes`` frames.
+
+        The stream starts ``receptive_field_frames`` before ``start`` (that audio only warms up the vocoder's
+        state and is dropped); its first chunk covers the warm-up and the first block, so the first sound
+        comes as soon as the vocoder can make it.
+        """
+        assert self._mel is not None
+        hop = self.hop_length
+        warm = start - max(0, start - self.vocoder.receptive_field_frames)
+        chunk = max(sizes)
+        pieces = self.vocoder.stream(self._mel[:, start - warm : end], chunk_frames=chunk,
+                                     first_chunk_frames=min(chunk, warm + sizes[0]))
+        pending = np.zeros(0, np.float32)
+        skip = warm * hop
+        for size in sizes:
+            while pending.size < size * hop:
+                piece = next(pieces).numpy()
+                if skip:
+                    piece, skip = piece[skip:], max(0, skip - piece.size)
+                pending = np.concatenate([pending, piece])
+            yield pending[: size * hop]
+            pending = pending[size * hop :]
 
     def predict_seconds(self, frames: int) -> float | None:
         """Predicted compute seconds to vocode ``frames`` frames (context included), or None before any timing.

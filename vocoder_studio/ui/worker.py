@@ -1,6 +1,12 @@
-"""Runs engine jobs (``fn(progress, cancel)``) one after another on a single worker ``QThread``.
+"""Runs engine jobs (``fn(progress, cancel)``) on worker ``QThread`` lanes, one after another in each lane.
 
-Results, errors, progress and cancellation come back as Qt signals, received by slots in the GUI thread.
+Two lanes: ``"default"`` for what the user waits for (playback, live updates, render-ahead, a single export)
+and ``"long"`` for long jobs (MelNet generation, batch export) that must not hold playback up; the lanes run
+at the same time on their own threads. Results, errors, progress, partial results and cancellation come back
+as Qt signals, received by slots in the GUI thread.
+
+Jobs on different lanes run concurrently: they must not share a :class:`~vocoder_studio.engine.render.Renderer`
+(it is not thread-safe); a long job that vocodes makes its own ``Renderer`` over the shared vocoder.
 """
 
 from __future__ import annotations
@@ -8,6 +14,7 @@ from __future__ import annotations
 import itertools
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -17,12 +24,19 @@ from vocoder_studio.errors import JobCancelled, VocoderStudioError
 
 JobFn = Callable[[Callable[[float, str], None], CancelToken], Any]
 
+#: The lane of playback, live updates, render-ahead and anything the user waits for (the default).
+DEFAULT_LANE = "default"
+#: The lane of long jobs (generation, batch export): runs beside the default lane, never in front of it.
+LONG_LANE = "long"
+LANES = (DEFAULT_LANE, LONG_LANE)
+
 
 class _Runner(QObject):
-    """Lives in the worker thread; runs each job it is handed, in order."""
+    """Lives in a lane's worker thread; runs each job it is handed, in order."""
 
     started = Signal(int, str)
     progress = Signal(int, float, str)
+    partial = Signal(int, object)
     done = Signal(int, object)
     failed = Signal(int, str)
     cancelled = Signal(int)
@@ -50,12 +64,39 @@ class _Runner(QObject):
             self.done.emit(job_id, result)
 
 
+class _Lane(QObject):
+    """One worker thread and its runner; ``submit`` (emitted in the GUI thread) queues a job on it."""
+
+    submit = Signal(int, str, object, object)
+
+    def __init__(self, name: str, parent: QObject) -> None:
+        super().__init__(parent)
+        self.name = name
+        self.worker_thread = QThread()
+        self.worker_thread.setObjectName(f"vocoder-studio-{name}")
+        self.runner = _Runner()
+        self.runner.moveToThread(self.worker_thread)
+        self.submit.connect(self.runner.run)
+        self.worker_thread.start()
+
+
+@dataclass
+class _Job:
+    label: str
+    token: CancelToken
+    lane: str
+    background: bool
+    on_result: Callable[[Any], None] | None
+    on_error: Callable[[str], None] | None
+    on_partial: Callable[[Any], None] | None
+
+
 class JobRunner(QObject):
-    """The GUI side of the worker thread.
+    """The GUI side of the worker lanes.
 
     Signals:
         jobStarted(label), jobProgress(label, fraction, message), jobFinished(label, result),
-        jobFailed(label, message), jobCancelled(label), idle() when the queue is empty.
+        jobFailed(label, message), jobCancelled(label), idle() when no job is queued or running in any lane.
     """
 
     jobStarted = Signal(str)
@@ -64,128 +105,160 @@ class JobRunner(QObject):
     jobFailed = Signal(str, str)
     jobCancelled = Signal(str)
     idle = Signal()
-    _submit = Signal(int, str, object, object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._ids = itertools.count(1)
-        self._jobs: dict[int, tuple[str, CancelToken, Callable[[Any], None] | None,
-                                    Callable[[str], None] | None]] = {}
-        self._background: set[int] = set()
-        self._thread = QThread()
-        self._thread.setObjectName("vocoder-studio-worker")
-        self._runner = _Runner()
-        self._runner.moveToThread(self._thread)
-        self._submit.connect(self._runner.run)
-        self._runner.started.connect(self._on_started)
-        self._runner.progress.connect(self._on_progress)
-        self._runner.done.connect(self._on_done)
-        self._runner.failed.connect(self._on_failed)
-        self._runner.cancelled.connect(self._on_cancelled)
-        self._thread.start()
+        self._jobs: dict[int, _Job] = {}
+        self._lanes: dict[str, _Lane] = {}
         self._running = True
+        self._lane(DEFAULT_LANE)
+
+    def _lane(self, name: str) -> _Lane:
+        """The lane ``name``, its thread started on first use."""
+        lane = self._lanes.get(name)
+        if lane is None:
+            lane = _Lane(name, self)
+            runner = lane.runner
+            runner.started.connect(self._on_started)
+            runner.progress.connect(self._on_progress)
+            runner.partial.connect(self._on_partial)
+            runner.done.connect(self._on_done)
+            runner.failed.connect(self._on_failed)
+            runner.cancelled.connect(self._on_cancelled)
+            self._lanes[name] = lane
+        return lane
 
     # ----- API -------------------------------------------------------------------------------------------
     def submit(self, label: str, fn: JobFn, on_result: Callable[[Any], None] | None = None,
-               on_error: Callable[[str], None] | None = None, background: bool = False) -> CancelToken:
-        """Queue ``fn(progress, cancel)``; ``on_result``/``on_error`` run in the GUI thread.
+               on_error: Callable[[str], None] | None = None, background: bool = False,
+               on_partial: Callable[[Any], None] | None = None, lane: str = DEFAULT_LANE) -> CancelToken:
+        """Queue ``fn(progress, cancel)`` on ``lane``; ``on_result``/``on_error``/``on_partial`` run in the
+        GUI thread.
 
-        A ``background`` job (rendering ahead) gives way: any other job submitted later cancels it, and its
-        failure or cancellation goes only to its own ``on_error``, never to ``jobFailed``/``jobCancelled``.
+        Args:
+            label: names the job in signals and for :meth:`cancel`.
+            on_result: called with the job's return value.
+            on_error: called with a one-line message when the job fails.
+            background: a job that gives way (rendering ahead): any other job submitted later on the same lane
+                cancels it; its failure goes only to its own ``on_error`` and its cancellation is silent (never
+                ``jobFailed``/``jobCancelled``).
+            on_partial: called with each piece the job hands to ``cancel.partial(piece)``, in order, always
+                before ``on_result`` and the job's finished / failed / cancelled signal; none comes once the
+                job's token is cancelled (so none arrives after :meth:`cancel` returns).
+            lane: :data:`DEFAULT_LANE` (jobs the user waits for, in order) or :data:`LONG_LANE` (long jobs that
+                run beside them on a second thread, in order among themselves).
+        Returns:
+            The job's token (cancel it to stop the job; a token that is already cancelled when the runner is
+            shut down).
+        Raises:
+            ValueError: an unknown lane.
         """
+        if lane not in LANES:
+            raise ValueError(f"unknown job lane {lane!r}; the lanes are {', '.join(LANES)}")
         token = CancelToken()
         if not self._running:
             token.cancel()
             return token
         if not background:
-            for other in self._background:
-                if other in self._jobs:
-                    self._jobs[other][1].cancel()
+            for job in self._jobs.values():
+                if job.background and job.lane == lane:
+                    job.token.cancel()
         job_id = next(self._ids)
-        if background:
-            self._background.add(job_id)
-        self._jobs[job_id] = (label, token, on_result, on_error)
-        self._submit.emit(job_id, label, fn, token)
+        worker = self._lane(lane)
+        if on_partial is not None:
+            emit = worker.runner.partial.emit
+            token.set_partial_listener(lambda value: emit(job_id, value))
+        self._jobs[job_id] = _Job(label, token, lane, background, on_result, on_error, on_partial)
+        worker.submit.emit(job_id, label, fn, token)
         return token
 
     @property
     def busy(self) -> bool:
-        """Whether a job is queued or running."""
+        """Whether a job is queued or running in any lane."""
         return bool(self._jobs)
 
-    def pending_labels(self) -> list[str]:
-        return [job[0] for job in self._jobs.values()]
+    def lane_busy(self, lane: str = DEFAULT_LANE) -> bool:
+        """Whether a job is queued or running in ``lane`` (render-ahead waits only for the default lane)."""
+        return any(job.lane == lane for job in self._jobs.values())
+
+    @property
+    def foreground_busy(self) -> bool:
+        """Whether a job other than a background one is queued or running in any lane."""
+        return any(not job.background for job in self._jobs.values())
+
+    def pending_labels(self, lane: str | None = None) -> list[str]:
+        """Labels of the jobs queued or running (in ``lane``, or in all lanes)."""
+        return [job.label for job in self._jobs.values() if lane is None or job.lane == lane]
 
     def cancel(self, label_prefix: str = "") -> None:
-        """Cancel every queued or running job whose label starts with ``label_prefix`` (all by default)."""
-        for label, token, _, _ in self._jobs.values():
-            if label.startswith(label_prefix):
-                token.cancel()
+        """Cancel every queued or running job, in any lane, whose label starts with ``label_prefix`` (all by
+        default)."""
+        for job in self._jobs.values():
+            if job.label.startswith(label_prefix):
+                job.token.cancel()
 
     def shutdown(self, timeout_ms: int = 30000) -> None:
-        """Cancel everything, stop the thread and wait for it (call on window close)."""
+        """Cancel everything, stop every lane's thread and wait for them (call on window close)."""
         if not self._running:
             return
         self._running = False
         self.cancel()
-        self._thread.quit()
-        self._thread.wait(timeout_ms)
+        for lane in self._lanes.values():
+            lane.worker_thread.quit()
+        for lane in self._lanes.values():
+            lane.worker_thread.wait(timeout_ms)
+
+    @property
+    def threads(self) -> list[QThread]:
+        """The lanes' worker threads started so far (for tests and diagnostics)."""
+        return [lane.worker_thread for lane in self._lanes.values()]
 
     # ----- slots (GUI thread) ------------------------------------------------------------------------------
-    def _label(self, job_id: int) -> str:
-        job = self._jobs.get(job_id)
-        return job[0] if job else ""
-
     @Slot(int, str)
     def _on_started(self, job_id: int, label: str) -> None:
         self.jobStarted.emit(label)
 
     @Slot(int, float, str)
     def _on_progress(self, job_id: int, fraction: float, message: str) -> None:
-        if job_id in self._jobs:
-            self.jobProgress.emit(self._label(job_id), fraction, message)
+        job = self._jobs.get(job_id)
+        if job is not None:
+            self.jobProgress.emit(job.label, fraction, message)
 
-    def _pop(self, job_id: int) -> tuple[tuple[str, CancelToken, Any, Any] | None, bool]:
-        """Forget a finished job: its entry (None if already gone) and whether it ran in the background."""
-        background = job_id in self._background
-        self._background.discard(job_id)
-        return self._jobs.pop(job_id, None), background
-
-    @property
-    def foreground_busy(self) -> bool:
-        """Whether a job other than a background one is queued or running."""
-        return any(job_id not in self._background for job_id in self._jobs)
+    @Slot(int, object)
+    def _on_partial(self, job_id: int, value: object) -> None:
+        job = self._jobs.get(job_id)
+        if job is not None and job.on_partial is not None and not job.token.cancelled:
+            job.on_partial(value)
 
     @Slot(int, object)
     def _on_done(self, job_id: int, result: object) -> None:
-        job, _ = self._pop(job_id)
+        job = self._jobs.pop(job_id, None)
         if job is None:
             return
-        label, _, on_result, _ = job
-        if on_result is not None:
-            on_result(result)
-        self.jobFinished.emit(label, result)
+        if job.on_result is not None:
+            job.on_result(result)
+        self.jobFinished.emit(job.label, result)
         self._maybe_idle()
 
     @Slot(int, str)
     def _on_failed(self, job_id: int, message: str) -> None:
-        job, background = self._pop(job_id)
+        job = self._jobs.pop(job_id, None)
         if job is None:
             return
-        label, _, _, on_error = job
-        if on_error is not None:
-            on_error(message)
-        if not background:
-            self.jobFailed.emit(label, message)
+        if job.on_error is not None:
+            job.on_error(message)
+        if not job.background:
+            self.jobFailed.emit(job.label, message)
         self._maybe_idle()
 
     @Slot(int)
     def _on_cancelled(self, job_id: int) -> None:
-        job, background = self._pop(job_id)
+        job = self._jobs.pop(job_id, None)
         if job is None:
             return
-        if not background:
-            self.jobCancelled.emit(job[0])
+        if not job.background:
+            self.jobCancelled.emit(job.label)
         self._maybe_idle()
 
     def _maybe_idle(self) -> None:
