@@ -227,13 +227,14 @@ def read_mel_npy(handle: BinaryIO, path: str | os.PathLike[str], config: MelConf
         raise AudioFileError(path, f"truncated: the header announces shape {shape} ({nbytes} bytes of data), "
                                    f"the file holds {max(0, left)}")
     buffer = bytearray(nbytes)
-    view, got = memoryview(buffer), 0
+    got = 0
     while got < nbytes:
-        n = handle.readinto(view[got:])
-        if not n:
+        chunk = handle.read(min(nbytes - got, 1 << 24))
+        if not chunk:
             raise AudioFileError(path, f"truncated: the header announces shape {shape} ({nbytes} bytes of data), "
                                        f"the file holds {got}")
-        got += n
+        buffer[got : got + len(chunk)] = chunk
+        got += len(chunk)
     arr = np.frombuffer(buffer, dtype=dtype).reshape(shape, order="F" if fortran_order else "C")
     try:
         return validate_mel(arr, config, source="mel")
