@@ -91,7 +91,7 @@ def _cmd_open(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from vocoder_studio.bench import run_bench
+    from vocoder_studio.evaluation.bench import run_bench
 
     return run_bench(args)
 
@@ -122,9 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("vocoders", help="list vocoders: name, sample rate, weights source, status")
     p.set_defaults(func=_cmd_vocoders)
 
-    p = sub.add_parser("bench", help="measure vocoder speed, latency and memory on the bundled example")
+    p = sub.add_parser("bench", help="measure vocoder speed, latency and memory on 10+ s of speech (see --input)")
     p.add_argument("--vocoders", default="griffin-lim,hifigan")
-    p.add_argument("--input", default=None, help="audio file to measure on (default: the bundled example)")
+    p.add_argument("--input", default=None, help="speech to time (default: alsa-utils' clips, else the example twice)")
     p.set_defaults(func=_cmd_bench)
     return parser
 

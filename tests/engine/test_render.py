@@ -7,7 +7,7 @@ from vocoder_studio.document import Document, Region
 from vocoder_studio.editing import apply_gain
 from vocoder_studio.engine import CancelToken, Renderer, run_job
 from vocoder_studio.errors import JobCancelled
-from vocoder_studio.metrics import snr_db
+from vocoder_studio.evaluation.metrics import snr_db
 
 
 def test_cache_hit_recomputes_nothing(hifigan, example_mel: np.ndarray) -> None:
