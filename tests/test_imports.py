@@ -33,3 +33,10 @@ def test_the_model_layer_imports_no_qt() -> None:
     done = subprocess.run([sys.executable, "-c", probe, *modules], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+
+
+
+def test_the_bench_lives_in_evaluation_and_finds_its_app_probe() -> None:
+    from vocoder_studio.evaluation.bench import APP_START_PROBE
+
+    assert APP_START_PROBE.is_file() and APP_START_PROBE.parent.name == "scripts"
