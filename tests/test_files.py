@@ -94,6 +94,17 @@ def test_project_saves_get_the_umask_default(tmp_path: Path, mask: int, expected
     assert mode(path) == expected
 
 
+@pytest.mark.parametrize("mask, expected", [(0o022, 0o644), (0o077, 0o600)])
+def test_autosaves_get_the_umask_default(tmp_path: Path, mask: int, expected: int) -> None:
+    from vocoder_studio.autosave import Autosaver
+
+    doc = Document(np.full((80, 20), -5.0, np.float32))
+    doc.write(Region(0, 2, 0, 2), np.zeros((2, 2), np.float32))
+    with umask(mask):
+        path = Autosaver(tmp_path).save(doc)
+    assert path is not None and mode(path) == expected
+
+
 # ----- a failed project save (rough edge 16) --------------------------------------------------------------------
 def _edited_document(tmp_path: Path) -> tuple[Document, Path, bytes]:
     doc = Document(np.full((80, 40), -5.0, np.float32))

@@ -243,3 +243,11 @@ def test_overwriting_keeps_the_existing_files_permissions(tmp_path: Path) -> Non
         path.chmod(0o644)  # and a shared one stays shared under a strict umask
         save_wav(path, np.zeros(100, np.float32))
         assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_npy_format_version_2_loads(tmp_path: Path) -> None:
+    mel = np.full((80, 5), -4.0, np.float32)
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_2_0(buffer, {"descr": "<f4", "fortran_order": False, "shape": mel.shape})
+    (tmp_path / "v2.npy").write_bytes(buffer.getvalue() + mel.tobytes())
+    np.testing.assert_array_equal(load_mel(tmp_path / "v2.npy"), mel)
