@@ -12,13 +12,13 @@ setup: $(VENV)/.installed
 run: setup  ## launch the app on the bundled example
 	$(PY) -m vocoder_studio
 
-test: setup  ## ruff, mypy and the whole pytest suite
+test: setup  ## ruff, mypy, lint-imports and the whole pytest suite
 	@VENV=$(VENV) scripts/test.sh
 
 bench: setup  ## speed, latency and memory figures
 	$(PY) -m vocoder_studio bench
 
-screenshot: setup  ## docs/screenshot.png of the real window under Xvfb
+screenshot: setup  ## build/screenshot.png of the real window under Xvfb
 	scripts/screenshot.sh
 
 clean:

@@ -12,9 +12,9 @@ import numpy as np
 import torch
 
 from vocoder_studio.audio import load_audio, wav_to_mel
-from vocoder_studio.paths import example_path
 from vocoder_studio.engine import Renderer, choose_device
-from vocoder_studio.metrics import snr_db
+from vocoder_studio.evaluation.metrics import snr_db
+from vocoder_studio.paths import example_path
 from vocoder_studio.vocoders import create_vocoder
 
 

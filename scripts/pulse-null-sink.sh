@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start a PulseAudio daemon with a null sink "ci_sink" at 22050 Hz, so playback tests hear real audio
-# headless (recipe and measurements: ../shared/recipes.md). Idempotent; `stop` ends the daemon.
+# headless (the tests record its monitor). Idempotent; `stop` ends the daemon.
 set -u
 if [ "${1:-}" = "stop" ]; then
   pkill -f 'pacat --playback --device=ci_sink' 2>/dev/null

@@ -75,11 +75,41 @@ def test_selection_gain_is_exact_inside_and_nothing_outside(doc: Document) -> No
     np.testing.assert_array_equal(doc.mel, before)
 
 
-def test_fade_copy_paste(doc: Document) -> None:
-    region = Region(0, 100, 0, 80)
-    fade_region(doc, region, fade_in=True, depth_db=60)
-    assert doc.mel[:, 0].max() <= np.log(1e-5) + 1e-4 or doc.mel[:, 0].max() < doc.mel[:, 99].max()
+@pytest.mark.parametrize("fade_in", [True, False], ids=["fade-in", "fade-out"])
+def test_fade_ramps_the_level_in_db_over_the_region_only(doc: Document, fade_in: bool) -> None:
+    before = doc.mel.copy()
+    region = Region(20, 80, 10, 50)
+    fade_region(doc, region, fade_in=fade_in, depth_db=60)
+    after = doc.mel.copy()
+    outside = np.ones(before.shape, bool)
+    outside[region.slices] = False
+    np.testing.assert_array_equal(after[outside], before[outside])
+    # the attenuation in dB, frame by frame across the region, where the floor did not cut it off
+    floor = doc.config.floor_ln
+    inside_before, inside_after = before[region.slices], after[region.slices]
+    assert np.all(inside_after >= floor) and np.all(inside_after <= inside_before)
+    quiet_end, full_end = (0, -1) if fade_in else (-1, 0)
+    np.testing.assert_array_equal(inside_after[:, full_end], inside_before[:, full_end])
+    uncut = inside_before[:, quiet_end] - db_to_ln(60.0) > floor
+    assert uncut.any()
+    np.testing.assert_allclose(inside_after[uncut, quiet_end], inside_before[uncut, quiet_end] - db_to_ln(60.0),
+                               rtol=1e-5)
+    np.testing.assert_allclose(inside_after[~uncut, quiet_end], floor)
+    # the ramp is linear in dB from -60 dB to 0 dB, cell by cell (where the floor does not cut it off)
+    ramp = np.linspace(-60.0, 0.0, region.frame1 - region.frame0)
+    ramp = np.broadcast_to(ramp if fade_in else ramp[::-1], inside_before.shape)
+    uncut = inside_before + db_to_ln(ramp) > floor + 1e-3
+    assert uncut.any(axis=0).all()  # every frame has cells to check
+    gain_db = (inside_after - inside_before) / db_to_ln(1.0)
+    np.testing.assert_allclose(gain_db[uncut], ramp[uncut], atol=1e-3)
+    assert doc.undo_label == ("Fade in" if fade_in else "Fade out")
+    doc.undo()
+    np.testing.assert_array_equal(doc.mel, before)
+
+
+def test_copy_paste_cuts_at_the_document_end(doc: Document) -> None:
     clip = copy_region(doc, Region(100, 120, 0, 80))
-    written = paste(doc, clip, 280)
-    assert written == Region(280, 300, 0, 80)
-    np.testing.assert_array_equal(doc.mel[:, 280:300], clip[:, :20])
+    written = paste(doc, clip, 290)
+    assert written == Region(290, 300, 0, 80)
+    np.testing.assert_array_equal(doc.mel[:, 290:300], clip[:, :10])
+    assert doc.undo_label == "Paste"

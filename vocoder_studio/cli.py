@@ -110,7 +110,7 @@ def _cmd_open(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from vocoder_studio.bench import run_bench
+    from vocoder_studio.evaluation.bench import run_bench
 
     return run_bench(args)
 
@@ -173,9 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "status, reason, parameters, card")
     p.set_defaults(func=_cmd_vocoders)
 
-    p = sub.add_parser("bench", help="measure vocoder speed, latency and memory on the bundled example")
+    p = sub.add_parser("bench", help="measure vocoder speed, latency and memory on 10+ s of speech (see --input)")
     p.add_argument("--vocoders", default="griffin-lim,hifigan")
-    p.add_argument("--input", default=None, help="audio file to measure on (default: the bundled example)")
+    p.add_argument("--input", default=None, help="speech to time (default: alsa-utils' clips, else the example twice)")
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("data", help="the training corpus: `data prepare` fetches real speech and packs it")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 from pathlib import Path
 
@@ -34,14 +35,30 @@ def state_dir() -> Path:
     return path
 
 
+def _packaged_resource(name: str) -> Path | None:
+    """``name`` from the data package ``vocoder_studio.resources``: the checkout's ``resources/`` folder, shipped
+    inside the wheel (see pyproject.toml); None where that package is not installed (a plain checkout)."""
+    try:
+        folder = importlib.resources.files("vocoder_studio.resources")
+    except ModuleNotFoundError:
+        return None
+    candidate = folder / name
+    return Path(str(candidate)) if candidate.is_file() else None
+
+
 def example_path() -> Path:
     """The bundled example clip (English speech, CC-BY-SA 3.0; see resources/README.md).
+
+    Found as package data in an installed wheel (``importlib.resources``), else in the source checkout's
+    ``resources/`` folder.
 
     Raises:
         VocoderStudioError: the example is missing from this installation.
     """
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "resources" / "example.flac", here.parent / "resources" / "example.flac"):
-        if candidate.is_file():
-            return candidate
+    packaged = _packaged_resource("example.flac")
+    if packaged is not None:
+        return packaged
+    checkout = Path(__file__).resolve().parent.parent / "resources" / "example.flac"
+    if checkout.is_file():
+        return checkout
     raise VocoderStudioError("resources/example.flac: the bundled example is missing from this installation")

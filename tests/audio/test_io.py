@@ -1,13 +1,21 @@
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import re
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from vocoder_studio.audio import load_audio, load_mel, save_mel, save_wav
+from vocoder_studio.audio import DEFAULT_CONFIG, load_audio, load_mel, save_mel, save_wav
+from vocoder_studio.audio.io import MAX_MEL_SECONDS, atomic_path, max_mel_frames, read_mel_npy
 from vocoder_studio.errors import AudioFileError
 
 
@@ -91,3 +99,155 @@ def test_failed_write_leaves_the_old_file(tmp_path: Path) -> None:
         save_wav(path, np.zeros(10, np.float32), sample_format="mp3")
     assert path.read_bytes() == before
     assert not list(tmp_path.glob("*.part"))
+
+
+# ----- .npy files that are not mel arrays (rough edge 5) --------------------------------------------------------
+def _npy_header(shape: tuple[int, ...], descr: str = "<f4") -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": descr, "fortran_order": False, "shape": shape})
+    return buffer.getvalue()
+
+
+def _pickled_npy() -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([{"mel": 1}, None], dtype=object), allow_pickle=True)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (b"0.1 0.2 0.3\n0.4 0.5 0.6\n", "not a NumPy .npy array"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(200), "not a NumPy .npy array"),
+        (b"\x93NUMPY\x01\x00\x20\x00{'descr': '<f4', 'shape': (80", "not a NumPy .npy array"),
+        (b"\x93NUMPY\x03\x00" + bytes(100), "unsupported .npy format version 3.0"),
+        (_npy_header((80, -3)), "impossible shape"),
+        (_pickled_npy(), "holds Python objects"),
+        (_npy_header((80, 10**9)), "larger than a document may be"),
+        (_npy_header((10**6, 10**6, 10**6)), "larger than a document may be"),
+        (_npy_header((80, 1000)) + bytes(1000), "truncated"),
+        (_npy_header((80, 10), "<i4") + bytes(3200), "expected a float array"),
+    ],
+    ids=["text", "png", "cut-header", "version-3", "negative-shape", "pickled-objects", "huge-shape",
+         "huge-3d", "truncated", "int-dtype"],
+)
+def test_npy_that_is_not_a_mel_array_is_one_clear_line(tmp_path: Path, content: bytes, reason: str) -> None:
+    path = tmp_path / "m.npy"
+    path.write_bytes(content)
+    with pytest.raises(AudioFileError, match=re.escape(reason)) as info:
+        load_mel(path)
+    message = str(info.value)
+    assert message.startswith(str(path)) and "\n" not in message
+    assert "pickle" not in message.lower()  # never advise loading it unsafely
+
+
+def test_mel_limit_is_one_hour_of_frames() -> None:
+    assert max_mel_frames() * DEFAULT_CONFIG.frame_seconds == pytest.approx(MAX_MEL_SECONDS, abs=0.02)
+    assert MAX_MEL_SECONDS == 3600
+
+
+def test_fortran_order_and_big_endian_mels_load(tmp_path: Path) -> None:
+    mel = np.random.default_rng(1).normal(-5, 2, (80, 7))
+    np.save(tmp_path / "f.npy", np.asfortranarray(mel.astype(">f8")))
+    np.testing.assert_allclose(load_mel(tmp_path / "f.npy"), mel.astype(np.float32))
+
+
+def test_a_mel_inside_a_stream_is_read_from_its_position() -> None:
+    mel = np.full((80, 4), -3.0, np.float32)
+    buffer = io.BytesIO()
+    buffer.write(b"prefix")
+    np.save(buffer, mel)
+    buffer.seek(6)
+    np.testing.assert_array_equal(read_mel_npy(buffer, "project.vsproj/mel.npy", size=len(buffer.getvalue()) - 6), mel)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(prefix=st.sampled_from([b"", b"\x93NUMPY\x01\x00", b"\x93NUMPY\x02\x00", _npy_header((80, 3))[:10]]),
+       body=st.binary(max_size=400))
+def test_random_bytes_as_npy_always_give_audio_file_error(tmp_path: Path, prefix: bytes, body: bytes) -> None:
+    path = tmp_path / "random.npy"
+    path.write_bytes(prefix + body)
+    try:
+        load_mel(path)
+    except AudioFileError as exc:
+        assert "\n" not in str(exc) and "pickle" not in str(exc).lower()
+
+
+def test_too_long_audio_is_refused_from_its_header(tmp_path: Path) -> None:
+    path = tmp_path / "long.wav"
+    rate = 1000  # a low rate keeps one hour and a second small on disk (3.6 MB)
+    sf.write(path, np.zeros(int((MAX_MEL_SECONDS + 1) * rate), np.float32), rate, subtype="PCM_U8")
+    with pytest.raises(AudioFileError, match="longer than a document may be"):
+        load_audio(path)
+
+
+# ----- atomic writes: rollback, missing folders, permissions (rough edges 2, 3, 16) ----------------------------
+def test_an_error_inside_atomic_path_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
+    path = tmp_path / "keep.bin"
+    path.write_bytes(b"old content")
+    with pytest.raises(RuntimeError, match="boom"), atomic_path(path) as tmp:
+        tmp.write_bytes(b"half of the new cont")
+        assert tmp.parent == tmp_path and tmp.exists()
+        raise RuntimeError("boom")
+    assert path.read_bytes() == b"old content"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.bin"]
+
+
+def test_a_failed_rename_leaves_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "taken"
+    target.mkdir()  # a folder where the file should go: the final rename fails
+    with pytest.raises(AudioFileError, match="cannot write"):
+        save_mel(target, np.zeros((80, 3), np.float32))
+    assert target.is_dir() and sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+def test_missing_output_folder_is_an_error_not_created(tmp_path: Path) -> None:
+    target = tmp_path / "no" / "such" / "dir" / "x.wav"
+    with pytest.raises(AudioFileError, match=re.escape(f"folder {target.parent} does not exist")) as info:
+        save_wav(target, np.zeros(100, np.float32))
+    assert str(info.value).startswith(str(target))
+    assert not (tmp_path / "no").exists()
+    with pytest.raises(AudioFileError, match="does not exist"):
+        save_mel(tmp_path / "nope" / "m.npy", np.zeros((80, 3), np.float32))
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(AudioFileError, match="is not a folder"):
+        save_wav(tmp_path / "file" / "x.wav", np.zeros(100, np.float32))
+
+
+@contextlib.contextmanager
+def _umask(mask: int) -> Iterator[None]:
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+@pytest.mark.parametrize("mask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_written_files_get_the_umask_default(tmp_path: Path, mask: int, mode: int) -> None:
+    with _umask(mask):
+        wav = save_wav(tmp_path / "a.wav", np.zeros(100, np.float32))
+        npy = save_mel(tmp_path / "a.npy", np.zeros((80, 3), np.float32))
+    assert stat.S_IMODE(wav.stat().st_mode) == mode
+    assert stat.S_IMODE(npy.stat().st_mode) == mode
+
+
+def test_overwriting_keeps_the_existing_files_permissions(tmp_path: Path) -> None:
+    path = tmp_path / "a.wav"
+    with _umask(0o022):
+        save_wav(path, np.zeros(100, np.float32))
+        path.chmod(0o600)  # its owner made it private: a new version stays private
+        save_wav(path, np.ones(100, np.float32) * 0.5)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with _umask(0o077):
+        path.chmod(0o644)  # and a shared one stays shared under a strict umask
+        save_wav(path, np.zeros(100, np.float32))
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_npy_format_version_2_loads(tmp_path: Path) -> None:
+    mel = np.full((80, 5), -4.0, np.float32)
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_2_0(buffer, {"descr": "<f4", "fortran_order": False, "shape": mel.shape})
+    (tmp_path / "v2.npy").write_bytes(buffer.getvalue() + mel.tobytes())
+    np.testing.assert_array_equal(load_mel(tmp_path / "v2.npy"), mel)

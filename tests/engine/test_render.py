@@ -10,7 +10,7 @@ from vocoder_studio.document import Document, Region
 from vocoder_studio.editing import apply_gain
 from vocoder_studio.engine import CancelToken, Renderer, run_job
 from vocoder_studio.errors import JobCancelled
-from vocoder_studio.metrics import snr_db
+from vocoder_studio.evaluation.metrics import snr_db
 from vocoder_studio.vocoders.base import Vocoder, as_mel_tensor, chunk_bounds
 
 

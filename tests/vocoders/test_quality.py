@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vocoder_studio.metrics import align, pesq_wb, snr_db, stoi
+from vocoder_studio.evaluation.metrics import align, pesq_wb, snr_db, stoi
 from vocoder_studio.vocoders import create_vocoder
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
-import tempfile
+import secrets
+import stat
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
@@ -17,6 +21,10 @@ from vocoder_studio.errors import AudioFileError, MelShapeError
 
 #: WAV sample formats offered for export.
 WAV_SUBTYPES = {"pcm16": "PCM_16", "float32": "FLOAT"}
+
+#: The longest mel file (and so document) accepted, in seconds of audio: one hour. Checked from the ``.npy``
+#: header before anything is allocated, so a small file that announces a huge shape is refused at once.
+MAX_MEL_SECONDS = 3600.0
 
 
 @contextlib.contextmanager
@@ -54,12 +62,17 @@ def load_audio(path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONFIG)
     Returns:
         float32 array ``(samples,)`` at ``config.sample_rate`` Hz.
     Raises:
-        AudioFileError: missing, empty, truncated or unreadable file, or no samples in it.
+        AudioFileError: missing, empty, truncated or unreadable file, no samples in it, or longer than
+            :data:`MAX_MEL_SECONDS` (checked from the header before reading).
     """
     path = Path(path)
     _check_readable(path)
     try:
         with _quiet_stderr():
+            info = sf.info(str(path))
+            if info.samplerate > 0 and info.frames / info.samplerate > MAX_MEL_SECONDS:
+                raise AudioFileError(path, f"{info.frames / info.samplerate:.0f} s of audio: longer than a document "
+                                           f"may be ({MAX_MEL_SECONDS:.0f} s, {MAX_MEL_SECONDS / 3600:g} hour)")
             data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
         reason = str(exc).split(":")[-1].strip() or "unreadable"
@@ -76,18 +89,47 @@ def load_audio(path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONFIG)
     return np.clip(mono, -1.0, 1.0).astype(np.float32)
 
 
+def _create_exclusive(folder: Path, name: str) -> tuple[int, Path]:
+    """Create a new, empty temporary file beside ``name`` in ``folder``, as ``open(..., "x")`` would.
+
+    Unlike ``tempfile.mkstemp`` (always mode 0600) the file gets the process umask's default permissions
+    (``0o666 & ~umask``), applied by the kernel: no global ``os.umask`` call, so it is thread-safe.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        tmp = folder / f".{name}.{secrets.token_hex(6)}.part"
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:  # pragma: no cover - 48 random bits collided
+            continue
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path`` in one rename.
 
     On any error the temporary file is removed and ``path`` is left as it was (no partial output).
+
+    Permissions: a new file gets the umask's default, as any program's ``open(path, "w")`` would (0644 under
+    umask 022, 0600 under 077). Overwriting an existing file keeps that file's permission bits, as writing it in
+    place would: a file its owner made private stays private, a shared one stays shared.
+
+    Raises:
+        AudioFileError: the folder of ``path`` does not exist or is not a folder (it is never created: a typo in
+            an output path is an error, not a new folder tree).
+        OSError: the file cannot be created, written or renamed (callers turn it into an AudioFileError).
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    folder = target.parent
+    if not folder.is_dir():
+        if folder.exists():
+            raise AudioFileError(target, f"{folder} is not a folder")
+        raise AudioFileError(target, f"folder {folder} does not exist")
+    fd, tmp = _create_exclusive(folder, target.name)
     try:
+        os.close(fd)
+        if target.is_file():
+            os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
         yield tmp
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
@@ -125,24 +167,97 @@ def save_wav(
     return path
 
 
-def load_mel(path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONFIG) -> np.ndarray:
-    """Read a mel-spectrogram ``.npy`` file (natural-log magnitude).
+def max_mel_frames(config: MelConfig = DEFAULT_CONFIG) -> int:
+    """The most frames a mel file may hold: :data:`MAX_MEL_SECONDS` of audio (310 079 frames, 99 MB as
+    float32, at the default 22050 Hz and hop 256)."""
+    return math.ceil(MAX_MEL_SECONDS / config.frame_seconds)
 
+
+def _not_npy(path: Path, why: str, config: MelConfig) -> AudioFileError:
+    return AudioFileError(path, f"not a NumPy .npy array ({why}); a mel file is a float32 array "
+                                f"({config.n_mels}, frames) written by numpy.save")
+
+
+def read_mel_npy(handle: BinaryIO, path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONFIG,
+                 size: int | None = None) -> np.ndarray:
+    """Read a mel-spectrogram from an open ``.npy`` stream, checking its header before allocating anything.
+
+    Never unpickles: an array of Python objects is refused, whatever the file says.
+
+    Args:
+        handle: binary stream positioned at the start of the ``.npy`` data.
+        path: the name used in error messages (the file, or ``project.vsproj/mel.npy``).
+        size: the length of the ``.npy`` data in bytes, if known (a header that announces more data is "truncated").
     Returns:
         float32 array ``(n_mels, frames)``.
     Raises:
-        AudioFileError: missing, empty or not a ``.npy`` file, or wrong shape / dtype / NaN values.
+        AudioFileError: not a ``.npy`` array, a damaged header, an array of objects, a non-float dtype, more
+            than :func:`max_mel_frames` frames, truncated data, or a wrong shape / NaN values.
     """
     path = Path(path)
-    _check_readable(path)
+    start = handle.tell()
     try:
-        arr = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise AudioFileError(path, f"not a readable .npy array ({exc})") from None
+        version = np.lib.format.read_magic(handle)
+    except (ValueError, OSError, EOFError):
+        raise _not_npy(path, "it does not start with the .npy signature", config) from None
+    readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    if version not in readers:
+        raise _not_npy(path, f"unsupported .npy format version {version[0]}.{version[1]}", config)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            shape, fortran_order, dtype = readers[version](handle)
+    except Exception:  # noqa: BLE001 - numpy parses the header text with ast; any failure means a damaged header
+        raise _not_npy(path, "its header is damaged", config) from None
+    if any(dim < 0 for dim in shape):
+        raise _not_npy(path, f"its header gives the impossible shape {shape}", config)
+    if dtype.hasobject:
+        raise AudioFileError(path, "not a mel array: it holds Python objects, not numbers "
+                                   "(such files are never loaded)")
+    if not np.issubdtype(dtype, np.floating):
+        raise AudioFileError(path, f"expected a float array, got dtype {dtype}")
+    limit = max_mel_frames(config)
+    cells = math.prod(shape)
+    if cells > config.n_mels * limit:
+        raise AudioFileError(path, f"shape {shape} is larger than a document may be ({config.n_mels} × {limit} "
+                                   f"frames, {MAX_MEL_SECONDS / 3600:g} hour of audio)")
+    nbytes = cells * dtype.itemsize
+    left = None if size is None else size - (handle.tell() - start)
+    if left is not None and left < nbytes:
+        raise AudioFileError(path, f"truncated: the header announces shape {shape} ({nbytes} bytes of data), "
+                                   f"the file holds {max(0, left)}")
+    buffer = bytearray(nbytes)
+    got = 0
+    while got < nbytes:
+        chunk = handle.read(min(nbytes - got, 1 << 24))
+        if not chunk:
+            raise AudioFileError(path, f"truncated: the header announces shape {shape} ({nbytes} bytes of data), "
+                                       f"the file holds {got}")
+        buffer[got : got + len(chunk)] = chunk
+        got += len(chunk)
+    arr = np.frombuffer(buffer, dtype=dtype).reshape(shape, order="F" if fortran_order else "C")
     try:
         return validate_mel(arr, config, source="mel")
     except MelShapeError as exc:
         raise AudioFileError(path, str(exc).removeprefix("mel: ")) from None
+
+
+def load_mel(path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONFIG) -> np.ndarray:
+    """Read a mel-spectrogram ``.npy`` file (natural-log magnitude); see :func:`read_mel_npy` for the checks.
+
+    Returns:
+        float32 array ``(n_mels, frames)``, at most :func:`max_mel_frames` frames.
+    Raises:
+        AudioFileError: missing, empty or not a ``.npy`` array (never unpickled), too large, truncated, or wrong
+            shape / dtype / NaN values.
+    """
+    path = Path(path)
+    _check_readable(path)
+    try:
+        with open(path, "rb") as handle:
+            return read_mel_npy(handle, path, config, size=os.fstat(handle.fileno()).st_size)
+    except OSError as exc:
+        raise AudioFileError(path, f"cannot read ({exc.strerror or exc})") from None
 
 
 def save_mel(path: str | os.PathLike[str], mel: np.ndarray, config: MelConfig = DEFAULT_CONFIG) -> Path:

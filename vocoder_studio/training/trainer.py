@@ -149,7 +149,7 @@ def score_clips(clips: list[np.ndarray], vocode: Callable[[np.ndarray], np.ndarr
                 config: MelConfig = DEFAULT_CONFIG) -> dict[str, float]:
     """Mean scores of ``vocode(mel) -> audio`` against the original clips: ``mel_l1`` always, ``pesq_wb`` and
     ``stoi`` when their packages are installed (after alignment, :mod:`vocoder_studio.metrics`)."""
-    from vocoder_studio import metrics
+    from vocoder_studio.evaluation import metrics
 
     scores: dict[str, list[float]] = {"mel_l1": [], "pesq_wb": [], "stoi": []}
     for clip in clips:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vocoder_studio.audio import load_audio, wav_to_mel
+from vocoder_studio.audio import DEFAULT_CONFIG, load_audio, wav_to_mel
 from vocoder_studio.document import Document, Region
 from vocoder_studio.editing import apply_gain
 from vocoder_studio.engine import Renderer
@@ -25,28 +25,8 @@ from vocoder_studio.vocoders import create_vocoder
 
 ALSA_SPEECH = Path("/usr/share/sounds/alsa")
 
-_APP_PROBE = r"""
-import resource, sys, time
-t0 = float(sys.argv[1])
-from pathlib import Path
-from vocoder_studio.ui.app import create_main_window, ensure_app
-app = ensure_app()
-window = create_main_window([Path(sys.argv[2])], show_dialogs=False)
-window.show()
-window.repaint()
-app.processEvents()
-drawn = time.time() - t0
-# the app itself vocodes the example with its default vocoder (HiFi-GAN) in the background: wait for it
-doc = window.current_document()
-deadline = time.time() + 120
-while window.render_ahead.completed == 0 and time.time() < deadline:
-    app.processEvents()
-    time.sleep(0.02)
-vocoded = time.time() - t0
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(f"{drawn:.3f} {vocoded:.3f} {peak:.0f}")
-window.shutdown()
-"""
+#: the child process that times the app's start (a script, so that nothing here imports the ui)
+APP_START_PROBE = Path(__file__).resolve().parents[2] / "scripts" / "app_start_probe.py"
 
 
 def speech_for_bench(path: str | None) -> tuple[np.ndarray, str]:
@@ -72,7 +52,7 @@ def _best_of(fn, runs: int = 2) -> float:  # type: ignore[no-untyped-def]
 
 
 def bench_vocoders(names: list[str], mel: np.ndarray) -> dict[str, float]:
-    seconds = mel.shape[1] * 256 / 22050
+    seconds = mel.shape[1] * DEFAULT_CONFIG.frame_seconds
     results = {}
     for name in names:
         vocoder = create_vocoder(name)
@@ -105,7 +85,8 @@ def bench_latency(mel: np.ndarray) -> None:
     hifigan.vocode(mel[:, :32])
     for frames in (16, 32, 64):
         t = _best_of(lambda: hifigan.vocode_range(mel, 200, 200 + frames), 3)  # noqa: B023
-        print(f"  first chunk of {frames:3d} frames ({frames * 11.6:.0f} ms of audio): {t * 1000:.0f} ms compute")
+        ms = frames * DEFAULT_CONFIG.frame_seconds * 1000
+        print(f"  first chunk of {frames:3d} frames ({ms:.0f} ms of audio): {t * 1000:.0f} ms compute")
     from vocoder_studio.engine.player import playback_status
 
     reason = playback_status()
@@ -120,7 +101,7 @@ def bench_latency(mel: np.ndarray) -> None:
     doc = Document(mel)
     renderer = Renderer(hifigan)
     renderer.render(doc.mel, doc.version)
-    edit_frames = int(round(0.5 * 22050 / 256))
+    edit_frames = int(round(0.5 / DEFAULT_CONFIG.frame_seconds))
     apply_gain(doc, Region(300, 300 + edit_frames, 10, 40), -12.0)
     start = time.perf_counter()
     first = None
@@ -136,24 +117,27 @@ def bench_latency(mel: np.ndarray) -> None:
 def bench_app() -> None:
     from vocoder_studio.paths import example_path
 
+    if not APP_START_PROBE.is_file():
+        print(f"  app: not measured ({APP_START_PROBE.name} is in a source checkout's scripts/, not installed)")
+        return
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     t0 = time.time()
-    done = subprocess.run([sys.executable, "-c", _APP_PROBE, str(t0), str(example_path())], env=env,
+    done = subprocess.run([sys.executable, str(APP_START_PROBE), str(t0), str(example_path())], env=env,
                           capture_output=True, text=True, timeout=300)
     if done.returncode != 0 or not done.stdout.strip():
         print(f"  app: not measured ({done.stderr.strip().splitlines()[-1:] or done.returncode})")
         return
     drawn, vocoded, peak = done.stdout.split()[-3:]
     print(f"  app start → drawn window: {float(drawn) * 1000:.0f} ms (platform {env['QT_QPA_PLATFORM']})")
-    print(f"  app start → example vocoded in the background (HiFi-GAN, render ahead): {float(vocoded):.1f} s")
-    print(f"  app peak memory, example open and vocoded with HiFi-GAN: {peak} MB")
+    print(f"  app start → example vocoded in the background (render ahead): {float(vocoded):.1f} s")
+    print(f"  app peak memory, example open and vocoded: {peak} MB")
 
 
 def run_bench(args: argparse.Namespace) -> int:
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     audio, source = speech_for_bench(args.input)
     mel = wav_to_mel(audio)
-    print(f"Vocoder Studio bench: {mel.shape[1] * 256 / 22050:.1f} s of speech ({source}), "
+    print(f"Vocoder Studio bench: {mel.shape[1] * DEFAULT_CONFIG.frame_seconds:.1f} s of speech ({source}), "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, device cpu")
     print("Real-time factor (lower is faster):")
     bench_vocoders([n for n in args.vocoders.split(",") if n], mel)

@@ -1,0 +1,54 @@
+"""The README describes the project a user cloned (rough edge 15)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from vocoder_studio.cli import build_parser
+
+from .conftest import ROOT
+
+README = (ROOT / "README.md").read_text()
+
+
+def _layout_tree() -> dict[str, set[str]]:
+    """The README's layout block as {top-level folder: the entries indented under it}."""
+    block = README.split("## Layout", 1)[1].split("```", 2)[1]
+    tree: dict[str, set[str]] = {}
+    top = ""
+    for line in block.splitlines():
+        name = line.split(maxsplit=1)[0] if line.strip() else ""
+        if not name:
+            continue
+        if not line.startswith(" "):
+            top = name
+            tree[top] = set()
+        elif re.match(r"^  \S", line):  # an entry two spaces in (deeper lines continue a description)
+            tree[top].add(name)
+    return tree
+
+
+def test_the_layout_tree_puts_every_module_under_its_folder() -> None:
+    package = ROOT / "vocoder_studio"
+    expected = {f"{p.name}/" for p in package.iterdir() if p.is_dir() and any(p.glob("*.py"))}
+    expected |= {p.name for p in package.glob("*.py") if p.name not in ("__init__.py", "__main__.py")}
+    tree = _layout_tree()
+    assert tree["vocoder_studio/"] == expected
+    for folder in ("resources/", "scripts/", "tests/"):
+        assert folder in tree and (ROOT / folder).is_dir()
+
+
+def test_the_readme_points_only_at_files_a_clone_has() -> None:
+    assert "shared/" not in README
+    for path in re.findall(r"`((?:scripts|packaging|resources|docs|models)/[\w./-]+)`", README):
+        assert (ROOT / path).exists(), path
+
+
+def test_bench_help_says_what_it_measures(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps the lines
+    bench_help = text.split(" bench ", 1)[1].split("options:")[0]
+    assert "bundled example" not in bench_help and "speech" in bench_help
