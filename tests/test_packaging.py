@@ -31,7 +31,7 @@ def test_the_explicit_package_list_names_every_package_folder() -> None:
         ".".join(folder.relative_to(ROOT).parts)
         for folder in (ROOT / "vocoder_studio").rglob("*")
         if folder.is_dir() and folder.name != "__pycache__" and any(folder.glob("*.py"))
-    } | {"vocoder_studio", "vocoder_studio.resources"}
+    } | {"vocoder_studio", "vocoder_studio.resources", "vocoder_studio.models"}
     assert listed == on_disk
 
 
@@ -53,6 +53,8 @@ def test_the_wheel_ships_the_example_and_its_licence_note(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "vocoder_studio/resources/example.flac" in names
     assert "vocoder_studio/resources/README.md" in names
+    assert "vocoder_studio/models/README.md" in names  # trained models ship as package data beside it
+    assert "vocoder_studio/training/manifest.csv" in names
     assert "vocoder_studio/py.typed" in names
     assert "vocoder_studio/evaluation/bench.py" in names and "vocoder_studio/ui/app.py" in names
     with zipfile.ZipFile(wheel) as archive:

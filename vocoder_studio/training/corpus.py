@@ -201,8 +201,8 @@ def prepare(progress: Progress | None = None, config: MelConfig = DEFAULT_CONFIG
             total += audio.size
             offsets.append(total)
         with atomic_path(path) as tmp, tmp.open("wb") as f:
-            np.savez(f, audio=np.concatenate(pieces) if pieces else np.zeros(0, np.int16), offsets=np.asarray(offsets, np.int64),
-                     sample_rate=np.int64(config.sample_rate))
+            audio = np.concatenate(pieces) if pieces else np.zeros(0, np.int16)
+            np.savez(f, audio=audio, offsets=np.asarray(offsets, np.int64), sample_rate=np.int64(config.sample_rate))
     return out
 
 

@@ -148,7 +148,7 @@ def validation_clips(pack: Pack, count: int, config: MelConfig = DEFAULT_CONFIG,
 def score_clips(clips: list[np.ndarray], vocode: Callable[[np.ndarray], np.ndarray],
                 config: MelConfig = DEFAULT_CONFIG) -> dict[str, float]:
     """Mean scores of ``vocode(mel) -> audio`` against the original clips: ``mel_l1`` always, ``pesq_wb`` and
-    ``stoi`` when their packages are installed (after alignment, :mod:`vocoder_studio.metrics`)."""
+    ``stoi`` when their packages are installed (after alignment, :mod:`vocoder_studio.evaluation.metrics`)."""
     from vocoder_studio.evaluation import metrics
 
     scores: dict[str, list[float]] = {"mel_l1": [], "pesq_wb": [], "stoi": []}
