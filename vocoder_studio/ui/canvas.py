@@ -269,12 +269,18 @@ class SpectrogramCanvas(QWidget):
         low, high = self.levels()
         self.levelsChanged.emit(low, high)
 
-    def show_context_menu(self, global_pos: QPoint) -> None:
-        """The canvas's right-click menu (auto levels, fit), at ``global_pos`` on the screen."""
+    def context_menu(self) -> QMenu:
+        """A new right-click menu of the canvas: *Auto levels*, *Fit*."""
         menu = QMenu(self)
         menu.addAction(self.auto_levels_action)
         menu.addAction(self.fit_action)
+        return menu
+
+    def show_context_menu(self, global_pos: QPoint) -> None:
+        """Run the right-click menu at ``global_pos`` on the screen (returns when it closes)."""
+        menu = self.context_menu()
         menu.exec(global_pos)
+        menu.deleteLater()
 
     # ----- document -----
     def _on_doc_changed(self, doc: Document, region: Region) -> None:
