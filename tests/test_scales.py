@@ -7,11 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, mel_frequencies
+from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, ln_to_db, mel_frequencies
 from vocoder_studio.scales import (
+    MAX_LEVEL_SPAN_DB,
     MIN_FREQ_TICK_PX,
+    MIN_LEVEL_SPAN_DB,
     MIN_TIME_TICK_PX,
     Tick,
+    auto_levels,
     format_hz,
     hz_to_view,
     mel_band_scale,
@@ -44,6 +47,8 @@ def test_full_view_is_labelled_up_to_fmax() -> None:
     top_fifth = [t for t in ticks if t.position >= 0.8 * N]
     assert len(top_fifth) >= 2, [t.label for t in ticks]
     assert {"1k", "2k", "4k", "8k"} <= {t.label for t in ticks}
+    assert any(0.0 < t.value < 1000.0 for t in ticks)  # the bass takes a third of the height: labelled too
+    assert {"1.5k", "2.5k", "3.5k"} <= {t.label for t in ticks}  # gaps split evenly where there is room
     _check(ticks, 0.0, float(N), 620.0, MIN_FREQ_TICK_PX)
 
 
@@ -130,3 +135,32 @@ def test_empty_or_inverted_ranges() -> None:
     assert scale.ticks(10.0, 10.0, 600.0, MIN_FREQ_TICK_PX) == []
     assert scale.ticks(20.0, 10.0, 600.0, MIN_FREQ_TICK_PX) == []
     assert scale.ticks(0.0, 80.0, 0.0, MIN_FREQ_TICK_PX) == []
+
+
+FLOOR_DB = float(ln_to_db(np.array([CFG.floor_ln]))[0])
+
+
+def test_auto_levels_on_the_example(example_mel: np.ndarray) -> None:
+    """Rough edge 8: peaks of real speech keep their shape (< 1 % of cells at the top of the range)."""
+    db = ln_to_db(example_mel)
+    low, high = auto_levels(db, FLOOR_DB)
+    assert float(np.mean(db >= high)) < 0.01
+    assert float(np.mean(db >= -10.0)) > 0.03  # what the old −70 … −10 dB range saturated
+    assert high <= float(db.max()) + 1.0 and low == int(low) and high == int(high)
+    assert MIN_LEVEL_SPAN_DB <= high - low <= MAX_LEVEL_SPAN_DB
+
+
+def test_auto_levels_ignore_digital_silence(example_mel: np.ndarray) -> None:
+    db = ln_to_db(example_mel)
+    padded = np.concatenate([np.full_like(db, FLOOR_DB), db, np.full_like(db, FLOOR_DB)], axis=1)
+    assert auto_levels(padded, FLOOR_DB) == auto_levels(db, FLOOR_DB)
+    assert auto_levels(padded)[0] < auto_levels(db)[0]  # without the floor known, silence drags the low end
+
+
+def test_auto_levels_span_limits() -> None:
+    assert auto_levels(np.full((80, 100), -30.0)) == (-50.0, -30.0)  # flat: 20 dB wide
+    wide = np.linspace(-200.0, 0.0, 10_000)
+    low, high = auto_levels(wide)
+    assert high == 0.0 and low == -MAX_LEVEL_SPAN_DB
+    assert auto_levels(np.full((4, 4), FLOOR_DB), FLOOR_DB) == (np.floor(FLOOR_DB), np.floor(FLOOR_DB) + 20)
+    assert auto_levels(np.array([np.nan, np.inf, -20.0, -40.0])) == (-40.0, -20.0)

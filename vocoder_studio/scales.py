@@ -299,18 +299,16 @@ def auto_levels(db: np.ndarray, floor_db: float | None = None) -> tuple[float, f
     ``high`` is the 99.9th percentile rounded up to a whole dB, ``low`` the 1st percentile rounded down, but
     at most 80 dB and at least 20 dB below ``high``. Cells at ``floor_db`` (digital silence, the mel front-end's
     ``log_floor``) are left out of the percentiles, so a clip padded with silence keeps its contrast; with no
-    other cells, or an empty array, the range is ``(floor_db or -100, …)`` 20 dB wide. Non-finite cells are
-    ignored.
+    other cells (silence only, or an empty array) the range starts at the floor (or −100 dB), 20 dB wide.
+    Non-finite cells are ignored.
     """
     values = np.asarray(db, dtype=np.float64).ravel()
     values = values[np.isfinite(values)]
     if floor_db is not None:
-        above = values[values > floor_db + 1e-3]
-        if above.size:
-            values = above
-    if values.size == 0:
-        base = -100.0 if floor_db is None else float(floor_db)
-        return math.floor(base), math.floor(base) + MIN_LEVEL_SPAN_DB
+        values = values[values > floor_db + 1e-3]
+    if values.size == 0:  # silence only: the floor at the bottom (black)
+        base = float(math.floor(-100.0 if floor_db is None else floor_db))
+        return base, base + MIN_LEVEL_SPAN_DB
     high = float(math.ceil(np.percentile(values, LEVEL_HIGH_PERCENTILE)))
     low = float(math.floor(np.percentile(values, LEVEL_LOW_PERCENTILE)))
     low = min(max(low, high - MAX_LEVEL_SPAN_DB), high - MIN_LEVEL_SPAN_DB)

@@ -93,15 +93,18 @@ def test_frequency_axis_keeps_several_ticks_zoomed_in(canvas, qtbot) -> None:  #
 
 
 def test_time_axis_reads_seconds_at_any_zoom(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
-    labels = _drawn_labels(canvas.plot.getAxis("bottom"))
-    assert [float(s) for s in labels][:3] == [1.0, 2.0, 3.0] or [float(s) for s in labels][:3] == [0.0, 1.0, 2.0]
     seconds = canvas.doc.config.frame_seconds
-    canvas.viewbox.setXRange(300 * seconds, 316 * seconds, padding=0.0)  # the closest zoom: 16 frames
-    qtbot.wait(30)
-    labels = _drawn_labels(canvas.plot.getAxis("bottom"))
-    values = [float(s) for s in labels]
-    assert len(values) >= 2 and len(set(labels)) == len(labels), labels
-    assert all(300 * seconds - 1e-3 <= v <= 316 * seconds + 1e-3 for v in values), labels
+    for frame0, frame1 in [(0, canvas.doc.frames), (100, 400), (300, 340), (300, 316)]:  # 316: the closest zoom
+        canvas.viewbox.setXRange(frame0 * seconds, frame1 * seconds, padding=0.0)
+        qtbot.wait(30)
+        labels = _drawn_labels(canvas.plot.getAxis("bottom"))
+        values = [float(s) for s in labels]
+        assert len(values) >= 3 and values == sorted(values) and len(set(labels)) == len(labels), labels
+        assert all(frame0 * seconds - 1e-3 <= v <= frame1 * seconds + 1e-3 for v in values), labels
+        steps = np.diff(values)
+        np.testing.assert_allclose(steps, steps[0], rtol=1e-6, err_msg=str(labels))  # one step, in order
+        decimals = {len(s.partition(".")[2]) for s in labels}
+        assert len(decimals) == 1, labels  # "3.5, 3.55, 3.6" mixed two levels of labels
 
 
 # ----- rough edge 8: colour levels ------------------------------------------------------------------------------
@@ -186,6 +189,9 @@ def test_selection_overlay_does_not_darken_cells(canvas, qtbot) -> None:  # type
     assert after[inside].mean() >= before[inside].mean() - 0.5
     darker = (before[inside].sum(axis=2) - after[inside].sum(axis=2)) > 24
     assert float(darker.mean()) < 0.01
+    luma = np.array([0.299, 0.587, 0.114])
+    assert float(np.mean(before[inside] @ luma - after[inside] @ luma > 6.0)) < 0.01  # no cell darker
+    assert float(np.abs(after[inside] - before[inside]).mean()) < 2.0  # the cells keep their colours
     outline = after[a.y() - 1 : a.y() + 2, a.x() + 10 : b.x() - 10]  # the top edge is drawn
     assert np.abs(outline - before[a.y() - 1 : a.y() + 2, a.x() + 10 : b.x() - 10]).max() > 40
 
@@ -198,10 +204,12 @@ def _cursor_columns(pixels: np.ndarray) -> np.ndarray:
     return np.flatnonzero(blue.sum(axis=0) >= 20)
 
 
-def test_cursor_line_is_clipped_to_the_view_and_not_drawn_on_the_axis(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_cursor_line_is_clipped_to_the_view_and_not_drawn_on_the_axis(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    canvas = window.current_canvas()  # in the window, where the line at frame 0 showed on the axis
     assert canvas.cursor_line.parentItem() is canvas.viewbox.childGroup
     assert canvas.viewbox.flags() & QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape
     axis_x = canvas.view.mapFromScene(canvas.viewbox.sceneBoundingRect().topLeft()).x()
+    assert canvas.cursor_frame == 0 and _cursor_columns(_pixels(canvas.view)).size == 0  # as opened
     canvas.set_cursor_frame(0)
     qtbot.wait(30)
     assert _cursor_columns(_pixels(canvas.view)).size == 0
