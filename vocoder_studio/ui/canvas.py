@@ -11,13 +11,23 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QPen, QTransform
-from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QColor, QPen, QTransform
+from PySide6.QtWidgets import QGraphicsRectItem, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
 
 from vocoder_studio.audio.mel import ln_to_db
 from vocoder_studio.document import Document, Region
-from vocoder_studio.editing import band_to_hz, brush_dab, erase_dab, harmonic_dab, hz_to_band, stroke_points
+from vocoder_studio.editing import band_to_hz, brush_dab, erase_dab, harmonic_dab, stroke_points
+from vocoder_studio.scales import (
+    MIN_FREQ_TICK_PX,
+    MIN_TIME_TICK_PX,
+    Scale,
+    Tick,
+    auto_levels,
+    mel_band_scale,
+    time_ticks,
+    view_to_hz,
+)
 from vocoder_studio.ui.tools import Tool, ToolState
 
 pg.setConfigOption("mouseRateLimit", 0)  # pyqtgraph drops moves < 10 ms apart otherwise (broken strokes)
@@ -25,9 +35,47 @@ pg.setConfigOption("antialias", True)
 
 BACKGROUND = "#16181d"
 AXIS_COLOR = "#b8bcc6"
+READOUT_COLOR = "#9fb7c9"
+SELECTION_COLOR = "#7fdbff"
+#: The colour range before a document's own levels are known (:meth:`SpectrogramCanvas.auto_levels` replaces it).
 DEFAULT_LEVELS = (-100.0, 20.0)
-FREQ_TICKS = [
-    (100, "100"), (250, "250"), (500, "500"), (1000, "1k"), (2000, "2k"), (4000, "4k"), (8000, "8k")]
+
+
+class _FrequencyAxis(pg.AxisItem):
+    """The left axis: Hz ticks at round values chosen by a :class:`~vocoder_studio.scales.Scale` for the visible
+    band range and the axis height (never closer than ``MIN_FREQ_TICK_PX``)."""
+
+    def __init__(self, scale: Scale) -> None:
+        super().__init__("left")
+        self.scale_ = scale
+        #: the ticks of the last layout (position in band coordinates, Hz, label)
+        self.ticks_shown: list[Tick] = []
+        self.setStyle(hideOverlappingLabels=8)  # "8k" at the top edge may reach 8 px above the plot
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list[Any]:  # noqa: N802, N803
+        self.ticks_shown = self.scale_.ticks(float(minVal), float(maxVal), float(size), MIN_FREQ_TICK_PX)
+        return [(1.0, [t.position for t in self.ticks_shown])]
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
+        labels = {t.position: t.label for t in self.ticks_shown}
+        return [labels.get(v, "") for v in values]
+
+
+class _TimeAxis(pg.AxisItem):
+    """The bottom axis: seconds at one 1-2-5 step, labels with the decimals the step needs."""
+
+    def __init__(self) -> None:
+        super().__init__("bottom")
+        self.ticks_shown: list[Tick] = []
+        self.enableAutoSIPrefix(False)
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list[Any]:  # noqa: N802, N803
+        self.ticks_shown = time_ticks(float(minVal), float(maxVal), float(size), MIN_TIME_TICK_PX)
+        return [(1.0, [t.position for t in self.ticks_shown])]
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
+        labels = {t.position: t.label for t in self.ticks_shown}
+        return [labels.get(v, "") for v in values]
 
 
 class _CanvasViewBox(pg.ViewBox):
@@ -42,6 +90,10 @@ class _CanvasViewBox(pg.ViewBox):
             super().mouseDragEvent(ev, axis)
 
     def mouseClickEvent(self, ev: Any) -> None:  # noqa: N802
+        if ev.button() == Qt.MouseButton.RightButton:
+            ev.accept()
+            self._canvas.show_context_menu(ev.screenPos().toPoint())
+            return
         if not self._canvas._handle_click(ev):
             super().mouseClickEvent(ev)
 
@@ -53,6 +105,9 @@ class SpectrogramCanvas(QWidget):
         cursorMoved(seconds, hz, db): the mouse is over a cell (status bar read-out).
         positionClicked(frame): the user clicked a time (playback "from cursor").
         selectionChanged(region or None)
+        selectionTextChanged(text): the selection read-out changed (time range in s, frequency range in Hz;
+            "" with no selection); also shown by the canvas itself in :attr:`selection_label`.
+        levelsChanged(low, high): the colour range in dB changed (auto levels, the colour bar, ``set_levels``).
         activated(): the user pressed the mouse in this canvas (it becomes the target of Copy/Paste).
         strokeFinished(): a tool stroke ended (its undo step is now on the document's stack).
     """
@@ -60,6 +115,8 @@ class SpectrogramCanvas(QWidget):
     cursorMoved = Signal(float, float, float)
     positionClicked = Signal(int)
     selectionChanged = Signal(object)
+    selectionTextChanged = Signal(str)
+    levelsChanged = Signal(float, float)
     activated = Signal()
     strokeFinished = Signal()
 
@@ -74,27 +131,54 @@ class SpectrogramCanvas(QWidget):
         cfg = doc.config
         self._seconds = cfg.frame_seconds
 
+        self.frequency_scale = mel_band_scale(cfg)
+
+        # a slim header: the selection read-out on the left, the colour-range reset on the right
+        self.header = QWidget()
+        self.header.setObjectName("canvasHeader")
+        self.header.setStyleSheet(f"#canvasHeader {{ background: {BACKGROUND}; }}"
+                                  f"QLabel {{ color: {READOUT_COLOR}; }}")
+        header_layout = QHBoxLayout(self.header)
+        header_layout.setContentsMargins(8, 2, 6, 0)
+        header_layout.setSpacing(6)
+        #: the selection read-out (time range in s × frequency range in Hz)
+        self.selection_label = QLabel()
+        self.selection_label.setObjectName("selectionReadout")
+        self.selection_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        header_layout.addWidget(self.selection_label, 1)
+        self.auto_levels_action = QAction("Auto levels", self)
+        self.auto_levels_action.setToolTip("Colour range from this document's levels (1st–99.9th percentile)")
+        self.auto_levels_action.triggered.connect(self.auto_levels)
+        self.levels_button = QToolButton()
+        self.levels_button.setDefaultAction(self.auto_levels_action)
+        self.levels_button.setAutoRaise(True)
+        header_layout.addWidget(self.levels_button, 0)
+        self.fit_action = QAction("Fit", self)
+        self.fit_action.setToolTip("Show the whole document")
+        self.fit_action.triggered.connect(self.fit)
+
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground(BACKGROUND)
-        self.view.ci.setContentsMargins(4, 6, 4, 4)
+        self.view.ci.setContentsMargins(4, 8, 4, 4)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.view)
+        layout.setSpacing(0)
+        layout.addWidget(self.header)
+        layout.addWidget(self.view, 1)
 
         self.viewbox = _CanvasViewBox(self)
-        self.plot: pg.PlotItem = self.view.addPlot(row=0, col=0, viewBox=self.viewbox)
+        self.frequency_axis = _FrequencyAxis(self.frequency_scale)
+        self.time_axis = _TimeAxis()
+        self.plot: pg.PlotItem = self.view.addPlot(
+            row=0, col=0, viewBox=self.viewbox, axisItems={"left": self.frequency_axis, "bottom": self.time_axis})
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
-        for name in ("bottom", "left"):
-            axis = self.plot.getAxis(name)
+        for axis in (self.time_axis, self.frequency_axis):
             axis.setPen(pg.mkPen(AXIS_COLOR))
             axis.setTextPen(pg.mkPen(AXIS_COLOR))
-        self.plot.setLabel("bottom", "Time", units="s", color=AXIS_COLOR)
+        self.plot.setLabel("bottom", "Time (s)", color=AXIS_COLOR)
         self.plot.setLabel("left", "Frequency (Hz)", color=AXIS_COLOR)
-        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
-        ticks = [(float(hz_to_band(hz, cfg)) + 0.5, text) for hz, text in FREQ_TICKS]
-        self.plot.getAxis("left").setTicks([ticks, []])
-        self.plot.getAxis("left").setWidth(52)
+        self.frequency_axis.setWidth(56)
 
         self._db = np.ascontiguousarray(ln_to_db(np.array(doc.mel, dtype=np.float32)))
         self.image_item = pg.ImageItem(axisOrder="row-major")
@@ -107,20 +191,23 @@ class SpectrogramCanvas(QWidget):
         self.colorbar.setImageItem(self.image_item, insert_in=self.plot)
         self.colorbar.getAxis("right").setTextPen(pg.mkPen(AXIS_COLOR))
         self.colorbar.getAxis("right").setPen(pg.mkPen(AXIS_COLOR))
+        self.colorbar.sigLevelsChanged.connect(self._on_levels_changed)
 
+        # lines and the selection live in the view box (clipped to it), never over the axes
         self.cursor_line = pg.InfiniteLine(0.0, angle=90, movable=False,
                                            pen=pg.mkPen("#4fc3f7", width=1, style=Qt.PenStyle.DashLine))
         self.playhead = pg.InfiniteLine(0.0, angle=90, movable=False, pen=pg.mkPen("#ffffff", width=2))
         self.playhead.setVisible(False)
         self.plot.addItem(self.cursor_line, ignoreBounds=True)
         self.plot.addItem(self.playhead, ignoreBounds=True)
+        self.cursor_line.setVisible(False)  # the cursor starts at frame 0 (see set_cursor_frame)
 
         self.selection_item = QGraphicsRectItem()
-        pen = QPen(QColor("#4fc3f7"))
+        pen = QPen(QColor(SELECTION_COLOR))
         pen.setCosmetic(True)
-        pen.setWidth(2)
+        pen.setWidthF(1.5)
         self.selection_item.setPen(pen)
-        self.selection_item.setBrush(QBrush(QColor(79, 195, 247, 40)))
+        self.selection_item.setBrush(Qt.BrushStyle.NoBrush)  # an outline only: the cells inside keep their colour
         self.selection_item.setParentItem(self.image_item)
         self.selection_item.setZValue(10)
         self._show_selection(doc.selection)
@@ -129,6 +216,7 @@ class SpectrogramCanvas(QWidget):
         doc.subscribe(self._on_doc_changed)
         self._apply_limits()
         self.fit()
+        self.auto_levels()
 
     # ----- view -----
     def _apply_limits(self) -> None:
@@ -156,13 +244,62 @@ class SpectrogramCanvas(QWidget):
     def set_levels(self, low: float, high: float) -> None:
         """Colour range in dB."""
         self.colorbar.setLevels((low, high))
+        self._on_levels_changed()
+
+    def levels(self) -> tuple[float, float]:
+        """The colour range ``(low, high)`` in dB."""
+        low, high = self.colorbar.levels()
+        return float(low), float(high)
+
+    def auto_levels(self) -> tuple[float, float]:
+        """Set the colour range from the document's levels and return it (``(low, high)`` dB).
+
+        The high end is the 99.9th percentile of the cells (rounded up to a whole dB): the loudest 0.1 % of cells
+        saturate, so speech peaks keep their shape instead of turning into solid yellow. The low end is the 1st
+        percentile of the cells above digital silence, at most 80 dB below the high end (see
+        :func:`vocoder_studio.scales.auto_levels`). Called on open; the header's *Auto levels* button and the
+        context menu call it to undo a hand-made change.
+        """
+        floor_db = float(ln_to_db(np.array([self.doc.config.floor_ln], dtype=np.float64))[0])
+        low, high = auto_levels(self._db, floor_db)
+        self.set_levels(low, high)
+        return low, high
+
+    def _on_levels_changed(self, _bar: object = None) -> None:
+        low, high = self.levels()
+        self.levelsChanged.emit(low, high)
+
+    def context_menu(self) -> QMenu:
+        """A new right-click menu of the canvas: *Auto levels*, *Fit*."""
+        menu = QMenu(self)
+        menu.addAction(self.auto_levels_action)
+        menu.addAction(self.fit_action)
+        return menu
+
+    def show_context_menu(self, global_pos: QPoint) -> None:
+        """Run the right-click menu at ``global_pos`` on the screen (returns when it closes)."""
+        menu = self.context_menu()
+        menu.exec(global_pos)
+        menu.deleteLater()
 
     # ----- document -----
     def _on_doc_changed(self, doc: Document, region: Region) -> None:
-        if self._db.shape != doc.mel.shape:
+        if self._db.shape != doc.mel.shape:  # the document grew or shrank: new image, limits, view
+            old_frames = self._db.shape[1]
+            (x0, x1), _ = self.view_range()
+            showed_all = x0 <= 1e-9 and x1 >= old_frames * self._seconds - 1e-9
             self._db = np.ascontiguousarray(ln_to_db(np.array(doc.mel, dtype=np.float32)))
-            self.image_item.setImage(self._db, autoLevels=False)
+            levels = self.levels()
+            self.image_item.setImage(self._db, autoLevels=False, levels=levels)
             self._apply_limits()
+            if showed_all:
+                self.fit()
+            if doc.selection is not None:
+                clipped = doc.selection.clip(doc.n_mels, doc.frames)
+                self.set_selection(None if clipped.empty else clipped)
+            else:
+                self._show_selection(None)
+            self.set_cursor_frame(self.cursor_frame)
         else:
             self._db[region.slices] = ln_to_db(doc.mel[region.slices])
         if not self._refresh_pending:
@@ -183,7 +320,24 @@ class SpectrogramCanvas(QWidget):
         self.doc.unsubscribe(self._on_doc_changed)
 
     # ----- selection, cursor, playhead -----
+    def selection_text(self, region: Region | None = None) -> str:
+        """The read-out of ``region`` (default: the document's selection): its time range in seconds and its
+        frequency range in Hz (the band edges), e.g. ``"2.902 – 4.876 s (1.974 s)   ×   296 – 2595 Hz"``;
+        "" for no selection."""
+        if region is None:
+            region = self.doc.selection
+        if region is None or region.empty:
+            return ""
+        t0, t1 = region.frame0 * self._seconds, region.frame1 * self._seconds
+        hz0, hz1 = (float(v) for v in view_to_hz(np.array([region.band0, region.band1], float), self.doc.config))
+        return (f"Selection  {t0:.3f} – {t1:.3f} s ({t1 - t0:.3f} s)   ×   {hz0:.0f} – {hz1:.0f} Hz"
+                f"   ({region.frame1 - region.frame0} frames × {region.band1 - region.band0} bands)")
+
     def _show_selection(self, region: Region | None) -> None:
+        text = self.selection_text(region) if region is not None else ""
+        if text != self.selection_label.text():
+            self.selection_label.setText(text)
+            self.selectionTextChanged.emit(text)
         if region is None or region.empty:
             self.selection_item.setVisible(False)
             return
@@ -202,8 +356,12 @@ class SpectrogramCanvas(QWidget):
         self.selectionChanged.emit(region)
 
     def set_cursor_frame(self, frame: int) -> None:
+        """Put the cursor (where "from cursor" playback and Paste start) at ``frame`` (clipped)."""
         self.cursor_frame = int(np.clip(frame, 0, max(0, self.doc.frames - 1)))
         self.cursor_line.setValue(self.cursor_frame * self._seconds)
+        # at frame 0 the line would sit on the view's left edge, half of it beside the axis line: the edge
+        # itself marks the start, so the line shows only inside the document
+        self.cursor_line.setVisible(self.cursor_frame > 0)
 
     def set_playhead(self, seconds: float | None) -> None:
         """Show the playhead at ``seconds`` (None hides it)."""
@@ -231,7 +389,7 @@ class SpectrogramCanvas(QWidget):
         x, y = self.cell_at(scene_pos)
         f, b = int(np.floor(x)), int(np.floor(y))
         if 0 <= f < self.doc.frames and 0 <= b < self.doc.n_mels:
-            hz = float(band_to_hz(y - 0.5, self.doc.config))
+            hz = float(view_to_hz(y, self.doc.config))
             self.cursorMoved.emit(x * self._seconds, hz, float(self._db[b, f]))
 
     def _dab(self, x: float, y: float) -> None:

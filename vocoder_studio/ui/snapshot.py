@@ -10,12 +10,15 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtCore import QEventLoop, QPoint, Qt, QTimer
+from PySide6.QtTest import QTest
 
-from vocoder_studio.audio.mel import ln_to_db
-from vocoder_studio.document import Region
-from vocoder_studio.editing import HarmonicSettings, band_to_hz, harmonic_dab
+from vocoder_studio.editing import HarmonicSettings, harmonic_dab
+
+if TYPE_CHECKING:
+    from vocoder_studio.ui.canvas import SpectrogramCanvas
 
 
 def _pump(app: object, ms: int) -> None:
@@ -24,18 +27,37 @@ def _pump(app: object, ms: int) -> None:
     loop.exec()
 
 
+def _drag(app: object, canvas: SpectrogramCanvas, cells: list[tuple[float, float]]) -> None:
+    """A real left-button drag through ``cells`` (frame, band) on the canvas (events ≥ 20 ms apart)."""
+    viewport = canvas.view.viewport()
+    points: list[QPoint] = [canvas.widget_pos_of_cell(x, y) for x, y in cells]
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, points[0])
+    for point in points[1:]:
+        _pump(app, 20)
+        QTest.mouseMove(viewport, point)
+    _pump(app, 20)
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, points[-1])
+
+
 def main(out: str | Path, root_png: str | Path | None = None, demo: bool = True, wait_ms: int = 2000) -> int:
-    """Open the window on the example (with a demo edit and selection), wait, and save ``window.grab()``."""
+    """Open the window on the example, wait, and save ``window.grab()`` to ``out`` (and the X root window to
+    ``root_png`` with ImageMagick's ``import`` when given).
+
+    With ``demo``, it does what a user would, through the real widgets: draws a harmonic sweep into the pause at
+    the end, drags a selection with the Select tool and rests the mouse on a cell, so the canvas's selection
+    read-out and the status bar's cursor read-out are the app's own.
+    """
     os.environ.setdefault("VOCODER_STUDIO_NO_DIALOGS", "1")
     from vocoder_studio.paths import example_path
     from vocoder_studio.ui.app import create_main_window, ensure_app
+    from vocoder_studio.ui.tools import Tool
 
     app = ensure_app()
     window = create_main_window([example_path()], show_dialogs=False)
     window.resize(1560, 940)
     window.move(20, 20)
     window.show()
-    _pump(app, 300)
+    _pump(app, 500)
     canvas = window.current_canvas()
     if demo and canvas is not None:
         doc = canvas.doc
@@ -43,15 +65,10 @@ def main(out: str | Path, root_png: str | Path | None = None, demo: bool = True,
             for frame in range(doc.frames - 110, doc.frames - 20):
                 f0 = 140.0 + 0.8 * (frame - (doc.frames - 110))
                 harmonic_dab(doc, float(frame), f0, HarmonicSettings(level_db=-5.0))
-        selection = Region(250, 420, 8, 52)
-        canvas.set_selection(selection)
-        canvas.set_cursor_frame(250)
-        seconds = doc.config.frame_seconds
-        window.statusBar().showMessage(
-            f"selection {selection.frame0 * seconds:.3f} s – {selection.frame1 * seconds:.3f} s, "
-            f"bands {selection.band0} – {selection.band1}", 60000)
-        cell_frame, band = 277, 40  # the read-out as if the mouse rested on this cell
-        window._on_cursor(cell_frame * seconds, float(band_to_hz(band)), float(ln_to_db(doc.mel[band, cell_frame])))
+        window.tool_bar.set_tool(Tool.SELECT)
+        _drag(app, canvas, [(250.2, 8.2), (330.5, 30.5), (419.7, 51.7)])
+        _pump(app, 50)
+        QTest.mouseMove(canvas.view.viewport(), canvas.widget_pos_of_cell(277.5, 40.5))
     _pump(app, wait_ms)
     ok = window.grab().save(str(out))
     if root_png is not None and shutil.which("import"):
