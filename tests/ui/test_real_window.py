@@ -32,7 +32,7 @@ def _pixels(png: Path) -> np.ndarray:
     assert not image.isNull(), png
     width, height, stride = image.width(), image.height(), image.bytesPerLine()
     data = np.frombuffer(image.constBits(), np.uint8, count=stride * height).reshape(height, stride)
-    return data[:, : width * 3].reshape(height, width, 3)
+    return data[:, : width * 3].reshape(height, width, 3).copy()  # a copy: the QImage's memory goes with it
 
 
 def _assert_not_blank(png: Path, min_width: int) -> None:

@@ -199,3 +199,20 @@ def test_generated_frames_reach_the_canvas_as_they_come_and_are_one_undo_step(wi
     assert window.undo_action.isEnabled()
     window.undo_action.trigger()
     assert doc.frames == start and canvas.image_item.image.shape[1] == start
+
+
+def test_inserting_frames_into_the_playing_range_stops_playback(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The played range's frame numbers would point at other audio after an insert: playback stops and says
+    why; an append after the range plays on."""
+    require(playback_status() is None, f"no audio output here: {playback_status()}")
+    doc = window.current_document()
+    window.current_canvas().set_selection(Region(100, 600, 0, 80))
+    messages: list[str] = []
+    window.transport.statusMessage.connect(messages.append)
+    assert window.toggle_play()
+    qtbot.waitUntil(lambda: window.transport.is_playing, timeout=WAIT_MS)
+    doc.append_frames(doc.mel[:, -4:].copy(), "Append")
+    assert window.transport.is_playing
+    doc.insert_frames(10, doc.mel[:, :4].copy(), "Insert")
+    qtbot.waitUntil(lambda: not window.transport.is_playing, timeout=WAIT_MS)
+    assert "playback stopped: frames were inserted or deleted" in messages[-1]

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from vocoder_studio.audio.mel import DEFAULT_CONFIG
 from vocoder_studio.errors import PlaybackUnavailableError
 
 try:  # PortAudio may be missing entirely (no libportaudio2): the app still runs without playback
@@ -65,7 +66,7 @@ class Player:
     """Plays mono float32 audio at ``sample_rate`` Hz, fed while it plays.
 
     Args:
-        sample_rate: Hz (22050).
+        sample_rate: Hz (the front-end's, ``MelConfig.sample_rate``, unless told otherwise).
         device: PortAudio device index or name; None = the system default.
         blocksize: frames per callback (0 = PortAudio's choice); with ``latency`` sets the buffer size.
         latency: ``"low"``, ``"high"`` or seconds.
@@ -76,8 +77,8 @@ class Player:
         level: peak absolute sample of the last block (the level meter).
     """
 
-    def __init__(self, sample_rate: int = 22050, device: int | str | None = None, blocksize: int = 512,
-                 latency: str | float = "low") -> None:
+    def __init__(self, sample_rate: int = DEFAULT_CONFIG.sample_rate, device: int | str | None = None,
+                 blocksize: int = 512, latency: str | float = "low") -> None:
         self.sample_rate = sample_rate
         self.device = device
         self.blocksize = blocksize

@@ -66,7 +66,7 @@ class RenderAhead(QObject):
     def _start(self) -> None:
         if not self.enabled:
             return
-        if self.runner.busy:  # playing or exporting: try again when it is done
+        if self.runner.lane_busy():  # playing or exporting: try again when it is done (a long job may run)
             self.timer.start()
             return
         target = self.target()

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QProgressBar, QToolBar, QWidget
 
-from vocoder_studio.document import Document
+from vocoder_studio.document import Document, FrameShift
 from vocoder_studio.engine.cache import RenderCache, VocoderChoice
 from vocoder_studio.engine.play_range import is_selection_range, play_range
 from vocoder_studio.engine.playback import play_job, update_job
@@ -178,6 +178,7 @@ class Transport(QObject):
         self.canvas = canvas
         self._active = True
         self._session = (doc, choice, start, end)
+        doc.subscribe_frames(self._on_frames)
         self.runner.submit(PLAY_LABEL, job, on_result=self._on_fed, on_error=self._on_error)
         canvas.set_playhead(start * doc.config.frame_seconds)
         self._timer.start()
@@ -208,6 +209,8 @@ class Transport(QObject):
     def stop(self) -> None:
         """Stop the sound and cancel the feeding job (safe at any time)."""
         self._update_timer.stop()
+        if self._session is not None:
+            self._session[0].unsubscribe_frames(self._on_frames)
         self._session = None
         self.runner.cancel(UPDATE_LABEL)
         self.runner.cancel(PLAY_LABEL)
@@ -220,6 +223,14 @@ class Transport(QObject):
             self.playingChanged.emit(False)
 
     # ----- callbacks -----
+    def _on_frames(self, doc: Document, shift: FrameShift) -> None:
+        """Frames inserted or deleted in the playing document: the played range's numbering no longer holds
+        before its end, so playback stops (an append after the range plays on)."""
+        if self._session is None or self._session[0] is not doc or shift.at >= self._session[3]:
+            return
+        self.stop()
+        self.statusMessage.emit("playback stopped: frames were inserted or deleted in the playing range")
+
     def _on_fed(self, _samples: object) -> None:
         self._active = False  # the feed is complete; the timer ends when the sound does
 
