@@ -1,0 +1,66 @@
+"""The trainable models, as recipes for the shared trainer (``vocoder-studio train NAME``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, wav_to_mel
+from vocoder_studio.training.losses import reconstruction_loss
+from vocoder_studio.training.run import register_recipe
+from vocoder_studio.training.trainer import TrainSettings
+from vocoder_studio.vocoders import istft
+
+
+@dataclass
+class ISTFTRecipe:
+    """The iSTFT vocoder (Vocos-style, ``vocoders/istft.py``) trained on mel-L1 + multi-resolution STFT losses,
+    without a discriminator (on a 2-core CPU the adversarial terms cost more steps than they pay back; facts.md).
+
+    Attributes:
+        model_config: the generator's hyper-parameters.
+        mel_config: the shared front-end (input mels are computed from the batch's audio with it).
+    """
+
+    model_config: istft.ISTFTConfig = field(default_factory=istft.ISTFTConfig)
+    mel_config: MelConfig = DEFAULT_CONFIG
+    name: str = "istft"
+
+    def build(self) -> nn.Module:
+        return istft.ISTFTGenerator(self.model_config)
+
+    def loss(self, model: nn.Module, audio: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        with torch.no_grad():
+            mel = wav_to_mel(audio, self.mel_config)
+        predicted = model(mel).float()
+        total, parts = reconstruction_loss(predicted, audio, config=self.mel_config)
+        parts.pop("total", None)
+        return total, parts
+
+    def vocode(self, model: nn.Module, mel: torch.Tensor) -> torch.Tensor:
+        return model(mel)
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return self.model_config.to_dict()
+
+    def save(self, model: nn.Module, path: Path) -> None:
+        assert isinstance(model, istft.ISTFTGenerator)
+        istft.save_model(path, model, self.model_config)
+
+    def describe(self, model: nn.Module) -> str:
+        c = self.model_config
+        return (f"Vocos-style iSTFT vocoder: {c.num_layers} ConvNeXt blocks × {c.dim} channels (intermediate "
+                f"{c.intermediate_dim}), log-magnitude + phase head, same-padding inverse STFT (n_fft {c.n_fft}, "
+                f"hop {c.hop_length}); {istft.count_parameters(model) / 1e6:.2f} M parameters")
+
+
+def _istft() -> tuple[ISTFTRecipe, TrainSettings]:
+    return ISTFTRecipe(), TrainSettings(batch_size=16, segment_samples=8192, learning_rate=5e-4,
+                                        validate_every=500, checkpoint_every_s=120.0)
+
+
+register_recipe("istft", _istft)
