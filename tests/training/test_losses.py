@@ -49,6 +49,10 @@ def test_different_signals_cost_something(batch: torch.Tensor) -> None:
 
 def test_losses_are_differentiable(batch: torch.Tensor) -> None:
     prediction = (0.5 * batch).clone().requires_grad_(True)
+    convergence, log_l1 = multi_resolution_stft_loss(prediction, batch)
+    for loss in (mel_l1_loss(prediction, batch), convergence, log_l1):  # each term on its own
+        (grad,) = torch.autograd.grad(loss, prediction)
+        assert bool(torch.isfinite(grad).all()) and float(grad.abs().sum()) > 0
     total, _ = reconstruction_loss(prediction, batch)
     total.backward()
     assert prediction.grad is not None

@@ -5,6 +5,7 @@ with the reason, and a model that learns."""
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -180,6 +181,13 @@ def test_a_missing_or_broken_checkpoint_makes_only_this_entry_unavailable(models
         create_vocoder("istft")
     assert get_entry("griffin-lim").status() == "ready" and get_entry("hifigan").status() == "ready"
 
+    with pytest.raises(VocoderUnavailableError, match="unreadable checkpoint"):
+        load_model(path)
+    with zipfile.ZipFile(path, "w") as archive:  # a whole zip archive, but no torch file
+        archive.writestr("notes.txt", "not a model")
+    assert entry.unavailable_reason() is None  # the cheap check passes; loading tells
+    with pytest.raises(VocoderUnavailableError, match=r"istft\.pt: unreadable checkpoint"):
+        create_vocoder("istft")
     torch.save({"gain": torch.tensor(1.0)}, path)  # a whole torch file, but not ours
     with pytest.raises(VocoderUnavailableError, match="not an iSTFT checkpoint"):
         create_vocoder("istft")
