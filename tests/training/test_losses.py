@@ -51,7 +51,7 @@ def test_losses_are_differentiable(batch: torch.Tensor) -> None:
     prediction = (0.5 * batch).clone().requires_grad_(True)
     convergence, log_l1 = multi_resolution_stft_loss(prediction, batch)
     for loss in (mel_l1_loss(prediction, batch), convergence, log_l1):  # each term on its own
-        (grad,) = torch.autograd.grad(loss, prediction)
+        (grad,) = torch.autograd.grad(loss, prediction, retain_graph=True)
         assert bool(torch.isfinite(grad).all()) and float(grad.abs().sum()) > 0
     total, _ = reconstruction_loss(prediction, batch)
     total.backward()
