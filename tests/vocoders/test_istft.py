@@ -220,3 +220,14 @@ def test_a_few_steps_of_training_lower_the_loss(speech: np.ndarray) -> None:
     assert history[-1]["total"] < 0.75 * history[0]["total"]
     assert history[-1]["mel_l1"] < history[0]["mel_l1"]
     assert history[-1]["stft_mag"] < history[0]["stft_mag"]
+
+
+def test_runs_under_bfloat16_autocast() -> None:
+    """What a GPU trainer does (bf16 autocast): the head's bf16 output is lifted to float32 for the FFT."""
+    torch.manual_seed(4)
+    model = ISTFTGenerator(SMALL)
+    mel = torch.randn(2, DEFAULT_CONFIG.n_mels, 20) - 4
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        audio = model(mel)
+    assert audio.dtype == torch.float32 and audio.shape == (2, 20 * HOP)
+    assert snr_db(model(mel).detach(), audio.detach()) > 20
