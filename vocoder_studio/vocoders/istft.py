@@ -393,7 +393,7 @@ def _check() -> str | None:
 VOCODERS = (
     VocoderEntry(
         name="istft",
-        label="iSTFT vocoder (Vocos-style, ours)",
+        label="iSTFT (Vocos-style, ours)",
         factory=_build,
         weights=f"models/{CHECKPOINT} (trained here: `vocoder-studio train istft`)",
         description="ConvNeXt at frame rate predicting STFT magnitude and phase, then an inverse FFT "
