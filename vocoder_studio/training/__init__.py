@@ -1,1 +1,2 @@
-"""Training: the shared real-speech corpus, one trainer with exact resume, and the losses the models use."""
+"""Training: the shared real-speech corpus (``corpus.py``), the losses (``losses.py``), one trainer with exact
+resume (``trainer.py``), the trainable models as recipes (``recipes.py``) and the commands (``run.py``)."""

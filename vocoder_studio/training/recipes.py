@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,7 @@ from torch import nn
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, wav_to_mel
 from vocoder_studio.training.losses import reconstruction_loss
-from vocoder_studio.training.run import register_recipe
-from vocoder_studio.training.trainer import TrainSettings
+from vocoder_studio.training.trainer import Recipe, TrainSettings
 from vocoder_studio.vocoders import istft
 
 
@@ -60,7 +60,8 @@ class ISTFTRecipe:
 
 def _istft() -> tuple[ISTFTRecipe, TrainSettings]:
     return ISTFTRecipe(), TrainSettings(batch_size=16, segment_samples=8192, learning_rate=5e-4,
-                                        validate_every=500, checkpoint_every_s=120.0)
+                                        validate_every=1000, checkpoint_every_s=120.0)
 
 
-register_recipe("istft", _istft)
+#: Trainable models by name (``vocoder-studio train NAME``): each gives its recipe and default settings.
+RECIPES: dict[str, Callable[[], tuple[Recipe, TrainSettings]]] = {"istft": _istft}

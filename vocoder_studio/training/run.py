@@ -15,21 +15,24 @@ import torch
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
 from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.training import corpus
-from vocoder_studio.training.trainer import Recipe, Trainer, TrainSettings
-
-#: Trainable models by name: each returns its recipe and its default settings.
-RECIPES: dict[str, Callable[[], tuple[Recipe, TrainSettings]]] = {}
+from vocoder_studio.training.recipes import RECIPES
+from vocoder_studio.training.trainer import Trainer
 
 
-def register_recipe(name: str, factory: Callable[[], tuple[Recipe, TrainSettings]]) -> None:
-    """Make ``vocoder-studio train NAME`` train the model ``factory`` describes."""
-    RECIPES[name] = factory
-
-
-def _progress_bar(total: float, unit: str) -> Any:
+def _progress_bar() -> Any:
+    """A tqdm bar driven by ``progress(fraction, message)``: the message, percent, elapsed and remaining time."""
     from tqdm import tqdm
 
-    return tqdm(total=total, unit=unit, dynamic_ncols=True, leave=True)
+    return tqdm(total=1000, dynamic_ncols=True, leave=True, mininterval=0.5,
+                bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}<{remaining}")
+
+
+def _driver(bar: Any) -> Callable[[float, str], None]:
+    def progress(fraction: float, message: str) -> None:
+        bar.set_description_str(message, refresh=False)
+        bar.update(int(fraction * 1000) - bar.n)
+
+    return progress
 
 
 def prepare_data(rescan: bool = False) -> dict[str, Path]:
@@ -39,13 +42,8 @@ def prepare_data(rescan: bool = False) -> dict[str, Path]:
     Returns:
         the pack path of each split.
     """
-    bar = _progress_bar(1.0, "")
-
-    def progress(fraction: float, message: str) -> None:
-        bar.n = round(fraction, 3)
-        bar.set_description(message)
-        bar.refresh()
-
+    bar = _progress_bar()
+    progress = _driver(bar)
     try:
         if rescan:
             corpus.write_manifest(corpus.scan(corpus.fetch(progress)))
@@ -76,14 +74,9 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
     valid_pack = corpus.Pack.load(valid_path) if valid_path.exists() else None
     folder = run_dir or corpus.data_dir() / "runs" / name
     trainer = Trainer(recipe, train_pack, valid_pack, folder, settings, device, resume, DEFAULT_CONFIG)
-    bar = _progress_bar(1.0, "")
+    bar = _progress_bar()
+    progress = _driver(bar)
     start_step = trainer.state.step
-
-    def progress(fraction: float, message: str) -> None:
-        bar.n = round(fraction, 3)
-        bar.set_description(message)
-        bar.refresh()
-
     try:
         trainer.run(minutes, steps, progress)
     finally:

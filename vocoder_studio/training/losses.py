@@ -1,0 +1,136 @@
+"""Reconstruction losses for training vocoders on waveforms.
+
+- Mel L1 on the shared front-end (:func:`vocoder_studio.audio.mel.wav_to_mel`, HiFi-GAN V1's mel, which is
+  differentiable and batched on torch tensors): the L1 of log-mels that HiFi-GAN (Kong et al. 2020) and Vocos
+  (Siuzdak 2023) train with. Unlike HiFi-GAN's ``fmax_for_loss = None`` it keeps the front-end's 8 kHz top, so
+  the loss measures exactly what the document shows.
+- Multi-resolution STFT loss (Parallel WaveGAN, Yamamoto, Song & Kim 2020, arXiv 1910.11480; reference code
+  kan-bayashi/ParallelWaveGAN ``stft_loss.py``): spectral convergence ‖|Y| − |Ŷ|‖_F / ‖|Y|‖_F plus the L1 of
+  log-magnitudes, averaged over three STFT resolutions.
+
+Every function takes waveforms ``(samples,)`` or ``(batch, samples)`` float at the front-end's sample rate,
+the prediction first and the target second, and returns a scalar tensor that gradients flow through.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.nn import functional as F
+
+from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, wav_to_mel
+
+#: (n_fft, hop_length, win_length) of the multi-resolution STFT loss, in samples.
+STFT_RESOLUTIONS: tuple[tuple[int, int, int], ...] = ((512, 128, 512), (1024, 256, 1024), (2048, 512, 2048))
+
+#: Squared magnitudes are clamped to at least this before the square root and log (Parallel WaveGAN's 1e-7).
+MAGNITUDE_FLOOR = 1e-7
+
+
+def _pair(y_hat: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    if y_hat.shape != y.shape or y.ndim not in (1, 2):
+        raise ValueError(f"losses take two waveforms of one shape, (samples,) or (batch, samples); got "
+                         f"{tuple(y_hat.shape)} and {tuple(y.shape)}")
+    if y.ndim == 1:
+        return y_hat.unsqueeze(0), y.unsqueeze(0)
+    return y_hat, y
+
+
+def mel_l1_loss(y_hat: torch.Tensor, y: torch.Tensor, config: MelConfig = DEFAULT_CONFIG) -> torch.Tensor:
+    """Mean absolute difference of the ln-mels: ``mean |wav_to_mel(y_hat) − wav_to_mel(y)|``.
+
+    Args:
+        y_hat, y: waveforms ``(samples,)`` or ``(batch, samples)``, at least one hop long.
+        config: the mel front-end.
+    Returns:
+        scalar tensor, in nepers (natural-log magnitude units) per mel cell.
+    Raises:
+        ValueError: the shapes differ or are not 1-D/2-D.
+        MelShapeError: shorter than one hop.
+    """
+    y_hat, y = _pair(y_hat, y)
+    return F.l1_loss(wav_to_mel(y_hat, config), wav_to_mel(y, config))
+
+
+def stft_magnitude(audio: torch.Tensor, n_fft: int, hop_length: int, win_length: int) -> torch.Tensor:
+    """Magnitude of the centred STFT with a Hann window, as Parallel WaveGAN takes it.
+
+    Args:
+        audio: ``(batch, samples)``.
+    Returns:
+        ``(batch, frames, n_fft // 2 + 1)``, at least ``sqrt(MAGNITUDE_FLOOR)``; ``frames = samples // hop + 1``.
+    """
+    window = torch.hann_window(win_length, device=audio.device, dtype=audio.dtype)
+    pad_mode = "reflect" if audio.shape[-1] > n_fft // 2 else "constant"
+    spec = torch.stft(audio, n_fft, hop_length, win_length, window, center=True, pad_mode=pad_mode,
+                      return_complex=True)
+    power = spec.real.square() + spec.imag.square()
+    return torch.sqrt(power.clamp_min(MAGNITUDE_FLOOR)).transpose(1, 2)
+
+
+def stft_loss(
+    y_hat: torch.Tensor, y: torch.Tensor, n_fft: int, hop_length: int, win_length: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Spectral convergence and log-magnitude L1 at one STFT resolution (Parallel WaveGAN, eq. 2–4).
+
+    Args:
+        y_hat, y: waveforms ``(samples,)`` or ``(batch, samples)``.
+        n_fft, hop_length, win_length: the STFT in samples.
+    Returns:
+        ``(spectral_convergence, log_magnitude_l1)``, two scalar tensors: ‖|Y| − |Ŷ|‖_F / ‖|Y|‖_F over the whole
+        batch, and mean |ln|Y| − ln|Ŷ||.
+    Raises:
+        ValueError: the shapes differ or are not 1-D/2-D.
+    """
+    y_hat, y = _pair(y_hat, y)
+    mag_hat = stft_magnitude(y_hat, n_fft, hop_length, win_length)
+    mag = stft_magnitude(y, n_fft, hop_length, win_length)
+    convergence = torch.linalg.norm(mag - mag_hat) / torch.linalg.norm(mag)
+    log_l1 = F.l1_loss(torch.log(mag_hat), torch.log(mag))
+    return convergence, log_l1
+
+
+def multi_resolution_stft_loss(
+    y_hat: torch.Tensor,
+    y: torch.Tensor,
+    resolutions: tuple[tuple[int, int, int], ...] = STFT_RESOLUTIONS,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`stft_loss` averaged over ``resolutions`` (Parallel WaveGAN's multi-resolution STFT loss).
+
+    Args:
+        y_hat, y: waveforms ``(samples,)`` or ``(batch, samples)``.
+        resolutions: ``(n_fft, hop_length, win_length)`` triples; default :data:`STFT_RESOLUTIONS`
+            (512/128/512, 1024/256/1024, 2048/512/2048).
+    Returns:
+        ``(spectral_convergence, log_magnitude_l1)``, each the mean over the resolutions (scalar tensors).
+    """
+    if not resolutions:
+        raise ValueError("multi_resolution_stft_loss needs at least one resolution")
+    parts = [stft_loss(y_hat, y, *resolution) for resolution in resolutions]
+    convergence = torch.stack([p[0] for p in parts]).mean()
+    log_l1 = torch.stack([p[1] for p in parts]).mean()
+    return convergence, log_l1
+
+
+def reconstruction_loss(
+    y_hat: torch.Tensor,
+    y: torch.Tensor,
+    mel_weight: float = 1.0,
+    stft_weight: float = 1.0,
+    config: MelConfig = DEFAULT_CONFIG,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """The generator's reconstruction loss: ``mel_weight · mel L1 + stft_weight · (SC + log-mag L1)``.
+
+    Args:
+        y_hat, y: waveforms ``(samples,)`` or ``(batch, samples)``.
+        mel_weight, stft_weight: the weights of the two terms (an unweighted sum by default; with a
+            discriminator, HiFi-GAN and Vocos weight mel L1 by 45 against the adversarial loss).
+    Returns:
+        ``(total, parts)``: the scalar to back-propagate, and ``{"mel_l1", "stft_sc", "stft_mag", "total"}`` as
+        floats for the training log.
+    """
+    mel = mel_l1_loss(y_hat, y, config)
+    convergence, log_l1 = multi_resolution_stft_loss(y_hat, y)
+    total = mel_weight * mel + stft_weight * (convergence + log_l1)
+    parts = {"mel_l1": float(mel.detach()), "stft_sc": float(convergence.detach()),
+             "stft_mag": float(log_l1.detach()), "total": float(total.detach())}
+    return total, parts

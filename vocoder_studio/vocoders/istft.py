@@ -1,0 +1,416 @@
+"""Our own fast iSTFT vocoder, after Vocos (Siuzdak 2023, arXiv 2306.00814; reference code gemelo-ai/vocos).
+
+A ConvNeXt backbone (Liu et al. 2022) runs at frame rate and predicts, for every mel frame, the log-magnitude
+and phase of one STFT frame (n_fft 1024, hop 256); an inverse FFT and an overlap-add make the samples. No
+layer runs at the sample rate, which is why it is fast on a CPU and trainable on one.
+
+Alignment with the shared front-end (:func:`vocoder_studio.audio.mel.wav_to_mel`): it reflect-pads
+``(n_fft - hop) / 2`` = 384 samples on each side and takes the STFT with ``center=False``, so mel frame ``k``
+covers samples ``[256 k - 384, 256 k + 640)``. :func:`inverse_stft` places frame ``k`` exactly there (Vocos's
+``padding="same"``: irfft, window, overlap-add, divide by the overlap-added squared window, trim 384 samples
+at each side), so ``T`` frames give exactly ``T * 256`` samples aligned with the original audio.
+``torch.istft`` does not fit: with ``center=False`` it fails its window-envelope check, and ``center=True``
+shifts every frame by 128 samples against this front-end (shared/facts.md).
+
+A checkpoint ``istft.pt`` is a torch file ``{"config": ISTFTConfig as a dict, "model": state_dict}`` plus
+whatever the trainer adds (``"optimizer"``, ``"step"``, …; ignored here), with its model card ``istft.json``
+beside it in a models directory (:mod:`vocoder_studio.vocoders.checkpoints`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from vocoder_studio.audio.io import atomic_path
+from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig
+from vocoder_studio.errors import VocoderUnavailableError
+from vocoder_studio.vocoders.base import Vocoder
+from vocoder_studio.vocoders.checkpoints import check_checkpoint, find_checked, find_model
+from vocoder_studio.vocoders.entry import VocoderEntry
+
+#: The checkpoint's file name in a models directory; its model card is ``istft.json``.
+CHECKPOINT = "istft.pt"
+
+#: Vocos clips the predicted magnitude at this value (``torch.clip(mag, max=1e2)``) so that an early,
+#: untrained exponent cannot overflow.
+MAX_MAGNITUDE = 1e2
+
+
+@dataclass(frozen=True)
+class ISTFTConfig:
+    """Hyper-parameters of :class:`ISTFTGenerator`, saved in the checkpoint as a dict.
+
+    The defaults (dim 256, intermediate 768, 8 layers) give about 3.6 M parameters; the issue's GPU probe used
+    dim 384 (7.7 M).
+
+    Attributes:
+        n_mels: mel bands of the input (the front-end's).
+        dim: channels of the ConvNeXt backbone.
+        intermediate_dim: hidden width of each block's pointwise MLP.
+        num_layers: ConvNeXt blocks.
+        kernel_size: odd kernel of the embedding convolution and of each block's depthwise convolution.
+        n_fft: FFT size of the synthesis STFT in samples; a multiple of ``hop_length``.
+        hop_length: samples per mel frame (the front-end's).
+        win_length: Hann window length, at most ``n_fft`` (centred in the frame, as ``torch.stft`` does).
+        layer_scale_init: initial layer-scale γ of each block; None means ``1 / num_layers`` (Vocos).
+    Raises:
+        ValueError: an inconsistent combination (the message names the field).
+    """
+
+    n_mels: int = DEFAULT_CONFIG.n_mels
+    dim: int = 256
+    intermediate_dim: int = 768
+    num_layers: int = 8
+    kernel_size: int = 7
+    n_fft: int = DEFAULT_CONFIG.n_fft
+    hop_length: int = DEFAULT_CONFIG.hop_length
+    win_length: int = DEFAULT_CONFIG.win_length
+    layer_scale_init: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("n_mels", "dim", "intermediate_dim", "num_layers", "kernel_size", "n_fft", "hop_length",
+                     "win_length"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"ISTFTConfig.{name} must be a positive integer, got {value!r}")
+        if self.kernel_size % 2 == 0:
+            raise ValueError(f"ISTFTConfig.kernel_size must be odd, got {self.kernel_size}")
+        if self.n_fft % self.hop_length or (self.n_fft - self.hop_length) % 2:
+            raise ValueError(f"ISTFTConfig.n_fft {self.n_fft} must be a multiple of hop_length {self.hop_length} "
+                             "with (n_fft - hop_length) even")
+        if self.win_length > self.n_fft:
+            raise ValueError(f"ISTFTConfig.win_length {self.win_length} exceeds n_fft {self.n_fft}")
+
+    @classmethod
+    def from_dict(cls, data: object, source: str = "checkpoint") -> ISTFTConfig:
+        """The config a checkpoint stored (:meth:`to_dict`).
+
+        Raises:
+            VocoderUnavailableError: not a dict, an unknown field, or an invalid value (names ``source``).
+        """
+        if not isinstance(data, dict):
+            raise VocoderUnavailableError(f"{source}: 'config' must be a dict of ISTFTConfig fields")
+        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise VocoderUnavailableError(f"{source}: unknown ISTFTConfig field(s) {', '.join(map(str, unknown))}")
+        try:
+            return cls(**data)
+        except (TypeError, ValueError) as exc:
+            raise VocoderUnavailableError(f"{source}: {exc}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as plain Python values (what :func:`save_model` stores under ``"config"``)."""
+        return dataclasses.asdict(self)
+
+    @property
+    def pad(self) -> int:
+        """Samples trimmed at each side of the overlap-add: ``(n_fft - hop_length) / 2`` = 384."""
+        return (self.n_fft - self.hop_length) // 2
+
+    @property
+    def backbone_context_frames(self) -> int:
+        """Frames each side that one backbone output frame sees: ``kernel_size // 2`` per convolution, for the
+        embedding and each block: 3 · (1 + 8) = 27 by default."""
+        return (self.kernel_size // 2) * (1 + self.num_layers)
+
+    @property
+    def overlap_frames(self) -> int:
+        """Neighbouring STFT frames on each side that overlap one frame's ``hop_length`` output samples.
+
+        Frame ``j`` covers samples ``[hop j - pad, hop j - pad + n_fft)``; it reaches block ``k`` (samples
+        ``[hop k, hop (k + 1))``) when ``|j - k| < 1 + pad / hop``: ±2 for 1024 / 256.
+        """
+        return -(-self.pad // self.hop_length)
+
+    @property
+    def receptive_field_frames(self) -> int:
+        """Mel frames each side that one frame's output samples depend on: backbone + overlap-add = 27 + 2 = 29.
+
+        With at least this much context a chunk's middle is computed exactly as in the full pass (the zero
+        padding at a chunk's edge reaches no further in), so streaming splices exactly.
+        """
+        return self.backbone_context_frames + self.overlap_frames
+
+
+def hann_frame_window(config: ISTFTConfig, device: torch.device | str | None = None) -> torch.Tensor:
+    """The periodic Hann window of ``win_length`` zero-padded to ``n_fft`` in the middle (as ``torch.stft``
+    pads it), float32 ``(n_fft,)``."""
+    window = torch.hann_window(config.win_length, device=device)
+    left = (config.n_fft - config.win_length) // 2
+    return F.pad(window, (left, config.n_fft - config.win_length - left))
+
+
+def overlap_add(frames: torch.Tensor, hop_length: int) -> torch.Tensor:
+    """Overlap-add frames ``hop_length`` apart (a strided add: ``n_fft / hop`` shifted sums, differentiable).
+
+    Args:
+        frames: ``(B, T, n_fft)`` with ``n_fft`` a multiple of ``hop_length``.
+    Returns:
+        ``(B, (T - 1) * hop_length + n_fft)``: frame ``k`` added at sample ``k * hop_length``.
+    """
+    batch, count, n_fft = frames.shape
+    overlap = n_fft // hop_length
+    blocks = frames.reshape(batch, count, overlap, hop_length)
+    out = F.pad(blocks[:, :, 0], (0, 0, 0, overlap - 1))
+    for r in range(1, overlap):
+        out = out + F.pad(blocks[:, :, r], (0, 0, r, overlap - 1 - r))
+    return out.reshape(batch, (count + overlap - 1) * hop_length)
+
+
+def inverse_stft(spec: torch.Tensor, config: ISTFTConfig, window: torch.Tensor | None = None) -> torch.Tensor:
+    """Inverse STFT with "same" padding, aligned with the shared mel front-end (Vocos's ``ISTFT``).
+
+    irfft of each frame, Hann window, overlap-add, division by the overlap-added squared window, and a trim of
+    ``(n_fft - hop) / 2`` samples at each side. The inverse of ``torch.stft(center=False)`` of the signal
+    reflect-padded by that amount, as :func:`vocoder_studio.audio.mel.wav_to_mel` takes it.
+
+    Args:
+        spec: complex ``(B, T, n_fft // 2 + 1)``, frames first (``torch.stft`` gives ``(B, bins, T)``:
+            transpose it).
+        config: n_fft, hop_length and win_length.
+        window: the synthesis window ``(n_fft,)`` (default :func:`hann_frame_window`).
+    Returns:
+        real ``(B, T * hop_length)``; sample ``hop k + i`` comes from frames ``k - 2 … k + 2``.
+    """
+    if spec.ndim != 3 or spec.shape[-1] != config.n_fft // 2 + 1:
+        raise ValueError(f"inverse_stft takes (batch, frames, {config.n_fft // 2 + 1}), got {tuple(spec.shape)}")
+    if window is None:
+        window = hann_frame_window(config, spec.device)
+    frames = torch.fft.irfft(spec, n=config.n_fft, dim=-1) * window  # (B, T, n_fft)
+    count = frames.shape[1]
+    audio = overlap_add(frames, config.hop_length)
+    envelope = overlap_add(window.square().expand(1, count, -1), config.hop_length)
+    pad = config.pad
+    audio = audio[:, pad : audio.shape[-1] - pad]
+    envelope = envelope[:, pad : envelope.shape[-1] - pad]
+    return audio / envelope.clamp_min(1e-11)
+
+
+class ConvNeXtBlock(nn.Module):
+    """ConvNeXt block at frame rate: depthwise conv → LayerNorm → Linear → GELU → Linear → layer scale γ →
+    residual. ``(B, dim, T)`` → ``(B, dim, T)``; sees ``kernel_size // 2`` frames on each side."""
+
+    def __init__(self, dim: int, intermediate_dim: int, kernel_size: int, layer_scale: float) -> None:
+        super().__init__()
+        self.dwconv = nn.Conv1d(dim, dim, kernel_size, padding=kernel_size // 2, groups=dim)
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.pwconv1 = nn.Linear(dim, intermediate_dim)
+        self.act = nn.GELU()
+        self.pwconv2 = nn.Linear(intermediate_dim, dim)
+        self.gamma = nn.Parameter(torch.full((dim,), float(layer_scale)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.dwconv(x).transpose(1, 2)  # (B, T, dim)
+        y = self.pwconv2(self.act(self.pwconv1(self.norm(y))))
+        return x + (self.gamma * y).transpose(1, 2)
+
+
+class ISTFTGenerator(nn.Module):
+    """Vocos-style generator: ln-mel ``(B, n_mels, T)`` → waveform ``(B, T * hop_length)``.
+
+    Conv1d embedding (kernel 7) → LayerNorm → ``num_layers`` ConvNeXt blocks → LayerNorm → Linear to
+    ``n_fft + 2`` values per frame: a log-magnitude and a phase for each of the ``n_fft / 2 + 1`` bins
+    (Vocos's ``ISTFTHead``: ``S = min(exp(m), 100) · (cos p + i sin p)``) → :func:`inverse_stft`.
+    The output is not clipped (the vocoder clips to [-1, 1]; training sees the raw values).
+    """
+
+    def __init__(self, config: ISTFTConfig = ISTFTConfig()) -> None:
+        super().__init__()
+        self.config = config
+        c = config
+        self.embed = nn.Conv1d(c.n_mels, c.dim, c.kernel_size, padding=c.kernel_size // 2)
+        self.norm = nn.LayerNorm(c.dim, eps=1e-6)
+        scale = c.layer_scale_init if c.layer_scale_init is not None else 1.0 / c.num_layers
+        self.blocks = nn.ModuleList(
+            ConvNeXtBlock(c.dim, c.intermediate_dim, c.kernel_size, scale) for _ in range(c.num_layers)
+        )
+        self.final_norm = nn.LayerNorm(c.dim, eps=1e-6)
+        for module in self.modules():  # Vocos's backbone initialisation (the head keeps torch's default)
+            if isinstance(module, (nn.Conv1d, nn.Linear)):
+                nn.init.trunc_normal_(module.weight, std=0.02)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+        self.head = nn.Linear(c.dim, c.n_fft + 2)
+        self.register_buffer("window", hann_frame_window(c), persistent=False)
+
+    def spectrum(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The predicted STFT: log-magnitude and phase (radians, unwrapped), each ``(B, T, n_fft // 2 + 1)``."""
+        x = self.embed(mel)
+        x = self.norm(x.transpose(1, 2)).transpose(1, 2)
+        for block in self.blocks:
+            x = block(x)
+        x = self.head(self.final_norm(x.transpose(1, 2)))  # (B, T, n_fft + 2)
+        log_magnitude, phase = x.chunk(2, dim=-1)
+        return log_magnitude, phase
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        """ln-mel ``(B, n_mels, T)`` float32 → waveform ``(B, T * hop_length)`` float32 (not clipped)."""
+        log_magnitude, phase = self.spectrum(mel)
+        # the head may run in bfloat16/float16 under autocast; the FFT and complex numbers need float32
+        log_magnitude, phase = log_magnitude.float(), phase.float()
+        magnitude = torch.exp(log_magnitude).clamp(max=MAX_MAGNITUDE)
+        spec = torch.complex(magnitude * torch.cos(phase), magnitude * torch.sin(phase))
+        window: torch.Tensor = self.window  # type: ignore[assignment]
+        return inverse_stft(spec, self.config, window)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def save_model(
+    path: str | Path, model: ISTFTGenerator, config: ISTFTConfig | None = None, /, **extra: Any
+) -> Path:
+    """Write a checkpoint ``{"config": config.to_dict(), "model": state_dict, **extra}`` atomically.
+
+    Args:
+        path: the ``.pt`` file (its folder is created); replaced in one rename, never left half-written.
+        model: the generator (its state dict is saved from wherever it lives; load with ``map_location``).
+        config: its hyper-parameters; default ``model.config``.
+        extra: anything else the trainer keeps (``optimizer``, ``step``, …): tensors, numbers, strings, lists
+            and dicts of them, so that ``torch.load(weights_only=True)`` reads it back.
+    Returns:
+        the path written.
+    Raises:
+        ValueError: ``extra`` uses the reserved keys ``config`` or ``model``.
+    """
+    config = model.config if config is None else config
+    if {"config", "model"} & set(extra):
+        raise ValueError("save_model: 'config' and 'model' are reserved checkpoint keys")
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        torch.save({"config": config.to_dict(), "model": model.state_dict(), **extra}, tmp)
+    return target
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The whole checkpoint dict (``torch.load(weights_only=True)`` on the CPU), for the trainer's resume.
+
+    Raises:
+        VocoderUnavailableError: unreadable, truncated, not a torch checkpoint, or not a dict with ``config``
+            and ``model`` (the message names the file).
+    """
+    path = Path(path)
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, EOFError, ValueError, zipfile.BadZipFile, pickle.UnpicklingError) as exc:
+        raise VocoderUnavailableError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from None
+    if not isinstance(data, dict) or not {"config", "model"} <= set(data):
+        raise VocoderUnavailableError(f"{path}: not an iSTFT checkpoint (needs the keys 'config' and 'model')")
+    return data
+
+
+def load_model(path: str | Path) -> tuple[ISTFTGenerator, ISTFTConfig]:
+    """Build the generator a checkpoint describes and load its weights; in eval mode on the CPU.
+
+    Extra keys of the checkpoint (``optimizer``, ``step``, …) are ignored.
+
+    Raises:
+        VocoderUnavailableError: unreadable or truncated file, an invalid config, or weights that do not fit it
+            (the message names the file).
+    """
+    data = read_checkpoint(path)
+    config = ISTFTConfig.from_dict(data["config"], str(path))
+    model = ISTFTGenerator(config)
+    try:
+        model.load_state_dict(data["model"])
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise VocoderUnavailableError(f"{path}: weights do not fit the stored config ({first})") from None
+    return model.eval(), config
+
+
+class ISTFTVocoder(Vocoder):
+    """The iSTFT vocoder: a trained :class:`ISTFTGenerator` on the CPU or GPU.
+
+    Args:
+        model: the generator to run (tests and the trainer's previews); None loads ``istft.pt`` from the models
+            directories.
+        device: torch device.
+        config: the mel front-end; the model's ``n_mels`` and ``hop_length`` must match it.
+    Raises:
+        VocoderUnavailableError: no usable checkpoint, or a model for another front-end.
+    """
+
+    name = "istft"
+    #: frames of one call: peak memory grew about 30 kB a frame (117 MB for 4096 frames, measured), so 2048
+    #: frames (24 s) keep it near 60 MB whatever the length; longer mels go in exact chunks (context = the
+    #: receptive field, 2 · 29 frames recomputed per chunk: under 3 %).
+    max_frames_per_call = 2048
+
+    def __init__(
+        self,
+        model: ISTFTGenerator | None = None,
+        device: str | torch.device = "cpu",
+        config: MelConfig = DEFAULT_CONFIG,
+    ) -> None:
+        super().__init__(device, config)
+        if model is None:
+            path, _ = find_checked(CHECKPOINT, config)
+            model, _ = load_model(path)
+        c = model.config
+        if c.n_mels != config.n_mels or c.hop_length != config.hop_length:
+            raise VocoderUnavailableError(
+                f"iSTFT model made for n_mels {c.n_mels} / hop_length {c.hop_length}, the front-end has "
+                f"{config.n_mels} / {config.hop_length}"
+            )
+        self.model = model.eval().to(self.device)
+        self.receptive_field_frames = c.receptive_field_frames
+
+    def to(self, device: str | torch.device) -> ISTFTVocoder:
+        super().to(device)
+        self.model.to(self.device)
+        return self
+
+    def _synthesize(self, mel: torch.Tensor) -> torch.Tensor:
+        return self.model(mel)
+
+    def describe(self) -> str:
+        c = self.model.config
+        millions = count_parameters(self.model) / 1e6
+        return f"{self.name}, {c.num_layers} × {c.dim} ConvNeXt, {millions:.1f} M parameters ({self.device})"
+
+
+def _build(device: str | torch.device = "cpu", config: MelConfig = DEFAULT_CONFIG) -> ISTFTVocoder:
+    return ISTFTVocoder(device=device, config=config)
+
+
+def _check() -> str | None:
+    find_checked(CHECKPOINT, DEFAULT_CONFIG)  # raises VocoderUnavailableError with the reason
+    return None
+
+
+VOCODERS = (
+    VocoderEntry(
+        name="istft",
+        label="iSTFT (Vocos-style, ours)",
+        factory=_build,
+        weights=f"models/{CHECKPOINT} (trained here: `vocoder-studio train istft`)",
+        description="ConvNeXt at frame rate predicting STFT magnitude and phase, then an inverse FFT "
+        "(after Vocos, Siuzdak 2023)",
+        check=_check,
+        card=lambda: check_checkpoint(find_model(CHECKPOINT), DEFAULT_CONFIG),
+    ),
+)
+
+__all__ = [
+    "CHECKPOINT",
+    "ISTFTConfig",
+    "ISTFTGenerator",
+    "ISTFTVocoder",
+    "count_parameters",
+    "inverse_stft",
+    "load_model",
+    "read_checkpoint",
+    "save_model",
+]
