@@ -155,3 +155,15 @@ def test_vocoders_json_shape() -> None:
     gl = entries[0]
     assert gl["parameters"]["iterations"]["min"] == 1 and gl["card"] is None
     assert entries[1]["card"]["scores"]["pesq_wb"] > 3
+
+
+def test_train_errors_are_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "VOCODER_STUDIO_DATA": str(tmp_path)}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "vocoder_studio", *args], capture_output=True, text=True,
+                              timeout=300, env=env)
+
+    assert "unknown model 'nope'; trainable: istft" in _one_error_line(run("train", "nope", "--device", "cpu"))
+    line = _one_error_line(run("train", "istft", "--device", "cpu", "--steps", "1"))
+    assert line.endswith("train.npz: no corpus pack; run `vocoder-studio data prepare` first")

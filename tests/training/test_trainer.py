@@ -112,3 +112,42 @@ def test_cancel_stops_with_a_checkpoint(tmp_path: Path, packs: tuple[Pack, Pack]
     assert state.step == 2 and seen[0].startswith("step 1: loss")
     assert Trainer(FrameLinear(), train, None, tmp_path, TrainSettings(batch_size=2, segment_samples=2048)
                    ).state.step == 2
+
+
+def test_istft_recipe_trains_and_exports_a_usable_model(tmp_path: Path, packs: tuple[Pack, Pack],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A few real steps of the iSTFT recipe, then `export`: the checkpoint and its card make the registry's
+    `istft` entry ready, and its card states what the run measured."""
+    import json
+
+    from vocoder_studio.training import corpus
+    from vocoder_studio.training.recipes import ISTFTRecipe
+    from vocoder_studio.training.run import export
+    from vocoder_studio.vocoders import create_vocoder, get_entry, registry
+    from vocoder_studio.vocoders.istft import ISTFTConfig
+
+    train, valid = packs
+    recipe = ISTFTRecipe(ISTFTConfig(dim=32, intermediate_dim=64, num_layers=2))
+    settings = TrainSettings(batch_size=2, segment_samples=4096, validate_every=0, valid_clips=1)
+    trainer = Trainer(recipe, train, valid, tmp_path / "run", settings)
+    trainer.run(steps=3)
+    models = tmp_path / "models"
+    models.mkdir()
+    monkeypatch.setattr(corpus, "read_manifest", lambda path=None: [
+        corpus.Clip("a/cs/x-m-1.ogg", "cs", "cs-m", "a", "train", 60.0)])
+    written = export("istft", trainer, torch.device("cpu"), models)
+    assert [p.name for p in written] == ["istft.pt", "istft.json"]
+    card = json.loads((models / "istft.json").read_text())
+    assert card["steps"] == 3 and card["scores"]["mel_l1"] > 0 and "pesq_wb" in card["scores"]
+    assert card["mel_config"]["hop_length"] == DEFAULT_CONFIG.hop_length
+    assert "2 ConvNeXt blocks × 32 channels" in card["architecture"]
+    assert f"PESQ-wb {card['scores']['pesq_wb']:.2f}" in card["summary"]
+
+    monkeypatch.setenv("VOCODER_STUDIO_MODELS", str(models))
+    registry.refresh()
+    try:
+        assert get_entry("istft").unavailable_reason() is None
+        audio = create_vocoder("istft").vocode(np.full((DEFAULT_CONFIG.n_mels, 7), -4.0, np.float32))
+        assert audio.shape == (7 * HOP,)
+    finally:
+        registry.refresh()
