@@ -140,6 +140,80 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _melnet_model(path: str | None) -> object:
+    """``--model PATH`` or the default ``melnet.pt`` of the models directories (checked with its card)."""
+    from vocoder_studio.audio.mel import DEFAULT_CONFIG
+    from vocoder_studio.melnet import load_model
+    from vocoder_studio.vocoders.checkpoints import find_checked
+
+    checkpoint = Path(path) if path else find_checked("melnet.pt", DEFAULT_CONFIG)[0]
+    if not checkpoint.is_file():
+        raise VocoderStudioError(f"{checkpoint}: no such MelNet checkpoint")
+    return load_model(checkpoint)
+
+
+def _seconds_range(text: str) -> tuple[float, float]:
+    try:
+        start, end = (float(v) for v in text.split(":"))
+    except ValueError:
+        raise VocoderStudioError(f"--inpaint {text!r}: expected START:END in seconds, e.g. 1.5:2.0") from None
+    if not 0 <= start < end:
+        raise VocoderStudioError(f"--inpaint {text!r}: needs 0 <= START < END")
+    return start, end
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from vocoder_studio.audio import save_mel
+    from vocoder_studio.audio.mel import DEFAULT_CONFIG
+    from vocoder_studio.document import open_document
+    from vocoder_studio.melnet import MelNet, sample
+
+    output = Path(args.output)
+    _require_suffix(output, ".npy", "a float32 mel array")
+    frames_per_s = 1.0 / DEFAULT_CONFIG.frame_seconds
+    if args.inpaint is not None and args.input is None:
+        raise VocoderStudioError("--inpaint needs --input IN (the mel or audio to fill)")
+    if args.inpaint is None and (args.seconds is None or args.seconds <= 0):
+        raise VocoderStudioError("--seconds must be a positive number of seconds to generate")
+    model = _melnet_model(args.model)
+    assert isinstance(model, MelNet)
+    if args.inpaint is not None:
+        start, end = _seconds_range(args.inpaint)
+        source = open_document(Path(args.input)).mel
+        span = (round(start * frames_per_s), min(source.shape[1], round(end * frames_per_s)))
+        mel = sample(model, source=source, inpaint=span, temperature=args.temperature, seed=args.seed,
+                     floor=DEFAULT_CONFIG.floor_ln)
+    else:
+        prime = None
+        if args.prime is not None:
+            prime = open_document(Path(args.prime)).mel
+            if args.prime_seconds is not None:
+                prime = prime[:, : max(1, round(args.prime_seconds * frames_per_s))]
+        mel = sample(model, max(1, round(args.seconds * frames_per_s)), prime=prime,
+                     temperature=args.temperature, seed=args.seed, floor=DEFAULT_CONFIG.floor_ln)
+    save_mel(output, mel)
+    print(f"{output}: mel {mel.shape[0]} × {mel.shape[1]} frames ({mel.shape[1] / frames_per_s:.2f} s)")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from vocoder_studio.document import open_document
+    from vocoder_studio.melnet import MelNet, evaluate
+
+    model = _melnet_model(args.model)
+    assert isinstance(model, MelNet)
+    result = evaluate(model, [open_document(Path(f)).mel for f in args.files])
+    if args.json:
+        print(json.dumps(result))
+    else:
+        tiers = ", ".join(f"{v:.4f}" for v in result["tiers"] if v is not None)
+        print(f"NLL {result['nll_per_cell']:.4f} nats per mel cell over {result['cells']} cells "
+              f"of {result['files']} files (tiers: {tiers})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from vocoder_studio.vocoders.registry import DEFAULT_VOCODER
 
@@ -194,6 +268,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export", default=None, metavar="DIR",
                    help="afterwards, write the model and its card into this models directory")
     p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("generate", help="sample a mel with MelNet: new speech-like sound, a continuation of "
+                       "--prime, or a fill of --inpaint START:END in --input")
+    p.add_argument("-o", "--output", required=True, help="the mel to write (.npy)")
+    p.add_argument("--seconds", type=float, default=None, help="seconds to generate (after the prime)")
+    p.add_argument("--prime", default=None, metavar="IN", help="audio or .npy mel to continue")
+    p.add_argument("--prime-seconds", type=float, default=None, metavar="P", help="use the first P s of --prime")
+    p.add_argument("--inpaint", default=None, metavar="START:END", help="regenerate this range (seconds) of --input")
+    p.add_argument("--input", default=None, metavar="IN", help="audio or .npy mel to inpaint")
+    p.add_argument("--temperature", type=float, default=1.0, help="0 (most likely) … 1 (the model's spread)")
+    p.add_argument("--seed", type=int, default=0, help="the same seed gives the same output")
+    p.add_argument("--model", default=None, metavar="PATH", help="a MelNet checkpoint (default: melnet.pt of the "
+                   "models directories)")
+    p.set_defaults(func=_cmd_generate)
+
+    p = sub.add_parser("eval", help="score files under a model: `eval melnet FILES... --json` (NLL per mel cell)")
+    p.add_argument("what", choices=["melnet"])
+    p.add_argument("files", nargs="+", help="audio or .npy mels")
+    p.add_argument("--model", default=None, metavar="PATH", help="a MelNet checkpoint (default: melnet.pt)")
+    p.add_argument("--json", action="store_true", help='print {"nll_per_cell": x, "tiers": [...], ...}')
+    p.set_defaults(func=_cmd_eval)
     return parser
 
 

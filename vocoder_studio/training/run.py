@@ -73,7 +73,8 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
     valid_path = corpus.pack_path("valid")
     valid_pack = corpus.Pack.load(valid_path) if valid_path.exists() else None
     folder = run_dir or corpus.data_dir() / "runs" / name
-    trainer = Trainer(recipe, train_pack, valid_pack, folder, settings, device, resume, DEFAULT_CONFIG)
+    trainer_class = getattr(recipe, "trainer_class", Trainer)  # a recipe may bring its own (MelNet)
+    trainer = trainer_class(recipe, train_pack, valid_pack, folder, settings, device, resume, DEFAULT_CONFIG)
     bar = _progress_bar()
     progress = _driver(bar)
     start_step = trainer.state.step

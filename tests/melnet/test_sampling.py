@@ -1,0 +1,142 @@
+"""Sampling MelNet: cached incremental state agrees with the full forward pass; continuation, inpainting,
+seeds, progress, partial frames and cancellation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from vocoder_studio.engine.jobs import CancelToken
+from vocoder_studio.errors import JobCancelled, MelShapeError
+from vocoder_studio.melnet import MelNet, MelNetConfig, MelNetError, incremental_log_probs, sample
+from vocoder_studio.melnet import tiers as tiering
+
+CONFIG = MelNetConfig(n_tiers=4, layers=(2, 1, 1, 1), hidden=16, mixtures=3)
+
+
+@pytest.fixture(scope="module")
+def model(speech_mel: np.ndarray) -> MelNet:
+    torch.manual_seed(0)
+    net = MelNet(CONFIG)
+    net.set_normalisation(torch.from_numpy(speech_mel))
+    return net.eval()
+
+
+def test_incremental_log_probs_match_the_full_forward_pass(model: MelNet, speech_mel: np.ndarray) -> None:
+    mel = speech_mel[:, 100:123]  # an odd length: uneven splits along time
+    with torch.no_grad():
+        x = model.normalise(torch.from_numpy(mel).unsqueeze(0))
+        parts, params = model.tier_params(x)
+    stepped = incremental_log_probs(model, mel)
+    assert len(stepped) == CONFIG.n_tiers
+    for g, net in enumerate(model.tiers):
+        full = -net.nll(params[g], parts[g])[0]  # type: ignore[arg-type]
+        assert stepped[g].shape == full.shape
+        torch.testing.assert_close(stepped[g], full, rtol=0, atol=1e-4)
+
+
+def test_unconditional_sample_has_the_length_and_is_finite(model: MelNet) -> None:
+    out = sample(model, 20, seed=1)
+    assert out.shape == (80, 20) and out.dtype == np.float32 and np.isfinite(out).all()
+
+
+def test_same_seed_same_sample_other_seed_other_sample(model: MelNet) -> None:
+    a = sample(model, 12, seed=5)
+    assert np.array_equal(a, sample(model, 12, seed=5))
+    assert not np.array_equal(a, sample(model, 12, seed=6))
+
+
+def test_zero_temperature_is_deterministic_whatever_the_seed(model: MelNet) -> None:
+    assert np.array_equal(sample(model, 8, seed=1, temperature=0.0), sample(model, 8, seed=2, temperature=0.0))
+
+
+def test_continuation_keeps_the_prefix_bit_exactly(model: MelNet, speech_mel: np.ndarray) -> None:
+    prime = speech_mel[:, 40:71]
+    out = sample(model, 15, prime=prime, seed=3)
+    assert out.shape == (80, 46)
+    assert np.array_equal(out[:, :31], prime)
+    assert np.isfinite(out).all() and not np.array_equal(out[:, 31:], np.zeros((80, 15)))
+
+
+def test_continuation_depends_on_the_prefix(model: MelNet, speech_mel: np.ndarray) -> None:
+    a = sample(model, 6, prime=speech_mel[:, :20], seed=3, temperature=0.0)
+    b = sample(model, 6, prime=speech_mel[:, 200:220], seed=3, temperature=0.0)
+    assert not np.array_equal(a[:, 20:], b[:, 20:])
+
+
+def test_inpainting_keeps_everything_outside_the_range(model: MelNet, speech_mel: np.ndarray) -> None:
+    source = speech_mel[:, 300:340].copy()
+    out = sample(model, source=source, inpaint=(11, 24), seed=4)
+    outside = np.ones(40, bool)
+    outside[11:24] = False
+    assert np.array_equal(out[:, outside], source[:, outside])
+    assert not np.array_equal(out[:, 11:24], source[:, 11:24])
+    assert np.isfinite(out).all()
+
+
+def test_inpainting_upper_tiers_see_the_right_hand_side(model: MelNet, speech_mel: np.ndarray) -> None:
+    """Changing only frames after the gap changes the fill (through the upper tiers' conditioning)."""
+    source = speech_mel[:, 300:340].copy()
+    a = sample(model, source=source, inpaint=(10, 20), seed=4, temperature=0.0)
+    other = source.copy()
+    other[:, 25:] = speech_mel[:, 500:515]
+    b = sample(model, source=other, inpaint=(10, 20), seed=4, temperature=0.0)
+    assert not np.array_equal(a[:, 10:20], b[:, 10:20])
+
+
+def test_progress_and_partial_frames_cover_the_output_in_order(model: MelNet, speech_mel: np.ndarray) -> None:
+    seen: list[tuple[float, str]] = []
+    pieces: list[tuple[int, np.ndarray]] = []
+    out = sample(model, 21, prime=speech_mel[:, :9], seed=2, progress=lambda f, m: seen.append((f, m)),
+                 on_frames=lambda start, block: pieces.append((start, block)), chunk=4)
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert any(m.startswith("tier 1/4") for _, m in seen) and any(m.startswith("tier 4/4") for _, m in seen)
+    starts = [s for s, _ in pieces]
+    assert starts[0] == 0 and len(pieces) > 2
+    joined = np.concatenate([b for _, b in pieces], axis=1)
+    assert np.array_equal(joined, out)
+    assert all(s == sum(b.shape[1] for _, b in pieces[:i]) for i, (s, _) in enumerate(pieces))
+
+
+def test_cancel_token_stops_between_frames(model: MelNet) -> None:
+    token = CancelToken()
+    calls = 0
+
+    def progress(fraction: float, message: str) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            token.cancel()
+
+    with pytest.raises(JobCancelled):
+        sample(model, 30, seed=1, progress=progress, cancel=token)
+    assert calls == 3
+    with pytest.raises(JobCancelled):
+        sample(model, 30, seed=1, cancel=lambda: True)
+
+
+def test_partial_frames_reach_a_cancel_token_listener(model: MelNet) -> None:
+    got: list[object] = []
+    token = CancelToken(on_partial=got.append)
+    out = sample(model, 10, seed=1, cancel=token, on_frames=lambda s, b: token.partial((s, b)))
+    assert got and np.array_equal(np.concatenate([b for _, b in got], axis=1), out)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"frames": 0}, MelNetError),
+    ({"frames": 5, "temperature": -1.0}, MelNetError),
+    ({"frames": 5, "prime": np.zeros((40, 9), np.float32)}, MelShapeError),
+    ({"frames": 5, "prime": np.full((80, 9), np.nan, np.float32)}, MelShapeError),
+    ({"source": np.zeros((80, 9), np.float32), "inpaint": (5, 12)}, MelNetError),
+    ({"inpaint": (1, 2)}, MelNetError),
+])
+def test_bad_requests_are_clear_errors(model: MelNet, kwargs: dict[str, object], error: type) -> None:
+    with pytest.raises(error):
+        sample(model, **kwargs)  # type: ignore[arg-type]
+
+
+def test_positions_of_the_last_tier_are_full_frames() -> None:
+    index = torch.arange(10).view(10, 1).expand(10, 80)
+    assert tiering.split(index, 4)[-1].shape == (10, 40)

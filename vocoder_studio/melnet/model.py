@@ -1,0 +1,379 @@
+"""MelNet (Vasquez & Lewis 2019, arXiv 1906.01083) at a CPU-trainable size: the tier network with its
+time-delayed, frequency-delayed and centralized stacks, the feature-extraction network of the upper tiers, the
+Gaussian-mixture head and its exact negative log-likelihood.
+
+Conventions: a mel is the shared front-end's ``(n_mels, frames)`` natural-log magnitude; inside the model a
+batch is ``(B, T, F)`` (time first) and *normalised* per band, ``x = (mel - band_mean) / band_std``. Every NLL
+this module reports is in nats per cell of the raw ln-mel: the normalisation's log-Jacobian ``ln band_std`` is
+added back, so the figure compares with any other density of the same values.
+
+Causality inside a tier (frame by frame in time, low to high frequency within a frame):
+
+- the time-delayed stack sees the previous frames only (its input is shifted one frame); each layer runs a GRU
+  forward and one backward along frequency (within a frame) and one forward along time (per band), concatenated,
+  projected, with a residual connection;
+- the centralized stack (tier 1 only) is a GRU forward in time over whole previous frames;
+- the frequency-delayed stack sees the lower bands of the current frame (its input is shifted one band): one GRU
+  forward along frequency per layer, fed by its own previous layer plus the time-delayed (and centralized)
+  stack's output of the same depth;
+- upper tiers add features of the tiers below (a bidirectional GRU along each axis over the lower view) into
+  layer 0 of both stacks; the lower view is known when a tier is sampled, so it may look both ways.
+
+Every RNN runs as one batched ``nn.GRU`` call over reshaped batches (one sequence per band along time, one per
+frame along frequency); there is no Python loop over cells in training.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vocoder_studio.errors import VocoderStudioError
+from vocoder_studio.melnet import tiers as tiering
+
+LOG_2PI = math.log(2.0 * math.pi)
+
+
+class MelNetError(VocoderStudioError):
+    """A MelNet checkpoint or config cannot be used, or a sampling request is invalid (names file or value)."""
+
+
+@dataclass(frozen=True)
+class MelNetConfig:
+    """MelNet's hyper-parameters (stored beside the weights in every checkpoint).
+
+    Attributes:
+        n_mels: bands of the shared front-end the model was built for.
+        n_tiers: tiers of the multiscale split (first split along frequency, then time, alternating).
+        layers: layers per tier, coarsest first (one entry per tier).
+        hidden: hidden size of every RNN and projection.
+        mixtures: K, Gaussians per cell.
+        log_scale_min: the lowest log standard deviation (normalised units): about 0.45 % of cells sit exactly on
+            the front-end's floor, where an unclamped component would spike and drive the NLL to minus infinity.
+    """
+
+    n_mels: int = 80
+    n_tiers: int = 4
+    layers: tuple[int, ...] = (3, 2, 2, 2)
+    hidden: int = 32
+    mixtures: int = 10
+    log_scale_min: float = -5.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layers", tuple(int(v) for v in self.layers))
+        if self.n_tiers < 1 or len(self.layers) != self.n_tiers or min(self.layers) < 1:
+            raise MelNetError(f"MelNet config: layers {self.layers} must give one count >= 1 per tier "
+                              f"({self.n_tiers} tiers)")
+        if self.hidden < 1 or self.mixtures < 1 or self.n_mels < 2 ** ((self.n_tiers) // 2):
+            raise MelNetError(f"MelNet config: hidden {self.hidden}, mixtures {self.mixtures} or n_mels "
+                              f"{self.n_mels} out of range")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["layers"] = list(self.layers)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: object, source: str = "MelNet config") -> MelNetConfig:
+        """Raises: MelNetError: not an object, unknown keys or values out of range (names ``source``)."""
+        if not isinstance(data, dict):
+            raise MelNetError(f"{source}: the config must be an object")
+        known = set(cls.__dataclass_fields__)
+        unknown = set(data) - known
+        if unknown:
+            raise MelNetError(f"{source}: unknown config keys {sorted(unknown)}")
+        try:
+            return cls(**data)
+        except (TypeError, ValueError) as exc:
+            raise MelNetError(f"{source}: invalid config ({exc})") from None
+
+    def tier_bands(self) -> list[int]:
+        """Bands of each tier, coarsest first (e.g. ``[20, 20, 40, 40]`` for 80 bands and 4 tiers)."""
+        return [t.shape[-1] for t in tiering.split(np.zeros((4, self.n_mels)), self.n_tiers)]
+
+
+# --------------------------------------------------------------------------------------------- the mixture
+def gmm_parts(params: torch.Tensor, mixtures: int, log_scale_min: float
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Means, clamped log-scales and log-weights ``(..., K)`` of head outputs ``(..., 3K)``."""
+    mu, log_s, logits = params.split(mixtures, dim=-1)
+    return mu, log_s.clamp(min=log_scale_min), torch.log_softmax(logits, dim=-1)
+
+
+def gmm_nll(params: torch.Tensor, x: torch.Tensor, mixtures: int, log_scale_min: float) -> torch.Tensor:
+    """Exact negative log-likelihood (nats) of values ``x`` ``(...)`` under the mixtures ``params`` ``(..., 3K)``."""
+    mu, log_s, log_w = gmm_parts(params, mixtures, log_scale_min)
+    z = (x.unsqueeze(-1) - mu) * torch.exp(-log_s)
+    return -torch.logsumexp(log_w - log_s - 0.5 * LOG_2PI - 0.5 * z * z, dim=-1)
+
+
+# --------------------------------------------------------------------------------------------- the stacks
+def _gru(hidden: int, bidirectional: bool = False) -> nn.GRU:
+    return nn.GRU(hidden, hidden, batch_first=True, bidirectional=bidirectional)
+
+
+class TimeLayer(nn.Module):
+    """One layer of the time-delayed stack: GRUs forward and backward along frequency and forward along time."""
+
+    def __init__(self, hidden: int) -> None:
+        super().__init__()
+        self.freq = _gru(hidden, bidirectional=True)
+        self.time = _gru(hidden)
+        self.proj = nn.Linear(3 * hidden, hidden)
+
+    def forward(self, h: torch.Tensor, state: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``h`` ``(B, n, F, H)`` over ``n`` frames; ``state`` ``(1, B*F, H)`` of the time GRU (None: zeros)."""
+        b, n, f, hid = h.shape
+        along_f, _ = self.freq(h.reshape(b * n, f, hid))
+        along_t, state = self.time(h.permute(0, 2, 1, 3).reshape(b * f, n, hid), state)
+        along_t = along_t.reshape(b, f, n, hid).permute(0, 2, 1, 3)
+        return h + self.proj(torch.cat([along_f.reshape(b, n, f, 2 * hid), along_t], dim=-1)), state
+
+
+class CentralLayer(nn.Module):
+    """One layer of the centralized stack: a GRU forward in time over whole frames."""
+
+    def __init__(self, hidden: int) -> None:
+        super().__init__()
+        self.time = _gru(hidden)
+        self.proj = nn.Linear(hidden, hidden)
+
+    def forward(self, h: torch.Tensor, state: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``h`` ``(B, n, H)``; ``state`` ``(1, B, H)``."""
+        out, state = self.time(h, state)
+        return h + self.proj(out), state
+
+
+class FreqLayer(nn.Module):
+    """One layer of the frequency-delayed stack: a GRU forward along frequency within each frame."""
+
+    def __init__(self, hidden: int) -> None:
+        super().__init__()
+        self.freq = _gru(hidden)
+        self.proj = nn.Linear(hidden, hidden)
+
+    def forward(self, h: torch.Tensor, context: torch.Tensor, state: torch.Tensor | None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``h``, ``context`` ``(B, n, Fc, H)`` (context: the time/centralized stacks' output of this depth);
+        ``state`` ``(1, B*n, H)``: the GRU state after the bands before these ``Fc``."""
+        b, n, f, hid = h.shape
+        out, state = self.freq((h + context).reshape(b * n, f, hid), state)
+        return h + self.proj(out.reshape(b, n, f, hid)), state
+
+    def step(self, h: torch.Tensor, context: torch.Tensor, state: torch.Tensor | None
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One band: ``h``, ``context`` ``(N, H)``; ``state`` ``(N, H)``. The same arithmetic as :meth:`forward`
+        (``torch.gru_cell`` on the GRU's weights), a few times cheaper per call."""
+        g = self.freq
+        if state is None:
+            state = h.new_zeros(h.shape)
+        state = torch.gru_cell(h + context, state, g.weight_ih_l0, g.weight_hh_l0,  # type: ignore[arg-type]
+                               g.bias_ih_l0, g.bias_hh_l0)  # type: ignore[arg-type]
+        return h + self.proj(state), state
+
+
+class FeatureNet(nn.Module):
+    """Features of the lower tiers' view for an upper tier: bidirectional GRUs along time and along frequency."""
+
+    def __init__(self, hidden: int) -> None:
+        super().__init__()
+        self.inp = nn.Linear(1, hidden)
+        self.time = _gru(hidden, bidirectional=True)
+        self.freq = _gru(hidden, bidirectional=True)
+        self.proj = nn.Linear(4 * hidden, hidden)
+
+    def forward(self, view: torch.Tensor) -> torch.Tensor:
+        """``view`` ``(B, T, F)`` (normalised) → features ``(B, T, F, H)``."""
+        b, t, f = view.shape
+        h = self.inp(view.unsqueeze(-1))
+        hid = h.shape[-1]
+        along_t, _ = self.time(h.permute(0, 2, 1, 3).reshape(b * f, t, hid))
+        along_t = along_t.reshape(b, f, t, 2 * hid).permute(0, 2, 1, 3)
+        along_f, _ = self.freq(h.reshape(b * t, f, hid))
+        return h + self.proj(torch.cat([along_t, along_f.reshape(b, t, f, 2 * hid)], dim=-1))
+
+
+@dataclass
+class TimeContext:
+    """The time-delayed (and centralized) stacks' outputs for ``n`` frames, per layer, and their GRU states."""
+
+    time: list[torch.Tensor]                     # L × (B, n, F, H)
+    central: list[torch.Tensor] | None           # L × (B, n, 1, H)
+    states: list[torch.Tensor] = field(default_factory=list)
+    central_states: list[torch.Tensor] = field(default_factory=list)
+
+    def context(self, layer: int, bands: slice) -> torch.Tensor:
+        h = self.time[layer][:, :, bands]
+        return h if self.central is None else h + self.central[layer]
+
+
+class TierNet(nn.Module):
+    """The network of one tier: GMM parameters ``(B, T, F, 3K)`` for every cell of the tier.
+
+    Args:
+        config: the model's hyper-parameters.
+        bands: F, the tier's bands.
+        layers: layers of each stack.
+        conditioned: an upper tier (has the feature-extraction network); tier 1 has the centralized stack instead.
+    """
+
+    def __init__(self, config: MelNetConfig, bands: int, layers: int, conditioned: bool) -> None:
+        super().__init__()
+        hid = config.hidden
+        self.bands, self.n_layers, self.conditioned = bands, layers, conditioned
+        self.mixtures, self.log_scale_min = config.mixtures, config.log_scale_min
+        self.time_in = nn.Linear(1, hid)
+        self.freq_in = nn.Linear(1, hid)
+        self.band_embedding = nn.Parameter(torch.zeros(bands, hid))
+        self.time_layers = nn.ModuleList(TimeLayer(hid) for _ in range(layers))
+        self.freq_layers = nn.ModuleList(FreqLayer(hid) for _ in range(layers))
+        self.features: FeatureNet | None = FeatureNet(hid) if conditioned else None
+        self.cond_time = nn.Linear(hid, hid) if conditioned else None
+        self.cond_freq = nn.Linear(hid, hid) if conditioned else None
+        self.central_in = None if conditioned else nn.Linear(bands, hid)
+        self.central_layers = None if conditioned else nn.ModuleList(CentralLayer(hid) for _ in range(layers))
+        self.head = nn.Linear(hid, 3 * config.mixtures)
+
+    def conditioning(self, view: torch.Tensor | None, frames: int
+                     ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Layer-0 inputs ``(B, frames, F, H)`` for the time and frequency stacks from the lower view (None for
+        tier 1). Odd row ``i`` of the split is aligned with even row ``i`` of the view (its left/lower neighbour)."""
+        if self.features is None or view is None:
+            return None, None
+        assert self.cond_time is not None and self.cond_freq is not None
+        feats = self.features(view)[:, :frames, : self.bands]
+        return self.cond_time(feats), self.cond_freq(feats)
+
+    def time_context(self, x_prev: torch.Tensor, cond: torch.Tensor | None,
+                     states: list[torch.Tensor] | None = None, central_states: list[torch.Tensor] | None = None
+                     ) -> TimeContext:
+        """The delayed stacks over ``n`` frames whose *previous* frames are ``x_prev`` ``(B, n, F)``
+        (``x_prev[:, i]`` is the frame before frame ``i``), from GRU states (None: the tier's start)."""
+        h = self.time_in(x_prev.unsqueeze(-1)) + self.band_embedding
+        if cond is not None:
+            h = h + cond
+        outs, new_states = [], []
+        for i, layer in enumerate(self.time_layers):
+            h, s = layer(h, None if states is None else states[i])
+            outs.append(h)
+            new_states.append(s)
+        central, new_central = None, []
+        if self.central_in is not None and self.central_layers is not None:
+            c = self.central_in(x_prev)
+            central = []
+            for i, layer in enumerate(self.central_layers):
+                c, s = layer(c, None if central_states is None else central_states[i])
+                central.append(c.unsqueeze(2))
+                new_central.append(s)
+        return TimeContext(outs, central, new_states, new_central)
+
+    def freq_start(self, x_below: torch.Tensor, cond: torch.Tensor | None, bands: slice) -> torch.Tensor:
+        """Layer-0 input of the frequency stack for ``bands``; ``x_below`` ``(B, n, Fc)`` is the band under each."""
+        h = self.freq_in(x_below.unsqueeze(-1)) + self.band_embedding[bands]
+        return h if cond is None else h + cond[:, :, bands]
+
+    def forward(self, x: torch.Tensor, view: torch.Tensor | None = None) -> torch.Tensor:
+        """GMM parameters ``(B, T, F, 3K)`` of tier values ``x`` ``(B, T, F)`` (normalised) given the lower view
+        ``(B, T', F')`` (upper tiers). Cell ``(t, f)``'s parameters depend on ``x[:, :t]``, ``x[:, t, :f]`` and
+        the view only."""
+        frames = x.shape[1]
+        cond_t, cond_f = self.conditioning(view, frames)
+        x_prev = F.pad(x, (0, 0, 1, 0))[:, :frames]
+        ctx = self.time_context(x_prev, cond_t)
+        h = self.freq_start(F.pad(x, (1, 0))[..., : self.bands], cond_f, slice(None))
+        for i, layer in enumerate(self.freq_layers):
+            h, _ = layer(h, ctx.context(i, slice(None)), None)
+        return self.head(h)
+
+    def nll(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Per-cell NLL ``(B, T, F)`` in normalised units."""
+        return gmm_nll(params, x, self.mixtures, self.log_scale_min)
+
+
+class MelNet(nn.Module):
+    """The multiscale model: one :class:`TierNet` per tier and the per-band normalisation.
+
+    The buffers ``band_mean``/``band_std`` ``(n_mels,)`` hold the normalisation (set once from training data
+    with :meth:`set_normalisation`; ``normalised`` says whether that happened).
+    """
+
+    band_mean: torch.Tensor
+    band_std: torch.Tensor
+    normalised: torch.Tensor
+
+    def __init__(self, config: MelNetConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or MelNetConfig()
+        bands = self.config.tier_bands()
+        self.tiers = nn.ModuleList(
+            TierNet(self.config, bands[g], self.config.layers[g], conditioned=g > 0)
+            for g in range(self.config.n_tiers))
+        self.register_buffer("band_mean", torch.zeros(self.config.n_mels))
+        self.register_buffer("band_std", torch.ones(self.config.n_mels))
+        self.register_buffer("normalised", torch.zeros((), dtype=torch.bool))
+
+    @torch.no_grad()
+    def set_normalisation(self, mel: torch.Tensor) -> None:
+        """Per-band mean and standard deviation (at least 0.1) of ln-mels ``(B, n_mels, T)`` or ``(n_mels, T)``."""
+        flat = mel.reshape(-1, mel.shape[-2], mel.shape[-1]).transpose(0, 1).reshape(mel.shape[-2], -1).float()
+        self.band_mean.copy_(flat.mean(dim=1))
+        self.band_std.copy_(flat.std(dim=1).clamp(min=0.1))
+        self.normalised.fill_(True)
+
+    def normalise(self, mel: torch.Tensor) -> torch.Tensor:
+        """Raw ln-mels ``(B, n_mels, T)`` → normalised ``(B, T, n_mels)``."""
+        if mel.shape[-2] != self.config.n_mels:
+            raise MelNetError(f"mel has {mel.shape[-2]} bands; this MelNet models {self.config.n_mels}")
+        return ((mel.transpose(-1, -2) - self.band_mean) / self.band_std).float()
+
+    def denormalise(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalised ``(..., T, n_mels)`` → raw ln-mels ``(..., n_mels, T)``."""
+        return (x * self.band_std + self.band_mean).transpose(-1, -2)
+
+    def tier_params(self, x: torch.Tensor, only: int | None = None
+                    ) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
+        """The tiers of normalised ``x`` ``(B, T, n_mels)`` and each tier's GMM parameters ``(B, T_g, F_g, 3K)``
+        (None for tiers other than ``only`` when it is given, 0-based)."""
+        parts = tiering.split(x, self.config.n_tiers)
+        views = tiering.views(parts)
+        params: list[torch.Tensor | None] = []
+        for g, net in enumerate(self.tiers):
+            if only is not None and g != only:
+                params.append(None)
+                continue
+            params.append(net(parts[g], views[g - 1] if g else None))
+        return parts, params
+
+    def cell_nll(self, mel: torch.Tensor, only: int | None = None) -> list[torch.Tensor | None]:
+        """Per-cell NLL ``(B, T_g, F_g)`` of each tier, nats of the raw ln-mel (log-Jacobian added back)."""
+        x = self.normalise(mel)
+        log_std = torch.log(self.band_std).expand(x.shape[1], -1)
+        parts, params = self.tier_params(x, only)
+        jacobians = tiering.split(log_std, self.config.n_tiers)
+        out: list[torch.Tensor | None] = []
+        for g, net in enumerate(self.tiers):
+            p = params[g]
+            assert isinstance(net, TierNet)
+            out.append(None if p is None else net.nll(p, parts[g]) + jacobians[g])
+        return out
+
+    def nll(self, mel: torch.Tensor, only: int | None = None) -> tuple[torch.Tensor, list[float]]:
+        """Mean NLL per cell (nats of the raw ln-mel) of ln-mels ``(B, n_mels, T)``, and each tier's mean.
+
+        The total is over all cells (the tiers partition them), or over tier ``only``'s cells when given.
+        """
+        cells = self.cell_nll(mel, only)
+        sums = [c.sum() for c in cells if c is not None]
+        count = sum(c.numel() for c in cells if c is not None)
+        per_tier = [float("nan") if c is None else float(c.detach().mean()) for c in cells]
+        return torch.stack(sums).sum() / count, per_tier
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
