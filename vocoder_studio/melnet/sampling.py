@@ -133,7 +133,7 @@ def _generate(model: MelNet, target: np.ndarray, known: np.ndarray, temperature:
     model.eval()
     logps: list[torch.Tensor | None] = []
     with torch.inference_mode():
-        x = model.normalise(torch.from_numpy(np.ascontiguousarray(target, dtype=np.float32)).unsqueeze(0))[0]
+        x = model.normalise(torch.tensor(np.asarray(target, dtype=np.float32)).unsqueeze(0))[0]
         x = torch.where(torch.from_numpy(known.T.copy()), x, torch.zeros(()))
         parts = [p.clone() for p in tiering.split(x, config.n_tiers)]
         masks = tiering.split(torch.from_numpy(known.T.copy()), config.n_tiers)
