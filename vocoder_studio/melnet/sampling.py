@@ -93,6 +93,8 @@ class _TierRun:
             x_prev = torch.nn.functional.pad(x[: first - 1], (0, 0, 1, 0)).unsqueeze(0)
             ctx = net.time_context(x_prev, None if self.cond_t is None else self.cond_t[:, :first])
             states, central = ctx.states, ctx.central_states or None
+        layers = [layer for layer in net.freq_layers if isinstance(layer, FreqLayer)]
+        w_in = net.freq_in.weight[:, 0]
         for t in range(first, last + 1):
             x_prev = (x[t - 1] if t > 0 else x.new_zeros(bands)).view(1, 1, bands)
             ctx = net.time_context(x_prev, None if self.cond_t is None else self.cond_t[:, t: t + 1],
@@ -101,19 +103,24 @@ class _TierRun:
             if score or bool(todo[t]):
                 uniform = torch.rand(bands, generator=generator)
                 normal = torch.randn(bands, generator=generator)
+                # layer 0 of the frequency stack is affine in the band below: precompute the rest for the frame
+                base = net.freq_in.bias + net.band_embedding
+                if self.cond_f is not None:
+                    base = base + self.cond_f[0, t]
+                contexts = [ctx.context(i, slice(None))[0, 0] for i in range(net.n_layers)]
+                known_row = known[t].tolist()
                 f_states: list[torch.Tensor | None] = [None] * net.n_layers
+                below = x.new_zeros(())
                 for f in range(bands):
-                    below = (x[t, f - 1] if f > 0 else x.new_zeros(())).view(1, 1, 1)
-                    h = net.freq_start(below, None if self.cond_f is None else self.cond_f[:, t: t + 1],
-                                       slice(f, f + 1)).view(1, -1)
-                    for i, layer in enumerate(net.freq_layers):
-                        assert isinstance(layer, FreqLayer)
-                        h, f_states[i] = layer.step(h, ctx.context(i, slice(f, f + 1)).view(1, -1), f_states[i])
+                    h = (base[f] + below * w_in).view(1, -1)
+                    for i, layer in enumerate(layers):
+                        h, f_states[i] = layer.step(h, contexts[i][f].view(1, -1), f_states[i])
                     params = net.head(h)
                     if logp is not None:
                         logp[t, f] = -net.nll(params[0], x[t, f])
-                    if not bool(known[t, f]):
+                    if not known_row[f]:
                         x[t, f] = _draw(params, net, temperature, uniform[f: f + 1], normal[f: f + 1])[0]
+                    below = x[t, f]
             if after_frame is not None:
                 after_frame(t)
         return logp

@@ -122,7 +122,8 @@ def export(name: str, trainer: Trainer, device: torch.device, folder: Path) -> l
     fields = card_fields(trainer, device)
     scores = fields["scores"]
     measured = ", ".join(f"{label} {scores[key]:.2f}" for key, label in
-                         (("pesq_wb", "PESQ-wb"), ("stoi", "STOI"), ("mel_l1", "mel-L1")) if key in scores)
+                         (("pesq_wb", "PESQ-wb"), ("stoi", "STOI"), ("mel_l1", "mel-L1"),
+                          ("nll", "NLL per mel cell (nats)")) if key in scores)
     summary = (f"Trained here, {fields['steps']} steps ({fields['wall_time_s'] / 3600:.1f} h, {fields['hardware']}); "
                f"held-out Czech/Dutch speech: {measured}")
     card = ModelCard(name=name, summary=summary, architecture=trainer.recipe.describe(trainer.model),
