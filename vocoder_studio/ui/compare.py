@@ -41,7 +41,7 @@ from vocoder_studio.evaluation.compare import CompareCache, Comparison
 from vocoder_studio.ui.canvas import AXIS_COLOR, BACKGROUND, DEFAULT_LEVELS, READOUT_COLOR
 from vocoder_studio.ui.transport import format_time
 from vocoder_studio.ui.worker import LONG_LANE
-from vocoder_studio.vocoders.registry import DEFAULT_VOCODER, list_vocoders
+from vocoder_studio.vocoders.registry import DEFAULT_VOCODER, get_entry, list_vocoders
 
 if TYPE_CHECKING:
     from vocoder_studio.ui.main_window import MainWindow
@@ -63,7 +63,8 @@ class CompareDialog(QDialog):
         comparison: the comparison shown, or None.
         mel_images: the mel images shown: the original first, then each vocoder's output analysed again.
         diff_images: each vocoder's difference map (output − original, dB).
-        titles: each row's title (number, name, scores), original first.
+        titles: each row's title (number, vocoder and settings), original first.
+        score_texts: each vocoder's scores as shown above its difference map.
         switcher: the playback of the takes (take 0 = the original recording, k = vocoder k).
     """
 
@@ -72,12 +73,13 @@ class CompareDialog(QDialog):
         self.main_window = window
         self.setWindowTitle("Compare vocoders")
         self.setModal(False)
-        self.resize(1180, 760)
+        self.resize(1240, 760)
         self.cache = CompareCache(window.cache)
         self.comparison: Comparison | None = None
         self.mel_images: list[pg.ImageItem] = []
         self.diff_images: list[pg.ImageItem] = []
         self.titles: list[str] = []
+        self.score_texts: list[str] = []
         self._plots: list[pg.PlotItem] = []
         self._playheads: list[pg.InfiniteLine] = []
         self._token: CancelToken | None = None
@@ -269,10 +271,12 @@ class CompareDialog(QDialog):
         x0 = result.start * seconds
         self.view.clear()
         self.mel_images, self.diff_images, self.titles, self._plots, self._playheads = [], [], [], [], []
+        self.score_texts = [take.scores.describe() for take in result.takes]
         levels = self._levels()
-        original = "0 · Original" + ("" if result.reference is not None else " mel (no recording to play)")
+        original = "0 · Original recording" if result.reference is not None else \
+            "0 · Document mel (no recording to play)"
         rows: list[tuple[np.ndarray, np.ndarray | None, str]] = [(result.mel, None, original)]
-        rows += [(take.mel, take.diff_db, f"{i} · {take.choice.describe()} — {take.scores.describe()}")
+        rows += [(take.mel, take.diff_db, f"{i} · {take_name(take.choice)}")
                  for i, take in enumerate(result.takes, start=1)]
         last = len(rows) - 1
         first_plot: pg.PlotItem | None = None
@@ -311,7 +315,8 @@ class CompareDialog(QDialog):
                     plot.setTitle(title, color=AXIS_COLOR, size="9pt")
                     self.mel_images.append(image)
                 else:  # a title too, so that the two images of a row line up
-                    plot.setTitle(f"{row} · difference: mean |Δ| {float(np.mean(np.abs(data))):.1f} dB",
+                    take = result.takes[row - 1]  # the scores here: the two titles of a row share the width
+                    plot.setTitle(f"{take.scores.describe()} · mean |Δ| {float(np.mean(np.abs(data))):.1f} dB",
                                   color=AXIS_COLOR, size="9pt")
                     self.diff_images.append(image)
                 line = pg.InfiniteLine(x0, angle=90, movable=False, pen=pg.mkPen("#ffffff", width=1.5))
@@ -447,6 +452,16 @@ class CompareDialog(QDialog):
     def closeEvent(self, event: Any) -> None:  # noqa: N802
         self.shutdown()
         super().closeEvent(event)
+
+
+def take_name(choice: VocoderChoice) -> str:
+    """``"Griffin-Lim (fast, momentum) · iterations=32, momentum=0.99"``: the registry label and the settings."""
+    try:
+        label = get_entry(choice.name).label
+    except VocoderStudioError:
+        label = choice.name
+    settings = ", ".join(f"{k}={v}" for k, v in choice.params)
+    return f"{label} · {settings}" if settings else label
 
 
 def open_compare(window: MainWindow) -> CompareDialog:
