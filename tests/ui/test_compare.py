@@ -97,3 +97,17 @@ def test_results_are_cached_per_version_and_rendered_again_after_an_edit(window,
     window.edits.undo()
     run_compare(dialog, qtbot)  # back to the first version's mel, but a new version: rendered again
     assert dialog.cache.renders == renders + 4
+
+
+def test_cancel_stops_a_compare_under_way(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window.compare_action.trigger()
+    view = compare_dialog(window)
+    view.set_vocoders(["griffin-lim", "hifigan"])
+    window.current_canvas().set_selection(None)  # the whole document
+    assert view.compare() and view.busy
+    view.cancel_button.click()
+    qtbot.waitUntil(lambda: not window.runner.lane_busy("long"), timeout=WAIT_MS)
+    assert view.comparison is None and not view.busy and "cancelled" in view.message.text()
+    assert view.cache.renders < 2  # stopped before both vocoders had rendered the whole document
+    view.set_vocoders(["griffin-lim"])
+    assert not view.compare() and "two or more" in view.message.text()
