@@ -115,6 +115,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return run_bench(args)
 
 
+def _cmd_eval_vocoders(args: argparse.Namespace) -> int:
+    from vocoder_studio.evaluation.evaluate import run_eval
+
+    return run_eval(args.clips, args.vocoders, args.device, args.json, args.report)
+
+
 def _cmd_data(args: argparse.Namespace) -> int:
     from vocoder_studio.training.run import prepare_data
 
@@ -177,6 +183,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vocoders", default="griffin-lim,hifigan")
     p.add_argument("--input", default=None, help="speech to time (default: alsa-utils' clips, else the example twice)")
     p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("eval", help="score vocoders on real speech: `eval vocoders --clips ...`")
+    evals = p.add_subparsers(dest="eval_command", required=True)
+    p = evals.add_parser("vocoders", help="audio → mel → audio through each vocoder, scored against the original "
+                         "(PESQ-wb, STOI, log-mel L1, MR-STFT, F0 RMSE, V/UV F1, RTF)")
+    p.add_argument("--clips", nargs="+", required=True, metavar="DIR_OR_FILE", help="audio files or folders of them")
+    p.add_argument("--vocoders", default=None, metavar="A,B,...", help="names, NAME:PARAM=VALUE for parameters "
+                   "(default: every ready vocoder)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--json", default=None, metavar="OUT", help="write {results: [...], machine: {...}} here")
+    p.add_argument("--report", default=None, metavar="OUT.md", help="write a Markdown report, PNG figures beside it")
+    p.set_defaults(func=_cmd_eval_vocoders)
 
     p = sub.add_parser("data", help="the training corpus: `data prepare` fetches real speech and packs it")
     p.add_argument("action", choices=["prepare"])
