@@ -283,7 +283,7 @@ def run_bench(vocoders: str | None = None, device: str = "auto", input_path: str
     audio, source = speech_for_bench(input_path)
     seconds = audio.size / DEFAULT_CONFIG.sample_rate
     machine = machine_info(dev) | {"speech_s": round(seconds, 2), "speech": source, "runs": runs,
-                                   "loadavg": list(os.getloadavg()), "note": note}
+                                   "note": note}
     log(f"Vocoder Studio bench: {seconds:.1f} s of speech ({source}), torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads, device {dev}, median of {runs} runs")
     results: dict[str, Any] = {}

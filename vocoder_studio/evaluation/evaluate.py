@@ -165,7 +165,8 @@ class Evaluation:
 
 
 def machine_info(device: str) -> dict[str, Any]:
-    """What the figures were measured on: CPU, cores, threads, torch, the device (and the GPU's name)."""
+    """What the figures were measured on: CPU, cores, threads, torch, the device (and the GPU's name), and the
+    load average when measuring started."""
     import torch
 
     info: dict[str, Any] = {
@@ -176,6 +177,7 @@ def machine_info(device: str) -> dict[str, Any]:
         "cpu": _cpu_name(),
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
+        "loadavg": [round(x, 2) for x in os.getloadavg()],  # other work on the machine skews every timing
     }
     if device.startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
