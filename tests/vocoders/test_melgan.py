@@ -171,11 +171,13 @@ def test_the_discriminator_sees_three_scales_and_its_losses() -> None:
     config = DiscriminatorConfig(ndf=8, max_channels=64)
     discriminator = MultiScaleDiscriminator(config)
     audio = torch.randn(2, 4096) * 0.1
-    outputs = discriminator(audio)
+    with torch.no_grad():
+        outputs = discriminator(audio)
+        other = discriminator(audio.flip(-1))
+        pooled = discriminator.downsample(audio[:, None])[0, 0]  # output i: the mean of samples 2i - 1 … 2i + 2
     assert len(outputs) == 3 and all(len(scale) == config.n_layers + 3 for scale in outputs)
     # each scale sees the audio average-pooled once more: its score map is half as long
     assert [scale[-1].shape for scale in outputs] == [(2, 1, 16), (2, 1, 8), (2, 1, 4)]
-    pooled = discriminator.downsample(audio[:, None])[0, 0]  # output i: the mean of samples 2i - 1 … 2i + 2
     assert pooled.shape == (2048,)
     assert torch.allclose(pooled[1:-1], audio[0, 1:].unfold(0, 4, 2).mean(-1), atol=1e-6)
 
@@ -187,7 +189,6 @@ def test_the_discriminator_sees_three_scales_and_its_losses() -> None:
     real_term, fake_term = discriminator_hinge_loss(scores(0.0), scores(0.0))
     assert float(real_term) == 3 and float(fake_term) == 3  # 1 per scale
     assert float(generator_hinge_loss(scores(0.5))) == -1.5
-    other = discriminator(audio.flip(-1))
     assert float(feature_matching_loss(outputs, outputs)) == 0
     assert float(feature_matching_loss(outputs, other)) > 0
 
@@ -196,7 +197,7 @@ def test_checkpoint_round_trip(tmp_path: Path, speech_mel: np.ndarray) -> None:
     torch.manual_seed(4)
     config = MelGANConfig(ngf=8)
     model = MelGANGenerator(config).eval()
-    path = save_model(tmp_path / CHECKPOINT, model, config, step=7)
+    path = save_model(tmp_path / "sub" / CHECKPOINT, model, config, step=7)
     data = read_checkpoint(path)
     assert set(data) == {"config", "model", "step"} and data["config"]["upsample_ratios"] == [8, 8, 2, 2]
     assert any(key.endswith("parametrizations.weight.original1") for key in data["model"])

@@ -379,7 +379,7 @@ def save_model(
     """Write a checkpoint ``{"config": config.to_dict(), "model": state_dict, **extra}`` atomically.
 
     Args:
-        path: the ``.pt`` file; replaced in one rename, never left half-written.
+        path: the ``.pt`` file (its folder is created); replaced in one rename, never left half-written.
         model: the generator with its weight-norm parametrisations (not folded).
         config: its hyper-parameters; default ``model.config``.
         extra: anything else the trainer keeps (tensors, numbers, strings, lists and dicts of them).
@@ -392,6 +392,7 @@ def save_model(
     if {"config", "model"} & set(extra):
         raise ValueError("save_model: 'config' and 'model' are reserved checkpoint keys")
     target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)  # a new models folder (atomic_path makes none)
     with atomic_path(target) as tmp:
         torch.save({"config": config.to_dict(), "model": model.state_dict(), **extra}, tmp)
     return target
