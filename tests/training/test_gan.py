@@ -112,6 +112,29 @@ def test_resume_is_exact_with_the_discriminator(tmp_path: Path, packs: tuple[Pac
     Trainer(small_recipe(start_step + 1), train, None, tmp_path / "b", settings)
 
 
+def test_a_generator_carried_alone_resumes_with_a_fresh_discriminator(tmp_path: Path,
+                                                                     packs: tuple[Pack, Pack]) -> None:
+    """A checkpoint without the discriminator (G + D with Adam is ≈ 250 MB: too big to carry, facts.md) resumes
+    the generator exactly and starts a new discriminator, initialised as the run's first one was."""
+    train, _ = packs
+    settings = TrainSettings(batch_size=2, segment_samples=2048, validate_every=0)
+    trainer = Trainer(small_recipe(0), train, None, tmp_path, settings)
+    first_d = {k: v.clone() for k, v in trainer._ensure_discriminator(switching=True)[0].state_dict().items()}
+    trainer.run(steps=2)
+    data = torch.load(trainer.checkpoint_path, weights_only=False)
+    del data["discriminator"], data["discriminator_optimizer"]
+    torch.save(data, trainer.checkpoint_path)
+    carried = Trainer(small_recipe(0), train, None, tmp_path, settings)
+    assert carried.state.step == 2 and carried.discriminator is None
+    for a, b in zip(trainer.model.state_dict().values(), carried.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    fresh = Trainer(small_recipe(0), train, None, tmp_path / "fresh", settings)
+    fresh_d, _ = fresh._ensure_discriminator(switching=True)
+    assert all(torch.equal(first_d[k], v) for k, v in fresh_d.state_dict().items())  # seeded with seed + 1
+    carried.run(steps=1)
+    assert carried.state.step == 3 and carried.discriminator is not None
+
+
 def test_the_log_widens_when_the_discriminator_turns_on(tmp_path: Path, packs: tuple[Pack, Pack]) -> None:
     train, _ = packs
     settings = TrainSettings(batch_size=2, segment_samples=2048, log_every=1, validate_every=0)
