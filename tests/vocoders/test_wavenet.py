@@ -13,6 +13,9 @@ import pytest
 import torch
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, wav_to_mel
+from vocoder_studio.document import Document, Region
+from vocoder_studio.editing import apply_gain
+from vocoder_studio.engine.render import Renderer
 from vocoder_studio.errors import VocoderUnavailableError
 from vocoder_studio.training.recipes import RECIPES, WaveNetRecipe
 from vocoder_studio.vocoders import create_vocoder, get_entry, registry
@@ -24,6 +27,7 @@ from vocoder_studio.vocoders.wavenet import (
     WaveNet,
     WaveNetConfig,
     WaveNetVocoder,
+    intra_op_threads,
     load_model,
     mu_law_decode,
     mu_law_encode,
@@ -121,7 +125,7 @@ def test_the_queued_sampler_equals_the_parallel_pass() -> None:
     model = WaveNet().eval()
     frames = 10
     mel = torch.randn(2, DEFAULT_CONFIG.n_mels, frames) - 5
-    with torch.no_grad():
+    with torch.no_grad(), intra_op_threads(1):
         cond = model.conditioning(mel)
         sampler = QueuedSampler(model, 2, 1.0, torch.Generator().manual_seed(3), record=True)
         codes = torch.cat([sampler.frame(cond[:, :, k]) for k in range(frames)], dim=1)
@@ -146,6 +150,14 @@ def test_seeded_generation_is_repeatable_and_one_hop_per_frame(speech_mel: np.nd
     assert batch.shape == (2, 30 * HOP) and float(batch[1].std()) > 0
 
 
+def test_the_sampler_runs_on_one_thread_and_restores_the_setting() -> None:
+    before = torch.get_num_threads()
+    with intra_op_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    assert small_vocoder().sampler_threads == 1
+
+
 def test_segments_cover_every_frame_once_with_a_warm_up() -> None:
     plan = plan_segments(100, 4, 10)
     assert [(s.start, s.end, s.warm) for s in plan] == [(0, 25, 0), (15, 50, 10), (40, 75, 10), (65, 100, 10)]
@@ -159,12 +171,32 @@ def test_stream_yields_in_order_and_concatenates_to_vocode(speech_mel: np.ndarra
     vocoder = small_vocoder(seed=2, segment_frames=12)
     mel = speech_mel[:, 200:250]
     full = vocoder.vocode(mel)
-    blocks = list(vocoder.stream(mel, chunk_frames=16, first_chunk_frames=4))
+    blocks = []
+    for block in vocoder.stream(mel, chunk_frames=16, first_chunk_frames=4):
+        assert not torch.is_inference_mode_enabled()  # no grad mode leaks into the consumer between blocks
+        blocks.append(block)
     sizes = [b - a for a, b in chunk_bounds(50, 16, 4)]
     assert [len(block) // HOP for block in blocks] == sizes
     assert torch.equal(torch.cat(blocks), full)
     assert torch.equal(torch.cat(list(vocoder.stream(mel, chunk_frames=50, first_chunk_frames=None))), full)
     assert vocoder.local_edits is False
+
+
+def test_the_renderer_regenerates_from_the_edit_to_the_end(speech_mel: np.ndarray) -> None:
+    """What the panel says: re-vocoding an edit regenerates WaveNet's audio from the edit's start (less the
+    warm-up) to the end; the audio before it is kept."""
+    vocoder = small_vocoder(seed=4, segment_frames=8)
+    c = vocoder.receptive_field_frames
+    doc = Document(speech_mel[:, 300:340])
+    renderer = Renderer(vocoder)
+    before = renderer.render(doc.mel, doc.version, chunk_frames=16)
+    np.testing.assert_array_equal(before, vocoder.vocode(doc.mel).numpy())
+    apply_gain(doc, Region(25, 30, 0, DEFAULT_CONFIG.n_mels), -12.0)
+    assert renderer.update(doc.mel, doc.version) == (25 - c, 40)
+    after = renderer.render(doc.mel, doc.version, chunk_frames=16)
+    np.testing.assert_array_equal(after[: (25 - c) * HOP], before[: (25 - c) * HOP])
+    warm = torch.cat(list(vocoder.stream(doc.mel[:, 25 - 2 * c :]))).numpy()
+    np.testing.assert_array_equal(after[(25 - c) * HOP :], warm[c * HOP :])
 
 
 def test_a_few_training_steps_lower_the_cross_entropy(speech: np.ndarray) -> None:
