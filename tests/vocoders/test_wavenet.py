@@ -200,20 +200,22 @@ def test_the_renderer_regenerates_from_the_edit_to_the_end(speech_mel: np.ndarra
 
 
 def test_a_few_training_steps_lower_the_cross_entropy(speech: np.ndarray) -> None:
-    """20 steps of the recipe's teacher-forced loss on real speech (full-size model, 2 × 4096 samples)."""
+    """20 steps of the recipe's teacher-forced loss on real speech (the small model, 2 × 4096 samples, one
+    thread: the tiny convolutions gain nothing from a second one on a busy machine)."""
     torch.manual_seed(0)
-    recipe = WaveNetRecipe()
+    recipe = WaveNetRecipe(model_config=SMALL)
     model = recipe.build()
     audio = torch.from_numpy(np.stack([speech[30000:34096], speech[60000:64096]]))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
     history = []
-    for _ in range(20):
-        loss, parts = recipe.loss(model, audio)
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        history.append(parts["ce"])
+    with intra_op_threads(1):
+        for _ in range(20):
+            loss, parts = recipe.loss(model, audio)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            history.append(parts["ce"])
     assert history[0] > 5.0  # near ln 256 = 5.55 at the start
     assert history[-1] < history[0] - 1.0
 

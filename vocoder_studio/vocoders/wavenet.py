@@ -590,7 +590,8 @@ class WaveNetVocoder(Vocoder):
 
 
 def save_model(path: str | Path, model: WaveNet, config: WaveNetConfig | None = None, /, **extra: Any) -> Path:
-    """Write a checkpoint ``{"config": config.to_dict(), "model": state_dict, **extra}`` atomically.
+    """Write a checkpoint ``{"config": config.to_dict(), "model": state_dict, **extra}`` atomically (its folder is
+    created).
 
     Raises:
         ValueError: ``extra`` uses the reserved keys ``config`` or ``model``.
@@ -599,6 +600,7 @@ def save_model(path: str | Path, model: WaveNet, config: WaveNetConfig | None = 
     if {"config", "model"} & set(extra):
         raise ValueError("save_model: 'config' and 'model' are reserved checkpoint keys")
     target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(target) as tmp:
         torch.save({"config": config.to_dict(), "model": model.state_dict(), **extra}, tmp)
     return target
