@@ -464,7 +464,7 @@ class WaveNetVocoder(Vocoder):
 
     def __init__(self, model: WaveNet | None = None, device: str | torch.device = "cpu",
                  config: MelConfig = DEFAULT_CONFIG, temperature: float = 1.0, seed: int = 0,
-                 segment_frames: int = 64, max_segments: int = 32) -> None:
+                 segment_frames: int = 32, max_segments: int = 32) -> None:
         super().__init__(device, config)
         if model is None:
             path, _ = find_checked(CHECKPOINT, config)
