@@ -166,6 +166,21 @@ def test_segments_cover_every_frame_once_with_a_warm_up() -> None:
     assert [(s.start, s.end, s.warm) for s in plan_segments(5, 8, 10)][-1] == (0, 5, 4)
 
 
+def test_each_segment_warms_up_on_the_conditioning_before_it(speech_mel: np.ndarray) -> None:
+    """Segments of 8 frames, each but the first starting receptive_field_frames = 3 earlier. A change of mel frame
+    13 reaches the conditioning of frames 11 … 15: the audio changes from frame 11 on (in the segment holding it
+    and in the next one's warm-up), never before, and segments whose streams never see it stay the same."""
+    vocoder = small_vocoder(seed=1, segment_frames=8, temperature=0.1)  # the untrained logits matter in each draw
+    plan = [(s.start, s.end, s.warm) for s in vocoder.segments(40)]
+    assert plan == [(0, 8, 0), (5, 16, 3), (13, 24, 3), (21, 32, 3), (29, 40, 3)]
+    mel = speech_mel[:, 400:440].copy()
+    before = vocoder.vocode(mel)
+    mel[:, 13] += 5.0
+    after = vocoder.vocode(mel)
+    changed = [f for f in range(40) if not torch.equal(before[f * HOP : (f + 1) * HOP], after[f * HOP : (f + 1) * HOP])]
+    assert changed[0] == 11 and changed[-1] < 24
+
+
 def test_stream_yields_in_order_and_concatenates_to_vocode(speech_mel: np.ndarray) -> None:
     """The same segments are generated whatever the chunking: the streamed blocks are vocode's audio."""
     vocoder = small_vocoder(seed=2, segment_frames=12)
