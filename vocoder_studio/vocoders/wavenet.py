@@ -662,7 +662,7 @@ VOCODERS = (
             Parameter("temperature", "float", 1.0, "softmax temperature of each sample's draw: 1 follows the "
                       "model; lower is less noisy but can fall silent or buzz", min=0.1, max=1.5),
             Parameter("seed", "int", 0, "seed of the random draws: the same seed gives the same audio",
-                      min=0, max=2**31 - 1),
+                      min=0, max=99_999),
         ),
         weights=f"models/{CHECKPOINT} (trained here: `vocoder-studio train wavenet`)",
         description="dilated causal convolutions sampling one μ-law sample at a time (van den Oord et al. "
