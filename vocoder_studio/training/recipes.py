@@ -11,9 +11,9 @@ import torch
 from torch import nn
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, wav_to_mel
-from vocoder_studio.training.losses import reconstruction_loss
-from vocoder_studio.training.trainer import Recipe, TrainSettings
-from vocoder_studio.vocoders import istft, wavenet
+from vocoder_studio.training.losses import mel_l1_loss, reconstruction_loss
+from vocoder_studio.training.trainer import DiscriminatorSettings, Recipe, TrainSettings
+from vocoder_studio.vocoders import istft, melgan, wavenet
 
 
 @dataclass
@@ -61,6 +61,99 @@ class ISTFTRecipe:
 def _istft() -> tuple[ISTFTRecipe, TrainSettings]:
     return ISTFTRecipe(), TrainSettings(batch_size=16, segment_samples=8192, learning_rate=5e-4,
                                         validate_every=1000, checkpoint_every_s=120.0)
+
+
+#: MelGAN's discriminator turns on at this step by default: beyond what a CPU run reaches (1.6 s a step on one
+#: thread), because adversarial terms cost quality for thousands of steps before they pay back (facts.md).
+MELGAN_DISCRIMINATOR_START = 100_000
+
+
+@dataclass
+class MelGANRecipe:
+    """MelGAN (``vocoders/melgan.py``): a generator warm-up on mel-L1 + multi-resolution STFT (as Parallel
+    WaveGAN; lr 1e-3), then, from ``discriminator_settings.start_step`` on, the 3-scale discriminator with
+    hinge loss, feature matching × ``feature_weight`` (MelGAN's 10) and mel-L1 × ``mel_weight`` (HiFi-GAN's
+    45). Measured on one H200 (facts.md): adversarial training from step 0 was still noise after 1,600 steps,
+    the warm-up alone intelligible after 2,000, and switching the discriminator on then cost quality for
+    thousands of steps before paying back; so it turns on only at step 100,000 by default.
+
+    Attributes:
+        model_config: the generator; ``discriminator_config``: the discriminator.
+        discriminator_settings: its optimiser and start step (the generator's learning rate drops to
+            ``generator_learning_rate`` when it turns on).
+        feature_weight, mel_weight: weights of feature matching and mel L1 against the hinge loss.
+        mel_config: the shared front-end.
+    """
+
+    model_config: melgan.MelGANConfig = field(default_factory=melgan.MelGANConfig)
+    discriminator_config: melgan.DiscriminatorConfig = field(default_factory=melgan.DiscriminatorConfig)
+    discriminator_settings: DiscriminatorSettings = field(
+        default_factory=lambda: DiscriminatorSettings(start_step=MELGAN_DISCRIMINATOR_START))
+    feature_weight: float = 10.0
+    mel_weight: float = 45.0
+    mel_config: MelConfig = DEFAULT_CONFIG
+    name: str = "melgan"
+
+    def build(self) -> nn.Module:
+        return melgan.MelGANGenerator(self.model_config)
+
+    def build_discriminator(self) -> nn.Module:
+        return melgan.MultiScaleDiscriminator(self.discriminator_config)
+
+    def generate(self, model: nn.Module, audio: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            mel = wav_to_mel(audio, self.mel_config)
+        return model(mel).float()
+
+    def loss(self, model: nn.Module, audio: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        """The warm-up loss: mel L1 + spectral convergence + log-magnitude L1 (unweighted sum)."""
+        total, parts = reconstruction_loss(self.generate(model, audio), audio, config=self.mel_config)
+        parts.pop("total", None)
+        return total, parts
+
+    def discriminator_loss(self, discriminator: nn.Module, real: torch.Tensor,
+                           fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        real_term, fake_term = melgan.discriminator_hinge_loss(discriminator(real), discriminator(fake))
+        return real_term + fake_term, {"d_real": float(real_term.detach()), "d_fake": float(fake_term.detach())}
+
+    def generator_loss(self, discriminator: nn.Module, real: torch.Tensor,
+                       fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        fake_out = discriminator(fake)
+        with torch.no_grad():
+            real_out = discriminator(real)
+        adversarial = melgan.generator_hinge_loss(fake_out)
+        matching = melgan.feature_matching_loss(real_out, fake_out)
+        mel = mel_l1_loss(fake, real, self.mel_config)
+        total = adversarial + self.feature_weight * matching + self.mel_weight * mel
+        return total, {"adv": float(adversarial.detach()), "fm": float(matching.detach()),
+                       "mel_l1": float(mel.detach())}
+
+    def vocode(self, model: nn.Module, mel: torch.Tensor) -> torch.Tensor:
+        return model(mel)
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"generator": self.model_config.to_dict(), "discriminator": self.discriminator_config.to_dict(),
+                "feature_weight": self.feature_weight, "mel_weight": self.mel_weight}
+
+    def save(self, model: nn.Module, path: Path) -> None:
+        assert isinstance(model, melgan.MelGANGenerator)
+        melgan.save_model(path, model, self.model_config)
+
+    def describe(self, model: nn.Module) -> str:
+        c, d = self.model_config, self.discriminator_config
+        ratios = "·".join(map(str, c.upsample_ratios))
+        dilations = "/".join(map(str, c.dilations))
+        return (f"MelGAN generator (Kumar et al. 2019): ngf {c.ngf}, upsampling {ratios}, residual stacks with "
+                f"dilations {dilations}, weight norm; {melgan.count_parameters(model) / 1e6:.2f} M parameters. "
+                f"Trained with a generator warm-up on mel-L1 + multi-resolution STFT until step "
+                f"{self.discriminator_settings.start_step}, then with the {d.num_scales}-scale discriminator "
+                f"(hinge, feature matching ×{self.feature_weight:g}, mel-L1 ×{self.mel_weight:g}); "
+                "compare 'steps' to see whether it was reached")
+
+
+def _melgan() -> tuple[MelGANRecipe, TrainSettings]:
+    return MelGANRecipe(), TrainSettings(batch_size=16, segment_samples=8192, learning_rate=1e-3,
+                                         validate_every=1000, checkpoint_every_s=120.0)
 
 
 @dataclass
@@ -116,4 +209,8 @@ def _wavenet() -> tuple[WaveNetRecipe, TrainSettings]:
 
 
 #: Trainable models by name (``vocoder-studio train NAME``): each gives its recipe and default settings.
-RECIPES: dict[str, Callable[[], tuple[Recipe, TrainSettings]]] = {"istft": _istft, "wavenet": _wavenet}
+RECIPES: dict[str, Callable[[], tuple[Recipe, TrainSettings]]] = {
+    "istft": _istft,
+    "melgan": _melgan,
+    "wavenet": _wavenet,
+}

@@ -13,7 +13,14 @@ mel for validation). The trainer owns everything else:
   where the ``pesq``/``pystoi`` packages are present, PESQ-wb and STOI on held-out clips);
 - **budget**: stops itself after ``minutes`` (or ``steps``), saving a checkpoint; it also saves every
   ``checkpoint_every_s`` seconds, atomically, so a killed run loses little;
-- **speed**: bf16 autocast and TF32 on a GPU; float32 on the CPU (emulated bf16 is far slower, facts.md).
+- **speed**: bf16 autocast and TF32 on a GPU; float32 on the CPU (emulated bf16 is far slower, facts.md);
+- **adversarial training** (optional): a recipe that also follows :class:`AdversarialRecipe` declares a
+  discriminator, its loss and the generator's loss against it, and :class:`DiscriminatorSettings` (its
+  optimiser and the step it turns on at). Before that step the trainer runs the recipe's plain ``loss`` (a
+  generator warm-up; the discriminator is not even built); from it on, each step updates the discriminator on
+  real and detached generated audio, then the generator. The discriminator and its optimiser join the
+  checkpoint once they exist, so resume stays exact; a checkpoint without them (a generator carried alone to
+  another machine) resumes with a freshly initialised discriminator.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 import torch
@@ -66,6 +73,52 @@ class Recipe(Protocol):
 
     def describe(self, model: nn.Module) -> str:
         """The architecture in words, with the parameter count, for the model card."""
+
+
+@dataclass(frozen=True)
+class DiscriminatorSettings:
+    """When and how an :class:`AdversarialRecipe`'s discriminator trains (AdamW; HiFi-GAN's settings).
+
+    Attributes:
+        start_step: the discriminator trains from this step on (0: from the first step); before it the
+            generator trains alone on the recipe's ``loss``. Not part of a run's identity: a resumed run may
+            switch it on earlier or later.
+        learning_rate, betas, weight_decay: the discriminator's AdamW.
+        grad_clip: the discriminator's gradient norm is clipped to this (None: no clipping).
+        generator_learning_rate: the generator's learning rate from ``start_step`` on (None: unchanged).
+    """
+
+    start_step: int = 100_000
+    learning_rate: float = 2e-4
+    betas: tuple[float, float] = (0.8, 0.99)
+    weight_decay: float = 0.01
+    grad_clip: float | None = None
+    generator_learning_rate: float | None = 2e-4
+
+
+class AdversarialRecipe(Recipe, Protocol):
+    """A :class:`Recipe` with a discriminator (the trainer recognises it by ``build_discriminator``)."""
+
+    discriminator_settings: DiscriminatorSettings
+
+    def build_discriminator(self) -> nn.Module:
+        """A freshly initialised discriminator (seeded by the trainer with ``seed + 1``)."""
+
+    def generate(self, model: nn.Module, audio: torch.Tensor) -> torch.Tensor:
+        """The generator's audio ``(B, samples)`` for a batch of real audio (from its mel), with gradients."""
+
+    def discriminator_loss(self, discriminator: nn.Module, real: torch.Tensor,
+                           fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        """The discriminator's loss on real and generated audio (``fake`` is detached), and its log terms."""
+
+    def generator_loss(self, discriminator: nn.Module, real: torch.Tensor,
+                       fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        """The generator's loss against the discriminator (adversarial, feature matching, reconstruction)."""
+
+
+def is_adversarial(recipe: Recipe) -> bool:
+    """Whether ``recipe`` declares a discriminator (:class:`AdversarialRecipe`)."""
+    return callable(getattr(recipe, "build_discriminator", None))
 
 
 @dataclass(frozen=True)
@@ -204,8 +257,37 @@ class Trainer:
         self.sampler = SegmentSampler(train, settings.segment_samples, settings.seed)
         self.valid = [] if valid is None else validation_clips(valid, settings.valid_clips, config)
         self.state = RunState()
+        #: the discriminator's settings, for an adversarial recipe (else None)
+        self.adversarial: DiscriminatorSettings | None = (
+            cast(AdversarialRecipe, recipe).discriminator_settings if is_adversarial(recipe) else None)
+        #: the discriminator and its optimiser: built when it turns on (or by a resume that has them)
+        self.discriminator: nn.Module | None = None
+        self.discriminator_optimizer: torch.optim.Optimizer | None = None
         if resume and self.checkpoint_path.exists():
             self.load_checkpoint()
+
+    @property
+    def discriminator_on(self) -> bool:
+        """Whether the next step trains adversarially (an adversarial recipe, at or past its start step)."""
+        return self.adversarial is not None and self.state.step >= self.adversarial.start_step
+
+    def _ensure_discriminator(self, switching: bool) -> tuple[nn.Module, torch.optim.Optimizer]:
+        """Build the discriminator and its optimiser once, from ``seed + 1`` (so its initialisation neither
+        depends on nor moves the training random state); ``switching``: also set the generator's learning rate
+        to ``generator_learning_rate`` (the discriminator turns on now)."""
+        assert self.adversarial is not None
+        if self.discriminator is None or self.discriminator_optimizer is None:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self.settings.seed + 1)
+                discriminator = cast(AdversarialRecipe, self.recipe).build_discriminator()
+            self.discriminator = discriminator.to(self.device)
+            ds = self.adversarial
+            self.discriminator_optimizer = torch.optim.AdamW(
+                self.discriminator.parameters(), lr=ds.learning_rate, betas=ds.betas, weight_decay=ds.weight_decay)
+            if switching and ds.generator_learning_rate is not None:
+                for group in self.optimizer.param_groups:
+                    group["lr"] = ds.generator_learning_rate
+        return self.discriminator, self.discriminator_optimizer
 
     @property
     def checkpoint_path(self) -> Path:
@@ -216,8 +298,13 @@ class Trainer:
         settings.pop("checkpoint_every_s")
         settings.pop("log_every")
         settings.pop("validate_every")
-        return {"model": self.recipe.name, "hyperparameters": self.recipe.hyperparameters(), "settings": settings,
-                "mel_config": asdict(self.config)}
+        identity = {"model": self.recipe.name, "hyperparameters": self.recipe.hyperparameters(),
+                    "settings": settings, "mel_config": asdict(self.config)}
+        if self.adversarial is not None:
+            discriminator = asdict(self.adversarial)
+            discriminator.pop("start_step")
+            identity["discriminator"] = discriminator
+        return identity
 
     def save_checkpoint(self) -> Path:
         """Write everything a resume needs, atomically."""
@@ -230,6 +317,9 @@ class Trainer:
             "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
             "state": asdict(self.state),
         }
+        if self.discriminator is not None and self.discriminator_optimizer is not None:
+            data["discriminator"] = self.discriminator.state_dict()
+            data["discriminator_optimizer"] = self.discriminator_optimizer.state_dict()
         with atomic_path(self.checkpoint_path) as tmp:
             torch.save(data, tmp)
         return self.checkpoint_path
@@ -250,6 +340,10 @@ class Trainer:
                                 "start a new run folder or pass the same settings")
         self.model.load_state_dict(data["model"])
         self.optimizer.load_state_dict(data["optimizer"])
+        if self.adversarial is not None and "discriminator" in data:
+            discriminator, optimizer = self._ensure_discriminator(switching=False)
+            discriminator.load_state_dict(data["discriminator"])
+            optimizer.load_state_dict(data["discriminator_optimizer"])
         self.sampler.set_state(data["sampler"])
         torch.set_rng_state(data["torch_rng"])
         if data.get("cuda_rng") is not None and self.device.type == "cuda":
@@ -257,19 +351,35 @@ class Trainer:
         self.state = RunState(**data["state"])
 
     def _append_csv(self, name: str, row: dict[str, float]) -> None:
+        """Append ``row``; when it brings new columns (a discriminator turned on) the file is rewritten once
+        with the wider header, earlier rows leaving those columns empty."""
         path = self.run_dir / name
-        new = not path.exists()
+        if path.exists():
+            with path.open(newline="") as f:
+                header = next(csv.reader(f), [])
+            added = [key for key in row if key not in header]
+            if added:
+                with path.open(newline="") as f:
+                    rows = list(csv.DictReader(f))
+                with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
+                    writer = csv.DictWriter(f, fieldnames=header + added, restval="")
+                    writer.writeheader()
+                    writer.writerows(rows)
+                header += added
+        else:
+            header = list(row)
+            with path.open("w", newline="") as f:
+                csv.DictWriter(f, fieldnames=header).writeheader()
         with path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(row))
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
+            csv.DictWriter(f, fieldnames=header, restval="").writerow(row)
 
     def train_step(self) -> dict[str, float]:
         """One optimisation step on a fresh batch; returns the loss terms."""
         self.model.train()
         batch = torch.from_numpy(self.sampler.batch(self.settings.batch_size)).to(self.device)
         autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
+        if self.discriminator_on:
+            return self._adversarial_step(batch, autocast)
         with autocast:
             loss, terms = self.recipe.loss(self.model, batch)
         self.optimizer.zero_grad(set_to_none=True)
@@ -280,6 +390,38 @@ class Trainer:
         self.optimizer.step()
         self.state.step += 1
         return {"loss": float(loss.detach()), **terms}
+
+    def _adversarial_step(self, batch: torch.Tensor, autocast: torch.autocast) -> dict[str, float]:
+        """One step with the discriminator on: generate, update the discriminator on real and detached generated
+        audio, then the generator against the updated discriminator (MelGAN's and HiFi-GAN's order)."""
+        recipe = cast(AdversarialRecipe, self.recipe)
+        assert self.adversarial is not None
+        discriminator, d_optimizer = self._ensure_discriminator(switching=True)
+        discriminator.train()
+        with autocast:
+            fake = recipe.generate(self.model, batch)
+            d_loss, d_terms = recipe.discriminator_loss(discriminator, batch, fake.detach())
+        d_optimizer.zero_grad(set_to_none=True)
+        d_loss.backward()
+        terms: dict[str, float] = {}
+        if self.adversarial.grad_clip is not None:
+            norm = torch.nn.utils.clip_grad_norm_(discriminator.parameters(), self.adversarial.grad_clip)
+            terms["d_grad_norm"] = float(norm)
+        d_optimizer.step()
+        discriminator.requires_grad_(False)  # the generator's step needs no gradients of the discriminator
+        try:
+            with autocast:
+                g_loss, g_terms = recipe.generator_loss(discriminator, batch, fake)
+        finally:
+            discriminator.requires_grad_(True)
+        self.optimizer.zero_grad(set_to_none=True)
+        g_loss.backward()
+        if self.settings.grad_clip is not None:
+            norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
+            terms["grad_norm"] = float(norm)
+        self.optimizer.step()
+        self.state.step += 1
+        return {"loss": float(g_loss.detach()), **g_terms, "d_loss": float(d_loss.detach()), **d_terms, **terms}
 
     def validate(self) -> dict[str, float]:
         """Scores on the held-out clips (empty without a validation pack); appended to ``valid.csv``."""

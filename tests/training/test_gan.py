@@ -1,0 +1,174 @@
+"""Adversarial training in the shared trainer, with the MelGAN recipe: the generator warm-up lowers the loss
+without building a discriminator, the discriminator trains when it is on, resume stays exact with it, the log
+widens when it turns on, and the export gives a model the registry loads."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from vocoder_studio.audio.mel import DEFAULT_CONFIG
+from vocoder_studio.training.corpus import Pack
+from vocoder_studio.training.recipes import RECIPES, MelGANRecipe
+from vocoder_studio.training.trainer import DiscriminatorSettings, Trainer, TrainSettings
+from vocoder_studio.vocoders.melgan import DiscriminatorConfig, MelGANConfig, MelGANGenerator
+
+HOP = DEFAULT_CONFIG.hop_length
+SMALL_G = MelGANConfig(ngf=4)
+SMALL_D = DiscriminatorConfig(ndf=4, n_layers=2, max_channels=32)
+
+
+def small_recipe(start_step: int) -> MelGANRecipe:
+    return MelGANRecipe(SMALL_G, SMALL_D, DiscriminatorSettings(start_step=start_step))
+
+
+@pytest.fixture
+def packs(speech: np.ndarray) -> tuple[Pack, Pack]:
+    audio = np.round(speech * 32767).astype(np.int16)
+    half = audio.size // 2
+    train = Pack(audio[:half], np.array([0, half // 3, half]), DEFAULT_CONFIG.sample_rate)
+    valid = Pack(audio[half:], np.array([0, audio.size - half]), DEFAULT_CONFIG.sample_rate)
+    return train, valid
+
+
+def test_the_melgan_recipe_warms_up_before_the_discriminator() -> None:
+    recipe, settings = RECIPES["melgan"]()
+    assert isinstance(recipe, MelGANRecipe)
+    assert recipe.discriminator_settings.start_step == 100_000 and settings.learning_rate == 1e-3
+    assert (recipe.feature_weight, recipe.mel_weight) == (10.0, 45.0)
+    assert "until step 100000" in recipe.describe(recipe.build())
+
+
+def test_warm_up_steps_lower_the_loss_without_a_discriminator(tmp_path: Path, speech: np.ndarray) -> None:
+    """The paper's generator on one real 0.37 s segment (a one-clip pack: every batch is that segment): 12
+    warm-up steps of mel-L1 + MR-STFT at lr 1e-3 lower the loss; no discriminator is built or saved."""
+    segment = np.round(speech[30000 : 30000 + 8192] * 32767).astype(np.int16)
+    pack = Pack(segment, np.array([0, segment.size]), DEFAULT_CONFIG.sample_rate)
+    settings = TrainSettings(batch_size=1, segment_samples=8192, learning_rate=1e-3, log_every=1,
+                             validate_every=0)
+    trainer = Trainer(MelGANRecipe(), pack, None, tmp_path, settings)
+    trainer.run(steps=12)
+    rows = list(csv.DictReader((tmp_path / "log.csv").open()))
+    losses = [float(r["loss"]) for r in rows]
+    assert {"mel_l1", "stft_sc", "stft_mag"} <= set(rows[0]) and "d_loss" not in rows[0]
+    assert np.mean(losses[-3:]) < 0.8 * np.mean(losses[:3])
+    assert float(rows[-1]["mel_l1"]) < float(rows[0]["mel_l1"])
+    assert trainer.discriminator is None and not trainer.discriminator_on
+    assert "discriminator" not in torch.load(trainer.checkpoint_path, weights_only=False)
+
+
+def test_with_the_discriminator_on_from_step_0_both_networks_train(tmp_path: Path,
+                                                                  packs: tuple[Pack, Pack]) -> None:
+    train, _ = packs
+    settings = TrainSettings(batch_size=2, segment_samples=4096, learning_rate=1e-3, log_every=1,
+                             validate_every=0)
+    trainer = Trainer(small_recipe(0), train, None, tmp_path, settings)
+    assert trainer.discriminator_on and trainer.discriminator is None
+    terms = trainer.train_step()
+    assert trainer.discriminator is not None
+    initial = {k: v.clone() for k, v in trainer.discriminator.state_dict().items()}
+    trainer.run(steps=2)
+    for key in ("loss", "adv", "fm", "mel_l1", "d_loss", "d_real", "d_fake"):
+        assert math.isfinite(terms[key]), key
+    assert terms["d_loss"] == pytest.approx(terms["d_real"] + terms["d_fake"])
+    assert any(not torch.equal(initial[k], v) for k, v in trainer.discriminator.state_dict().items())
+    assert trainer.optimizer.param_groups[0]["lr"] == 2e-4  # the generator slows down when the D turns on
+    rows = list(csv.DictReader((tmp_path / "log.csv").open()))
+    assert len(rows) == 2 and all(math.isfinite(float(r["d_loss"])) for r in rows)
+    saved = torch.load(trainer.checkpoint_path, weights_only=False)
+    assert {"discriminator", "discriminator_optimizer"} <= set(saved)
+
+
+def _same_weights(a: Trainer, b: Trainer) -> None:
+    assert a.discriminator is not None and b.discriminator is not None
+    for x, y in zip(a.model.state_dict().values(), b.model.state_dict().values(), strict=True):
+        assert torch.equal(x, y)
+    for x, y in zip(a.discriminator.state_dict().values(), b.discriminator.state_dict().values(), strict=True):
+        assert torch.equal(x, y)
+
+
+@pytest.mark.parametrize("start_step", [0, 4])
+def test_resume_is_exact_with_the_discriminator(tmp_path: Path, packs: tuple[Pack, Pack], start_step: int) -> None:
+    """6 steps straight and 3 + 3 with a resume reach bit-identical generator and discriminator weights, with
+    the discriminator on throughout (start 0) or switched on after the resume (start 4)."""
+    train, _ = packs
+    settings = TrainSettings(batch_size=2, segment_samples=2048, validate_every=0)
+    straight = Trainer(small_recipe(start_step), train, None, tmp_path / "a", settings)
+    straight.run(steps=6)
+    first = Trainer(small_recipe(start_step), train, None, tmp_path / "b", settings)
+    first.run(steps=3)
+    resumed = Trainer(small_recipe(start_step), train, None, tmp_path / "b", settings)
+    assert resumed.state.step == 3 and (resumed.discriminator is None) == (start_step > 3)
+    resumed.run(steps=3)
+    _same_weights(straight, resumed)
+    # the start step is not part of the run's identity: a resume may switch the discriminator on earlier
+    Trainer(small_recipe(start_step + 1), train, None, tmp_path / "b", settings)
+
+
+def test_a_generator_carried_alone_resumes_with_a_fresh_discriminator(tmp_path: Path,
+                                                                     packs: tuple[Pack, Pack]) -> None:
+    """A checkpoint without the discriminator (G + D with Adam is ≈ 250 MB: too big to carry, facts.md) resumes
+    the generator exactly and starts a new discriminator, initialised as the run's first one was."""
+    train, _ = packs
+    settings = TrainSettings(batch_size=2, segment_samples=2048, validate_every=0)
+    trainer = Trainer(small_recipe(0), train, None, tmp_path, settings)
+    first_d = {k: v.clone() for k, v in trainer._ensure_discriminator(switching=True)[0].state_dict().items()}
+    trainer.run(steps=2)
+    data = torch.load(trainer.checkpoint_path, weights_only=False)
+    del data["discriminator"], data["discriminator_optimizer"]
+    torch.save(data, trainer.checkpoint_path)
+    carried = Trainer(small_recipe(0), train, None, tmp_path, settings)
+    assert carried.state.step == 2 and carried.discriminator is None
+    for a, b in zip(trainer.model.state_dict().values(), carried.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    fresh = Trainer(small_recipe(0), train, None, tmp_path / "fresh", settings)
+    fresh_d, _ = fresh._ensure_discriminator(switching=True)
+    assert all(torch.equal(first_d[k], v) for k, v in fresh_d.state_dict().items())  # seeded with seed + 1
+    carried.run(steps=1)
+    assert carried.state.step == 3 and carried.discriminator is not None
+
+
+def test_the_log_widens_when_the_discriminator_turns_on(tmp_path: Path, packs: tuple[Pack, Pack]) -> None:
+    train, _ = packs
+    settings = TrainSettings(batch_size=2, segment_samples=2048, log_every=1, validate_every=0)
+    Trainer(small_recipe(2), train, None, tmp_path, settings).run(steps=4)
+    rows = list(csv.DictReader((tmp_path / "log.csv").open()))
+    assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]
+    assert [r["d_loss"] == "" for r in rows] == [True, True, False, False]
+    assert rows[0]["stft_sc"] != "" and rows[3]["fm"] != ""
+
+
+def test_export_gives_a_model_the_registry_loads(tmp_path: Path, packs: tuple[Pack, Pack],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from vocoder_studio.training import corpus
+    from vocoder_studio.training.run import export
+    from vocoder_studio.vocoders import create_vocoder, get_entry, registry
+
+    train, valid = packs
+    settings = TrainSettings(batch_size=2, segment_samples=2048, validate_every=0, valid_clips=1)
+    trainer = Trainer(small_recipe(1), train, valid, tmp_path / "run", settings)
+    trainer.run(steps=2)
+    models = tmp_path / "models"
+    models.mkdir()
+    monkeypatch.setattr(corpus, "read_manifest", lambda path=None: [
+        corpus.Clip("a/cs/x-m-1.ogg", "cs", "cs-m", "a", "train", 60.0)])
+    assert [p.name for p in export("melgan", trainer, torch.device("cpu"), models)] == ["melgan.pt", "melgan.json"]
+    card = json.loads((models / "melgan.json").read_text())
+    assert card["steps"] == 2 and "MelGAN generator" in card["architecture"]
+    assert "until step 1, then with the 3-scale discriminator" in card["architecture"]
+    monkeypatch.setenv("VOCODER_STUDIO_MODELS", str(models))
+    registry.refresh()
+    try:
+        assert get_entry("melgan").unavailable_reason() is None
+        vocoder = create_vocoder("melgan")
+        assert vocoder.vocode(np.full((DEFAULT_CONFIG.n_mels, 7), -4.0, np.float32)).shape == (7 * HOP,)
+        assert isinstance(trainer.model, MelGANGenerator) and trainer.model.config == replace(SMALL_G)
+    finally:
+        registry.refresh()
