@@ -20,6 +20,7 @@ from vocoder_studio.ui.compare import compare_dialog
 from vocoder_studio.ui.dialogs import APP_TITLE, error_box
 from vocoder_studio.ui.edit_commands import EditCommands
 from vocoder_studio.ui.files import FileCommands
+from vocoder_studio.ui.generate import GeneratePanel
 from vocoder_studio.ui.layout import central_splitter, right_dock, top_bars
 from vocoder_studio.ui.panels import VocoderPanel
 from vocoder_studio.ui.prerender import RenderAhead
@@ -67,6 +68,10 @@ class MainWindow(QMainWindow):
         self.splitter = central_splitter(self, self.tabs, self.split)
         self.vocoder_panel = VocoderPanel()
         self.vocoder_dock = right_dock(self, "Vocoder", "vocoder-dock", self.vocoder_panel)
+        self.generate_panel = GeneratePanel(self)
+        self.generate_dock = right_dock(self, "Generate", "generate-dock", self.generate_panel)
+        self.tabifyDockWidget(self.vocoder_dock, self.generate_dock)
+        self.vocoder_dock.raise_()
         self.render_ahead = RenderAhead(self.runner, self.cache, self._render_ahead_target,
                                         self.vocoder_panel.choice, self)
         self.tool_bar, self.transport_bar = ToolBar(self.tools, self), TransportBar(self.transport, self)
