@@ -287,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_data)
 
     p = sub.add_parser("train", help="train a model on the corpus (resumes its run folder exactly)")
-    p.add_argument("model", help="istft (more come: melgan, wavenet, melnet)")
+    p.add_argument("model", help="istft, melgan, wavenet or melnet")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--minutes", type=float, default=None, help="wall-clock budget; stops itself with a checkpoint")
     p.add_argument("--steps", type=int, default=None, help="at most this many more steps")
