@@ -647,8 +647,7 @@ class Document:
             with zipfile.ZipFile(path) as archive:
                 meta_info = _member(archive, path, "meta.json", MAX_META_BYTES)
                 mel_info = _member(archive, path, "mel.npy", _max_npy_bytes(config))
-                meta = json.loads(archive.read(meta_info).decode("utf-8"))
-                meta = check_meta(meta, path, config)
+                meta = check_meta(json.loads(archive.read(meta_info).decode("utf-8")), path, config)
                 with archive.open(mel_info) as handle:
                     mel = read_mel_npy(handle, f"{path}/mel.npy", config, size=mel_info.file_size)
         except VocoderStudioError:
@@ -662,10 +661,10 @@ class Document:
         except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, ValueError, EOFError, OSError,
                 zlib.error) as exc:
             raise AudioFileError(path, f"not a Vocoder Studio project ({_first_line(exc)})") from None
-        selection = meta["selection"]
+        selection = meta.selection
         if selection is not None:
             _check_selection(selection, path, config.n_mels, mel.shape[1])
-        doc = cls(mel, source=meta["source"], vocoder=meta["vocoder"], config=config)
+        doc = cls(mel, source=meta.source, vocoder=meta.vocoder, config=config)
         if selection is not None:
             doc.selection = Region(*selection)
         doc.project_path = path
@@ -714,7 +713,19 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def check_meta(meta: object, path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONFIG) -> dict[str, object]:
+@dataclass(frozen=True)
+class ProjectMeta:
+    """A project's ``meta.json`` after :func:`check_meta`: every field of the right type."""
+
+    format_version: int
+    app_version: str | None
+    source: str | None
+    vocoder: str | None
+    #: ``[frame0, frame1, band0, band1]`` integers (not yet checked against the mel), or None
+    selection: list[int] | None
+
+
+def check_meta(meta: object, path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONFIG) -> ProjectMeta:
     """Check a project's ``meta.json`` against the schema :meth:`Document.to_project_bytes` writes.
 
     Fields: ``format`` (``"vocoder-studio-project"``), ``format_version`` (integer 1 …
@@ -724,7 +735,7 @@ def check_meta(meta: object, path: str | os.PathLike[str], config: MelConfig = D
     Missing optional fields take their defaults; unknown fields are ignored.
 
     Returns:
-        a new dict holding every field above (defaults filled in).
+        the fields a document needs, typed.
     Raises:
         AudioFileError: ``meta`` is not a JSON object, or a field has the wrong type or value; the message
             names the field.
@@ -766,9 +777,7 @@ def check_meta(meta: object, path: str | os.PathLike[str], config: MelConfig = D
         if not isinstance(selection, list) or len(selection) != 4 or not all(_is_int(v) for v in selection):
             raise bad("selection", f"is {selection!r:.60}, expected null or four integers "
                                    "[frame0, frame1, band0, band1]")
-    return {"format": PROJECT_FORMAT, "format_version": version, "app_version": meta.get("app_version"),
-            "source": meta.get("source"), "vocoder": vocoder, "sample_rate": config.sample_rate,
-            "hop_length": config.hop_length, "n_mels": config.n_mels, "selection": selection}
+    return ProjectMeta(version, meta.get("app_version"), meta.get("source"), vocoder, selection)
 
 
 def _check_selection(selection: list[int], path: Path, n_mels: int, frames: int) -> None:

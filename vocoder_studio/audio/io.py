@@ -10,7 +10,7 @@ import stat
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 import numpy as np
 import soundfile as sf
@@ -178,7 +178,7 @@ def _not_npy(path: Path, why: str, config: MelConfig) -> AudioFileError:
                                 f"({config.n_mels}, frames) written by numpy.save")
 
 
-def read_mel_npy(handle: BinaryIO, path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONFIG,
+def read_mel_npy(handle: IO[bytes], path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONFIG,
                  size: int | None = None) -> np.ndarray:
     """Read a mel-spectrogram from an open ``.npy`` stream, checking its header before allocating anything.
 
