@@ -652,6 +652,8 @@ class Document:
                     mel = read_mel_npy(handle, f"{path}/mel.npy", config, size=mel_info.file_size)
         except VocoderStudioError:
             raise
+        except PermissionError:
+            raise AudioFileError(path, "permission denied (the file cannot be read)") from None
         except (RuntimeError, NotImplementedError) as exc:  # encrypted member, unknown compression method
             raise AudioFileError(path, f"not a readable Vocoder Studio project ({_first_line(exc)})") from None
         except MemoryError:
@@ -799,8 +801,7 @@ def open_document(path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONF
     Raises:
         AudioFileError: the file is missing, unreadable, too short (less than one frame), or not a mel.
     """
-    from vocoder_studio.audio.io import load_audio, load_mel
-    from vocoder_studio.audio.mel import wav_to_mel
+    from vocoder_studio.audio.io import load_audio, load_mel, wav_to_mel_blocks
 
     path = Path(path)
     suffix = path.suffix.lower()
@@ -812,4 +813,4 @@ def open_document(path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONF
     if audio.size < config.hop_length:
         raise AudioFileError(path, f"too short: less than one {1000 * config.hop_length / config.sample_rate:.1f} ms "
                                    "frame of audio")
-    return Document(wav_to_mel(audio, config), source=str(path), config=config)
+    return Document(wav_to_mel_blocks(audio, config), source=str(path), config=config)
