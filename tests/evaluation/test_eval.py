@@ -1,0 +1,89 @@
+"""`vocoder-studio eval vocoders` on two real clips: the JSON, the report and its figures, repeatability."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from vocoder_studio.cli import main
+from vocoder_studio.evaluation.evaluate import RESULT_KEYS, VocoderSpec, evaluate
+from vocoder_studio.evaluation.report import write_report
+
+VOCODERS = "griffin-lim:iterations=4,hifigan"
+
+
+@pytest.fixture(scope="module")
+def two_clips(speech_files: list[Path]) -> list[Path]:
+    return speech_files[:2]
+
+
+@pytest.fixture(scope="module")
+def run(two_clips: list[Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str], int]:
+    out = tmp_path_factory.mktemp("eval")
+    argv = ["eval", "vocoders", "--clips", *map(str, two_clips), "--vocoders", VOCODERS, "--device", "cpu",
+            "--json", str(out / "scores.json"), "--report", str(out / "report.md")]
+    return out, argv, main(argv)
+
+
+def test_the_json_holds_every_score_of_every_clip_and_vocoder(run, two_clips: list[Path]) -> None:
+    out, _, status = run
+    assert status == 0
+    data = json.loads((out / "scores.json").read_text())
+    assert set(data) == {"results", "machine"}
+    assert {"cores", "torch", "device"} <= set(data["machine"])
+    results = data["results"]
+    assert [(r["clip"], r["vocoder"]) for r in results] == [
+        (c.stem, v) for v in VOCODERS.split(",") for c in two_clips]
+    for r in results:
+        assert tuple(r) == RESULT_KEYS
+        assert 1.0 <= r["pesq_wb"] <= 4.64 and 0.8 < r["stoi"] <= 1.0 and 0 < r["vuv_f1"] <= 1.0
+        assert 0 < r["mel_l1"] < 1.0 and 0 < r["mrstft_sc"] < 1.0 and r["f0_rmse_cents"] >= 0 and r["rtf"] > 0
+    by = {(r["clip"], r["vocoder"]): r for r in results}
+    # HiFi-GAN beats 4 iterations of Griffin-Lim on spectral convergence, on real speech
+    assert all(by[(c.stem, "hifigan")]["mrstft_sc"] < by[(c.stem, "griffin-lim:iterations=4")]["mrstft_sc"]
+               for c in two_clips)
+
+
+def test_the_report_has_the_tables_and_its_figures_beside_it(run, two_clips: list[Path]) -> None:
+    out, _, _ = run
+    report = (out / "report.md").read_text()
+    assert "## Mean per vocoder" in report and "## Per clip" in report
+    for c in two_clips:
+        assert f"| {c.stem} | hifigan |" in report
+    images = [line.split("(")[1].rstrip(")") for line in report.splitlines() if line.startswith("![")]
+    assert len(images) == 1 + len(two_clips)
+    for name in images:
+        png = out / name
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+def test_the_same_numbers_twice_in_a_row(run, two_clips: list[Path], tmp_path: Path) -> None:
+    out, _, _ = run
+    first = [r for r in json.loads((out / "scores.json").read_text())["results"] if r["clip"] == two_clips[0].stem]
+    again = evaluate(two_clips[:1], [VocoderSpec.parse(v) for v in VOCODERS.split(",")], "cpu", progress=False)
+    second = [s.to_json() for s in again.scores]
+    for a, b in zip(first, second, strict=True):
+        assert {k: v for k, v in a.items() if k != "rtf"} == {k: v for k, v in b.items() if k != "rtf"}
+    written = write_report(again, tmp_path / "again.md")
+    assert [p.name for p in written[:2]] == ["again.md", "again-scores.png"]
+
+
+@pytest.mark.parametrize("package", ["pesq", "pystoi", "matplotlib"])
+def test_a_missing_scorer_is_one_line_naming_it(package: str, two_clips: list[Path], tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(sys.modules, package, None)  # what an environment without the package looks like
+    status = main(["eval", "vocoders", "--clips", str(two_clips[0]), "--json", str(tmp_path / "x.json")])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.count("\n") == 1 and f"'{package}'" in err and "vocoder-studio[eval]" in err
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_a_missing_clip_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "vocoders", "--clips", str(tmp_path / "nope.wav")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "nope.wav" in err

@@ -1,0 +1,113 @@
+"""The Compare view in the real window: two vocoders on the example's selection, images and scores, switching
+playback by number keys with the play position kept, and results cached per document version."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from vocoder_studio.document import Region
+from vocoder_studio.engine.player import playback_status
+from vocoder_studio.evaluation.compare import missing_scorers
+from vocoder_studio.ui.compare import CompareDialog, compare_dialog
+
+from ..conftest import require
+
+WAIT_MS = 180_000
+START, END = 40, 200
+
+
+def run_compare(dialog: CompareDialog, qtbot) -> None:  # type: ignore[no-untyped-def]
+    old = dialog.comparison
+    assert dialog.compare()
+    qtbot.waitUntil(lambda: dialog.comparison is not old and not dialog.busy, timeout=WAIT_MS)
+
+
+@pytest.fixture
+def dialog(window, qtbot):  # type: ignore[no-untyped-def]
+    """The window's Compare view after comparing Griffin-Lim (4 iterations) and HiFi-GAN on the selection."""
+    canvas = window.current_canvas()
+    canvas.set_selection(Region(START, END, 0, canvas.doc.n_mels))
+    window.compare_action.trigger()
+    view = compare_dialog(window)
+    assert view is not None and view.isVisible()
+    view.set_vocoders(["griffin-lim", "hifigan"])
+    run_compare(view, qtbot)
+    yield view
+    view.stop()
+
+
+def test_the_view_shows_the_original_each_output_its_difference_and_scores(window, dialog) -> None:  # type: ignore[no-untyped-def]
+    result = dialog.comparison
+    assert (result.start, result.end) == (START, END)
+    assert [t.choice.name for t in result.takes] == ["griffin-lim", "hifigan"]
+    assert dict(result.takes[0].choice.params)["iterations"] == 4  # the vocoder panel's settings
+    assert len(dialog.mel_images) == 3 and len(dialog.diff_images) == 2
+    shape = (window.current_document().n_mels, END - START)
+    assert all(image.image.shape == shape for image in dialog.mel_images + dialog.diff_images)
+    canvas_levels = window.current_canvas().levels()
+    assert all(tuple(image.levels) == pytest.approx(canvas_levels) for image in dialog.mel_images)
+    np.testing.assert_allclose(dialog.mel_images[2].image, 20 * np.log10(np.e) * result.takes[1].mel, rtol=1e-5)
+    assert dialog.titles[1].startswith("1 · Griffin-Lim") and "iterations=4" in dialog.titles[1]
+    assert len(dialog.score_texts) == 2 and all("mel-L1" in text for text in dialog.score_texts)
+    if not missing_scorers():
+        assert all("PESQ" in text and "STOI" in text for text in dialog.score_texts)
+
+
+def test_number_keys_switch_the_playing_take_and_keep_the_play_position(dialog, qtbot) -> None:  # type: ignore[no-untyped-def]
+    require(playback_status() is None, f"no audio output: {playback_status()}")
+    switcher, player = dialog.switcher, dialog.switcher.player
+    qtbot.keyClick(dialog, Qt.Key.Key_1)  # select HiFi-GAN's neighbour, Griffin-Lim, before playing
+    qtbot.keyClick(dialog, Qt.Key.Key_Space)
+    assert switcher.is_playing and dialog.current == 1
+    started = player.start_time
+    hop = dialog.comparison.config.hop_length
+    qtbot.waitUntil(lambda: player.position > (START + 40) * hop, timeout=10_000)
+    for key, take in ((Qt.Key.Key_2, 2), (Qt.Key.Key_1, 1)):
+        before = player.position
+        qtbot.keyClick(dialog, key)
+        after = player.position
+        assert dialog.current == take
+        assert 0 <= after - before <= player.blocksize  # the same time, within one block
+        assert player.start_time == started  # the stream never restarted
+        audio = dialog.comparison.takes[take - 1].audio
+        ahead = after - switcher.offset + player.blocksize + switcher.crossfade
+        np.testing.assert_array_equal(player.snapshot()[ahead:], audio[ahead:])  # what is left is that take
+    qtbot.keyClick(dialog, Qt.Key.Key_Space)
+    assert not switcher.is_playing
+
+
+def test_results_are_cached_per_version_and_rendered_again_after_an_edit(window, dialog, qtbot) -> None:  # type: ignore[no-untyped-def]
+    first = dialog.comparison
+    renders = dialog.cache.renders
+    run_compare(dialog, qtbot)
+    assert dialog.cache.renders == renders
+    assert all(a is b for a, b in zip(first.takes, dialog.comparison.takes, strict=True))
+    assert all(a.audio is b.audio for a, b in zip(first.takes, dialog.comparison.takes, strict=True))
+
+    window.edits.apply_gain_db(6.0)  # the selection, one step
+    assert window.current_document().version != first.version
+    assert "changed" in dialog.message.text()
+    run_compare(dialog, qtbot)
+    assert dialog.cache.renders == renders + 2
+    assert all(a is not b for a, b in zip(first.takes, dialog.comparison.takes, strict=True))
+    assert not np.array_equal(first.takes[1].audio, dialog.comparison.takes[1].audio)
+    assert dialog.comparison.reference is None and not dialog.select(0)  # no original for an edited range
+    window.edits.undo()
+    run_compare(dialog, qtbot)  # back to the first version's mel, but a new version: rendered again
+    assert dialog.cache.renders == renders + 4
+
+
+def test_cancel_stops_a_compare_under_way(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window.compare_action.trigger()
+    view = compare_dialog(window)
+    view.set_vocoders(["griffin-lim", "hifigan"])
+    window.current_canvas().set_selection(None)  # the whole document
+    assert view.compare() and view.busy
+    view.cancel_button.click()
+    qtbot.waitUntil(lambda: not window.runner.lane_busy("long"), timeout=WAIT_MS)
+    assert view.comparison is None and not view.busy and "cancelled" in view.message.text()
+    assert view.cache.renders < 2  # stopped before both vocoders had rendered the whole document
+    view.set_vocoders(["griffin-lim"])
+    assert not view.compare() and "two or more" in view.message.text()

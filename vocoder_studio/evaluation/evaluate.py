@@ -1,0 +1,308 @@
+"""``vocoder-studio eval vocoders``: every clip through every vocoder (audio → mel → audio), scored against
+the original.
+
+Scores (:mod:`.metrics`, each after aligning the vocoded audio to the original): PESQ wide-band, STOI, log-mel
+L1 on the shared front-end, multi-resolution STFT spectral convergence and log-magnitude distance, F0 RMSE in
+cents and voiced/unvoiced F1 (pYIN), and the real-time factor of the vocoding call. Every vocoding call is
+seeded, so two runs give the same scores (the RTF is a timing and varies).
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import os
+import platform
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vocoder_studio.audio import load_audio, wav_to_mel
+from vocoder_studio.errors import AudioFileError, VocoderStudioError
+from vocoder_studio.evaluation import metrics
+
+#: The packages the scores and figures need (the ``eval`` extra): import name → pip name.
+EVAL_PACKAGES = {"pesq": "pesq", "pystoi": "pystoi", "matplotlib": "matplotlib"}
+
+#: Audio files a clip folder is searched for.
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+
+#: The keys of one result in the JSON, in order (outside checks read them).
+RESULT_KEYS = ("clip", "vocoder", "pesq_wb", "stoi", "mel_l1", "mrstft_sc", "f0_rmse_cents", "vuv_f1", "rtf")
+
+
+class MissingPackageError(VocoderStudioError):
+    """An optional package the evaluation needs is not installed."""
+
+
+def require_packages(names: Iterable[str] = EVAL_PACKAGES) -> None:
+    """Import each package (cheap when present).
+
+    Raises:
+        MissingPackageError: names the first one missing and how to install the extra.
+    """
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            raise MissingPackageError(
+                f"the evaluation needs the package {EVAL_PACKAGES.get(name, name)!r}, which is not installed "
+                f"(pip install 'vocoder-studio[eval]')") from None
+
+
+def find_clips(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """The audio files named, folders expanded to their audio files (sorted, not recursive).
+
+    Raises:
+        AudioFileError: a path does not exist, or a folder holds no audio file.
+    """
+    clips: list[Path] = []
+    for item in map(Path, paths):
+        if item.is_dir():
+            found = sorted(p for p in item.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+            if not found:
+                raise AudioFileError(item, f"no audio file ({', '.join(AUDIO_SUFFIXES)}) in this folder")
+            clips.extend(found)
+        elif item.exists():
+            clips.append(item)
+        else:
+            raise AudioFileError(item, "no such file or folder")
+    return clips
+
+
+@dataclass(frozen=True)
+class VocoderSpec:
+    """A vocoder to evaluate: a registry name and parameters, written ``NAME`` or ``NAME:P=V:P=V``."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+    label: str = ""
+
+    @classmethod
+    def parse(cls, text: str) -> VocoderSpec:
+        """``"griffin-lim:iterations=8"`` → name and checked parameters.
+
+        Raises:
+            VocoderUnavailableError: unknown name. ParameterError: a bad parameter or value.
+        """
+        from vocoder_studio.vocoders import get_entry
+        from vocoder_studio.vocoders.params import parse_assignments
+
+        name, *assignments = text.strip().split(":")
+        entry = get_entry(name)
+        return cls(name, parse_assignments(entry.parameters, assignments, name), text.strip())
+
+
+def ready_vocoders() -> list[VocoderSpec]:
+    """Every vocoder of the registry that can run here, with its default parameters."""
+    from vocoder_studio.vocoders import list_vocoders
+
+    return [VocoderSpec(e.name, {}, e.name) for e in list_vocoders() if e.unavailable_reason() is None]
+
+
+@dataclass
+class Score:
+    """One clip through one vocoder. Higher is better for ``pesq_wb``, ``stoi``, ``vuv_f1``; lower for the rest.
+
+    ``pesq_wb`` is None when PESQ finds no speech in the clip; ``f0_rmse_cents`` is NaN when no frame is voiced
+    in both signals (null in the JSON).
+    """
+
+    clip: str
+    vocoder: str
+    pesq_wb: float | None
+    stoi: float
+    mel_l1: float
+    mrstft_sc: float
+    mrstft_logmag: float
+    f0_rmse_cents: float
+    vuv_f1: float
+    rtf: float
+
+    def to_json(self) -> dict[str, Any]:
+        """The result object of the JSON: exactly :data:`RESULT_KEYS`, NaN as null."""
+        values = asdict(self)
+        return {k: _finite_or_none(values[k]) for k in RESULT_KEYS}
+
+
+def _finite_or_none(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@dataclass
+class Evaluation:
+    """Scores of every clip × vocoder, the audio they came from (for the figures) and the machine."""
+
+    scores: list[Score]
+    vocoders: list[str]
+    clips: list[str]
+    machine: dict[str, Any]
+    originals: dict[str, np.ndarray] = field(default_factory=dict)
+    outputs: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"results": [...], "machine": {...}}``."""
+        return {"results": [s.to_json() for s in self.scores], "machine": self.machine}
+
+    def means(self) -> dict[str, dict[str, float]]:
+        """Per vocoder, the mean of each score over the clips (NaN/None left out; NaN if none is left)."""
+        out: dict[str, dict[str, float]] = {}
+        for vocoder in self.vocoders:
+            rows = [asdict(s) for s in self.scores if s.vocoder == vocoder]
+            keys = [k for k in rows[0] if k not in ("clip", "vocoder")] if rows else []
+            out[vocoder] = {}
+            for k in keys:
+                values = [r[k] for r in rows if r[k] is not None and math.isfinite(r[k])]
+                out[vocoder][k] = float(np.mean(values)) if values else float("nan")
+        return out
+
+
+def machine_info(device: str) -> dict[str, Any]:
+    """What the figures were measured on: CPU, cores, threads, torch, the device (and the GPU's name), and the
+    load average when measuring started."""
+    import torch
+
+    info: dict[str, Any] = {
+        "cores": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "device": device,
+        "cpu": _cpu_name(),
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "loadavg": [round(x, 2) for x in os.getloadavg()],  # other work on the machine skews every timing
+    }
+    if device.startswith("cuda") and torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def score_pair(reference: np.ndarray, test: np.ndarray, sample_rate: int) -> dict[str, float | None]:
+    """Every quality score of ``test`` against ``reference`` (both ``(samples,)`` at ``sample_rate``)."""
+    try:
+        pesq: float | None = metrics.pesq_wb(reference, test, sample_rate)
+    except Exception as exc:  # the pesq package raises its own errors for clips without speech
+        if type(exc).__module__.split(".")[0] != "pesq":
+            raise
+        pesq = None
+    sc, logmag = metrics.mrstft_distances(reference, test)
+    rmse, f1 = metrics.f0_scores(reference, test, sample_rate)
+    return {"pesq_wb": pesq, "stoi": metrics.stoi(reference, test, sample_rate),
+            "mel_l1": metrics.log_mel_l1(reference, test), "mrstft_sc": sc, "mrstft_logmag": logmag,
+            "f0_rmse_cents": rmse, "vuv_f1": f1}
+
+
+def evaluate(clips: Sequence[Path], vocoders: Sequence[VocoderSpec], device: str = "cpu", seed: int = 0,
+             progress: bool = True) -> Evaluation:
+    """Vocode every clip's mel with every vocoder and score the audio against the clip.
+
+    Args:
+        clips: audio files (any rate: read at the front-end's rate, cut to whole frames).
+        vocoders: what to run; each is built once on ``device``. Each clip is vocoded twice and the faster call
+            gives the RTF (the first call of a new length pays the backend's set-up).
+        seed: torch and numpy are seeded with it before every vocoding call (same numbers twice in a row).
+        progress: a tqdm bar on stderr.
+    Raises:
+        AudioFileError: a clip cannot be read. VocoderUnavailableError, ParameterError: a vocoder cannot be
+        built. MissingPackageError: PESQ or STOI is not installed.
+    """
+    import torch
+    from tqdm import tqdm
+
+    from vocoder_studio.vocoders import create_vocoder
+
+    require_packages(["pesq", "pystoi"])
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    names = _unique_names([c.stem for c in clips])
+    originals: dict[str, np.ndarray] = {}
+    mels: dict[str, np.ndarray] = {}
+    for name, path in zip(names, clips, strict=True):
+        originals[name] = load_audio(path)
+    labels = [v.label or v.name for v in vocoders]
+    result = Evaluation([], labels, names, machine_info(device))
+    bar = tqdm(total=len(clips) * len(vocoders), desc="eval vocoders", unit="clip", file=sys.stderr,
+               disable=not progress)
+    for spec, label in zip(vocoders, labels, strict=True):
+        vocoder = create_vocoder(spec.name, device=device, **spec.params)
+        hop = vocoder.hop_length
+        for name in names:  # whole frames of the vocoder's hop; the mel is made once per clip
+            originals[name] = originals[name][: originals[name].size // hop * hop]
+            if name not in mels:
+                mels[name] = wav_to_mel(originals[name])
+        _seed(seed)
+        vocoder.vocode(mels[names[0]][:, :32])  # warm-up: the first call pays set-up costs
+        for name in names:
+            bar.set_postfix_str(f"{label} · {name}")
+            times = []
+            for _ in range(2):  # the first call of a new length pays the backend's set-up: the RTF is the best
+                _seed(seed)
+                start = time.perf_counter()
+                out = vocoder.vocode(mels[name]).numpy()
+                times.append(time.perf_counter() - start)
+            rtf = min(times) / (originals[name].size / vocoder.sample_rate)
+            result.outputs[(name, label)] = out
+            scores = score_pair(originals[name], out, vocoder.sample_rate)
+            result.scores.append(Score(clip=name, vocoder=label, rtf=rtf, **scores))  # type: ignore[arg-type]
+            bar.update()
+    bar.close()
+    result.originals = originals
+    return result
+
+
+def _seed(seed: int) -> None:
+    import torch
+
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+
+
+def _unique_names(stems: list[str]) -> list[str]:
+    """Clip names for the tables: the file stems, numbered where two files share one."""
+    seen: dict[str, int] = {}
+    out = []
+    for stem in stems:
+        seen[stem] = seen.get(stem, 0) + 1
+        out.append(stem if seen[stem] == 1 else f"{stem}-{seen[stem]}")
+    return out
+
+
+def run_eval(clips: Sequence[str], vocoders: str | None, device: str = "auto", json_out: str | None = None,
+             report_out: str | None = None) -> int:
+    """The command: evaluate, print the means, write the JSON and the report. Returns the exit status (0).
+
+    Raises:
+        MissingPackageError: pesq, pystoi or matplotlib is missing (checked before any work).
+    """
+    from vocoder_studio.engine import choose_device
+    from vocoder_studio.evaluation.report import means_table, write_json, write_report
+
+    require_packages()
+    paths = find_clips(clips)
+    specs = [VocoderSpec.parse(v) for v in vocoders.split(",") if v.strip()] if vocoders else ready_vocoders()
+    if not specs:
+        raise VocoderStudioError("no vocoder to evaluate: none is ready here (see `vocoder-studio vocoders`)")
+    evaluation = evaluate(paths, specs, str(choose_device(device)))
+    print(means_table(evaluation))
+    if json_out:
+        print(f"{write_json(evaluation, json_out)}: {len(evaluation.scores)} results")
+    if report_out:
+        written = write_report(evaluation, report_out)
+        print(f"{written[0]}: report with {len(written) - 1} figures")
+    return 0

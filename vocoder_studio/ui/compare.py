@@ -1,0 +1,482 @@
+"""The Compare view: render the current mel (or the selection) with several vocoders, see each output analysed
+again beside the original with its difference map and scores, and switch playback between them while it plays.
+
+The work is :class:`vocoder_studio.evaluation.compare.CompareCache` (a job on the worker's long lane, cached per
+document version and vocoder settings); playback is :class:`vocoder_studio.engine.compare.TakeSwitcher`. Keys:
+1–9 play vocoder 1–9, 0 the original recording (when the document came from one and the range is unedited),
+Space plays / stops. A switch keeps the play position to the sample: the stream keeps running and the audio
+not yet played is overwritten with the other take (measured through a PulseAudio null sink: no gap and no
+jump in time in 4 of 4 tries, the new take heard 70–95 ms after the key; stopping and restarting the stream
+at the same position instead left 2–27 ms of silence and skipped 38–65 ms of audio — what had already been
+handed to the device).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QKeyEvent, QTransform
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from vocoder_studio.audio.mel import ln_to_db
+from vocoder_studio.document import Document
+from vocoder_studio.engine.cache import VocoderChoice
+from vocoder_studio.engine.compare import TakeSwitcher
+from vocoder_studio.engine.jobs import CancelToken
+from vocoder_studio.engine.play_range import is_selection_range
+from vocoder_studio.engine.player import Player, playback_status
+from vocoder_studio.errors import VocoderStudioError
+from vocoder_studio.evaluation.compare import CompareCache, Comparison
+from vocoder_studio.ui.canvas import AXIS_COLOR, BACKGROUND, DEFAULT_LEVELS, READOUT_COLOR
+from vocoder_studio.ui.transport import format_time
+from vocoder_studio.ui.worker import LONG_LANE
+from vocoder_studio.vocoders.registry import DEFAULT_VOCODER, get_entry, list_vocoders
+
+if TYPE_CHECKING:
+    from vocoder_studio.ui.main_window import MainWindow
+
+COMPARE_LABEL = "Compare vocoders"
+#: The difference map's colour range: ± this many dB.
+DIFF_RANGE_DB = 12.0
+#: A diverging map with a dark centre (blue quieter, red louder): no difference looks like the dark background.
+DIFF_COLORMAP = "CET-D4"
+PLAYING_COLOR = "#7fdbff"
+ROW_HEIGHT = 118
+
+
+class CompareDialog(QDialog):
+    """The Compare view of ``window`` (non-modal; one per window, see :func:`open_compare`).
+
+    Attributes:
+        cache: the results, per document version, range and vocoder settings.
+        comparison: the comparison shown, or None.
+        mel_images: the mel images shown: the original first, then each vocoder's output analysed again.
+        diff_images: each vocoder's difference map (output − original, dB).
+        titles: each row's title (number, vocoder and settings), original first.
+        score_texts: each vocoder's scores as shown above its difference map.
+        switcher: the playback of the takes (take 0 = the original recording, k = vocoder k).
+    """
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.main_window = window
+        self.setWindowTitle("Compare vocoders")
+        self.setModal(False)
+        self.resize(1240, 760)
+        self.cache = CompareCache(window.cache)
+        self.comparison: Comparison | None = None
+        self.mel_images: list[pg.ImageItem] = []
+        self.diff_images: list[pg.ImageItem] = []
+        self.titles: list[str] = []
+        self.score_texts: list[str] = []
+        self._plots: list[pg.PlotItem] = []
+        self._playheads: list[pg.InfiniteLine] = []
+        self._token: CancelToken | None = None
+        self.switcher = TakeSwitcher(Player(blocksize=window.transport.blocksize,
+                                            device=window.transport.output_device))
+
+        self.vocoder_boxes: dict[str, QCheckBox] = {}
+        picks = QHBoxLayout()
+        picks.addWidget(QLabel("Vocoders:"))
+        ready = [e for e in list_vocoders() if e.unavailable_reason() is None]
+        default = {DEFAULT_VOCODER, "griffin-lim"}
+        for entry in ready:
+            box = QCheckBox(entry.label)
+            box.setToolTip(entry.summary() or entry.weights)
+            box.setChecked(entry.name in default)
+            box.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # digits go to the view's switching keys
+            self.vocoder_boxes[entry.name] = box
+            picks.addWidget(box)
+        picks.addStretch(1)
+        self.compare_button = QPushButton("Compare")
+        self.compare_button.setToolTip("Render the selection (or the whole document) with each checked vocoder")
+        self.compare_button.clicked.connect(self.compare)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setFixedWidth(160)
+        self.progress.setTextVisible(False)
+        for button in (self.compare_button, self.cancel_button):
+            button.setAutoDefault(False)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            picks.addWidget(button)
+        picks.addWidget(self.progress)
+
+        self.message = QLabel("Check two or more vocoders and press Compare.")
+        self.message.setWordWrap(True)
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setBackground(BACKGROUND)
+        self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+        self.play_button = QPushButton("▶ Play")
+        self.play_button.setAutoDefault(False)
+        self.play_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.play_button.clicked.connect(self.toggle_play)
+        self.loop_box = QCheckBox("Loop")
+        self.loop_box.setChecked(True)
+        self.loop_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.time_label = QLabel(format_time(0.0))
+        self.time_label.setMinimumWidth(80)
+        hint = QLabel("Keys: 1–9 play that vocoder · 0 the original recording · Space play/stop — switching keeps "
+                      "the time")
+        hint.setStyleSheet(f"color: {READOUT_COLOR};")
+        bottom = QHBoxLayout()
+        for widget in (self.play_button, self.loop_box, self.time_label):
+            bottom.addWidget(widget)
+        bottom.addStretch(1)
+        bottom.addWidget(hint)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(picks)
+        layout.addWidget(self.message)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(bottom)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(33)
+        self._timer.timeout.connect(self._tick)
+        window.runner.jobProgress.connect(self._on_progress)
+        window.runner.jobCancelled.connect(self._on_cancelled)
+        window.tabs.documentChanged.connect(self._on_document_changed)
+        window.tabs.tabClosing.connect(lambda tab: self.cache.forget(tab.doc.uid))
+        window.transport.playingChanged.connect(self._on_transport_playing)
+
+    def _on_transport_playing(self, playing: bool) -> None:
+        if playing:  # one sound at a time: the window's Play stops the comparison's
+            self.stop()
+
+    # ----- what to compare -----
+    def set_vocoders(self, names: list[str]) -> None:
+        """Check exactly the vocoders ``names`` (in the registry's order).
+
+        Raises:
+            KeyError: a name that is not a ready vocoder.
+        """
+        for name in names:
+            if name not in self.vocoder_boxes:
+                raise KeyError(name)
+        for name, box in self.vocoder_boxes.items():
+            box.setChecked(name in names)
+
+    def choices(self) -> list[VocoderChoice]:
+        """The checked vocoders with the settings of the vocoder panel (its device, each one's parameters)."""
+        panel = self.main_window.vocoder_panel
+        device = panel.device_combo.currentText()
+        return [VocoderChoice.make(name, device, **panel.panels[name].values())
+                for name, box in self.vocoder_boxes.items() if box.isChecked()]
+
+    @staticmethod
+    def range_of(doc: Document) -> tuple[int, int]:
+        """The frames compared: the selection's, else the whole document."""
+        if is_selection_range(doc.frames, doc.selection):
+            assert doc.selection is not None
+            return max(0, doc.selection.frame0), min(doc.frames, doc.selection.frame1)
+        return 0, doc.frames
+
+    # ----- the job -----
+    def compare(self) -> bool:
+        """Render the active document's selection (or all of it) with each checked vocoder on the worker.
+
+        Returns False (and says why) without a document or with fewer than two vocoders checked.
+        """
+        doc = self.main_window.active_document()
+        choices = self.choices()
+        if doc is None or doc.frames == 0:
+            self.message.setText("Open a document to compare vocoders on.")
+            return False
+        if len(choices) < 2:
+            self.message.setText("Check two or more vocoders to compare.")
+            return False
+        self.cancel()
+        start, end = self.range_of(doc)
+        try:
+            job = self.cache.job(doc.mel.copy(), doc.uid, doc.version, start, end, choices, doc.source, doc.config)
+        except VocoderStudioError as exc:
+            self.message.setText(str(exc))
+            return False
+        seconds = doc.config.frame_seconds
+        what = "the selection" if (start, end) != (0, doc.frames) else "the whole document"
+        self.message.setText(f"Rendering {what} ({format_time(start * seconds)}–{format_time(end * seconds)}) "
+                             f"with {', '.join(c.name for c in choices)}…")
+        self.progress.setValue(0)
+        self.cancel_button.setEnabled(True)
+        def run(progress: Any, cancel: CancelToken) -> Comparison:
+            return job(progress, cancel)
+
+        self._token = self.main_window.runner.submit(COMPARE_LABEL, run, on_result=self.show_comparison,
+                                                     on_error=self._on_error, lane=LONG_LANE)
+        return True
+
+    def cancel(self) -> None:
+        """Stop a compare job under way (its finished takes stay cached)."""
+        if self._token is not None:
+            self._token.cancel()
+        self._token = None
+        self.cancel_button.setEnabled(False)
+
+    @property
+    def busy(self) -> bool:
+        return self._token is not None
+
+    def _on_progress(self, label: str, fraction: float, message: str) -> None:
+        if label == COMPARE_LABEL:
+            self.progress.setValue(int(round(1000 * fraction)))
+            self.progress.setToolTip(message)
+
+    def _on_cancelled(self, label: str) -> None:
+        if label == COMPARE_LABEL:
+            self._token = None
+            self.cancel_button.setEnabled(False)
+            self.progress.setValue(0)
+            self.message.setText("Compare cancelled.")
+
+    def _on_error(self, message: str) -> None:
+        self._token = None
+        self.cancel_button.setEnabled(False)
+        self.progress.setValue(0)
+        self.message.setText(message)
+
+    def _on_document_changed(self, doc: Document) -> None:
+        result = self.comparison
+        if result is not None and doc.uid == result.uid and doc.version != result.version:
+            self.message.setText("The document changed since: press Compare to render it again "
+                                 "(only what the edit reaches is vocoded again).")
+
+    # ----- showing -----
+    def _levels(self) -> tuple[float, float]:
+        canvas = self.main_window.active_canvas()
+        return canvas.levels() if canvas is not None else DEFAULT_LEVELS
+
+    def show_comparison(self, result: Comparison) -> None:
+        """Show ``result``: a row per take (the original first), each with its difference map and scores."""
+        self.stop()
+        self._token = None
+        self.cancel_button.setEnabled(False)
+        self.progress.setValue(1000)
+        self.comparison = result
+        cfg = result.config
+        seconds = cfg.frame_seconds
+        x0 = result.start * seconds
+        self.view.clear()
+        self.mel_images, self.diff_images, self.titles, self._plots, self._playheads = [], [], [], [], []
+        self.score_texts = [take.scores.describe() for take in result.takes]
+        levels = self._levels()
+        original = "0 · Original recording" if result.reference is not None else \
+            "0 · Document mel (no recording to play)"
+        rows: list[tuple[np.ndarray, np.ndarray | None, str]] = [(result.mel, None, original)]
+        rows += [(take.mel, take.diff_db, f"{i} · {take_name(take.choice)}")
+                 for i, take in enumerate(result.takes, start=1)]
+        last = len(rows) - 1
+        first_plot: pg.PlotItem | None = None
+        for row, (mel, diff, title) in enumerate(rows):
+            self.titles.append(title)
+            for col, data in ((0, ln_to_db(mel)), (1, diff)):
+                plot = self.view.addPlot(row=row, col=col)
+                plot.setMenuEnabled(False)
+                plot.hideButtons()
+                plot.setMouseEnabled(x=True, y=False)
+                plot.hideAxis("left")
+                if row != last:
+                    plot.hideAxis("bottom")
+                else:
+                    axis = plot.getAxis("bottom")
+                    axis.setPen(pg.mkPen(AXIS_COLOR))
+                    axis.setTextPen(pg.mkPen(AXIS_COLOR))
+                if first_plot is None:
+                    first_plot = plot
+                else:
+                    plot.setXLink(first_plot)
+                if data is None:
+                    plot.setTitle("Difference maps: output − original (dB): blue quieter, red louder",
+                                  color=AXIS_COLOR, size="9pt")
+                    plot.hideAxis("bottom")
+                    plot.getViewBox().setBackgroundColor(BACKGROUND)
+                    continue
+                image = pg.ImageItem(axisOrder="row-major")
+                image.setImage(np.ascontiguousarray(data, dtype=np.float32), autoLevels=False,
+                               levels=levels if col == 0 else (-DIFF_RANGE_DB, DIFF_RANGE_DB))
+                image.setTransform(QTransform.fromScale(seconds, 1.0))
+                image.setPos(x0, 0.0)
+                plot.addItem(image)
+                plot.setRange(xRange=(x0, x0 + data.shape[1] * seconds), yRange=(0, data.shape[0]), padding=0)
+                if col == 0:
+                    plot.setTitle(title, color=AXIS_COLOR, size="9pt")
+                    self.mel_images.append(image)
+                else:  # a title too, so that the two images of a row line up
+                    take = result.takes[row - 1]  # the scores here: the two titles of a row share the width
+                    plot.setTitle(f"{take.scores.describe()} · mean |Δ| {float(np.mean(np.abs(data))):.1f} dB",
+                                  color=AXIS_COLOR, size="9pt")
+                    self.diff_images.append(image)
+                line = pg.InfiniteLine(x0, angle=90, movable=False, pen=pg.mkPen("#ffffff", width=1.5))
+                line.setVisible(False)
+                plot.addItem(line, ignoreBounds=True)
+                self._playheads.append(line)
+                self._plots.append(plot)
+        mel_bar = pg.ColorBarItem(values=levels, colorMap=pg.colormap.get("inferno"), label="Level (dB)",
+                                  interactive=False, width=12)
+        mel_bar.setImageItem(self.mel_images)
+        diff_bar = pg.ColorBarItem(values=(-DIFF_RANGE_DB, DIFF_RANGE_DB), colorMap=pg.colormap.get(DIFF_COLORMAP),
+                                   label="Difference (dB)", interactive=False, width=12)
+        diff_bar.setImageItem(self.diff_images)
+        for col, bar in ((2, mel_bar), (3, diff_bar)):
+            for axis_name in ("right",):
+                bar.getAxis(axis_name).setPen(pg.mkPen(AXIS_COLOR))
+                bar.getAxis(axis_name).setTextPen(pg.mkPen(AXIS_COLOR))
+            self.view.addItem(bar, row=0, col=col, rowspan=len(rows))
+        for col in (0, 1):  # the output and its difference map get the same width
+            self.view.ci.layout.setColumnStretchFactor(col, 1)
+        self.view.setMinimumHeight(min(4, len(rows)) * ROW_HEIGHT)
+        self.switcher.set_takes([result.reference if result.reference is not None
+                                 else np.zeros(result.takes[0].audio.size, np.float32),
+                                 *(t.audio for t in result.takes)], result.start * cfg.hop_length)
+        self.switcher.current = 0 if result.reference is not None else 1
+        self._mark_current()
+        done = f"{len(result.takes)} vocoders on {format_time(result.start * seconds)}–" \
+               f"{format_time(result.end * seconds)}"
+        self.message.setText(f"{done}. mel-L1: the output analysed again against the document's mel (lower is "
+                             f"closer). {result.note}".strip())
+
+    def _mark_current(self) -> None:
+        """Highlight the title of the take that plays."""
+        for index, title in enumerate(self.titles):
+            plot = self._plots[self._plot_index(index)]
+            playing = index == self.switcher.current
+            plot.setTitle(("▶ " if playing else "") + title, color=PLAYING_COLOR if playing else AXIS_COLOR,
+                          size="9pt")
+
+    @staticmethod
+    def _plot_index(take: int) -> int:
+        """The mel plot of take ``take`` in :attr:`_plots` (the original row has no difference plot)."""
+        return 0 if take == 0 else 2 * take - 1
+
+    # ----- playback -----
+    @property
+    def current(self) -> int:
+        """The take that plays (or would): 0 = the original recording, k = vocoder k."""
+        return self.switcher.current
+
+    def select(self, take: int) -> bool:
+        """Play take ``take`` from the current time (or select it when stopped); False if there is none."""
+        result = self.comparison
+        if result is None or not 0 <= take <= len(result.takes):
+            return False
+        if take == 0 and result.reference is None:
+            self.message.setText("No original recording for this range (edited, or the document is a mel): "
+                                 "keys 1–9 play the vocoders.")
+            return False
+        self.switcher.switch(take)
+        self._mark_current()
+        return True
+
+    def play(self) -> bool:
+        """Play the current take over the compared range (looping when Loop is on); False if it cannot."""
+        if self.comparison is None:
+            return False
+        reason = playback_status()
+        if reason is not None:
+            self.message.setText(reason)
+            return False
+        self.main_window.transport.stop()
+        try:
+            self.switcher.play(loop=self.loop_box.isChecked())
+        except VocoderStudioError as exc:
+            self.message.setText(str(exc))
+            return False
+        self.play_button.setText("■ Stop")
+        for line in self._playheads:
+            line.setVisible(True)
+        self._timer.start()
+        return True
+
+    def stop(self) -> None:
+        self.switcher.stop()
+        self._finish_playback()
+
+    def toggle_play(self) -> bool:
+        if self.switcher.is_playing:
+            self.stop()
+            return False
+        return self.play()
+
+    def _finish_playback(self) -> None:
+        self._timer.stop()
+        self.play_button.setText("▶ Play")
+        for line in self._playheads:
+            line.setVisible(False)
+
+    def _tick(self) -> None:
+        if not self.switcher.is_playing:
+            self._finish_playback()
+            return
+        self.switcher.settle()
+        seconds = self.switcher.player.position / self.switcher.player.sample_rate
+        for line in self._playheads:
+            line.setValue(seconds)
+        self.time_label.setText(format_time(seconds))
+
+    # ----- keys, closing -----
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt naming)
+        key = event.key()
+        if Qt.Key.Key_0 <= key <= Qt.Key.Key_9 and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            self.select(int(key) - int(Qt.Key.Key_0))
+            event.accept()
+            return
+        if key == Qt.Key.Key_Space:
+            self.toggle_play()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def done(self, result: int) -> None:
+        """Closing the view stops its playback and its job."""
+        self.shutdown()
+        super().done(result)
+
+    def shutdown(self) -> None:
+        """Stop playback and cancel the job (the window's shutdown calls it)."""
+        self.stop()
+        self.cancel()
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802
+        self.shutdown()
+        super().closeEvent(event)
+
+
+def take_name(choice: VocoderChoice) -> str:
+    """``"Griffin-Lim (fast, momentum) · iterations=32, momentum=0.99"``: the registry label and the settings."""
+    try:
+        label = get_entry(choice.name).label
+    except VocoderStudioError:
+        label = choice.name
+    settings = ", ".join(f"{k}={v}" for k, v in choice.params)
+    return f"{label} · {settings}" if settings else label
+
+
+def open_compare(window: MainWindow) -> CompareDialog:
+    """Show ``window``'s Compare view (made on first use, kept with its cache) and return it."""
+    dialog = compare_dialog(window)
+    if dialog is None:
+        dialog = CompareDialog(window)
+    dialog.show()
+    dialog.raise_()
+    dialog.activateWindow()
+    return dialog
+
+
+def compare_dialog(window: QWidget) -> CompareDialog | None:
+    """``window``'s Compare view if it was opened, else None."""
+    return window.findChild(CompareDialog)
