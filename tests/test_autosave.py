@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vocoder_studio.autosave import Autosaver, pending_recoveries, recover
+from vocoder_studio.autosave import Autosaver, pending_recoveries
 from vocoder_studio.document import Document, Region
 from vocoder_studio.errors import VocoderStudioError
 
@@ -18,10 +18,12 @@ def test_modified_documents_are_autosaved_and_recovered_after_a_crash(tmp_path: 
     path = saver.save(doc)
     assert path is not None and path.exists()
     assert saver.save(doc) is None  # unchanged since: no rewrite
-    # the process dies here; the next session finds the file
+    assert pending_recoveries(tmp_path) == []  # its owner is alive
+    saver.close()  # the process dies here (its lock goes); the next session finds the file
     left = pending_recoveries(tmp_path)
     assert left == [path]
-    back = recover(path)
+    back = Autosaver(tmp_path).recover(path)
+    assert back is not None
     np.testing.assert_array_equal(back.mel, doc.mel)
     assert back.modified and back.source == "take1.wav" and not path.exists()
 
@@ -46,8 +48,8 @@ def test_damaged_autosave_is_kept_aside(tmp_path: Path) -> None:
     bad = tmp_path / "x.vsproj"
     bad.write_bytes(b"garbage")
     with pytest.raises(VocoderStudioError):
-        recover(bad)
-    assert (tmp_path / "x.damaged").exists()
+        Autosaver(tmp_path).recover(bad)
+    assert [p.suffix for p in tmp_path.iterdir() if not p.name.endswith(".lock")] == [".damaged"]
 
 
 def test_a_document_whose_content_did_not_change_is_not_autosaved(tmp_path: Path) -> None:
@@ -73,7 +75,13 @@ def test_a_recovered_document_stays_recoverable(tmp_path: Path) -> None:
     saver.track(doc)
     doc.write(Region(0, 2, 0, 2), np.zeros((2, 2), np.float32))
     (path,) = [saver.save(doc)]
-    back = recover(path)  # its content exists nowhere else now
+    saver.close()
     again = Autosaver(tmp_path)
+    back = again.recover(path)  # its content exists nowhere else now
+    assert back is not None
     again.track(back)
-    assert again.has_unsaved_changes(back) and again.save(back) is not None
+    assert again.has_unsaved_changes(back)
+    kept = again.path_for(back)
+    assert kept.exists() and again.save(back) is None  # the recovered file is its autosave until it changes
+    back.write(Region(0, 1, 0, 1), np.ones((1, 1), np.float32))
+    assert again.save(back) == kept

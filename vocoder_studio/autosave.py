@@ -1,8 +1,19 @@
 """Autosave and crash recovery (no Qt).
 
 Every open document with unsaved changes is written every little while, atomically, as a project file under
-``paths.state_dir()/autosave``. A clean close removes its file; files still there at the next start were left
+``paths.state_dir()/autosave``. A clean close removes its file; files still there whose owner is gone were left
 by a crash (or a kill) and are offered for recovery.
+
+Ownership: each running copy of the app holds a :class:`SessionLock`, a ``<session>.lock`` file in the autosave
+folder locked by the operating system (``flock``; released by the kernel when the process dies, however it
+dies) and holding the process id. Autosaves are named ``<session>.<document>.vsproj``, so a second copy of the
+app sees that the first one's files belong to a live process and leaves them alone: only files whose owner is
+gone are offered for recovery.
+
+Recovery survives a second crash: recovering a file renames it into the recovering session's name (one atomic
+rename, so two copies never both take it) and keeps it there until the recovered document is autosaved again,
+saved or closed. A file that fails to load, for whatever reason, is set aside as ``*.damaged`` (reported once),
+and ``.part`` files left by a kill mid-write are removed at the next start.
 
 "Unsaved changes" means the mel differs from what was opened or last saved: ``Document.modified`` is also set
 by writes that change nothing (an eraser click on silence) and stays set after every edit was undone, and such
@@ -11,15 +22,102 @@ a document must not be offered for recovery after a kill.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import uuid
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
 from vocoder_studio.audio.io import atomic_path
 from vocoder_studio.document import PROJECT_SUFFIX, Document
-from vocoder_studio.errors import VocoderStudioError
+from vocoder_studio.errors import AudioFileError
 from vocoder_studio.paths import state_dir
+
+LOCK_SUFFIX = ".lock"
+DAMAGED_SUFFIX = ".damaged"
+
+
+def _try_lock(fd: int, exclusive: bool) -> bool:
+    """Take an OS lock on open file ``fd`` without waiting; False if another open file holds it."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        except OSError:
+            return False
+        return True
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+class SessionLock:
+    """This process's claim on its autosaves: ``<folder>/<session>.lock``, OS-locked while the process lives.
+
+    The kernel drops the lock when the process ends (a clean exit, a crash, SIGKILL), so a lock that can be
+    taken belongs to nobody; the file also holds the process id, for people.
+
+    Args:
+        folder: the autosave folder.
+    Attributes:
+        session: this session's id (a hex string, the prefix of its autosave names).
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.session = uuid.uuid4().hex
+        self.path = folder / f"{self.session}{LOCK_SUFFIX}"
+        # locked under a temporary name, then renamed: a file named *.lock is always locked while its owner
+        # lives, so another copy never sees it unlocked and removes it as stale
+        fresh = folder / f"{self.session}.lock-new"
+        fd = os.open(fresh, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+        try:
+            if not _try_lock(fd, exclusive=True):  # pragma: no cover - cannot happen on a new file
+                raise OSError(f"{fresh}: already locked")
+            os.write(fd, f"{os.getpid()}\n".encode())
+            os.replace(fresh, self.path)
+        except BaseException:
+            os.close(fd)
+            fresh.unlink(missing_ok=True)
+            raise
+        self._fd: int | None = fd
+        self._finalizer = weakref.finalize(self, SessionLock._close, fd, self.path)
+
+    @staticmethod
+    def _close(fd: int, path: Path) -> None:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            os.close(fd)  # closing the last descriptor drops the lock
+
+    def release(self) -> None:
+        """Give the claim up (a clean exit; also done when the object is collected or the process ends)."""
+        self._finalizer()
+
+
+def session_of(path: Path) -> str:
+    """The session id an autosave, its ``.part`` file or a lock file belongs to (the part of the name before
+    the first dot; an autosave from before sessions existed is its own session, whose owner is gone)."""
+    return path.name.lstrip(".").split(".", 1)[0]
+
+
+def owner_alive(folder: Path, session: str) -> bool:
+    """Whether the process that owns ``session``'s autosaves in ``folder`` is still running (holds its lock)."""
+    lock = folder / f"{session}{LOCK_SUFFIX}"
+    try:
+        fd = os.open(lock, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:  # no lock file: the owner exited or never had one
+        return False
+    try:
+        return not _try_lock(fd, exclusive=False)  # our probe's lock goes with the descriptor
+    finally:
+        os.close(fd)
 
 
 def autosave_dir() -> Path:
@@ -49,18 +147,31 @@ class _Entry:
 class Autosaver:
     """Writes the documents it is given when they changed since their last autosave.
 
+    Creating one claims the folder for this process (a :class:`SessionLock`) and removes what dead sessions
+    left that is of no use: ``.part`` files of writes a kill interrupted, and their lock files.
+
     Args:
         folder: where autosaves go (default :func:`autosave_dir`).
     """
 
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = folder or autosave_dir()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.lock = SessionLock(self.folder)
         self._entries: dict[int, _Entry] = {}
+        clean_stale(self.folder)
+
+    @property
+    def session(self) -> str:
+        return self.lock.session
+
+    def _new_path(self) -> Path:
+        return self.folder / f"{self.session}.{uuid.uuid4().hex}{PROJECT_SUFFIX}"
 
     def _entry(self, doc: Document) -> _Entry:
         entry = self._entries.get(doc.uid)
         if entry is None:
-            entry = _Entry(self.folder / f"{uuid.uuid4().hex}{PROJECT_SUFFIX}")
+            entry = _Entry(self._new_path())
             self._entries[doc.uid] = entry
         if not doc.modified and entry.checked != (doc.version, False):  # as opened or just saved
             entry.clean, entry.checked = mel_digest(doc), (doc.version, False)
@@ -124,27 +235,89 @@ class Autosaver:
     def tracked_paths(self) -> set[Path]:
         return {entry.path for entry in self._entries.values()}
 
+    def recover(self, path: Path) -> Document | None:
+        """Reopen an autosave left by a session that is gone, as a modified document this session now owns.
+
+        The file is first renamed into this session's name (so another running copy cannot take it too, and a
+        crash from now on leaves it to the next start), then loaded; it stays on disk until the document is
+        autosaved again, saved or closed, so a second crash right after recovery loses nothing.
+
+        Returns:
+            the document, or None if the file is gone (another copy recovered it first).
+        Raises:
+            AudioFileError: the file could not be loaded, for any reason; it was set aside as ``*.damaged``
+                and is never offered again.
+        """
+        claimed = self._new_path()
+        try:
+            os.replace(path, claimed)
+        except FileNotFoundError:
+            return None
+        try:
+            doc = Document.load(claimed)
+        except Exception as exc:  # noqa: BLE001 - whatever the cause, the file is set aside and the app starts
+            aside = set_aside(claimed)
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise AudioFileError(path, f"damaged autosave set aside as {aside.name} ({reason})") from None
+        doc.project_path = None
+        doc.modified = True
+        self._entries[doc.uid] = _Entry(claimed, version=doc.version)
+        return doc
+
+    def close(self) -> None:
+        """Stop owning autosaves (a clean exit): the lock goes; files still here are recoverable later."""
+        self.lock.release()
+
 
 def pending_recoveries(folder: Path | None = None, exclude: set[Path] | None = None) -> list[Path]:
-    """Autosave files left by an earlier session that did not close cleanly, oldest first."""
+    """Autosave files whose owning session is gone (a crash or a kill), oldest first.
+
+    Files of a running copy of the app (its lock is held) are never listed.
+    """
     folder = folder or autosave_dir()
     exclude = exclude or set()
-    files = [p for p in folder.glob(f"*{PROJECT_SUFFIX}") if p not in exclude]
-    return sorted(files, key=lambda p: p.stat().st_mtime)
+    alive: dict[str, bool] = {}
+    found = []
+    for path in folder.glob(f"*{PROJECT_SUFFIX}"):
+        session = session_of(path)
+        if session not in alive:
+            alive[session] = owner_alive(folder, session)
+        if path not in exclude and not alive[session]:
+            found.append(path)
+    return sorted(found, key=_mtime)
 
 
-def recover(path: Path) -> Document:
-    """Open an autosave as a modified document (so it is not lost again) and remove the file.
-
-    Raises:
-        VocoderStudioError: the file is damaged (it is then kept, renamed ``*.damaged``).
-    """
+def _mtime(path: Path) -> float:
     try:
-        doc = Document.load(path)
-    except VocoderStudioError:
-        path.rename(path.with_suffix(".damaged"))
-        raise
-    doc.project_path = None
-    doc.modified = True
-    path.unlink(missing_ok=True)
-    return doc
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a damaged autosave ``x.vsproj`` to ``x.damaged`` (never offered again, kept for the curious)."""
+    target = path.with_suffix(DAMAGED_SUFFIX)
+    try:
+        os.replace(path, target)
+    except OSError:
+        with contextlib.suppress(OSError):
+            path.unlink()
+    return target
+
+
+def clean_stale(folder: Path) -> list[Path]:
+    """Remove what dead sessions left in ``folder`` that nobody can use: ``.part`` files of interrupted writes
+    and lock files of sessions without autosaves. Returns the files removed."""
+    removed = []
+    live: dict[str, bool] = {}
+    with_files = {session_of(p) for p in folder.glob(f"*{PROJECT_SUFFIX}")}
+    for path in [*folder.glob(".*.part"), *folder.glob(f"*{LOCK_SUFFIX}")]:
+        session = session_of(path)
+        if session not in live:
+            live[session] = owner_alive(folder, session)
+        if live[session] or (path.suffix == LOCK_SUFFIX and session in with_files):
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed.append(path)
+    return removed

@@ -9,14 +9,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from vocoder_studio import __version__
 from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.paths import example_path
 
 PROG = "vocoder-studio"
+#: ``vocode`` streams inputs longer than this many frames (or the vocoder's ``max_frames_per_call``) to the WAV.
+STREAM_FRAMES = 2048
 
 
 def display_problem(environ: dict[str, str] | None = None) -> str | None:
@@ -54,7 +57,7 @@ def _cmd_mel(args: argparse.Namespace) -> int:
 def _cmd_vocode(args: argparse.Namespace) -> int:
     import torch
 
-    from vocoder_studio.audio import save_wav
+    from vocoder_studio.audio.io import write_wav_blocks
     from vocoder_studio.document import open_document
     from vocoder_studio.engine import choose_device
     from vocoder_studio.vocoders import get_entry
@@ -70,9 +73,14 @@ def _cmd_vocode(args: argparse.Namespace) -> int:
     doc = open_document(Path(args.input))
     vocoder = entry.create(device=choose_device(args.device), config=doc.config, **params)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    audio = vocoder.vocode(doc.mel).numpy()
-    save_wav(output, audio, vocoder.sample_rate, args.format)
-    print(f"{output}: {audio.size / vocoder.sample_rate:.2f} s at {vocoder.sample_rate} Hz, {vocoder.describe()}")
+    # Long inputs are vocoded in blocks and written as they come, so memory stays flat whatever the length.
+    chunk = getattr(vocoder, "max_frames_per_call", None) or STREAM_FRAMES
+    if doc.frames <= chunk:
+        blocks: Iterable[Any] = [vocoder.vocode(doc.mel)]
+    else:
+        blocks = vocoder.stream(doc.mel, chunk_frames=chunk, first_chunk_frames=chunk)
+    samples = write_wav_blocks(output, (block.numpy() for block in blocks), vocoder.sample_rate, args.format)
+    print(f"{output}: {samples / vocoder.sample_rate:.2f} s at {vocoder.sample_rate} Hz, {vocoder.describe()}")
     return 0
 
 

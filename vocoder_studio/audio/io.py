@@ -8,9 +8,9 @@ import os
 import secrets
 import stat
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 import numpy as np
 import soundfile as sf
@@ -51,6 +51,13 @@ def _check_readable(path: Path) -> None:
         raise AudioFileError(path, "is a folder, not a file")
     if path.stat().st_size == 0:
         raise AudioFileError(path, "the file is empty")
+    try:  # libsndfile says only "(System error.)" for a file it may not open
+        with open(path, "rb"):
+            pass
+    except PermissionError:
+        raise AudioFileError(path, "permission denied (the file cannot be read)") from None
+    except OSError as exc:
+        raise AudioFileError(path, f"cannot read ({exc.strerror or exc})") from None
 
 
 def load_audio(path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONFIG) -> np.ndarray:
@@ -73,20 +80,81 @@ def load_audio(path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONFIG)
             if info.samplerate > 0 and info.frames / info.samplerate > MAX_MEL_SECONDS:
                 raise AudioFileError(path, f"{info.frames / info.samplerate:.0f} s of audio: longer than a document "
                                            f"may be ({MAX_MEL_SECONDS:.0f} s, {MAX_MEL_SECONDS / 3600:g} hour)")
-            data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+            mono = _read_mono(path, config)
     except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
         reason = str(exc).split(":")[-1].strip() or "unreadable"
         raise AudioFileError(path, f"not a readable audio file ({reason})") from None
-    if data.shape[0] == 0:
+    if mono.size == 0:
         raise AudioFileError(path, "the file holds no audio samples")
-    mono = data.mean(axis=1)
-    if not np.all(np.isfinite(mono)):
-        raise AudioFileError(path, "the audio holds NaN or infinite samples")
-    if rate != config.sample_rate:
+    return np.clip(mono, -1.0, 1.0, out=mono)
+
+
+#: Samples per channel read at a time: a long file never exists whole at its own rate and channel count.
+READ_BLOCK = 1 << 18
+
+
+def _read_mono(path: Path, config: MelConfig) -> np.ndarray:
+    """The file mixed to mono and resampled to ``config.sample_rate`` block by block (soxr's streaming
+    resampler gives exactly what one call on the whole signal gives), float32 ``(samples,)``.
+
+    Raises:
+        AudioFileError: a block holds NaN or infinite samples.
+    """
+    parts: list[np.ndarray] = []
+    with sf.SoundFile(str(path)) as handle:
+        rate = handle.samplerate
         # soxr directly: what librosa.resample(res_type="soxr_hq") runs, without importing librosa.core.audio,
         # whose numba set-up alone took seconds of the app's start.
-        mono = soxr.resample(mono, rate, config.sample_rate, quality="HQ")
-    return np.clip(mono, -1.0, 1.0).astype(np.float32)
+        stream = None if rate == config.sample_rate else soxr.ResampleStream(
+            rate, config.sample_rate, 1, dtype="float32", quality="HQ")
+        while True:
+            block = handle.read(READ_BLOCK, dtype="float32", always_2d=True)
+            last = block.shape[0] < READ_BLOCK
+            mono = block.mean(axis=1, dtype=np.float32)
+            if not np.all(np.isfinite(mono)):
+                raise AudioFileError(path, "the audio holds NaN or infinite samples")
+            parts.append(mono if stream is None else stream.resample_chunk(mono, last=last))
+            if last:
+                break
+    return np.concatenate(parts).astype(np.float32, copy=False)
+
+
+#: Frames of mel computed at a time by :func:`wav_to_mel_blocks` (47 s at the defaults).
+MEL_BLOCK_FRAMES = 4096
+
+
+def wav_to_mel_blocks(audio: np.ndarray, config: MelConfig = DEFAULT_CONFIG,
+                      block_frames: int = MEL_BLOCK_FRAMES) -> np.ndarray:
+    """:func:`~vocoder_studio.audio.mel.wav_to_mel` of a long signal, ``block_frames`` frames at a time, so the
+    STFT of an hour of audio never exists at once (the same frames; each frame only sees its own samples).
+
+    Args:
+        audio: float32 ``(samples,)`` at ``config.sample_rate``.
+    Returns:
+        float32 ln-mel ``(n_mels, samples // hop_length)``.
+    Raises:
+        MelShapeError: shorter than one frame.
+    """
+    import torch
+
+    from vocoder_studio.audio.mel import mel_filterbank, wav_to_mel
+
+    frames = audio.shape[-1] // config.hop_length
+    if audio.ndim != 1 or frames <= block_frames:
+        return wav_to_mel(audio, config)
+    signal = np.asarray(audio, dtype=np.float32)
+    padded = np.pad(signal, config.pad, mode="reflect")  # frames > block_frames: longer than the padding
+    window = torch.hann_window(config.win_length)
+    basis = torch.from_numpy(mel_filterbank(config))
+    out = np.empty((config.n_mels, frames), np.float32)
+    for f0 in range(0, frames, block_frames):
+        f1 = min(frames, f0 + block_frames)
+        segment = torch.from_numpy(padded[f0 * config.hop_length : (f1 - 1) * config.hop_length + config.n_fft])
+        spec = torch.stft(segment, config.n_fft, hop_length=config.hop_length, win_length=config.win_length,
+                          window=window, center=False, return_complex=True)
+        magnitude = torch.sqrt(spec.real.pow(2) + spec.imag.pow(2) + 1e-9)
+        out[:, f0:f1] = torch.log(torch.clamp(basis @ magnitude, min=config.log_floor))[:, : f1 - f0].numpy()
+    return out
 
 
 def _create_exclusive(folder: Path, name: str) -> tuple[int, Path]:
@@ -167,6 +235,42 @@ def save_wav(
     return path
 
 
+def write_wav_blocks(
+    path: str | os.PathLike[str],
+    blocks: Iterable[np.ndarray],
+    sample_rate: int = DEFAULT_CONFIG.sample_rate,
+    sample_format: str = "pcm16",
+) -> int:
+    """Write mono audio to a WAV file block by block as the blocks come (memory stays flat however long the
+    audio), atomically: nothing appears at ``path`` unless every block was written.
+
+    Args:
+        blocks: float arrays ``(samples,)`` in [-1, 1]; clipped, and NaN written as 0 (±inf as ±1).
+        sample_format: ``"pcm16"`` or ``"float32"`` (see :data:`WAV_SUBTYPES`).
+    Returns:
+        the number of samples written.
+    Raises:
+        AudioFileError: unknown format, no samples at all, or the file cannot be written.
+    """
+    path = Path(path)
+    if sample_format not in WAV_SUBTYPES:
+        raise AudioFileError(path, f"unknown WAV format {sample_format!r}; use one of {sorted(WAV_SUBTYPES)}")
+    total = 0
+    try:
+        with atomic_path(path) as tmp:
+            with sf.SoundFile(str(tmp), "w", samplerate=sample_rate, channels=1,
+                              subtype=WAV_SUBTYPES[sample_format], format="WAV") as out:
+                for block in blocks:
+                    data = np.asarray(block, dtype=np.float32).reshape(-1)
+                    out.write(np.clip(np.nan_to_num(data, nan=0.0, posinf=1.0, neginf=-1.0), -1.0, 1.0))
+                    total += data.size
+            if total == 0:
+                raise AudioFileError(path, "there is no audio to write")
+    except (OSError, sf.LibsndfileError) as exc:
+        raise AudioFileError(path, f"cannot write ({getattr(exc, 'strerror', None) or exc})") from None
+    return total
+
+
 def max_mel_frames(config: MelConfig = DEFAULT_CONFIG) -> int:
     """The most frames a mel file may hold: :data:`MAX_MEL_SECONDS` of audio (310 079 frames, 99 MB as
     float32, at the default 22050 Hz and hop 256)."""
@@ -178,7 +282,7 @@ def _not_npy(path: Path, why: str, config: MelConfig) -> AudioFileError:
                                 f"({config.n_mels}, frames) written by numpy.save")
 
 
-def read_mel_npy(handle: BinaryIO, path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONFIG,
+def read_mel_npy(handle: IO[bytes], path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONFIG,
                  size: int | None = None) -> np.ndarray:
     """Read a mel-spectrogram from an open ``.npy`` stream, checking its header before allocating anything.
 

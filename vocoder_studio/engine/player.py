@@ -7,6 +7,9 @@ and waits for more. The play position drives the canvas playhead.
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -17,13 +20,65 @@ import numpy as np
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
 from vocoder_studio.errors import PlaybackUnavailableError
 
-try:  # PortAudio may be missing entirely (no libportaudio2): the app still runs without playback
-    import sounddevice as sd
+#: What the child process runs to see whether the audio system can be used without crashing the process.
+_PROBE = "import sounddevice as sd; sd.query_devices(); sd.query_hostapis(); print('ok')"
+#: Seconds the probe may take (PortAudio's start scans every device; a hung sound server must not hang us).
+PROBE_TIMEOUT_S = 20.0
 
-    _IMPORT_ERROR: str | None = None
-except OSError as exc:  # pragma: no cover - depends on the machine
-    sd = None
-    _IMPORT_ERROR = str(exc)
+_lock = threading.Lock()
+_state: dict[str, Any] = {}
+
+
+def probe_audio_system(timeout: float = PROBE_TIMEOUT_S) -> str | None:
+    """Import sounddevice and list devices in a child process: None if that works, else why not (one line).
+
+    ``import sounddevice`` starts PortAudio, which aborts the whole process (SIGABRT inside ALSA) when the ALSA
+    configuration is empty or broken; probing in a child keeps the app alive, editing and exporting without
+    sound. A frozen app (no interpreter to start) skips the probe.
+    """
+    if getattr(sys, "frozen", False):  # pragma: no cover - packaged app
+        return None
+    try:
+        result = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=timeout,
+                                stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return f"the audio system did not answer within {timeout:g} s"
+    except OSError as exc:  # pragma: no cover - cannot start a process at all
+        return f"cannot probe the audio system ({exc})"
+    if result.returncode == 0 and result.stdout.strip().endswith("ok"):
+        return None
+    if result.returncode < 0:
+        try:
+            name = signal.Signals(-result.returncode).name
+        except ValueError:
+            name = f"signal {-result.returncode}"
+        return f"the audio system crashed when probed ({name}; check the ALSA / PortAudio configuration)"
+    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+    return lines[-1][:200] if lines else f"the audio probe failed (exit status {result.returncode})"
+
+
+def _sounddevice() -> Any:
+    """The sounddevice module, imported only after :func:`probe_audio_system` said it is safe; None (and the
+    reason in :func:`playback_status`) otherwise. Probed once per process."""
+    with _lock:
+        if "module" not in _state:
+            reason = probe_audio_system()
+            module: Any = None
+            if reason is None:
+                try:  # PortAudio may be missing entirely (no libportaudio2)
+                    import sounddevice
+
+                    module = sounddevice
+                except OSError as exc:  # pragma: no cover - depends on the machine
+                    reason = str(exc)
+            _state["module"], _state["reason"] = module, reason
+        return _state["module"]
+
+
+def reset_probe() -> None:
+    """Forget the probe's answer (the next use probes again)."""
+    with _lock:
+        _state.clear()
 
 
 @dataclass(frozen=True)
@@ -39,6 +94,7 @@ class OutputDevice:
 
 def output_devices() -> list[OutputDevice]:
     """Audio outputs PortAudio sees (empty without PortAudio or without any device)."""
+    sd = _sounddevice()
     if sd is None:
         return []
     try:
@@ -55,8 +111,8 @@ def output_devices() -> list[OutputDevice]:
 
 def playback_status() -> str | None:
     """None when playback can work, else why it cannot (one line for the status bar)."""
-    if sd is None:
-        return f"playback unavailable: {_IMPORT_ERROR}"
+    if _sounddevice() is None:
+        return f"playback unavailable: {_state.get('reason')}"
     if not output_devices():
         return "playback unavailable: no audio output device found"
     return None
@@ -85,6 +141,7 @@ class Player:
         self.latency = latency
         self._lock = threading.Lock()
         self._stream: Any = None
+        self._sd: Any = None
         self._buffer = np.zeros(0, np.float32)
         self._filled = 0
         self._read = 0
@@ -129,6 +186,7 @@ class Player:
             self.first_sound_time = None
             self.level = 0.0
         self.start_time = time.perf_counter()
+        sd = self._sd = _sounddevice()
         try:
             self._stream = sd.OutputStream(
                 samplerate=self.sample_rate, channels=1, dtype="float32", device=self.device,
@@ -139,6 +197,24 @@ class Player:
         except Exception as exc:  # PortAudioError and friends
             self._stream = None
             raise PlaybackUnavailableError(f"playback unavailable: cannot open the audio output ({exc})") from None
+
+    def check(self) -> str | None:
+        """Open and close the output once, now: None if it opens, else why not (one line).
+
+        :meth:`start` may run on a worker thread; a caller that must say at once whether playback started
+        (``MainWindow.toggle_play``) checks first.
+        """
+        reason = playback_status()
+        if reason is not None:
+            return reason
+        sd = _sounddevice()
+        try:
+            stream = sd.OutputStream(samplerate=self.sample_rate, channels=1, dtype="float32", device=self.device,
+                                     blocksize=self.blocksize, latency=self.latency)
+            stream.close()
+        except Exception as exc:  # PortAudioError, ValueError for an unknown device, ...
+            return f"playback unavailable: cannot open the audio output ({exc})"
+        return None
 
     def write(self, samples: np.ndarray) -> None:
         """Append audio after what was written before (in order); extra samples past the total are dropped."""
@@ -245,4 +321,4 @@ class Player:
         if self.first_sound_time is None and peak > 1e-4:
             self.first_sound_time = time.perf_counter()
         if finished:
-            raise sd.CallbackStop
+            raise self._sd.CallbackStop

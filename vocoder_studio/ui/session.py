@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer
 
-from vocoder_studio.autosave import Autosaver, pending_recoveries, recover
+from vocoder_studio.autosave import Autosaver, pending_recoveries
 from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.ui.dialogs import confirm_discard, confirm_recovery
 
@@ -48,9 +48,14 @@ class Session(QObject):
         return written
 
     def recover_autosaves(self, ask: bool | None = None) -> int:
-        """Reopen documents autosaved by a session that did not close cleanly; returns how many."""
+        """Reopen documents autosaved by a session that did not close cleanly; returns how many.
+
+        Only files whose owner is gone are offered (another running copy's autosaves are its own). A recovered
+        file stays on disk, now this session's, until the document is autosaved again, saved or closed; a file
+        that fails to load is set aside and reported once, and the window starts anyway.
+        """
         window = self.window
-        found = pending_recoveries(exclude=self.autosaver.tracked_paths())
+        found = pending_recoveries(self.autosaver.folder, exclude=self.autosaver.tracked_paths())
         if not found:
             return 0
         if (window.show_dialogs if ask is None else ask) and not confirm_recovery(window, len(found)):
@@ -60,9 +65,11 @@ class Session(QObject):
         count = 0
         for path in found:
             try:
-                doc = recover(path)
+                doc = self.autosaver.recover(path)
             except VocoderStudioError as exc:
                 window.show_error(str(exc))
+                continue
+            if doc is None:  # another copy of the app recovered it first
                 continue
             tab = window.add_document(doc, Path(doc.source) if doc.source else None)
             window.tabs.setTabText(window.tabs.indexOf(tab), f"{tab.name} (recovered)")
@@ -82,3 +89,4 @@ class Session(QObject):
         self.timer.stop()
         for tab in self.window.tabs:
             self.autosaver.forget(tab.doc)
+        self.autosaver.close()

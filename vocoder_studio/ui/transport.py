@@ -169,7 +169,11 @@ class Transport(QObject):
         loop = self.loop_action.isChecked() and is_selection_range(doc.frames, doc.selection)
         mel, version, doc_id, cache = doc.mel.copy(), doc.version, doc.uid, self.cache
         player = self._player(doc.config.sample_rate)
-        self.failure = None
+        self.failure = player.check()  # the device opens on the worker thread: check it now (issue 7)
+        if self.failure is not None:
+            self.statusMessage.emit(self.failure)
+            self.playingChanged.emit(False)  # the playback labels show why
+            return False
 
         def job(progress: Any, cancel: Any) -> int:
             renderer = cache.renderer(doc_id, choice)

@@ -56,6 +56,12 @@ def as_mel_tensor(mel: torch.Tensor | np.ndarray, config: MelConfig = DEFAULT_CO
     return mel.float()
 
 
+def finite_audio(audio: torch.Tensor) -> torch.Tensor:
+    """``audio`` clipped to [-1, 1] with NaN → 0 and ±inf → ±1: no vocoder ever writes a non-finite sample
+    (a WAV of NaN plays as silence or noise, and float32 WAVs keep them)."""
+    return torch.nan_to_num(audio, nan=0.0, posinf=1.0, neginf=-1.0).clamp(-1.0, 1.0)
+
+
 class Vocoder(ABC):
     """Base class: mel ``(80, T)`` → audio ``(T * 256,)`` float32 in [-1, 1] at 22050 Hz.
 
@@ -94,7 +100,8 @@ class Vocoder(ABC):
         Args:
             mel: ln-mel ``(80, T)`` or ``(B, 80, T)``, numpy or torch.
         Returns:
-            CPU float32 tensor ``(T * 256,)`` or ``(B, T * 256)``, clipped to [-1, 1].
+            CPU float32 tensor ``(T * 256,)`` or ``(B, T * 256)``, clipped to [-1, 1] and always finite (a
+            non-finite sample a model produced becomes 0, or ±1 for ±inf: see :func:`finite_audio`).
         """
         x = as_mel_tensor(mel, self.config)
         single = x.ndim == 2
@@ -103,7 +110,7 @@ class Vocoder(ABC):
             return torch.cat(list(self.stream(x, chunk_frames=limit, first_chunk_frames=limit)))
         batch = x.unsqueeze(0) if single else x
         with torch.inference_mode():
-            audio = self._synthesize(batch.to(self.device)).float().clamp(-1.0, 1.0).cpu()
+            audio = finite_audio(self._synthesize(batch.to(self.device)).float()).cpu()
         return audio[0] if single else audio
 
     def vocode_range(

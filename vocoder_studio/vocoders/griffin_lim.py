@@ -8,6 +8,7 @@ is centred on sample ``256 k + 128``, so the centred iSTFT output is shifted by 
 from __future__ import annotations
 
 import functools
+import math
 import threading
 
 import torch
@@ -16,6 +17,10 @@ from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, mel_to_linear
 from vocoder_studio.vocoders.base import Vocoder
 from vocoder_studio.vocoders.entry import VocoderEntry
 from vocoder_studio.vocoders.params import Parameter
+
+#: Mel values are clamped to at most this (ln 10⁴, +80 dB over full scale) before ``exp``: a finite mel of 88.7
+#: or more overflowed float32 to inf and the iterations turned it into NaN samples. Real mels stay below ln 1e2.
+MAX_LN_MEL = math.log(1e4)
 
 #: Phase of the first iteration is drawn per absolute frame from this many fixed random frames, so a chunk
 #: starts from the same phases as the whole file (streaming and splicing stay close to the full output).
@@ -39,6 +44,8 @@ class GriffinLim(Vocoder):
 
     name = "griffin-lim"
     receptive_field_frames = 16
+    #: longer mels are vocoded in chunks (24 s at the defaults): memory stays flat however long the file
+    max_frames_per_call = 2048
 
     def __init__(
         self,
@@ -71,7 +78,7 @@ class GriffinLim(Vocoder):
     def _synthesize(self, mel: torch.Tensor) -> torch.Tensor:
         c = self.config
         batch, _, frames = mel.shape
-        magnitude = mel_to_linear(mel, c)  # (B, bins, T)
+        magnitude = mel_to_linear(mel.clamp(max=MAX_LN_MEL), c)  # (B, bins, T); exp cannot overflow
         window = torch.hann_window(c.win_length, device=mel.device)
         # The centred STFT of (T - 1) * hop samples has exactly T frames.
         length = max(frames - 1, 1) * c.hop_length

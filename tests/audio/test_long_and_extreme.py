@@ -1,0 +1,143 @@
+"""Issue 7, section 2: long audio in blocks (same result, written as it goes), extreme mel values, and an
+unreadable file that says so."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import soxr
+
+from vocoder_studio.audio.io import load_audio, wav_to_mel_blocks, write_wav_blocks
+from vocoder_studio.audio.mel import DEFAULT_CONFIG, wav_to_mel
+from vocoder_studio.errors import AudioFileError
+from vocoder_studio.paths import example_path
+from vocoder_studio.vocoders.griffin_lim import GriffinLim
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args: str, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*prefix, sys.executable, "-m", "vocoder_studio", *args], capture_output=True, text=True,
+                          timeout=600, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+@pytest.mark.parametrize("value", [88.7, 200.0, 1e30, float(np.finfo(np.float32).max)])
+def test_griffin_lim_never_writes_a_non_finite_sample(value: float) -> None:
+    mel = np.full((DEFAULT_CONFIG.n_mels, 30), -6.0, np.float32)
+    mel[:, 10:20] = value
+    audio = GriffinLim(iterations=4).vocode(mel).numpy()
+    assert np.all(np.isfinite(audio)) and np.abs(audio).max() <= 1.0
+    streamed = np.concatenate([b.numpy() for b in GriffinLim(iterations=4).stream(mel, chunk_frames=8)])
+    assert np.all(np.isfinite(streamed))
+
+
+def test_cli_vocode_of_an_extreme_mel_writes_finite_float_samples(tmp_path: Path) -> None:
+    mel = np.full((DEFAULT_CONFIG.n_mels, 40), -6.0, np.float32)
+    mel[:, 10:20] = 90.0  # finite, but exp() overflows float32
+    np.save(tmp_path / "hot.npy", mel)
+    out = tmp_path / "hot.wav"
+    result = run_cli("vocode", str(tmp_path / "hot.npy"), "-o", str(out), "--vocoder", "griffin-lim",
+                     "--param", "iterations=4", "--format", "float32")
+    assert result.returncode == 0, result.stderr
+    audio, _ = sf.read(out, dtype="float32")
+    assert np.all(np.isfinite(audio))
+
+
+def test_write_wav_blocks_writes_as_the_blocks_come(tmp_path: Path) -> None:
+    """A hundred 1 MB blocks made one at a time: the writer never holds them all (peak far below 100 MB)."""
+    block = 262_144
+
+    def blocks():  # type: ignore[no-untyped-def]
+        rng = np.random.default_rng(0)
+        for _ in range(100):
+            yield rng.uniform(-1.5, 1.5, block).astype(np.float32)
+
+    out = tmp_path / "long.wav"
+    tracemalloc.start()
+    try:
+        written = write_wav_blocks(out, blocks(), DEFAULT_CONFIG.sample_rate, "float32")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert written == 100 * block and peak < 20e6
+    info = sf.info(out)
+    assert info.frames == 100 * block and info.samplerate == DEFAULT_CONFIG.sample_rate
+    with pytest.raises(AudioFileError, match="no audio"):
+        write_wav_blocks(tmp_path / "none.wav", iter(()), DEFAULT_CONFIG.sample_rate)
+    assert not (tmp_path / "none.wav").exists() and not list(tmp_path.glob(".*.part"))
+
+
+def test_a_failing_block_source_leaves_nothing_behind(tmp_path: Path) -> None:
+    def blocks():  # type: ignore[no-untyped-def]
+        yield np.zeros(1000, np.float32)
+        raise AudioFileError("vocoder", "stopped")
+
+    with pytest.raises(AudioFileError):
+        write_wav_blocks(tmp_path / "x.wav", blocks())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_vocode_streams_a_long_mel_to_the_same_length(tmp_path: Path) -> None:
+    speech = load_audio(example_path())
+    mel = np.tile(wav_to_mel(speech), (1, 3))[:, :2600]  # longer than one 2048-frame block
+    np.save(tmp_path / "long.npy", mel)
+    out = tmp_path / "long.wav"
+    result = run_cli("vocode", str(tmp_path / "long.npy"), "-o", str(out), "--vocoder", "griffin-lim",
+                     "--param", "iterations=2")
+    assert result.returncode == 0, result.stderr
+    audio, rate = sf.read(out, dtype="float32")
+    assert rate == DEFAULT_CONFIG.sample_rate and audio.size == mel.shape[1] * DEFAULT_CONFIG.hop_length
+    assert np.abs(audio).max() > 0.01  # speech, not silence
+    # and it is Griffin-Lim's own chunked output, block for block
+    expected = GriffinLim(iterations=2).vocode(mel).numpy()
+    np.testing.assert_allclose(audio, expected, atol=2 / 32768)
+
+
+def test_the_mel_of_long_audio_in_blocks_is_the_mel_of_the_whole(speech: np.ndarray) -> None:
+    audio = np.tile(speech, 3)
+    whole = wav_to_mel(audio)
+    blocked = wav_to_mel_blocks(audio, DEFAULT_CONFIG, block_frames=333)
+    assert blocked.shape == whole.shape
+    np.testing.assert_allclose(blocked, whole, atol=1e-4)
+
+
+def test_audio_read_in_blocks_is_the_same_as_resampling_the_whole(speech_files: list[Path], tmp_path: Path) -> None:
+    source = speech_files[0]
+    data, rate = sf.read(source, dtype="float32", always_2d=True)
+    stereo = tmp_path / "stereo.wav"
+    long = np.tile(np.concatenate([data, data[::-1] * 0.5], axis=1), (12, 1))  # > one 2**18-sample block
+    sf.write(stereo, long, rate, subtype="FLOAT")
+    expected = np.clip(soxr.resample(long.mean(axis=1), rate, DEFAULT_CONFIG.sample_rate, quality="HQ"), -1, 1)
+    got = load_audio(stereo)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+def _unreadable_prefix() -> tuple[str, ...]:
+    if os.geteuid() != 0:
+        return ()
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: cannot make a file unreadable")
+    return (setpriv, "--inh-caps=-all", "--bounding-set=-all")
+
+
+@pytest.mark.parametrize("name", ["take.wav", "mel.npy", "p.vsproj"])
+def test_an_unreadable_file_says_permission_denied(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    if name.endswith(".wav"):
+        sf.write(path, np.zeros(4096, np.float32), DEFAULT_CONFIG.sample_rate)
+    else:
+        path.write_bytes(b"x" * 100)
+    path.chmod(0)
+    result = run_cli("mel", str(path), "-o", str(tmp_path / "out.npy"), prefix=_unreadable_prefix())
+    assert result.returncode == 2 and "permission denied" in result.stderr, result.stderr
+    assert "System error" not in result.stderr
