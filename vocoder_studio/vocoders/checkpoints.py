@@ -16,6 +16,7 @@ import dataclasses
 import json
 import os
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -184,3 +185,19 @@ def find_checked(filename: str, config: MelConfig) -> tuple[Path, ModelCard]:
     """
     path = find_model(filename)
     return path, check_checkpoint(path, config)
+
+
+def trained_checkpoint(filename: str, config: MelConfig) -> tuple[Callable[[], str | None], Callable[[], ModelCard]]:
+    """The ``check`` and ``card`` hooks of a vocoder entry whose weights are ``filename`` in a models directory:
+    ``check, card = trained_checkpoint("istft.pt", DEFAULT_CONFIG)``. The check returns None when the
+    checkpoint is usable and raises :class:`VocoderUnavailableError` with the reason otherwise; the card is the
+    checkpoint's checked model card."""
+
+    def check() -> str | None:
+        find_checked(filename, config)
+        return None
+
+    def card() -> ModelCard:
+        return find_checked(filename, config)[1]
+
+    return check, card

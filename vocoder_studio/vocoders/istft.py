@@ -34,7 +34,7 @@ from vocoder_studio.audio.io import atomic_path
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig
 from vocoder_studio.errors import VocoderUnavailableError
 from vocoder_studio.vocoders.base import Vocoder
-from vocoder_studio.vocoders.checkpoints import check_checkpoint, find_checked, find_model
+from vocoder_studio.vocoders.checkpoints import find_checked, trained_checkpoint
 from vocoder_studio.vocoders.entry import VocoderEntry
 
 #: The checkpoint's file name in a models directory; its model card is ``istft.json``.
@@ -386,10 +386,7 @@ def _build(device: str | torch.device = "cpu", config: MelConfig = DEFAULT_CONFI
     return ISTFTVocoder(device=device, config=config)
 
 
-def _check() -> str | None:
-    find_checked(CHECKPOINT, DEFAULT_CONFIG)  # raises VocoderUnavailableError with the reason
-    return None
-
+_check, _card = trained_checkpoint(CHECKPOINT, DEFAULT_CONFIG)
 
 VOCODERS = (
     VocoderEntry(
@@ -400,7 +397,7 @@ VOCODERS = (
         description="ConvNeXt at frame rate predicting STFT magnitude and phase, then an inverse FFT "
         "(after Vocos, Siuzdak 2023)",
         check=_check,
-        card=lambda: check_checkpoint(find_model(CHECKPOINT), DEFAULT_CONFIG),
+        card=_card,
     ),
 )
 

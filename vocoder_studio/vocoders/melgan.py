@@ -47,7 +47,7 @@ from vocoder_studio.audio.io import atomic_path
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig
 from vocoder_studio.errors import VocoderUnavailableError
 from vocoder_studio.vocoders.base import Vocoder
-from vocoder_studio.vocoders.checkpoints import check_checkpoint, find_checked, find_model
+from vocoder_studio.vocoders.checkpoints import find_checked, trained_checkpoint
 from vocoder_studio.vocoders.entry import VocoderEntry
 from vocoder_studio.vocoders.hifigan import _conv2d_of
 
@@ -493,10 +493,7 @@ def _build(device: str | torch.device = "cpu", config: MelConfig = DEFAULT_CONFI
     return MelGANVocoder(device=device, config=config)
 
 
-def _check() -> str | None:
-    find_checked(CHECKPOINT, DEFAULT_CONFIG)  # raises VocoderUnavailableError with the reason
-    return None
-
+_check, _card = trained_checkpoint(CHECKPOINT, DEFAULT_CONFIG)
 
 VOCODERS = (
     VocoderEntry(
@@ -506,7 +503,7 @@ VOCODERS = (
         weights=f"models/{CHECKPOINT} (trained here: `vocoder-studio train melgan`)",
         description="fully convolutional GAN generator, mel to waveform in one fast pass (Kumar et al. 2019)",
         check=_check,
-        card=lambda: check_checkpoint(find_model(CHECKPOINT), DEFAULT_CONFIG),
+        card=_card,
     ),
 )
 

@@ -70,7 +70,7 @@ from vocoder_studio.audio.io import atomic_path
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig
 from vocoder_studio.errors import MelShapeError, VocoderUnavailableError
 from vocoder_studio.vocoders.base import Vocoder, as_mel_tensor, chunk_bounds
-from vocoder_studio.vocoders.checkpoints import check_checkpoint, find_checked, find_model
+from vocoder_studio.vocoders.checkpoints import find_checked, trained_checkpoint
 from vocoder_studio.vocoders.entry import VocoderEntry
 from vocoder_studio.vocoders.params import Parameter
 
@@ -648,10 +648,7 @@ def _build(device: str | torch.device = "cpu", config: MelConfig = DEFAULT_CONFI
     return WaveNetVocoder(device=device, config=config, temperature=temperature, seed=seed)
 
 
-def _check() -> str | None:
-    find_checked(CHECKPOINT, DEFAULT_CONFIG)  # raises VocoderUnavailableError with the reason
-    return None
-
+_check, _card = trained_checkpoint(CHECKPOINT, DEFAULT_CONFIG)
 
 VOCODERS = (
     VocoderEntry(
@@ -668,7 +665,7 @@ VOCODERS = (
         description="dilated causal convolutions sampling one μ-law sample at a time (van den Oord et al. "
         "2016), queued fast generation (Paine et al. 2016); an edit is regenerated from its start",
         check=_check,
-        card=lambda: check_checkpoint(find_model(CHECKPOINT), DEFAULT_CONFIG),
+        card=_card,
     ),
 )
 
