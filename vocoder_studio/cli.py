@@ -152,11 +152,24 @@ def _cmd_train(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     device = choose_device(args.device)
     run_dir = Path(args.run) if args.run else None
-    trainer = train(args.model, device, args.minutes, args.steps, run_dir, resume=not args.restart)
+    lr_decay = _step_range(args.lr_decay) if args.lr_decay else None
+    trainer = train(args.model, device, args.minutes, args.steps, run_dir, resume=not args.restart,
+                    lr_decay=lr_decay)
     if args.export:
         for path in export(args.model, trainer, device, Path(args.export)):
             print(f"exported {path}")
     return 0
+
+
+def _step_range(text: str) -> tuple[int, int]:
+    """``"START:END"`` → two step numbers, START < END."""
+    try:
+        start, end = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise VocoderStudioError(f"--lr-decay {text!r}: expected START:END, two step numbers") from None
+    if not 0 <= start < end:
+        raise VocoderStudioError(f"--lr-decay {text!r}: START must be ≥ 0 and less than END")
+    return start, end
 
 
 def _melnet_model(path: str | None) -> object:
@@ -302,6 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", default=None, help="run folder (default: <data folder>/runs/MODEL)")
     p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint in the run folder")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--lr-decay", default=None, metavar="START:END",
+                   help="cosine learning-rate decay from step START to END (to 1%%), e.g. to anneal a plateaued run")
     p.add_argument("--export", default=None, metavar="DIR",
                    help="afterwards, write the model and its card into this models directory")
     p.set_defaults(func=_cmd_train)

@@ -151,3 +151,17 @@ def test_istft_recipe_trains_and_exports_a_usable_model(tmp_path: Path, packs: t
         assert audio.shape == (7 * HOP,)
     finally:
         registry.refresh()
+
+def test_cosine_decay_anneals_a_running_run(tmp_path: Path, packs: tuple[Pack, Pack]) -> None:
+    train, _ = packs
+    settings = TrainSettings(batch_size=2, segment_samples=2048, learning_rate=1e-3, validate_every=0, log_every=1)
+    decayed = TrainSettings(**{**settings.__dict__, "lr_decay": (4, 8), "lr_floor": 0.1})
+    assert [round(decayed.lr_factor(step), 4) for step in (0, 4, 6, 8, 50)] == [1.0, 1.0, 0.55, 0.1, 0.1]
+    Trainer(FrameLinear(), train, None, tmp_path, settings).run(steps=3)
+    # the schedule is not part of the run's identity: a constant-rate run resumes with a decay added
+    resumed = Trainer(FrameLinear(), train, None, tmp_path, decayed)
+    assert resumed.state.step == 3
+    resumed.run(steps=7)
+    rates = [float(row["lr"]) for row in csv.DictReader((tmp_path / "log.csv").open())]
+    assert rates == pytest.approx([1e-3] * 5 + [1e-3 * decayed.lr_factor(step) for step in range(5, 10)])
+    assert rates[-1] == pytest.approx(1e-4)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import platform
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +60,10 @@ def hardware(device: torch.device) -> str:
 
 
 def train(name: str, device: torch.device, minutes: float | None, steps: int | None, run_dir: Path | None,
-          resume: bool = True) -> Trainer:
+          resume: bool = True, lr_decay: tuple[int, int] | None = None) -> Trainer:
     """Train model ``name`` in ``run_dir`` (default: ``<data>/runs/<name>``) for a budget, with a progress bar.
+
+    ``lr_decay``: ``(start, end)`` steps of a cosine learning-rate decay (:attr:`TrainSettings.lr_decay`).
 
     Raises:
         VocoderStudioError: unknown model, no corpus packs, or a checkpoint that does not fit.
@@ -69,6 +71,8 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
     if name not in RECIPES:
         raise VocoderStudioError(f"unknown model {name!r}; trainable: {', '.join(sorted(RECIPES)) or 'none'}")
     recipe, settings = RECIPES[name]()
+    if lr_decay is not None:
+        settings = replace(settings, lr_decay=lr_decay)
     train_pack = corpus.Pack.load(corpus.pack_path("train"))
     valid_path = corpus.pack_path("valid")
     valid_pack = corpus.Pack.load(valid_path) if valid_path.exists() else None

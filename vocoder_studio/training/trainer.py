@@ -135,6 +135,11 @@ class TrainSettings:
         validate_every: steps between validations (0: only at the end).
         checkpoint_every_s: seconds between checkpoints.
         valid_clips: held-out clips scored at each validation.
+        lr_decay: ``(start, end)`` steps of a cosine decay of every learning rate (the generator's, the
+            discriminator's) from its value to ``lr_floor`` times it (Vocos, Loshchilov & Hutter's SGDR without
+            restarts); constant before ``start`` and at the floor after ``end``. None: constant. Not part of the
+            run's identity: a run that plateaued can be annealed from where it stands.
+        lr_floor: the fraction of each learning rate left after the decay.
     """
 
     batch_size: int = 16
@@ -148,6 +153,16 @@ class TrainSettings:
     validate_every: int = 500
     checkpoint_every_s: float = 120.0
     valid_clips: int = 8
+    lr_decay: tuple[int, int] | None = None
+    lr_floor: float = 0.01
+
+    def lr_factor(self, step: int) -> float:
+        """The multiplier of every learning rate at optimisation step ``step`` (0-based), in [lr_floor, 1]."""
+        if self.lr_decay is None:
+            return 1.0
+        start, end = self.lr_decay
+        progress = min(1.0, max(0.0, (step - start) / max(1, end - start)))
+        return self.lr_floor + (1.0 - self.lr_floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 class SegmentSampler:
@@ -298,6 +313,8 @@ class Trainer:
         settings.pop("checkpoint_every_s")
         settings.pop("log_every")
         settings.pop("validate_every")
+        settings.pop("lr_decay")
+        settings.pop("lr_floor")
         identity = {"model": self.recipe.name, "hyperparameters": self.recipe.hyperparameters(),
                     "settings": settings, "mel_config": asdict(self.config)}
         if self.adversarial is not None:
@@ -376,6 +393,7 @@ class Trainer:
     def train_step(self) -> dict[str, float]:
         """One optimisation step on a fresh batch; returns the loss terms."""
         self.model.train()
+        self._schedule_learning_rates()
         batch = torch.from_numpy(self.sampler.batch(self.settings.batch_size)).to(self.device)
         autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
         if self.discriminator_on:
@@ -390,6 +408,19 @@ class Trainer:
         self.optimizer.step()
         self.state.step += 1
         return {"loss": float(loss.detach()), **terms}
+
+    def _schedule_learning_rates(self) -> None:
+        """Set each optimiser's learning rate for the coming step: its base value (the generator's switches to
+        ``generator_learning_rate`` with the discriminator) times ``settings.lr_factor(step)``."""
+        factor = self.settings.lr_factor(self.state.step)
+        base = self.settings.learning_rate
+        if self.discriminator_on and self.adversarial is not None:
+            _, d_optimizer = self._ensure_discriminator(switching=True)
+            for group in d_optimizer.param_groups:
+                group["lr"] = self.adversarial.learning_rate * factor
+            base = self.adversarial.generator_learning_rate or base
+        for group in self.optimizer.param_groups:
+            group["lr"] = base * factor
 
     def _adversarial_step(self, batch: torch.Tensor, autocast: torch.autocast) -> dict[str, float]:
         """One step with the discriminator on: generate, update the discriminator on real and detached generated
