@@ -44,13 +44,19 @@ def _require_suffix(path: Path, suffix: str, what: str) -> None:
 
 def _cmd_mel(args: argparse.Namespace) -> int:
     from vocoder_studio.audio import save_mel
-    from vocoder_studio.document import open_document
+    from vocoder_studio.audio.io import mel_blocks, write_mel_blocks
+    from vocoder_studio.document import PROJECT_SUFFIX, open_document
 
     output = Path(args.output)
     _require_suffix(output, ".npy", "a float32 mel array")
-    mel = open_document(Path(args.input)).mel
-    save_mel(output, mel)
-    print(f"{output}: mel {mel.shape[0]} × {mel.shape[1]} frames")
+    source = Path(args.input)
+    if source.suffix.lower() in (PROJECT_SUFFIX, ".npy"):
+        mel = open_document(source).mel
+        shape = tuple(mel.shape)
+        save_mel(output, mel)
+    else:  # audio: analysed and written as it is read (flat memory for an hour of audio)
+        shape = write_mel_blocks(output, mel_blocks(source))
+    print(f"{output}: mel {shape[0]} × {shape[1]} frames")
     return 0
 
 

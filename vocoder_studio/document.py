@@ -801,7 +801,7 @@ def open_document(path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONF
     Raises:
         AudioFileError: the file is missing, unreadable, too short (less than one frame), or not a mel.
     """
-    from vocoder_studio.audio.io import load_audio, load_mel, wav_to_mel_blocks
+    from vocoder_studio.audio.io import load_mel, mel_blocks
 
     path = Path(path)
     suffix = path.suffix.lower()
@@ -809,8 +809,6 @@ def open_document(path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONF
         return Document.load(path, config)
     if suffix == ".npy":
         return Document(load_mel(path, config), source=str(path), config=config)
-    audio = load_audio(path, config)
-    if audio.size < config.hop_length:
-        raise AudioFileError(path, f"too short: less than one {1000 * config.hop_length / config.sample_rate:.1f} ms "
-                                   "frame of audio")
-    return Document(wav_to_mel_blocks(audio, config), source=str(path), config=config)
+    blocks = list(mel_blocks(path, config))  # analysed as read: the audio never exists whole
+    return Document(blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=1), source=str(path),
+                    config=config)

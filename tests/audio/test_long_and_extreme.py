@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 import soxr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from vocoder_studio.audio.io import load_audio, wav_to_mel_blocks, write_wav_blocks
+from vocoder_studio.audio.io import load_audio, load_mel, mel_blocks, wav_to_mel_blocks, write_mel_blocks, write_wav_blocks
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, wav_to_mel
 from vocoder_studio.errors import AudioFileError
 from vocoder_studio.paths import example_path
@@ -119,6 +121,74 @@ def test_audio_read_in_blocks_is_the_same_as_resampling_the_whole(speech_files: 
     got = load_audio(stereo)
     assert got.dtype == np.float32 and got.shape == expected.shape
     np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+@settings(max_examples=25, deadline=None)
+@given(samples=st.integers(256, 40_000), block_frames=st.integers(1, 40), rate=st.sampled_from([22050, 16000, 44100]))
+def test_the_mel_analysed_as_the_file_is_read_is_the_mel_of_the_whole(samples: int, block_frames: int,
+                                                                       rate: int) -> None:
+    audio = np.sin(np.arange(samples) * 0.05).astype(np.float32) * np.linspace(0.1, 0.9, samples, dtype=np.float32)
+    with __import__("tempfile").TemporaryDirectory() as folder:
+        path = Path(folder) / "take.wav"
+        sf.write(path, audio, rate, subtype="FLOAT")
+        expected = load_audio(path)
+        if expected.size < DEFAULT_CONFIG.hop_length:
+            with pytest.raises(AudioFileError, match="too short"):
+                list(mel_blocks(path, block_frames=block_frames))
+            return
+        blocks = list(mel_blocks(path, block_frames=block_frames))
+    assert all(b.shape[1] <= max(block_frames, len(expected)) for b in blocks)
+    # the same frames; an STFT of one frame may round differently from a batch of frames in the last bit
+    np.testing.assert_allclose(np.concatenate(blocks, axis=1), wav_to_mel_blocks(expected), rtol=0, atol=1e-5)
+
+
+def test_write_mel_blocks_appends_frames_and_numpy_reads_the_whole(tmp_path: Path, speech: np.ndarray) -> None:
+    mel = wav_to_mel(speech)
+    out = tmp_path / "m.npy"
+    assert write_mel_blocks(out, (mel[:, a : a + 100] for a in range(0, mel.shape[1], 100))) == mel.shape
+    np.testing.assert_array_equal(np.load(out), mel)
+    np.testing.assert_array_equal(load_mel(out), mel)
+
+    def failing() -> object:
+        yield mel[:, :10]
+        raise AudioFileError(tmp_path / "in.wav", "the audio holds NaN or infinite samples")
+
+    with pytest.raises(AudioFileError, match="NaN"):
+        write_mel_blocks(tmp_path / "bad.npy", failing())  # type: ignore[arg-type]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npy"]
+
+
+def _long_flac(path: Path, minutes: int, rate: int = 44100) -> Path:
+    t = np.arange(rate * 10) / rate
+    ten_s = (0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(2 * np.pi * 0.5 * t)) / 2).astype(np.float32)
+    with sf.SoundFile(path, "w", rate, 2, format="FLAC") as handle:
+        for _ in range(minutes * 6):
+            handle.write(np.stack([ten_s, ten_s * 0.5], axis=1))
+    return path
+
+
+def _mel_peak_rss(source: Path, output: Path) -> int:
+    """Peak RSS in bytes of a process that runs the CLI's `mel` (imports included)."""
+    code = ("import resource, sys; from vocoder_studio.cli import main; "
+            "rc = main(['mel', sys.argv[1], '-o', sys.argv[2]]); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)")
+    result = subprocess.run([sys.executable, "-c", code, str(source), str(output)], capture_output=True, text=True,
+                            timeout=600, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    return int(result.stdout.split()[-1]) * 1024
+
+
+def test_cli_mel_memory_stays_flat_from_one_to_ten_minutes(tmp_path: Path) -> None:
+    """`mel` reads, resamples, analyses and writes as it goes: ten minutes of 44.1 kHz stereo (the resampled
+    audio alone is 53 MB as float32, its mel 16 MB) peak within the allocator's warm-up (≈ 25 MB here) of one
+    minute, where holding the audio whole cost 185 MB more; the mel written is the mel of the whole."""
+    one = _mel_peak_rss(_long_flac(tmp_path / "one.flac", 1), tmp_path / "one.npy")
+    ten_source = _long_flac(tmp_path / "ten.flac", 10)
+    ten = _mel_peak_rss(ten_source, tmp_path / "ten.npy")
+    assert ten - one < 60e6, f"peak RSS {one / 1e6:.0f} MB for 1 min, {ten / 1e6:.0f} MB for 10 min"
+    mel = load_mel(tmp_path / "ten.npy")
+    assert mel.shape == (DEFAULT_CONFIG.n_mels, 600 * DEFAULT_CONFIG.sample_rate // DEFAULT_CONFIG.hop_length)
+    np.testing.assert_allclose(mel, wav_to_mel_blocks(load_audio(ten_source)), rtol=0, atol=1e-5)
 
 
 def _unreadable_prefix() -> tuple[str, ...]:

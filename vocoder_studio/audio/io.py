@@ -72,55 +72,107 @@ def load_audio(path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONFIG)
         AudioFileError: missing, empty, truncated or unreadable file, no samples in it, or longer than
             :data:`MAX_MEL_SECONDS` (checked from the header before reading).
     """
-    path = Path(path)
-    _check_readable(path)
-    try:
-        with _quiet_stderr():
-            info = sf.info(str(path))
-            if info.samplerate > 0 and info.frames / info.samplerate > MAX_MEL_SECONDS:
-                raise AudioFileError(path, f"{info.frames / info.samplerate:.0f} s of audio: longer than a document "
-                                           f"may be ({MAX_MEL_SECONDS:.0f} s, {MAX_MEL_SECONDS / 3600:g} hour)")
-            mono = _read_mono(path, config)
-    except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
-        reason = str(exc).split(":")[-1].strip() or "unreadable"
-        raise AudioFileError(path, f"not a readable audio file ({reason})") from None
-    if mono.size == 0:
-        raise AudioFileError(path, "the file holds no audio samples")
-    return np.clip(mono, -1.0, 1.0, out=mono)
+    parts = list(audio_blocks(path, config))
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 #: Samples per channel read at a time: a long file never exists whole at its own rate and channel count.
 READ_BLOCK = 1 << 18
 
 
-def _read_mono(path: Path, config: MelConfig) -> np.ndarray:
-    """The file mixed to mono and resampled to ``config.sample_rate`` block by block (soxr's streaming
-    resampler gives exactly what one call on the whole signal gives), float32 ``(samples,)``.
+def audio_info(path: str | os.PathLike[str]) -> sf._SoundFileInfo:
+    """The header of an audio file (rate, frames, channels), checked: readable and at most
+    :data:`MAX_MEL_SECONDS` long.
 
     Raises:
-        AudioFileError: a block holds NaN or infinite samples.
+        AudioFileError: missing, unreadable, not audio, or too long.
     """
-    parts: list[np.ndarray] = []
-    with sf.SoundFile(str(path)) as handle:
-        rate = handle.samplerate
-        # soxr directly: what librosa.resample(res_type="soxr_hq") runs, without importing librosa.core.audio,
-        # whose numba set-up alone took seconds of the app's start.
-        stream = None if rate == config.sample_rate else soxr.ResampleStream(
-            rate, config.sample_rate, 1, dtype="float32", quality="HQ")
-        while True:
-            block = handle.read(READ_BLOCK, dtype="float32", always_2d=True)
-            last = block.shape[0] < READ_BLOCK
-            mono = block.mean(axis=1, dtype=np.float32)
-            if not np.all(np.isfinite(mono)):
-                raise AudioFileError(path, "the audio holds NaN or infinite samples")
-            parts.append(mono if stream is None else stream.resample_chunk(mono, last=last))
-            if last:
-                break
-    return np.concatenate(parts).astype(np.float32, copy=False)
+    path = Path(path)
+    _check_readable(path)
+    try:
+        with _quiet_stderr():
+            info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+        reason = str(exc).split(":")[-1].strip() or "unreadable"
+        raise AudioFileError(path, f"not a readable audio file ({reason})") from None
+    if info.samplerate > 0 and info.frames / info.samplerate > MAX_MEL_SECONDS:
+        raise AudioFileError(path, f"{info.frames / info.samplerate:.0f} s of audio: longer than a document "
+                                   f"may be ({MAX_MEL_SECONDS:.0f} s, {MAX_MEL_SECONDS / 3600:g} hour)")
+    return info
+
+
+def audio_blocks(path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONFIG) -> Iterator[np.ndarray]:
+    """:func:`load_audio` block by block: the file mixed to mono and resampled to ``config.sample_rate`` as it is
+    read (soxr's streaming resampler gives exactly what one call on the whole signal gives), so an hour of
+    audio never exists whole.
+
+    Yields:
+        float32 ``(samples,)`` blocks in [-1, 1] whose concatenation is :func:`load_audio`'s result (the first
+        one non-empty).
+    Raises:
+        AudioFileError: as :func:`load_audio`; also NaN or infinite samples (raised when that block is reached).
+    """
+    path = Path(path)
+    audio_info(path)
+    started = False
+    try:
+        with _quiet_stderr():  # libsndfile's notes only; never around a yield (the caller may print)
+            handle = sf.SoundFile(str(path))
+        with handle:
+            rate = handle.samplerate
+            # soxr directly: what librosa.resample(res_type="soxr_hq") runs, without importing librosa.core.audio,
+            # whose numba set-up alone took seconds of the app's start.
+            stream = None if rate == config.sample_rate else soxr.ResampleStream(
+                rate, config.sample_rate, 1, dtype="float32", quality="HQ")
+            while True:
+                with _quiet_stderr():
+                    block = handle.read(READ_BLOCK, dtype="float32", always_2d=True)
+                last = block.shape[0] < READ_BLOCK
+                mono = block.mean(axis=1, dtype=np.float32)
+                if not np.all(np.isfinite(mono)):
+                    raise AudioFileError(path, "the audio holds NaN or infinite samples")
+                out = mono if stream is None else stream.resample_chunk(mono, last=last)
+                if out.size:
+                    started = True
+                    yield np.clip(out.astype(np.float32, copy=False), -1.0, 1.0)
+                if last:
+                    break
+    except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+        reason = str(exc).split(":")[-1].strip() or "unreadable"
+        raise AudioFileError(path, f"not a readable audio file ({reason})") from None
+    if not started:
+        raise AudioFileError(path, "the file holds no audio samples")
 
 
 #: Frames of mel computed at a time by :func:`wav_to_mel_blocks` (47 s at the defaults).
 MEL_BLOCK_FRAMES = 4096
+
+
+class _MelFrames:
+    """The ln-mel of frames of a padded signal: torch STFT with ``center=False`` on exactly the frames' samples,
+    the shared front-end's filterbank and log floor (the frames :func:`~vocoder_studio.audio.mel.wav_to_mel`
+    gives)."""
+
+    def __init__(self, config: MelConfig) -> None:
+        import torch
+
+        from vocoder_studio.audio.mel import mel_filterbank
+
+        self.config = config
+        self.window = torch.hann_window(config.win_length)
+        self.basis = torch.from_numpy(mel_filterbank(config))
+
+    def __call__(self, padded: np.ndarray, frames: int) -> np.ndarray:
+        """``frames`` frames from ``padded[: (frames - 1) * hop + n_fft]`` (padded samples), float32
+        ``(n_mels, frames)``."""
+        import torch
+
+        c = self.config
+        segment = torch.from_numpy(np.ascontiguousarray(padded[: (frames - 1) * c.hop_length + c.n_fft]))
+        spec = torch.stft(segment, c.n_fft, hop_length=c.hop_length, win_length=c.win_length, window=self.window,
+                          center=False, return_complex=True)
+        magnitude = torch.sqrt(spec.real.pow(2) + spec.imag.pow(2) + 1e-9)
+        return torch.log(torch.clamp(self.basis @ magnitude, min=c.log_floor))[:, :frames].numpy()
 
 
 def wav_to_mel_blocks(audio: np.ndarray, config: MelConfig = DEFAULT_CONFIG,
@@ -135,26 +187,69 @@ def wav_to_mel_blocks(audio: np.ndarray, config: MelConfig = DEFAULT_CONFIG,
     Raises:
         MelShapeError: shorter than one frame.
     """
-    import torch
-
-    from vocoder_studio.audio.mel import mel_filterbank, wav_to_mel
+    from vocoder_studio.audio.mel import wav_to_mel
 
     frames = audio.shape[-1] // config.hop_length
     if audio.ndim != 1 or frames <= block_frames:
         return wav_to_mel(audio, config)
-    signal = np.asarray(audio, dtype=np.float32)
-    padded = np.pad(signal, config.pad, mode="reflect")  # frames > block_frames: longer than the padding
-    window = torch.hann_window(config.win_length)
-    basis = torch.from_numpy(mel_filterbank(config))
+    padded = np.pad(np.asarray(audio, dtype=np.float32), config.pad, mode="reflect")
+    analyse = _MelFrames(config)
     out = np.empty((config.n_mels, frames), np.float32)
     for f0 in range(0, frames, block_frames):
         f1 = min(frames, f0 + block_frames)
-        segment = torch.from_numpy(padded[f0 * config.hop_length : (f1 - 1) * config.hop_length + config.n_fft])
-        spec = torch.stft(segment, config.n_fft, hop_length=config.hop_length, win_length=config.win_length,
-                          window=window, center=False, return_complex=True)
-        magnitude = torch.sqrt(spec.real.pow(2) + spec.imag.pow(2) + 1e-9)
-        out[:, f0:f1] = torch.log(torch.clamp(basis @ magnitude, min=config.log_floor))[:, : f1 - f0].numpy()
+        out[:, f0:f1] = analyse(padded[f0 * config.hop_length :], f1 - f0)
     return out
+
+
+def mel_blocks(path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONFIG,
+               block_frames: int = MEL_BLOCK_FRAMES) -> Iterator[np.ndarray]:
+    """The mel of an audio file, analysed as it is read: peak memory stays flat whatever the file's length.
+
+    The same frames as ``wav_to_mel_blocks(load_audio(path))`` (reflect padding of ``config.pad`` samples at both
+    ends, ``samples // hop_length`` frames): the signal is kept only from the oldest sample a frame still needs.
+
+    Yields:
+        float32 ln-mel blocks ``(n_mels, k)``, in order, ``k ≤ block_frames``.
+    Raises:
+        AudioFileError: as :func:`load_audio`, or less than one frame of audio.
+    """
+    path = Path(path)
+    hop, pad = config.hop_length, config.pad
+    need = (block_frames - 1) * hop + config.n_fft  # padded samples behind one block
+    analyse: _MelFrames | None = None
+    pending: list[np.ndarray] = []
+    buffer = np.zeros(0, np.float32)
+    total = done = 0
+    for chunk in audio_blocks(path, config):
+        total += chunk.size
+        if analyse is None:  # the start: gather more than a block, then reflect its first samples
+            pending.append(chunk)
+            if total <= need + pad:
+                continue
+            head = np.concatenate(pending)
+            pending = []
+            buffer = np.concatenate([head[pad:0:-1], head])
+            analyse = _MelFrames(config)
+        else:
+            buffer = np.concatenate([buffer, chunk])
+        while buffer.size >= need:  # every sample of these frames is real (or the start's reflection)
+            yield analyse(buffer, block_frames)
+            done += block_frames
+            buffer = buffer[block_frames * hop :]
+    if analyse is None:  # short: less than one block, analysed whole
+        signal = np.concatenate(pending)
+        if signal.size < hop:
+            raise AudioFileError(path, f"too short: less than one {1000 * hop / config.sample_rate:.1f} ms "
+                                       "frame of audio")
+        yield wav_to_mel_blocks(signal, config)
+        return
+    buffer = np.concatenate([buffer, buffer[-2 : -pad - 2 : -1]])  # the end's reflection (≥ n_fft - hop kept)
+    frames = total // hop
+    while done < frames:
+        k = min(block_frames, frames - done)
+        yield analyse(buffer, k)
+        done += k
+        buffer = buffer[k * hop :]
 
 
 def _create_exclusive(folder: Path, name: str) -> tuple[int, Path]:
@@ -362,6 +457,48 @@ def load_mel(path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONFIG) -
             return read_mel_npy(handle, path, config, size=os.fstat(handle.fileno()).st_size)
     except OSError as exc:
         raise AudioFileError(path, f"cannot read ({exc.strerror or exc})") from None
+
+
+def write_mel_blocks(path: str | os.PathLike[str], blocks: Iterable[np.ndarray],
+                     config: MelConfig = DEFAULT_CONFIG) -> tuple[int, int]:
+    """Write a mel that arrives block by block as one ``.npy`` file, atomically, without holding it whole.
+
+    The array is stored in Fortran (column) order, frame after frame, so each block is appended as it comes;
+    ``numpy.load`` and :func:`load_mel` read it as the usual ``(n_mels, frames)`` array. The header is written
+    first with a provisional shape and rewritten at the end (its padded length does not depend on the number).
+
+    Args:
+        blocks: float32 ln-mel blocks ``(n_mels, k)``, in order (e.g. :func:`mel_blocks`).
+    Returns:
+        the shape written, ``(n_mels, frames)``.
+    Raises:
+        AudioFileError: the file cannot be written, or no frames came (nothing is left behind).
+        MelShapeError: a block of the wrong band count or with NaN values.
+    """
+    path = Path(path)
+
+    def header(frames: int) -> dict[str, object]:
+        return {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": True,
+                "shape": (config.n_mels, frames)}
+
+    frames = 0
+    try:
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            np.lib.format.write_array_header_1_0(handle, header(max_mel_frames(config)))
+            data_start = handle.tell()
+            for block in blocks:
+                block = validate_mel(block, config)
+                handle.write(np.ascontiguousarray(block.T).tobytes())
+                frames += block.shape[1]
+            if frames == 0:
+                raise AudioFileError(path, "no mel frames to write")
+            handle.seek(0)
+            np.lib.format.write_array_header_1_0(handle, header(frames))
+            if handle.tell() != data_start:  # pragma: no cover - the header's padding absorbs any frame count
+                raise AudioFileError(path, "internal error: the .npy header changed length")
+    except OSError as exc:
+        raise AudioFileError(path, f"cannot write ({exc.strerror or exc})") from None
+    return config.n_mels, frames
 
 
 def save_mel(path: str | os.PathLike[str], mel: np.ndarray, config: MelConfig = DEFAULT_CONFIG) -> Path:
