@@ -328,3 +328,18 @@ def test_cli_mel_and_open_give_one_line_for_hostile_files(tmp_path: Path) -> Non
 def test_open_document_routes_projects_through_the_checks(tmp_path: Path) -> None:
     with pytest.raises(AudioFileError, match="selection"):
         open_document(write_project(tmp_path / "x.vsproj", good_meta(selection=[0, 2, 0])))
+
+
+def test_a_vocoder_this_installation_lacks_is_refused_naming_the_field(tmp_path: Path) -> None:
+    from vocoder_studio.engine.documents import open_checked
+
+    unknown = write_project(tmp_path / "unknown.vsproj", good_meta(vocoder="no-such-vocoder"))
+    with pytest.raises(AudioFileError, match="field 'vocoder': 'no-such-vocoder' is not a vocoder") as info:
+        open_checked(unknown)
+    assert "\n" not in str(info.value) and "hifigan" in str(info.value)
+    result = run_cli("open", str(unknown))
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1 and "'vocoder'" in result.stderr
+    # a registered vocoder opens, whether or not its weights are present; so does a project naming none
+    for name in ("melgan", "hifigan", None):
+        doc = open_checked(write_project(tmp_path / f"{name}.vsproj", good_meta(vocoder=name)))
+        assert doc.vocoder == name

@@ -45,13 +45,14 @@ def _require_suffix(path: Path, suffix: str, what: str) -> None:
 def _cmd_mel(args: argparse.Namespace) -> int:
     from vocoder_studio.audio import save_mel
     from vocoder_studio.audio.io import mel_blocks, write_mel_blocks
-    from vocoder_studio.document import PROJECT_SUFFIX, open_document
+    from vocoder_studio.document import PROJECT_SUFFIX
+    from vocoder_studio.engine.documents import open_checked
 
     output = Path(args.output)
     _require_suffix(output, ".npy", "a float32 mel array")
     source = Path(args.input)
     if source.suffix.lower() in (PROJECT_SUFFIX, ".npy"):
-        mel = open_document(source).mel
+        mel = open_checked(source).mel
         shape = tuple(mel.shape)
         save_mel(output, mel)
     else:  # audio: analysed and written as it is read (flat memory for an hour of audio)
@@ -111,10 +112,10 @@ def _cmd_vocoders(args: argparse.Namespace) -> int:
 
 
 def _cmd_open(args: argparse.Namespace) -> int:
-    from vocoder_studio.document import open_document
+    from vocoder_studio.engine.documents import open_checked
 
     path = Path(args.file) if getattr(args, "file", None) else example_path()
-    open_document(path)  # a bad file is one line on stderr and status 2, before any window opens
+    open_checked(path)  # a bad file is one line on stderr and status 2, before any window opens
     reason = display_problem()
     if reason is not None:
         raise VocoderStudioError(reason)

@@ -5,6 +5,9 @@ import io
 import os
 import re
 import stat
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -251,3 +254,48 @@ def test_npy_format_version_2_loads(tmp_path: Path) -> None:
     np.lib.format.write_array_header_2_0(buffer, {"descr": "<f4", "fortran_order": False, "shape": mel.shape})
     (tmp_path / "v2.npy").write_bytes(buffer.getvalue() + mel.tobytes())
     np.testing.assert_array_equal(load_mel(tmp_path / "v2.npy"), mel)
+
+
+def _write_forever(target: Path) -> subprocess.Popen[str]:
+    """A process inside ``atomic_path(target)`` that wrote some bytes and then waits (to be killed)."""
+    code = ("import sys, time; from vocoder_studio.audio.io import atomic_path\n"
+            "with atomic_path(sys.argv[1]) as tmp:\n"
+            "    tmp.write_bytes(b'half a take'); print(tmp, flush=True); time.sleep(600)\n")
+    process = subprocess.Popen([sys.executable, "-c", code, str(target)], stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert process.stdout is not None
+    assert Path(process.stdout.readline().strip()).exists()
+    return process
+
+
+def _age(path: Path, seconds: float) -> None:
+    old = time.time() - seconds
+    os.utime(path, (old, old))
+
+
+def test_a_kill_mid_write_leaves_a_part_file_that_the_next_save_there_removes(tmp_path: Path) -> None:
+    from vocoder_studio.audio.io import STALE_PART_AGE_S, clean_stale_parts
+
+    killed = _write_forever(tmp_path / "take.wav")
+    killed.kill()
+    killed.wait()
+    live = _write_forever(tmp_path / "other.wav")
+    try:
+        parts = sorted(tmp_path.glob(".*.part"))
+        assert len(parts) == 2
+        for part in parts:
+            _age(part, 2 * STALE_PART_AGE_S)
+        stale = next(p for p in parts if p.name.startswith(".take.wav."))
+        mine = tmp_path / ".mine.wav.0123456789ab.part"  # a fresh, unlocked one is left alone (not yet locked)
+        mine.write_bytes(b"x")
+        with atomic_path(tmp_path / "next.wav") as tmp:
+            tmp.write_bytes(b"a new take")
+        assert not stale.exists()  # its writer is gone: removed
+        assert (tmp_path / "next.wav").read_bytes() == b"a new take"
+        assert len(list(tmp_path.glob(".other.wav.*.part"))) == 1  # a live write is never touched
+        assert mine.exists()
+        _age(mine, 2 * STALE_PART_AGE_S)
+        assert clean_stale_parts(tmp_path) == [mine]
+    finally:
+        live.kill()
+        live.wait()

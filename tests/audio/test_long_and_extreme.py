@@ -17,7 +17,14 @@ import soxr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vocoder_studio.audio.io import load_audio, load_mel, mel_blocks, wav_to_mel_blocks, write_mel_blocks, write_wav_blocks
+from vocoder_studio.audio.io import (
+    load_audio,
+    load_mel,
+    mel_blocks,
+    wav_to_mel_blocks,
+    write_mel_blocks,
+    write_wav_blocks,
+)
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, wav_to_mel
 from vocoder_studio.errors import AudioFileError
 from vocoder_studio.paths import example_path

@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
 import secrets
 import stat
+import time
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -288,9 +290,10 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         if folder.exists():
             raise AudioFileError(target, f"{folder} is not a folder")
         raise AudioFileError(target, f"folder {folder} does not exist")
+    clean_stale_parts(folder)
     fd, tmp = _create_exclusive(folder, target.name)
     try:
-        os.close(fd)
+        _lock(fd, blocking=True)  # held until the rename: a live write is never taken for a stale one
         if target.is_file():
             os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
         yield tmp
@@ -300,6 +303,64 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    finally:
+        os.close(fd)
+
+
+#: What :func:`atomic_path`'s temporary files are called: ``.<name>.<12 hex digits>.part``.
+_PART_NAME = re.compile(r"\..+\.[0-9a-f]{12}\.part")
+
+#: A temporary file younger than this is never taken for stale (it may not be locked yet), in seconds.
+STALE_PART_AGE_S = 60.0
+
+
+def _lock(fd: int, blocking: bool) -> bool:
+    """An exclusive OS lock (``flock``) on ``fd``; released when the process dies. True if taken (always True
+    where the OS has no ``flock``: Windows keeps an open file from being deleted anyway)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+    except BlockingIOError:
+        return False
+    except OSError:  # a file system without locks: treat as held by someone, never delete
+        return False
+    return True
+
+
+def clean_stale_parts(folder: str | os.PathLike[str]) -> list[Path]:
+    """Remove :func:`atomic_path` temporary files in ``folder`` that a killed write left behind.
+
+    A write holds an OS lock on its temporary file until the rename; a file nobody holds (its writer is gone)
+    and older than :data:`STALE_PART_AGE_S` is stale. Errors are ignored (a read-only folder keeps its files).
+
+    Returns:
+        the files removed.
+    """
+    removed: list[Path] = []
+    try:
+        candidates = [p for p in Path(folder).glob(".*.part") if _PART_NAME.fullmatch(p.name)]
+    except OSError:
+        return removed
+    now = time.time()
+    for path in candidates:
+        try:
+            if now - path.stat().st_mtime < STALE_PART_AGE_S:
+                continue
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            continue
+        try:
+            if _lock(fd, blocking=False):
+                path.unlink()
+                removed.append(path)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return removed
 
 
 def save_wav(

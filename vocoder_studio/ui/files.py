@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, cast
 from PySide6.QtCore import QObject, QSettings
 from PySide6.QtWidgets import QFileDialog, QMenu
 
-from vocoder_studio.document import PROJECT_SUFFIX, Document, open_document
+from vocoder_studio.document import PROJECT_SUFFIX, Document
+from vocoder_studio.engine.documents import open_checked
 from vocoder_studio.engine.export import export_job
 from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.paths import config_dir
@@ -86,7 +87,7 @@ class FileCommands(QObject):
         """Open an audio file, ``.npy`` mel or project as a new tab (errors go to the window's error display)."""
         path = Path(path)
         try:
-            doc = open_document(path)
+            doc = open_checked(path)
         except VocoderStudioError as exc:
             self.window.show_error(str(exc))
             return None
