@@ -19,9 +19,6 @@ beside it in a models directory (:mod:`vocoder_studio.vocoders.checkpoints`).
 
 from __future__ import annotations
 
-import dataclasses
-import pickle
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,12 +27,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from vocoder_studio.audio.io import atomic_path
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig
 from vocoder_studio.errors import VocoderUnavailableError
+from vocoder_studio.vocoders import trained
 from vocoder_studio.vocoders.base import Vocoder
 from vocoder_studio.vocoders.checkpoints import find_checked, trained_checkpoint
 from vocoder_studio.vocoders.entry import VocoderEntry
+from vocoder_studio.vocoders.trained import ModelConfig, count_parameters, load_checkpoint, save_checkpoint
 
 #: The checkpoint's file name in a models directory; its model card is ``istft.json``.
 CHECKPOINT = "istft.pt"
@@ -46,7 +44,7 @@ MAX_MAGNITUDE = 1e2
 
 
 @dataclass(frozen=True)
-class ISTFTConfig:
+class ISTFTConfig(ModelConfig):
     """Hyper-parameters of :class:`ISTFTGenerator`, saved in the checkpoint as a dict.
 
     The defaults (dim 256, intermediate 768, 8 layers) give about 3.6 M parameters; the issue's GPU probe used
@@ -77,11 +75,8 @@ class ISTFTConfig:
     layer_scale_init: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("n_mels", "dim", "intermediate_dim", "num_layers", "kernel_size", "n_fft", "hop_length",
-                     "win_length"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"ISTFTConfig.{name} must be a positive integer, got {value!r}")
+        self.require_positive_ints("n_mels", "dim", "intermediate_dim", "num_layers", "kernel_size", "n_fft",
+                                   "hop_length", "win_length")
         if self.kernel_size % 2 == 0:
             raise ValueError(f"ISTFTConfig.kernel_size must be odd, got {self.kernel_size}")
         if self.n_fft % self.hop_length or (self.n_fft - self.hop_length) % 2:
@@ -89,27 +84,6 @@ class ISTFTConfig:
                              "with (n_fft - hop_length) even")
         if self.win_length > self.n_fft:
             raise ValueError(f"ISTFTConfig.win_length {self.win_length} exceeds n_fft {self.n_fft}")
-
-    @classmethod
-    def from_dict(cls, data: object, source: str = "checkpoint") -> ISTFTConfig:
-        """The config a checkpoint stored (:meth:`to_dict`).
-
-        Raises:
-            VocoderUnavailableError: not a dict, an unknown field, or an invalid value (names ``source``).
-        """
-        if not isinstance(data, dict):
-            raise VocoderUnavailableError(f"{source}: 'config' must be a dict of ISTFTConfig fields")
-        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise VocoderUnavailableError(f"{source}: unknown ISTFTConfig field(s) {', '.join(map(str, unknown))}")
-        try:
-            return cls(**data)
-        except (TypeError, ValueError) as exc:
-            raise VocoderUnavailableError(f"{source}: {exc}") from None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The fields as plain Python values (what :func:`save_model` stores under ``"config"``)."""
-        return dataclasses.asdict(self)
 
     @property
     def pad(self) -> int:
@@ -263,72 +237,35 @@ class ISTFTGenerator(nn.Module):
         return inverse_stft(spec, self.config, window)
 
 
-def count_parameters(model: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
 def save_model(
     path: str | Path, model: ISTFTGenerator, config: ISTFTConfig | None = None, /, **extra: Any
 ) -> Path:
-    """Write a checkpoint ``{"config": config.to_dict(), "model": state_dict, **extra}`` atomically.
+    """Write a checkpoint ``{"config": config.to_dict(), "model": state_dict, **extra}`` atomically
+    (:func:`~vocoder_studio.vocoders.trained.save_checkpoint`; ``config`` defaults to ``model.config``).
 
-    Args:
-        path: the ``.pt`` file (its folder is created); replaced in one rename, never left half-written.
-        model: the generator (its state dict is saved from wherever it lives; load with ``map_location``).
-        config: its hyper-parameters; default ``model.config``.
-        extra: anything else the trainer keeps (``optimizer``, ``step``, …): tensors, numbers, strings, lists
-            and dicts of them, so that ``torch.load(weights_only=True)`` reads it back.
-    Returns:
-        the path written.
     Raises:
         ValueError: ``extra`` uses the reserved keys ``config`` or ``model``.
     """
-    config = model.config if config is None else config
-    if {"config", "model"} & set(extra):
-        raise ValueError("save_model: 'config' and 'model' are reserved checkpoint keys")
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)  # a new models folder (atomic_path no longer makes one)
-    with atomic_path(target) as tmp:
-        torch.save({"config": config.to_dict(), "model": model.state_dict(), **extra}, tmp)
-    return target
+    return save_checkpoint(path, model, model.config if config is None else config, extra)
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The whole checkpoint dict (``torch.load(weights_only=True)`` on the CPU), for the trainer's resume.
+    """The whole checkpoint dict, for the trainer's resume.
 
     Raises:
-        VocoderUnavailableError: unreadable, truncated, not a torch checkpoint, or not a dict with ``config``
-            and ``model`` (the message names the file).
+        VocoderUnavailableError: unreadable, truncated, or not an iSTFT checkpoint (the message names the file).
     """
-    path = Path(path)
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError, ValueError, zipfile.BadZipFile, pickle.UnpicklingError) as exc:
-        raise VocoderUnavailableError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from None
-    if not isinstance(data, dict) or not {"config", "model"} <= set(data):
-        raise VocoderUnavailableError(f"{path}: not an iSTFT checkpoint (needs the keys 'config' and 'model')")
-    return data
+    return trained.read_checkpoint(path, "iSTFT")
 
 
 def load_model(path: str | Path) -> tuple[ISTFTGenerator, ISTFTConfig]:
     """Build the generator a checkpoint describes and load its weights; in eval mode on the CPU.
 
-    Extra keys of the checkpoint (``optimizer``, ``step``, …) are ignored.
-
     Raises:
         VocoderUnavailableError: unreadable or truncated file, an invalid config, or weights that do not fit it
             (the message names the file).
     """
-    data = read_checkpoint(path)
-    config = ISTFTConfig.from_dict(data["config"], str(path))
-    model = ISTFTGenerator(config)
-    try:
-        model.load_state_dict(data["model"])
-    except (RuntimeError, TypeError, AttributeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise VocoderUnavailableError(f"{path}: weights do not fit the stored config ({first})") from None
-    return model.eval(), config
+    return load_checkpoint(path, "iSTFT", ISTFTConfig, ISTFTGenerator)
 
 
 class ISTFTVocoder(Vocoder):

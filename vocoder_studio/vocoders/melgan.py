@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import pickle
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,13 +41,14 @@ from torch.nn import functional as F
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import weight_norm
 
-from vocoder_studio.audio.io import atomic_path
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig
 from vocoder_studio.errors import VocoderUnavailableError
+from vocoder_studio.vocoders import trained
 from vocoder_studio.vocoders.base import Vocoder
 from vocoder_studio.vocoders.checkpoints import find_checked, trained_checkpoint
 from vocoder_studio.vocoders.entry import VocoderEntry
 from vocoder_studio.vocoders.hifigan import _conv2d_of
+from vocoder_studio.vocoders.trained import ModelConfig, count_parameters, load_checkpoint, save_checkpoint
 
 #: The checkpoint's file name in a models directory; its model card is ``melgan.json``.
 CHECKPOINT = "melgan.pt"
@@ -64,7 +63,7 @@ def _positive_int(owner: str, name: str, value: object) -> None:
 
 
 @dataclass(frozen=True)
-class MelGANConfig:
+class MelGANConfig(ModelConfig):
     """Hyper-parameters of :class:`MelGANGenerator`, saved in the checkpoint as a dict.
 
     Attributes:
@@ -85,8 +84,7 @@ class MelGANConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "upsample_ratios", tuple(self.upsample_ratios))  # a list from JSON/torch.load
-        for name in ("n_mels", "ngf", "n_residual_layers", "hop_length"):
-            _positive_int("MelGANConfig", name, getattr(self, name))
+        self.require_positive_ints("n_mels", "ngf", "n_residual_layers", "hop_length")
         if not self.upsample_ratios:
             raise ValueError("MelGANConfig.upsample_ratios must not be empty")
         for ratio in self.upsample_ratios:
@@ -94,29 +92,6 @@ class MelGANConfig:
         if math.prod(self.upsample_ratios) != self.hop_length:
             raise ValueError(f"MelGANConfig.upsample_ratios {self.upsample_ratios} multiply to "
                              f"{math.prod(self.upsample_ratios)}, not hop_length {self.hop_length}")
-
-    @classmethod
-    def from_dict(cls, data: object, source: str = "checkpoint") -> MelGANConfig:
-        """The config a checkpoint stored (:meth:`to_dict`).
-
-        Raises:
-            VocoderUnavailableError: not a dict, an unknown field, or an invalid value (names ``source``).
-        """
-        if not isinstance(data, dict):
-            raise VocoderUnavailableError(f"{source}: 'config' must be a dict of MelGANConfig fields")
-        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise VocoderUnavailableError(f"{source}: unknown MelGANConfig field(s) {', '.join(map(str, unknown))}")
-        try:
-            return cls(**data)
-        except (TypeError, ValueError) as exc:
-            raise VocoderUnavailableError(f"{source}: {exc}") from None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The fields as plain Python values (what :func:`save_model` stores under ``"config"``)."""
-        data = dataclasses.asdict(self)
-        data["upsample_ratios"] = list(self.upsample_ratios)
-        return data
 
     @property
     def dilations(self) -> tuple[int, ...]:
@@ -368,51 +343,26 @@ def feature_matching_loss(real: list[list[torch.Tensor]], fake: list[list[torch.
     return weight * torch.stack(terms).sum()
 
 
-def count_parameters(model: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
 def save_model(
     path: str | Path, model: MelGANGenerator, config: MelGANConfig | None = None, /, **extra: Any
 ) -> Path:
-    """Write a checkpoint ``{"config": config.to_dict(), "model": state_dict, **extra}`` atomically.
+    """Write a checkpoint ``{"config": config.to_dict(), "model": state_dict, **extra}`` atomically
+    (:func:`~vocoder_studio.vocoders.trained.save_checkpoint`); ``model`` with its weight-norm parametrisations
+    (not folded); ``config`` defaults to ``model.config``.
 
-    Args:
-        path: the ``.pt`` file (its folder is created); replaced in one rename, never left half-written.
-        model: the generator with its weight-norm parametrisations (not folded).
-        config: its hyper-parameters; default ``model.config``.
-        extra: anything else the trainer keeps (tensors, numbers, strings, lists and dicts of them).
-    Returns:
-        the path written.
     Raises:
         ValueError: ``extra`` uses the reserved keys ``config`` or ``model``.
     """
-    config = model.config if config is None else config
-    if {"config", "model"} & set(extra):
-        raise ValueError("save_model: 'config' and 'model' are reserved checkpoint keys")
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)  # a new models folder (atomic_path makes none)
-    with atomic_path(target) as tmp:
-        torch.save({"config": config.to_dict(), "model": model.state_dict(), **extra}, tmp)
-    return target
+    return save_checkpoint(path, model, model.config if config is None else config, extra)
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The whole checkpoint dict (``torch.load(weights_only=True)`` on the CPU).
+    """The whole checkpoint dict.
 
     Raises:
-        VocoderUnavailableError: unreadable, truncated, not a torch checkpoint, or not a dict with ``config``
-            and ``model`` (the message names the file).
+        VocoderUnavailableError: unreadable, truncated, or not a MelGAN checkpoint (the message names the file).
     """
-    path = Path(path)
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError, ValueError, zipfile.BadZipFile, pickle.UnpicklingError) as exc:
-        raise VocoderUnavailableError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from None
-    if not isinstance(data, dict) or not {"config", "model"} <= set(data):
-        raise VocoderUnavailableError(f"{path}: not a MelGAN checkpoint (needs the keys 'config' and 'model')")
-    return data
+    return trained.read_checkpoint(path, "MelGAN")
 
 
 def load_model(path: str | Path) -> tuple[MelGANGenerator, MelGANConfig]:
@@ -422,15 +372,7 @@ def load_model(path: str | Path) -> tuple[MelGANGenerator, MelGANConfig]:
         VocoderUnavailableError: unreadable or truncated file, an invalid config, or weights that do not fit it
             (the message names the file).
     """
-    data = read_checkpoint(path)
-    config = MelGANConfig.from_dict(data["config"], str(path))
-    model = MelGANGenerator(config)
-    try:
-        model.load_state_dict(data["model"])
-    except (RuntimeError, TypeError, AttributeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise VocoderUnavailableError(f"{path}: weights do not fit the stored config ({first})") from None
-    return model.eval(), config
+    return load_checkpoint(path, "MelGAN", MelGANConfig, MelGANGenerator)
 
 
 class MelGANVocoder(Vocoder):

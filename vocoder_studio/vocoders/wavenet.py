@@ -51,10 +51,7 @@ trainer adds, with its model card ``wavenet.json`` beside it in a models directo
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import pickle
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -66,13 +63,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from vocoder_studio.audio.io import atomic_path
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig
 from vocoder_studio.errors import MelShapeError, VocoderUnavailableError
+from vocoder_studio.vocoders import trained
 from vocoder_studio.vocoders.base import Vocoder, as_mel_tensor, chunk_bounds
 from vocoder_studio.vocoders.checkpoints import find_checked, trained_checkpoint
 from vocoder_studio.vocoders.entry import VocoderEntry
 from vocoder_studio.vocoders.params import Parameter
+from vocoder_studio.vocoders.trained import ModelConfig, count_parameters, load_checkpoint, save_checkpoint
 
 #: The checkpoint's file name in a models directory; its model card is ``wavenet.json``.
 CHECKPOINT = "wavenet.pt"
@@ -104,7 +102,7 @@ def mu_law_decode(codes: torch.Tensor, classes: int = 256) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
-class WaveNetConfig:
+class WaveNetConfig(ModelConfig):
     """Hyper-parameters of :class:`WaveNet`, saved in the checkpoint as a dict.
 
     Attributes:
@@ -130,34 +128,10 @@ class WaveNetConfig:
     mel_scale: float = 0.4
 
     def __post_init__(self) -> None:
-        for name in ("n_mels", "hop_length", "classes", "residual_channels", "skip_channels", "stacks",
-                     "layers_per_stack", "cond_channels"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"WaveNetConfig.{name} must be a positive integer, got {value!r}")
+        self.require_positive_ints("n_mels", "hop_length", "classes", "residual_channels", "skip_channels",
+                                   "stacks", "layers_per_stack", "cond_channels")
         if self.classes < 2:
             raise ValueError(f"WaveNetConfig.classes must be at least 2, got {self.classes}")
-
-    @classmethod
-    def from_dict(cls, data: object, source: str = "checkpoint") -> WaveNetConfig:
-        """The config a checkpoint stored (:meth:`to_dict`).
-
-        Raises:
-            VocoderUnavailableError: not a dict, an unknown field, or an invalid value (names ``source``).
-        """
-        if not isinstance(data, dict):
-            raise VocoderUnavailableError(f"{source}: 'config' must be a dict of WaveNetConfig fields")
-        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise VocoderUnavailableError(f"{source}: unknown WaveNetConfig field(s) {', '.join(map(str, unknown))}")
-        try:
-            return cls(**data)
-        except (TypeError, ValueError) as exc:
-            raise VocoderUnavailableError(f"{source}: {exc}") from None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The fields as plain Python values (what :func:`save_model` stores under ``"config"``)."""
-        return dataclasses.asdict(self)
 
     @property
     def num_layers(self) -> int:
@@ -263,11 +237,6 @@ class WaveNet(nn.Module):
             h = h + out[:, :r]
             skip = skip + out[:, r:]
         return self.head(skip)
-
-
-def count_parameters(model: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 # --------------------------------------------------------------------------------------------------- sampling
@@ -593,37 +562,22 @@ class WaveNetVocoder(Vocoder):
 
 
 def save_model(path: str | Path, model: WaveNet, config: WaveNetConfig | None = None, /, **extra: Any) -> Path:
-    """Write a checkpoint ``{"config": config.to_dict(), "model": state_dict, **extra}`` atomically (its folder is
-    created).
+    """Write a checkpoint ``{"config": config.to_dict(), "model": state_dict, **extra}`` atomically
+    (:func:`~vocoder_studio.vocoders.trained.save_checkpoint`; ``config`` defaults to ``model.config``).
 
     Raises:
         ValueError: ``extra`` uses the reserved keys ``config`` or ``model``.
     """
-    config = model.config if config is None else config
-    if {"config", "model"} & set(extra):
-        raise ValueError("save_model: 'config' and 'model' are reserved checkpoint keys")
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(target) as tmp:
-        torch.save({"config": config.to_dict(), "model": model.state_dict(), **extra}, tmp)
-    return target
+    return save_checkpoint(path, model, model.config if config is None else config, extra)
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The whole checkpoint dict (``torch.load(weights_only=True)`` on the CPU).
+    """The whole checkpoint dict.
 
     Raises:
-        VocoderUnavailableError: unreadable, truncated, not a torch checkpoint, or not a dict with ``config``
-            and ``model`` (the message names the file).
+        VocoderUnavailableError: unreadable, truncated, or not a WaveNet checkpoint (the message names the file).
     """
-    path = Path(path)
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError, ValueError, zipfile.BadZipFile, pickle.UnpicklingError) as exc:
-        raise VocoderUnavailableError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from None
-    if not isinstance(data, dict) or not {"config", "model"} <= set(data):
-        raise VocoderUnavailableError(f"{path}: not a WaveNet checkpoint (needs the keys 'config' and 'model')")
-    return data
+    return trained.read_checkpoint(path, "WaveNet")
 
 
 def load_model(path: str | Path) -> tuple[WaveNet, WaveNetConfig]:
@@ -632,15 +586,7 @@ def load_model(path: str | Path) -> tuple[WaveNet, WaveNetConfig]:
     Raises:
         VocoderUnavailableError: unreadable or truncated file, an invalid config, or weights that do not fit it.
     """
-    data = read_checkpoint(path)
-    config = WaveNetConfig.from_dict(data["config"], str(path))
-    model = WaveNet(config)
-    try:
-        model.load_state_dict(data["model"])
-    except (RuntimeError, TypeError, AttributeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise VocoderUnavailableError(f"{path}: weights do not fit the stored config ({first})") from None
-    return model.eval(), config
+    return load_checkpoint(path, "WaveNet", WaveNetConfig, WaveNet)
 
 
 def _build(device: str | torch.device = "cpu", config: MelConfig = DEFAULT_CONFIG, temperature: float = 1.0,

@@ -1,0 +1,123 @@
+"""What every vocoder trained here shares: a hyper-parameter dataclass stored in its checkpoint, and the
+checkpoint file itself (``{"config": dict, "model": state_dict, **extra}``, written atomically, read with
+``torch.load(weights_only=True)`` so that nothing is ever unpickled).
+
+Used by :mod:`~vocoder_studio.vocoders.istft`, :mod:`~vocoder_studio.vocoders.melgan` and
+:mod:`~vocoder_studio.vocoders.wavenet`; each keeps its own ``save_model`` / ``read_checkpoint`` / ``load_model``
+names as thin calls into this module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import torch
+from torch import nn
+
+from vocoder_studio.audio.io import atomic_path
+from vocoder_studio.errors import VocoderUnavailableError
+
+C = TypeVar("C", bound="ModelConfig")
+M = TypeVar("M", bound=nn.Module)
+
+
+class ModelConfig:
+    """Mixin for a frozen dataclass of a model's hyper-parameters: dict round trip and field checks."""
+
+    def require_positive_ints(self, *names: str) -> None:
+        """Raises ValueError naming ``<Class>.<field>`` unless each field is an int ≥ 1 (not a bool)."""
+        for name in names:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{type(self).__name__}.{name} must be a positive integer, got {value!r}")
+
+    @classmethod
+    def from_dict(cls: type[C], data: object, source: str = "checkpoint") -> C:
+        """The config a checkpoint stored (:meth:`to_dict`).
+
+        Raises:
+            VocoderUnavailableError: not a dict, an unknown field, or an invalid value (names ``source``).
+        """
+        name = cls.__name__
+        if not isinstance(data, dict):
+            raise VocoderUnavailableError(f"{source}: 'config' must be a dict of {name} fields")
+        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})  # type: ignore[arg-type]
+        if unknown:
+            raise VocoderUnavailableError(f"{source}: unknown {name} field(s) {', '.join(map(str, unknown))}")
+        try:
+            return cls(**data)
+        except (TypeError, ValueError) as exc:
+            raise VocoderUnavailableError(f"{source}: {exc}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as plain Python values, tuples as lists (what :func:`save_checkpoint` stores)."""
+        data = dataclasses.asdict(self)  # type: ignore[call-overload]
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def save_checkpoint(path: str | Path, model: nn.Module, config: ModelConfig, extra: dict[str, Any]) -> Path:
+    """Write ``{"config": config.to_dict(), "model": state_dict, **extra}`` atomically (the folder is created).
+
+    Args:
+        extra: anything else a trainer keeps (tensors, numbers, strings, lists and dicts of them), so that
+            ``torch.load(weights_only=True)`` reads it back.
+    Raises:
+        ValueError: ``extra`` uses the reserved keys ``config`` or ``model``.
+    """
+    if {"config", "model"} & set(extra):
+        raise ValueError("save_model: 'config' and 'model' are reserved checkpoint keys")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)  # a new models folder (atomic_path makes none)
+    with atomic_path(target) as tmp:
+        torch.save({"config": config.to_dict(), "model": model.state_dict(), **extra}, tmp)
+    return target
+
+
+def read_checkpoint(path: str | Path, kind: str) -> dict[str, Any]:
+    """The whole checkpoint dict (``torch.load(weights_only=True)`` on the CPU).
+
+    Args:
+        kind: the model's name for messages ("iSTFT", "MelGAN", …).
+    Raises:
+        VocoderUnavailableError: unreadable, truncated, not a torch checkpoint, or not a dict with ``config``
+            and ``model`` (the message names the file).
+    """
+    path = Path(path)
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, EOFError, ValueError, zipfile.BadZipFile, pickle.UnpicklingError) as exc:
+        raise VocoderUnavailableError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from None
+    if not isinstance(data, dict) or not {"config", "model"} <= set(data):
+        article = "an" if kind[:1].lower() in "aeiou" else "a"
+        raise VocoderUnavailableError(f"{path}: not {article} {kind} checkpoint (needs the keys 'config' and "
+                                      "'model')")
+    return data
+
+
+def load_checkpoint(path: str | Path, kind: str, config_type: type[C], build: Callable[[C], M]) -> tuple[M, C]:
+    """Build the model a checkpoint describes and load its weights; in eval mode on the CPU. Extra keys
+    (``optimizer``, ``step``, …) are ignored.
+
+    Raises:
+        VocoderUnavailableError: unreadable or truncated file, an invalid config, or weights that do not fit it
+            (the message names the file).
+    """
+    data = read_checkpoint(path, kind)
+    config = config_type.from_dict(data["config"], str(path))
+    model = build(config)
+    try:
+        model.load_state_dict(data["model"])
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise VocoderUnavailableError(f"{path}: weights do not fit the stored config ({first})") from None
+    return model.eval(), config
