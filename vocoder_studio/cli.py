@@ -144,6 +144,16 @@ def _cmd_eval_vocoders(args: argparse.Namespace) -> int:
 def _cmd_data(args: argparse.Namespace) -> int:
     from vocoder_studio.training.run import prepare_data
 
+    if args.action == "pack":
+        from vocoder_studio.training.corpus import Pack, travel_pack
+
+        if not args.output:
+            raise VocoderStudioError("data pack: give the folder to write with -o DIR")
+        for split, path in travel_pack(Path(args.output), args.minutes).items():
+            pack = Pack.load(path)
+            print(f"{split}: {path} ({len(pack)} clips, {pack.seconds / 60:.1f} min, "
+                  f"{path.stat().st_size / 2**20:.1f} MiB)")
+        return 0
     for split, path in prepare_data(rescan=args.rescan).items():
         print(f"{split}: {path}")
     return 0
@@ -310,7 +320,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_eval_vocoders)
 
     p = sub.add_parser("data", help="the training corpus: `data prepare` fetches real speech and packs it")
-    p.add_argument("action", choices=["prepare"])
+    p.add_argument("action", choices=["prepare", "pack"],
+                   help="prepare: fetch and pack the corpus; pack: a small copy of it to carry to a lent GPU")
+    p.add_argument("--minutes", type=float, default=12.0, help="pack: minutes of training speech (default 12)")
+    p.add_argument("-o", "--output", default=None, metavar="DIR", help="pack: the folder to write")
     p.add_argument("--rescan", action="store_true", help="rewrite the committed manifest from the fetched clips")
     p.set_defaults(func=_cmd_data)
 

@@ -74,3 +74,37 @@ def test_scan_and_pack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_missing_pack_says_what_to_run(tmp_path: Path) -> None:
     with pytest.raises(corpus.CorpusError, match="run `vocoder-studio data prepare` first"):
         corpus.Pack.load(tmp_path / "train.npz")
+
+
+def test_a_travel_pack_holds_every_voice_and_the_same_validation_clips(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, speech_files: list[Path]) -> None:
+    from vocoder_studio.audio import load_audio
+    from vocoder_studio.training.trainer import validation_clips
+
+    clips = [np.round(load_audio(p) * 32767).astype(np.int16) for p in speech_files]  # 8 real clips
+    speakers = ["cs-m", "cs-v", "nl-m", "nl-v"]
+    rate = DEFAULT_CONFIG.sample_rate
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("VOCODER_STUDIO_DATA", str(data))
+    train_clips = clips * 3  # 24 clips, 34 s: speaker i % 4
+    corpus.write_pack(corpus.pack_path("train"), train_clips, rate)
+    corpus.write_pack(corpus.pack_path("valid"), clips, rate)
+    manifest = [corpus.Clip(f"f{i}", "cs", speakers[i % 4], "l", "train", c.size / rate)
+                for i, c in enumerate(train_clips)]
+    monkeypatch.setattr(corpus, "read_manifest", lambda path=None: manifest)
+
+    out = corpus.travel_pack(tmp_path / "travel", minutes=0.25)
+    train = corpus.Pack.load(out["train"])
+    longest = max(c.size for c in train_clips) / rate
+    assert 15 <= train.seconds < 15 + 4 * longest
+    taken = {next(i for i, c in enumerate(train_clips) if np.array_equal(c, train.audio[a:b]))
+             for a, b in zip(train.offsets[:-1], train.offsets[1:], strict=True)}
+    assert {speakers[i % 4] for i in taken} == set(speakers)  # every voice
+    full = validation_clips(corpus.Pack.load(corpus.pack_path("valid")), 8)
+    travelled = validation_clips(corpus.Pack.load(out["valid"]), 8)
+    assert len(travelled) == len(full) > 0
+    for a, b in zip(full, travelled, strict=True):  # the trainer scores the very same clips
+        np.testing.assert_allclose(a, b, atol=1 / 32767)
+    with pytest.raises(corpus.CorpusError, match="more than 0"):
+        corpus.travel_pack(tmp_path / "x", minutes=0)

@@ -189,21 +189,69 @@ def prepare(progress: Progress | None = None, config: MelConfig = DEFAULT_CONFIG
         if path.exists():
             continue
         chosen = [c for c in clips if c.split == split]
-        pieces, offsets, total = [], [0], 0
+        pieces = []
         for i, clip in enumerate(chosen):
             if progress and i % 50 == 0:
                 progress(i / max(1, len(chosen)), f"packing {split}: {i}/{len(chosen)} clips")
             file = root / clip.file
             if not file.is_file():
                 raise CorpusError(f"{file}: listed in the manifest but missing")
-            audio = load_audio(file, config)
-            pieces.append(np.round(audio * 32767).astype(np.int16))
-            total += audio.size
-            offsets.append(total)
-        with atomic_path(path) as tmp, tmp.open("wb") as f:
-            audio = np.concatenate(pieces) if pieces else np.zeros(0, np.int16)
-            np.savez(f, audio=audio, offsets=np.asarray(offsets, np.int64), sample_rate=np.int64(config.sample_rate))
+            pieces.append(np.round(load_audio(file, config) * 32767).astype(np.int16))
+        write_pack(path, pieces, config.sample_rate)
     return out
+
+
+def write_pack(path: Path, clips: Iterable[np.ndarray], sample_rate: int) -> Path:
+    """Write int16 clips end to end as a pack (``audio``, ``offsets``, ``sample_rate``), atomically."""
+    pieces, offsets, total = [], [0], 0
+    for clip in clips:
+        pieces.append(np.asarray(clip, np.int16))
+        total += clip.size
+        offsets.append(total)
+    with atomic_path(path) as tmp, tmp.open("wb") as f:
+        audio = np.concatenate(pieces) if pieces else np.zeros(0, np.int16)
+        np.savez(f, audio=audio, offsets=np.asarray(offsets, np.int64), sample_rate=np.int64(sample_rate))
+    return path
+
+
+def travel_pack(folder: Path, minutes: float, valid_clips: int = 8, seed: int = 0) -> dict[str, Path]:
+    """A small copy of the packs that travels to a lent GPU with the working tree (``data pack``).
+
+    ``train.npz``: about ``minutes`` of the training split, whole clips taken in turn from each speaker (seeded
+    order), so every voice and both languages are in it. ``valid.npz``: exactly the clips the trainer scores
+    (:func:`~vocoder_studio.training.trainer.validation_clips` with ``valid_clips``), so that validation figures
+    from the GPU compare with runs on the full packs here. Both are plain ``.npz`` files: reading them needs only
+    numpy. Point ``VOCODER_STUDIO_DATA`` at ``folder`` to train from it.
+
+    Returns:
+        the path of each pack written.
+    Raises:
+        CorpusError: the full packs are missing (run ``vocoder-studio data prepare``), or ``minutes`` ≤ 0.
+    """
+    from vocoder_studio.training.trainer import validation_clips
+
+    if not minutes > 0:
+        raise CorpusError(f"--minutes {minutes}: must be more than 0")
+    train, valid = Pack.load(pack_path("train")), Pack.load(pack_path("valid"))
+    speakers = [c.speaker for c in read_manifest() if c.split == "train"]
+    if len(speakers) != len(train):
+        raise CorpusError(f"{pack_path('train')}: {len(train)} clips, the manifest lists {len(speakers)}; "
+                          "rewrite it with `vocoder-studio data prepare` after deleting the packs")
+    rng = np.random.default_rng(seed)
+    queues = {s: [int(i) for i in rng.permutation(len(train)) if speakers[i] == s] for s in sorted(set(speakers))}
+    chosen: list[int] = []
+    budget, total = minutes * 60 * train.sample_rate, 0
+    while total < budget and any(queues.values()):
+        for queue in queues.values():
+            if queue and total < budget:
+                index = queue.pop()
+                chosen.append(index)
+                total += int(train.offsets[index + 1] - train.offsets[index])
+    folder.mkdir(parents=True, exist_ok=True)
+    clips = [train.audio[train.offsets[i] : train.offsets[i + 1]] for i in sorted(chosen)]
+    held_out = [np.round(c * 32767).astype(np.int16) for c in validation_clips(valid, valid_clips)]
+    return {"train": write_pack(folder / "train.npz", clips, train.sample_rate),
+            "valid": write_pack(folder / "valid.npz", held_out, valid.sample_rate)}
 
 
 @dataclass

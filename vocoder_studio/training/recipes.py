@@ -17,6 +17,7 @@ from vocoder_studio.training.losses import mel_l1_loss, reconstruction_loss
 from vocoder_studio.training.melnet_trainer import MelNetTrainer
 from vocoder_studio.training.trainer import DiscriminatorSettings, Recipe, TrainSettings
 from vocoder_studio.vocoders import istft, melgan, wavenet
+from vocoder_studio.vocoders.trained import save_checkpoint
 
 
 @dataclass
@@ -140,7 +141,8 @@ class MelGANRecipe:
 
     def save(self, model: nn.Module, path: Path) -> None:
         assert isinstance(model, melgan.MelGANGenerator)
-        melgan.save_model(path, model, self.model_config)
+        # float16 weights: 8.5 MB instead of 17 (under the 16 MiB a lent GPU's files may have to come back)
+        save_checkpoint(path, model, self.model_config, {}, half=True)
 
     def describe(self, model: nn.Module) -> str:
         c, d = self.model_config, self.discriminator_config

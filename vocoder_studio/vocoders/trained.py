@@ -65,12 +65,15 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def save_checkpoint(path: str | Path, model: nn.Module, config: ModelConfig, extra: dict[str, Any]) -> Path:
+def save_checkpoint(path: str | Path, model: nn.Module, config: ModelConfig, extra: dict[str, Any],
+                    half: bool = False) -> Path:
     """Write ``{"config": config.to_dict(), "model": state_dict, **extra}`` atomically (the folder is created).
 
     Args:
         extra: anything else a trainer keeps (tensors, numbers, strings, lists and dicts of them), so that
             ``torch.load(weights_only=True)`` reads it back.
+        half: store floating-point weights as float16 (half the file; :func:`load_checkpoint` casts them back
+            to the model's float32 on load).
     Raises:
         ValueError: ``extra`` uses the reserved keys ``config`` or ``model``.
     """
@@ -78,8 +81,11 @@ def save_checkpoint(path: str | Path, model: nn.Module, config: ModelConfig, ext
         raise ValueError("save_model: 'config' and 'model' are reserved checkpoint keys")
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)  # a new models folder (atomic_path makes none)
+    state = model.state_dict()
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     with atomic_path(target) as tmp:
-        torch.save({"config": config.to_dict(), "model": model.state_dict(), **extra}, tmp)
+        torch.save({"config": config.to_dict(), "model": state, **extra}, tmp)
     return target
 
 
