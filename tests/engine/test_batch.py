@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -79,19 +80,26 @@ def test_names_and_folder_are_checked_before_any_work(tmp_path: Path, speech_fil
 
 def test_cancelling_stops_the_files_under_way_and_leaves_no_partial_file(tmp_path: Path,
                                                                           example_mel: np.ndarray) -> None:
-    sources = [save_mel(tmp_path / f"take{i}.npy", example_mel) for i in range(6)]
+    sources = [save_mel(tmp_path / f"take{i}.npy", example_mel) for i in range(4)]
     out = tmp_path / "out"
     out.mkdir()
     slow = create_vocoder("griffin-lim", iterations=64)
     token = CancelToken()
-    first = threading.Event()
+
+    def cancel_while_writing() -> None:  # as Ctrl-C would: while the first file is being vocoded and written
+        while not list(out.glob(".take0.wav.*.part")):
+            time.sleep(0.002)
+        token.cancel()
+
+    watcher = threading.Thread(target=cancel_while_writing)
+    watcher.start()
+    finished: list[object] = []
     with pytest.raises(JobCancelled):
-        run_batch(plan_batch(sources, out), slow, workers=1, cancel=token,
-                  on_done=lambda _outcome: (token.cancel(), first.set()))
-    assert first.is_set()
-    written = sorted(out.iterdir())
-    assert [p.name for p in written] == ["take0.wav"]  # one worker: the first file done, the rest never put in place
-    assert sf.info(written[0]).frames == example_mel.shape[1] * slow.hop_length
+        run_batch(plan_batch(sources, out), slow, workers=1, cancel=token, on_done=finished.append)
+    watcher.join()
+    assert finished == [] and list(out.iterdir()) == []  # the file under way was never put in place
+    done = run_batch(plan_batch(sources[:1], out), slow)  # the same item, not cancelled: a whole file
+    assert sf.info(out / "take0.wav").frames == done[0].samples == example_mel.shape[1] * slow.hop_length
 
 
 def test_workers_keep_every_core_busy() -> None:
