@@ -101,10 +101,7 @@ def test_ctrl_c_cancels_and_leaves_no_partial_output(tmp_path: Path, example_mel
     deadline = time.monotonic() + 120
     while not list(out.glob(".*.part")) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
-    process.send_signal(signal.SIGINT)  # while the first files are being written
+    process.send_signal(signal.SIGINT)  # while the first two files (two workers) are being written
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130 and stderr.strip().splitlines()[-1] == "vocoder-studio: interrupted"
-    assert list(out.glob(".*")) == []  # no partial file
-    written = list(out.iterdir())
-    assert len(written) < len(sources)
-    assert all(sf.info(p).frames == example_mel.shape[1] * DEFAULT_CONFIG.hop_length for p in written)
+    assert list(out.iterdir()) == []  # the files under way were stopped before they were put in place
