@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from vocoder_studio.document import Region
 from vocoder_studio.engine.player import playback_status
 from vocoder_studio.evaluation.compare import missing_scorers
-from vocoder_studio.ui.compare import COMPARE_LABEL, CompareDialog, compare_dialog
+from vocoder_studio.ui.compare import COMPARE_LABEL, RERENDER_DELAY_MS, CompareDialog, compare_dialog
 
 from ..conftest import require
 
@@ -134,16 +134,19 @@ def test_an_edit_with_the_view_open_renders_again_and_never_shows_the_old_result
 def test_quick_edits_render_once_and_a_stale_job_is_never_shown(window, dialog, qtbot) -> None:  # type: ignore[no-untyped-def]
     shown: list = []
     dialog.comparisonShown.connect(shown.append)
+    started: list[str] = []
+    window.runner.jobStarted.connect(lambda label: started.append(label) if label == COMPARE_LABEL else None)
     doc, renders = window.current_document(), dialog.cache.renders
     for _ in range(3):  # one stroke, several edits: the wait restarts with each
         window.edits.apply_gain_db(2.0)
-    started: list[str] = []
-    window.runner.jobStarted.connect(lambda label: started.append(label) if label == COMPARE_LABEL else None)
     qtbot.waitUntil(lambda: bool(started), timeout=WAIT_MS)  # rendering the third version …
     stale = doc.version
+    dialog.rerender_timer.setInterval(600_000)  # (hold the next rendering back while the stale job ends)
     window.edits.apply_gain_db(-4.0)  # … when a fourth comes
+    qtbot.waitUntil(lambda: not window.runner.lane_busy("long"), timeout=WAIT_MS)
+    assert stale not in [c.version for c in shown] and dialog.comparison.version < stale and dialog.outdated
+    dialog.rerender_timer.setInterval(RERENDER_DELAY_MS)
     qtbot.waitUntil(lambda: dialog.comparison.version == doc.version and not dialog.busy, timeout=WAIT_MS)
-    assert stale != doc.version and stale not in [c.version for c in shown]
     assert [c.version for c in shown] == [doc.version]
     assert dialog.cache.renders <= renders + 4  # never once per edit
 

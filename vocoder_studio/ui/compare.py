@@ -77,6 +77,7 @@ class CompareDialog(QDialog):
         score_texts: each vocoder's scores as shown above its difference map.
         switcher: the playback of the takes (take 0 = the original recording, k = vocoder k).
         follow_box: whether an edit of the compared document renders it again by itself (on by default).
+        rerender_timer: the single-shot wait (:data:`RERENDER_DELAY_MS`) between an edit and rendering again.
         dim: the view's opacity effect: :data:`OUTDATED_OPACITY` while the result shown is outdated, else 1.
     Signals:
         comparisonShown(Comparison): a result was shown (never one for a version the document has moved past
@@ -175,10 +176,10 @@ class CompareDialog(QDialog):
         self._timer = QTimer(self)
         self._timer.setInterval(33)
         self._timer.timeout.connect(self._tick)
-        self._rerender_timer = QTimer(self)
-        self._rerender_timer.setSingleShot(True)
-        self._rerender_timer.setInterval(RERENDER_DELAY_MS)
-        self._rerender_timer.timeout.connect(self._rerender)
+        self.rerender_timer = QTimer(self)
+        self.rerender_timer.setSingleShot(True)
+        self.rerender_timer.setInterval(RERENDER_DELAY_MS)
+        self.rerender_timer.timeout.connect(self._rerender)
         window.runner.jobProgress.connect(self._on_progress)
         window.runner.jobCancelled.connect(self._on_cancelled)
         window.tabs.documentChanged.connect(self._on_document_changed)
@@ -224,7 +225,7 @@ class CompareDialog(QDialog):
 
         Returns False (and says why) without a document or with fewer than two vocoders checked.
         """
-        self._rerender_timer.stop()
+        self.rerender_timer.stop()
         doc = doc if doc is not None else self.main_window.active_document()
         choices = self.choices()
         if doc is None or doc.frames == 0:
@@ -260,7 +261,7 @@ class CompareDialog(QDialog):
 
     def cancel(self) -> None:
         """Stop a compare job under way, or one waiting to follow an edit (its finished takes stay cached)."""
-        self._rerender_timer.stop()
+        self.rerender_timer.stop()
         if self._token is not None:
             self._token.cancel()
         self._token = None
@@ -269,7 +270,7 @@ class CompareDialog(QDialog):
     @property
     def busy(self) -> bool:
         """Whether a compare job runs or is about to (an edit waiting for :data:`RERENDER_DELAY_MS`)."""
-        return self._token is not None or self._rerender_timer.isActive()
+        return self._token is not None or self.rerender_timer.isActive()
 
     @property
     def outdated(self) -> bool:
@@ -283,7 +284,7 @@ class CompareDialog(QDialog):
         return next((tab.doc for tab in self.main_window.tabs if tab.doc.uid == uid), None)
 
     def _newer_job_pending(self) -> bool:
-        return self._rerender_timer.isActive() or (self._token is not None and not self._token.cancelled)
+        return self.rerender_timer.isActive() or (self._token is not None and not self._token.cancelled)
 
     def _on_progress(self, label: str, fraction: float, message: str) -> None:
         if label == COMPARE_LABEL:
@@ -314,7 +315,7 @@ class CompareDialog(QDialog):
             if self._token is not None:  # its result would be of an older version
                 self._token.cancel()
                 self._token = None
-            self._rerender_timer.start()  # restarted by each edit: renders once the edits pause
+            self.rerender_timer.start()  # restarted by each edit: renders once the edits pause
             self.cancel_button.setEnabled(True)
             self.message.setText("The document changed: rendering it again when the edits pause "
                                  "(only what the edit reaches is vocoded again)…")
@@ -331,7 +332,7 @@ class CompareDialog(QDialog):
     def _on_tab_closing(self, tab: Any) -> None:
         self.cache.forget(tab.doc.uid)
         if tab.doc.uid == self._followed:
-            self._rerender_timer.stop()
+            self.rerender_timer.stop()
             self._followed = None
 
     def _on_result(self, result: Comparison, request: int) -> None:
@@ -339,7 +340,7 @@ class CompareDialog(QDialog):
         if request != self._request:
             return
         doc = self._document(result.uid)
-        if doc is not None and doc.version != result.version and self._rerender_timer.isActive():
+        if doc is not None and doc.version != result.version and self.rerender_timer.isActive():
             return  # the document changed while it rendered: the new rendering is on its way
         self.show_comparison(result)
 
