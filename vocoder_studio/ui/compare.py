@@ -317,6 +317,7 @@ class CompareDialog(QDialog):
                 self._token = None
             self.rerender_timer.start()  # restarted by each edit: renders once the edits pause
             self.cancel_button.setEnabled(True)
+            self.progress.setValue(0)
             self.message.setText("The document changed: rendering it again when the edits pause "
                                  "(only what the edit reaches is vocoded again)…")
         elif self.comparison is not None and self.comparison.uid == doc.uid:
