@@ -6,15 +6,20 @@ threads that share one vocoder, each file written atomically (:func:`~vocoder_st
 A file that fails (unreadable, not a mel, …) gives its one-line error and the others still finish; a
 cancellation (Ctrl-C) stops the files under way before they are put in place, so no partial output is left.
 
-Threads, not processes. Measured on this 2-core CPU (8 alsa-utils speech clips, 11.4 s in all, wall time of the
-whole batch, median of 3 after a warm-up, under other agents' load — load average 2–6):
+Threads, not processes. Measured on this 2-core CPU, shared with other work (8 alsa-utils speech clips, 11.4 s
+in all, wall time of the whole batch, median of 3 after a warm-up round, default parameters):
 
-=====================  ===============================  ============  ===============
-vocoder                one thread of files, 2 intra-op   2 threads × 1   2 processes × 1
-=====================  ===============================  ============  ===============
-Griffin-Lim (32 it.)   0.25 s                            0.17 s        1.66 s
-HiFi-GAN V1            14.9 s                            5.7 s         14.5 s
-=====================  ===============================  ============  ===============
+=============  ==========================  ================  =================
+vocoder        1 worker, 2 intra-op thr.   2 threads × 1     2 processes × 1
+=============  ==========================  ================  =================
+Griffin-Lim    0.25 s                      0.17 s            1.66 s
+HiFi-GAN V1    14.9 s                      5.7 s             14.5 s
+=============  ==========================  ================  =================
+
+(load average 2–6 while it ran). Again through :func:`run_batch` itself, median of 5, with the machine far
+busier (load average 9.5 on the 2 cores): Griffin-Lim 0.55 s with one worker vs 0.41 s with two; HiFi-GAN
+6.2 s vs 6.9 s, a tie within that noise — and one-worker runs with two intra-op threads now and then took many
+times longer (up to 22 s for Griffin-Lim: OpenMP threads waiting on a core that is busy elsewhere).
 
 Processes pay a fresh interpreter, ``import torch`` and a model load each (and a model's memory each); the
 vocoders are thread-safe (render-ahead and playback already share one) and torch releases the GIL in its
@@ -133,7 +138,8 @@ def run_batch(items: Sequence[BatchItem], vocoder: Vocoder, sample_format: str =
               cancel: CancelToken | None = None) -> list[BatchOutcome]:
     """Vocode every item with ``vocoder`` on a pool of threads (see the module notes for why threads).
 
-    ``torch``'s intra-op threads are set from :func:`batch_workers` for the run and restored afterwards.
+    ``torch``'s intra-op threads are set to the cores shared out among the workers for the run (see
+    :func:`batch_workers`) and restored afterwards.
 
     Args:
         workers: threads (default: one per core, at most one per file).
@@ -150,9 +156,8 @@ def run_batch(items: Sequence[BatchItem], vocoder: Vocoder, sample_format: str =
     import torch
 
     token = cancel or CancelToken()
-    count, intra = batch_workers(len(items))
-    if workers is not None:
-        count = max(1, workers)
+    count = max(1, workers) if workers is not None else batch_workers(len(items))[0]
+    intra = max(1, (os.cpu_count() or 1) // count)
     saved = torch.get_num_threads()
     torch.set_num_threads(intra)
     outcomes: dict[int, BatchOutcome] = {}
