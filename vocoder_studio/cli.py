@@ -11,11 +11,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from vocoder_studio import __version__
 from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.paths import example_path
+
+if TYPE_CHECKING:
+    from vocoder_studio.engine.batch import BatchItem
+    from vocoder_studio.vocoders.base import Vocoder
 
 PROG = "vocoder-studio"
 
@@ -85,7 +89,7 @@ def _cmd_vocode(args: argparse.Namespace) -> int:
     return 0
 
 
-def _vocode_batch(items: list[Any], vocoder: Any, sample_format: str) -> int:
+def _vocode_batch(items: list[BatchItem], vocoder: Vocoder, sample_format: str) -> int:
     """``vocode IN... -o DIR``: a progress bar over files, a line per file, a summary; 2 when any failed."""
     from tqdm import tqdm
 
