@@ -9,17 +9,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from vocoder_studio import __version__
 from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.paths import example_path
 
+if TYPE_CHECKING:
+    from vocoder_studio.engine.batch import BatchItem
+    from vocoder_studio.vocoders.base import Vocoder
+
 PROG = "vocoder-studio"
-#: ``vocode`` streams inputs longer than this many frames (or the vocoder's ``max_frames_per_call``) to the WAV.
-STREAM_FRAMES = 2048
 
 
 def display_problem(environ: dict[str, str] | None = None) -> str | None:
@@ -64,31 +66,56 @@ def _cmd_mel(args: argparse.Namespace) -> int:
 def _cmd_vocode(args: argparse.Namespace) -> int:
     import torch
 
-    from vocoder_studio.audio.io import write_wav_blocks
+    from vocoder_studio.audio.mel import DEFAULT_CONFIG
     from vocoder_studio.document import open_document
     from vocoder_studio.engine import choose_device
+    from vocoder_studio.engine.batch import plan_batch
+    from vocoder_studio.engine.export import write_vocoded
     from vocoder_studio.vocoders import get_entry
     from vocoder_studio.vocoders.params import parse_assignments
 
     output = Path(args.output)
-    _require_suffix(output, ".wav", "a WAV file")
+    batch = len(args.inputs) > 1 or output.is_dir()
+    items = plan_batch(args.inputs, output) if batch else None  # names checked before any work
+    if not batch:
+        _require_suffix(output, ".wav", "a WAV file")
     entry = get_entry(args.vocoder)
     assignments = list(args.param or [])
     if args.iterations is not None:  # the old spelling of --param iterations=N
         assignments.append(f"iterations={args.iterations}")
     params = parse_assignments(entry.parameters, assignments, entry.name)
-    doc = open_document(Path(args.input))
-    vocoder = entry.create(device=choose_device(args.device), config=doc.config, **params)
+    doc = None if batch else open_document(Path(args.inputs[0]))
+    vocoder = entry.create(device=choose_device(args.device), config=DEFAULT_CONFIG if doc is None else doc.config,
+                           **params)
+    if items is not None:
+        return _vocode_batch(items, vocoder, args.format)
+    assert doc is not None
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    # Long inputs are vocoded in blocks and written as they come, so memory stays flat whatever the length.
-    chunk = getattr(vocoder, "max_frames_per_call", None) or STREAM_FRAMES
-    if doc.frames <= chunk:
-        blocks: Iterable[Any] = [vocoder.vocode(doc.mel)]
-    else:
-        blocks = vocoder.stream(doc.mel, chunk_frames=chunk, first_chunk_frames=chunk)
-    samples = write_wav_blocks(output, (block.numpy() for block in blocks), vocoder.sample_rate, args.format)
+    samples = write_vocoded(doc.mel, output, vocoder, args.format)
     print(f"{output}: {samples / vocoder.sample_rate:.2f} s at {vocoder.sample_rate} Hz, {vocoder.describe()}")
     return 0
+
+
+def _vocode_batch(items: list[BatchItem], vocoder: Vocoder, sample_format: str) -> int:
+    """``vocode IN... -o DIR``: a progress bar over files, a line per file, a summary; 2 when any failed."""
+    from tqdm import tqdm
+
+    from vocoder_studio.engine.batch import BatchOutcome, run_batch
+
+    with tqdm(total=len(items), desc="vocode", unit="file", file=sys.stderr, disable=None) as bar:
+        def done(outcome: BatchOutcome) -> None:
+            if outcome.ok:
+                bar.write(f"{outcome.item.output}: {outcome.samples / outcome.sample_rate:.2f} s", file=sys.stdout)
+            else:
+                bar.write(f"{PROG}: error: {outcome.error}", file=sys.stderr)
+            sys.stdout.flush()
+            bar.update()
+
+        outcomes = run_batch(items, vocoder, sample_format, on_done=done)
+    failed = sum(not o.ok for o in outcomes)
+    print(f"{len(outcomes) - failed} of {len(outcomes)} files vocoded into {items[0].output.parent} with "
+          f"{vocoder.describe()}" + (f"; {failed} failed" if failed else ""), file=sys.stderr if failed else sys.stdout)
+    return 2 if failed else 0
 
 
 def _cmd_vocoders(args: argparse.Namespace) -> int:
@@ -279,9 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True)
     p.set_defaults(func=_cmd_mel)
 
-    p = sub.add_parser("vocode", help="audio or .npy mel → WAV through a vocoder")
-    p.add_argument("input")
-    p.add_argument("-o", "--output", required=True)
+    p = sub.add_parser("vocode", help="audio, .npy mel or project → WAV through a vocoder; several inputs go "
+                       "into the folder -o DIR as DIR/<name>.wav, on all cores")
+    p.add_argument("inputs", nargs="+", metavar="IN")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.wav|DIR")
     p.add_argument("--vocoder", default=DEFAULT_VOCODER, help="a name from `vocoder-studio vocoders` "
                    f"(default {DEFAULT_VOCODER})")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")

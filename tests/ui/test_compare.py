@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from vocoder_studio.document import Region
 from vocoder_studio.engine.player import playback_status
 from vocoder_studio.evaluation.compare import missing_scorers
-from vocoder_studio.ui.compare import CompareDialog, compare_dialog
+from vocoder_studio.ui.compare import COMPARE_LABEL, RERENDER_DELAY_MS, CompareDialog, compare_dialog
 
 from ..conftest import require
 
@@ -111,3 +111,66 @@ def test_cancel_stops_a_compare_under_way(window, qtbot) -> None:  # type: ignor
     assert view.cache.renders < 2  # stopped before both vocoders had rendered the whole document
     view.set_vocoders(["griffin-lim"])
     assert not view.compare() and "two or more" in view.message.text()
+
+
+def test_an_edit_with_the_view_open_renders_again_and_never_shows_the_old_result(window, dialog, qtbot) -> None:  # type: ignore[no-untyped-def]
+    shown: list = []
+    dialog.comparisonShown.connect(shown.append)
+    first, renders = dialog.comparison, dialog.cache.renders
+    doc = window.current_document()
+    window.edits.apply_gain_db(6.0)
+    assert dialog.busy and dialog.outdated and dialog.dim.opacity() < 1.0  # the old result, dimmed, while it waits
+    qtbot.waitUntil(lambda: dialog.comparison is not first and not dialog.busy, timeout=WAIT_MS)
+    result = dialog.comparison
+    assert result.version == doc.version and not dialog.outdated and dialog.dim.opacity() == 1.0
+    assert dialog.cache.renders == renders + 2  # both vocoders, once
+    assert (result.start, result.end) == (START, END)  # still the selection
+    for image, take, old in zip(dialog.mel_images[1:], result.takes, first.takes, strict=True):
+        np.testing.assert_allclose(image.image, 20 * np.log10(np.e) * take.mel, rtol=1e-5)
+        assert not np.allclose(take.mel, old.mel)  # the new version is what is shown
+    assert [c.version for c in shown] == [doc.version]
+
+
+def test_quick_edits_render_once_and_a_stale_job_is_never_shown(window, dialog, qtbot) -> None:  # type: ignore[no-untyped-def]
+    shown: list = []
+    dialog.comparisonShown.connect(shown.append)
+    started: list[str] = []
+    window.runner.jobStarted.connect(lambda label: started.append(label) if label == COMPARE_LABEL else None)
+    doc, renders = window.current_document(), dialog.cache.renders
+    for _ in range(3):  # one stroke, several edits: the wait restarts with each
+        window.edits.apply_gain_db(2.0)
+    qtbot.waitUntil(lambda: bool(started), timeout=WAIT_MS)  # rendering the third version …
+    stale = doc.version
+    dialog.rerender_timer.setInterval(600_000)  # (hold the next rendering back while the stale job ends)
+    window.edits.apply_gain_db(-4.0)  # … when a fourth comes
+    qtbot.waitUntil(lambda: not window.runner.lane_busy("long"), timeout=WAIT_MS)
+    assert stale not in [c.version for c in shown] and dialog.comparison.version < stale and dialog.outdated
+    dialog.rerender_timer.setInterval(RERENDER_DELAY_MS)
+    qtbot.waitUntil(lambda: dialog.comparison.version == doc.version and not dialog.busy, timeout=WAIT_MS)
+    assert [c.version for c in shown] == [doc.version]
+    assert dialog.cache.renders <= renders + 4  # never once per edit
+
+
+def test_playback_goes_on_at_the_same_time_through_a_re_render_and_switches(window, dialog, qtbot) -> None:  # type: ignore[no-untyped-def]
+    require(playback_status() is None, f"no audio output: {playback_status()}")
+    switcher, player = dialog.switcher, dialog.switcher.player
+    positions: list[int] = []
+    dialog.comparisonShown.connect(lambda _result: positions.append(player.position))
+    qtbot.keyClick(dialog, Qt.Key.Key_2)
+    qtbot.keyClick(dialog, Qt.Key.Key_Space)
+    started = player.start_time
+    hop = dialog.comparison.config.hop_length
+    qtbot.waitUntil(lambda: player.position > (START + 20) * hop, timeout=10_000)
+    first = dialog.comparison
+    window.edits.apply_gain_db(6.0)
+    qtbot.waitUntil(lambda: dialog.comparison is not first and not dialog.busy, timeout=WAIT_MS)
+    assert switcher.is_playing and player.start_time == started  # the stream never stopped
+    assert dialog.current == 2 and len(positions) == 1
+    new = dialog.comparison.takes[1].audio
+    ahead = positions[0] - switcher.offset + player.blocksize + switcher.crossfade
+    np.testing.assert_array_equal(player.snapshot()[ahead:], new[ahead:])  # the rest of the range: the new take
+    before = player.position
+    qtbot.keyClick(dialog, Qt.Key.Key_1)  # switching after the re-render keeps the time too
+    assert dialog.current == 1 and 0 <= player.position - before <= player.blocksize
+    qtbot.keyClick(dialog, Qt.Key.Key_Space)
+    assert not switcher.is_playing

@@ -53,11 +53,7 @@ class TakeSwitcher:
         """New takes (``(samples,)`` float32 each, sample-aligned; the longest sets the length); stops playback."""
         self.stop()
         n = max((t.size for t in takes), default=0)
-        self.takes = []
-        for take in takes:
-            padded = np.zeros(n, np.float32)
-            padded[: take.size] = take
-            self.takes.append(padded)
+        self.takes = [_padded(take, n) for take in takes]
         self.offset = offset
         self.current = min(self.current, max(0, len(self.takes) - 1))
 
@@ -107,8 +103,43 @@ class TakeSwitcher:
             self.current = index
             return 0
         self.settle(force=True)
-        old, new = self.takes[self.current], self.takes[index]
+        old = self.takes[self.current]
         self.current = index
+        return self._splice(old, self.takes[index])
+
+    def replace(self, takes: Sequence[np.ndarray], offset: int = 0, current: int | None = None) -> bool:
+        """New takes of the same samples (the document re-rendered after an edit) without stopping: the audio
+        not yet played becomes take ``current`` (default: the one playing) from one block ahead, with the
+        same crossfade as :meth:`switch`, so the play position is kept to the sample.
+
+        Args:
+            takes: ``(samples,)`` float32 each, sample-aligned, as for :meth:`set_takes`.
+            current: the take to play from now on.
+        Returns:
+            True if it replaced in place; False if playback was stopped or the takes cover other samples
+            (another length or ``offset``): then it did what :meth:`set_takes` does.
+        Raises:
+            IndexError: no take ``current``.
+        """
+        n = max((t.size for t in takes), default=0)
+        if not self.player.is_playing or offset != self.offset or n != self.samples:
+            self.set_takes(takes, offset)
+            if current is not None:
+                self._check(current)
+                self.current = current
+            return False
+        self.settle(force=True)
+        old = self.takes[self.current]
+        self.takes = [_padded(take, n) for take in takes]
+        index = min(self.current, len(self.takes) - 1) if current is None else current
+        self._check(index)
+        self.current = index
+        self._splice(old, self.takes[index])
+        return True
+
+    def _splice(self, old: np.ndarray, new: np.ndarray) -> int:
+        """While ``old`` plays, make ``new`` play from one block past the read position (faded in); returns the
+        sample where it is fully in."""
         n = new.size
         read = min(self.position, n)
         at = min(n, read + max(self.player.blocksize, 1))  # the callback may be copying the block at ``read``
@@ -130,3 +161,10 @@ class TakeSwitcher:
         if force or not lo <= position < hi + max(self.player.blocksize, 1):
             self.player.overwrite(self.offset + lo, self.takes[self.current][lo:hi])
             self._pending = None
+
+
+def _padded(take: np.ndarray, n: int) -> np.ndarray:
+    """``take`` as float32 ``(n,)``, padded with silence."""
+    out = np.zeros(n, np.float32)
+    out[: take.size] = take[:n]
+    return out

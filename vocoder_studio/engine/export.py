@@ -2,19 +2,29 @@
 
 Audio already vocoded (by render-ahead or playback) comes from the cache; only missing frames are vocoded.
 The sample rate written is the vocoder's own (:attr:`Vocoder.sample_rate`). No Qt.
+
+:func:`write_vocoded` is the command line's path (``vocoder-studio vocode``, one file or a batch): no cache,
+long mels vocoded in blocks and written as they come, so memory stays flat whatever the length.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from vocoder_studio.audio.io import save_wav
+import numpy as np
+
+from vocoder_studio.audio.io import save_wav, write_wav_blocks
 from vocoder_studio.document import Document
 from vocoder_studio.engine.cache import RenderCache, VocoderChoice
 from vocoder_studio.engine.jobs import CancelToken, Progress, no_progress, run_job
 from vocoder_studio.errors import VocoderStudioError
+from vocoder_studio.vocoders.base import Vocoder
+
+#: :func:`write_vocoded` vocodes mels longer than this many frames (or the vocoder's ``max_frames_per_call``)
+#: in blocks of that many frames.
+STREAM_FRAMES = 2048
 
 
 def export_frames(doc: Document, selection_only: bool = False) -> tuple[int, int]:
@@ -71,3 +81,33 @@ def export_wav(doc: Document, path: str | os.PathLike[str], cache: RenderCache, 
                cancel: CancelToken | None = None) -> Path:
     """Run :func:`export_job` in this thread (scripts and tests); returns the file written."""
     return run_job(export_job(doc, path, cache, choice, selection_only, sample_format), progress, cancel)
+
+
+def write_vocoded(mel: np.ndarray, path: str | os.PathLike[str], vocoder: Vocoder, sample_format: str = "pcm16",
+                  cancel: CancelToken | None = None) -> int:
+    """Vocode the whole ln-mel ``mel`` (``(n_mels, frames)`` float32) with ``vocoder`` into the WAV ``path``.
+
+    Mels longer than :data:`STREAM_FRAMES` (or the vocoder's ``max_frames_per_call``) are vocoded block by block
+    (exact splices: context ≥ the receptive field) and each block written as it comes. The write is atomic:
+    nothing appears at ``path`` unless every block was written, whether it fails or is cancelled.
+
+    Returns:
+        the number of samples written, ``frames * hop_length``, at ``vocoder.sample_rate`` Hz.
+    Raises:
+        AudioFileError: unknown ``sample_format`` or the file cannot be written; JobCancelled: ``cancel`` was
+            set (checked before each block and once more before the file is put in place).
+    """
+    token = cancel or CancelToken()
+    chunk = getattr(vocoder, "max_frames_per_call", None) or STREAM_FRAMES
+
+    def blocks() -> Iterator[np.ndarray]:
+        token.check()
+        if mel.shape[1] <= chunk:
+            yield vocoder.vocode(mel).numpy()
+        else:
+            for block in vocoder.stream(mel, chunk_frames=chunk, first_chunk_frames=chunk):
+                yield block.numpy()
+                token.check()
+        token.check()  # inside the atomic write: a cancel now still leaves nothing behind
+
+    return write_wav_blocks(path, blocks(), vocoder.sample_rate, sample_format)

@@ -4,11 +4,14 @@ again beside the original with its difference map and scores, and switch playbac
 The work is :class:`vocoder_studio.evaluation.compare.CompareCache` (a job on the worker's long lane, cached per
 document version and vocoder settings); playback is :class:`vocoder_studio.engine.compare.TakeSwitcher`. Keys:
 1–9 play vocoder 1–9, 0 the original recording (when the document came from one and the range is unedited),
-Space plays / stops. A switch keeps the play position to the sample: the stream keeps running and the audio
-not yet played is overwritten with the other take (measured through a PulseAudio null sink: no gap and no
-jump in time in 4 of 4 tries, the new take heard 70–95 ms after the key; stopping and restarting the stream
-at the same position instead left 2–27 ms of silence and skipped 38–65 ms of audio — what had already been
-handed to the device).
+Space plays / stops. While the view is open it follows the document: an edit of the compared document renders
+it again (debounced by :data:`RERENDER_DELAY_MS`, on the worker, the stale job cancelled, only the frames the edit
+reaches vocoded again); meanwhile the outdated result is dimmed, a result for an older version is never shown,
+and playback continues with the new takes at the same time. A switch keeps the play position to the sample:
+the stream keeps running and the audio not yet played is overwritten with the other take (measured through a
+PulseAudio null sink: no gap and no jump in time in 4 of 4 tries, the new take heard 70–95 ms after the key;
+stopping and restarting the stream at the same position instead left 2–27 ms of silence and skipped 38–65 ms of
+audio — what had already been handed to the device).
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QTransform
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
+    QGraphicsOpacityEffect,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -54,6 +58,11 @@ DIFF_RANGE_DB = 12.0
 DIFF_COLORMAP = "CET-D4"
 PLAYING_COLOR = "#7fdbff"
 ROW_HEIGHT = 118
+#: After an edit, the view waits this long without further edits before it renders again (a brush stroke is
+#: many edits; each one restarts the wait).
+RERENDER_DELAY_MS = 400
+#: The opacity of a result that the document has moved past, until the new one is shown.
+OUTDATED_OPACITY = 0.35
 
 
 class CompareDialog(QDialog):
@@ -67,7 +76,15 @@ class CompareDialog(QDialog):
         titles: each row's title (number, vocoder and settings), original first.
         score_texts: each vocoder's scores as shown above its difference map.
         switcher: the playback of the takes (take 0 = the original recording, k = vocoder k).
+        follow_box: whether an edit of the compared document renders it again by itself (on by default).
+        rerender_timer: the single-shot wait (:data:`RERENDER_DELAY_MS`) between an edit and rendering again.
+        dim: the view's opacity effect: :data:`OUTDATED_OPACITY` while the result shown is outdated, else 1.
+    Signals:
+        comparisonShown(Comparison): a result was shown (never one for a version the document has moved past
+            while a new rendering is on its way).
     """
+
+    comparisonShown = Signal(object)
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
@@ -84,6 +101,8 @@ class CompareDialog(QDialog):
         self._plots: list[pg.PlotItem] = []
         self._playheads: list[pg.InfiniteLine] = []
         self._token: CancelToken | None = None
+        self._request = 0  # the newest compare job; results of older ones are dropped
+        self._followed: int | None = None  # Document.uid of the document last compared
         self.switcher = TakeSwitcher(Player(blocksize=window.transport.blocksize,
                                             device=window.transport.output_device))
 
@@ -115,12 +134,20 @@ class CompareDialog(QDialog):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             picks.addWidget(button)
         picks.addWidget(self.progress)
+        self.follow_box = QCheckBox("Follow edits")
+        self.follow_box.setToolTip("Render again by itself when the compared document is edited")
+        self.follow_box.setChecked(True)
+        self.follow_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        picks.addWidget(self.follow_box)
 
         self.message = QLabel("Check two or more vocoders and press Compare.")
         self.message.setWordWrap(True)
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground(BACKGROUND)
         self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.dim = QGraphicsOpacityEffect(self.view)
+        self.dim.setOpacity(1.0)
+        self.view.setGraphicsEffect(self.dim)
 
         self.play_button = QPushButton("▶ Play")
         self.play_button.setAutoDefault(False)
@@ -149,10 +176,14 @@ class CompareDialog(QDialog):
         self._timer = QTimer(self)
         self._timer.setInterval(33)
         self._timer.timeout.connect(self._tick)
+        self.rerender_timer = QTimer(self)
+        self.rerender_timer.setSingleShot(True)
+        self.rerender_timer.setInterval(RERENDER_DELAY_MS)
+        self.rerender_timer.timeout.connect(self._rerender)
         window.runner.jobProgress.connect(self._on_progress)
         window.runner.jobCancelled.connect(self._on_cancelled)
         window.tabs.documentChanged.connect(self._on_document_changed)
-        window.tabs.tabClosing.connect(lambda tab: self.cache.forget(tab.doc.uid))
+        window.tabs.tabClosing.connect(self._on_tab_closing)
         window.transport.playingChanged.connect(self._on_transport_playing)
 
     def _on_transport_playing(self, playing: bool) -> None:
@@ -188,12 +219,14 @@ class CompareDialog(QDialog):
         return 0, doc.frames
 
     # ----- the job -----
-    def compare(self) -> bool:
-        """Render the active document's selection (or all of it) with each checked vocoder on the worker.
+    def compare(self, doc: Document | None = None) -> bool:
+        """Render ``doc``'s selection (or all of it) with each checked vocoder on the worker; ``doc`` defaults
+        to the active document. A compare job under way is cancelled (its finished takes stay cached).
 
         Returns False (and says why) without a document or with fewer than two vocoders checked.
         """
-        doc = self.main_window.active_document()
+        self.rerender_timer.stop()
+        doc = doc if doc is not None else self.main_window.active_document()
         choices = self.choices()
         if doc is None or doc.frames == 0:
             self.message.setText("Open a document to compare vocoders on.")
@@ -214,15 +247,21 @@ class CompareDialog(QDialog):
                              f"with {', '.join(c.name for c in choices)}…")
         self.progress.setValue(0)
         self.cancel_button.setEnabled(True)
+        self._followed = doc.uid
+        self._request += 1
+        request = self._request
+
         def run(progress: Any, cancel: CancelToken) -> Comparison:
             return job(progress, cancel)
 
-        self._token = self.main_window.runner.submit(COMPARE_LABEL, run, on_result=self.show_comparison,
-                                                     on_error=self._on_error, lane=LONG_LANE)
+        self._token = self.main_window.runner.submit(
+            COMPARE_LABEL, run, on_result=lambda result: self._on_result(result, request),
+            on_error=lambda message: self._on_error(message, request), lane=LONG_LANE)
         return True
 
     def cancel(self) -> None:
-        """Stop a compare job under way (its finished takes stay cached)."""
+        """Stop a compare job under way, or one waiting to follow an edit (its finished takes stay cached)."""
+        self.rerender_timer.stop()
         if self._token is not None:
             self._token.cancel()
         self._token = None
@@ -230,7 +269,22 @@ class CompareDialog(QDialog):
 
     @property
     def busy(self) -> bool:
-        return self._token is not None
+        """Whether a compare job runs or is about to (an edit waiting for :data:`RERENDER_DELAY_MS`)."""
+        return self._token is not None or self.rerender_timer.isActive()
+
+    @property
+    def outdated(self) -> bool:
+        """Whether the result shown is of a version the document has moved past (shown dimmed)."""
+        result = self.comparison
+        doc = None if result is None else self._document(result.uid)
+        return doc is not None and result is not None and doc.version != result.version
+
+    def _document(self, uid: int) -> Document | None:
+        """The open document ``uid`` of the window's tabs, or None."""
+        return next((tab.doc for tab in self.main_window.tabs if tab.doc.uid == uid), None)
+
+    def _newer_job_pending(self) -> bool:
+        return self.rerender_timer.isActive() or (self._token is not None and not self._token.cancelled)
 
     def _on_progress(self, label: str, fraction: float, message: str) -> None:
         if label == COMPARE_LABEL:
@@ -238,23 +292,58 @@ class CompareDialog(QDialog):
             self.progress.setToolTip(message)
 
     def _on_cancelled(self, label: str) -> None:
-        if label == COMPARE_LABEL:
+        if label == COMPARE_LABEL and not self._newer_job_pending():  # not a stale job a newer one replaced
             self._token = None
             self.cancel_button.setEnabled(False)
             self.progress.setValue(0)
             self.message.setText("Compare cancelled.")
 
-    def _on_error(self, message: str) -> None:
+    def _on_error(self, message: str, request: int | None = None) -> None:
+        if request is not None and request != self._request:
+            return  # a stale job's
         self._token = None
         self.cancel_button.setEnabled(False)
         self.progress.setValue(0)
         self.message.setText(message)
 
     def _on_document_changed(self, doc: Document) -> None:
-        result = self.comparison
-        if result is not None and doc.uid == result.uid and doc.version != result.version:
+        if doc.uid != self._followed:
+            return
+        if self.comparison is not None and self.comparison.uid == doc.uid:
+            self.dim.setOpacity(OUTDATED_OPACITY)
+        if self.isVisible() and self.follow_box.isChecked():
+            if self._token is not None:  # its result would be of an older version
+                self._token.cancel()
+                self._token = None
+            self.rerender_timer.start()  # restarted by each edit: renders once the edits pause
+            self.cancel_button.setEnabled(True)
+            self.progress.setValue(0)
+            self.message.setText("The document changed: rendering it again when the edits pause "
+                                 "(only what the edit reaches is vocoded again)…")
+        elif self.comparison is not None and self.comparison.uid == doc.uid:
             self.message.setText("The document changed since: press Compare to render it again "
                                  "(only what the edit reaches is vocoded again).")
+
+    def _rerender(self) -> None:
+        """The edits paused: render the followed document again (if the view is still open)."""
+        doc = None if self._followed is None else self._document(self._followed)
+        if doc is not None and self.isVisible():
+            self.compare(doc)
+
+    def _on_tab_closing(self, tab: Any) -> None:
+        self.cache.forget(tab.doc.uid)
+        if tab.doc.uid == self._followed:
+            self.rerender_timer.stop()
+            self._followed = None
+
+    def _on_result(self, result: Comparison, request: int) -> None:
+        """A job's result: shown unless a newer job replaced it or the document moved on and is followed."""
+        if request != self._request:
+            return
+        doc = self._document(result.uid)
+        if doc is not None and doc.version != result.version and self.rerender_timer.isActive():
+            return  # the document changed while it rendered: the new rendering is on its way
+        self.show_comparison(result)
 
     # ----- showing -----
     def _levels(self) -> tuple[float, float]:
@@ -262,8 +351,16 @@ class CompareDialog(QDialog):
         return canvas.levels() if canvas is not None else DEFAULT_LEVELS
 
     def show_comparison(self, result: Comparison) -> None:
-        """Show ``result``: a row per take (the original first), each with its difference map and scores."""
-        self.stop()
+        """Show ``result``: a row per take (the original first), each with its difference map and scores.
+
+        Playing the same range of the same document (a re-rendering after an edit), playback goes on at the
+        same time with the new takes (:meth:`TakeSwitcher.replace`); otherwise it stops.
+        """
+        previous = self.comparison
+        keep = (previous is not None and self.switcher.is_playing
+                and (previous.uid, previous.start, previous.end) == (result.uid, result.start, result.end))
+        if not keep:
+            self.stop()
         self._token = None
         self.cancel_button.setEnabled(False)
         self.progress.setValue(1000)
@@ -340,15 +437,30 @@ class CompareDialog(QDialog):
         for col in (0, 1):  # the output and its difference map get the same width
             self.view.ci.layout.setColumnStretchFactor(col, 1)
         self.view.setMinimumHeight(min(4, len(rows)) * ROW_HEIGHT)
-        self.switcher.set_takes([result.reference if result.reference is not None
-                                 else np.zeros(result.takes[0].audio.size, np.float32),
-                                 *(t.audio for t in result.takes)], result.start * cfg.hop_length)
-        self.switcher.current = 0 if result.reference is not None else 1
+        takes = [result.reference if result.reference is not None
+                 else np.zeros(result.takes[0].audio.size, np.float32), *(t.audio for t in result.takes)]
+        offset = result.start * cfg.hop_length
+        if keep:
+            current = self.switcher.current
+            if current >= len(takes) or (current == 0 and result.reference is None):
+                current = 1
+            self.switcher.replace(takes, offset, current)
+            for line in self._playheads:
+                line.setVisible(True)
+        else:
+            self.switcher.set_takes(takes, offset)
+            self.switcher.current = 0 if result.reference is not None else 1
+        self.dim.setOpacity(1.0)
         self._mark_current()
         done = f"{len(result.takes)} vocoders on {format_time(result.start * seconds)}–" \
                f"{format_time(result.end * seconds)}"
         self.message.setText(f"{done}. mel-L1: the output analysed again against the document's mel (lower is "
                              f"closer). {result.note}".strip())
+        if self.outdated:  # shown all the same: nothing is on its way (Follow edits is off, or hidden)
+            self.dim.setOpacity(OUTDATED_OPACITY)
+            self.message.setText("The document changed since: press Compare to render it again "
+                                 "(only what the edit reaches is vocoded again).")
+        self.comparisonShown.emit(result)
 
     def _mark_current(self) -> None:
         """Highlight the title of the take that plays."""
