@@ -299,3 +299,26 @@ def test_a_kill_mid_write_leaves_a_part_file_that_the_next_save_there_removes(tm
     finally:
         live.kill()
         live.wait()
+
+
+def test_quieting_stderr_from_overlapping_threads_always_restores_it() -> None:
+    import threading
+
+    from vocoder_studio.audio.io import _quiet_stderr
+
+    before = os.fstat(2)
+    start = threading.Barrier(4)
+
+    def read_quietly() -> None:
+        start.wait()
+        for _ in range(200):
+            with _quiet_stderr():
+                pass
+
+    threads = [threading.Thread(target=read_quietly) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    after = os.fstat(2)
+    assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)  # fd 2 is what it was, not /dev/null

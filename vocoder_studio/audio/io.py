@@ -8,6 +8,7 @@ import os
 import re
 import secrets
 import stat
+import threading
 import time
 import warnings
 from collections.abc import Iterable, Iterator
@@ -29,21 +30,39 @@ WAV_SUBTYPES = {"pcm16": "PCM_16", "float32": "FLOAT"}
 MAX_MEL_SECONDS = 3600.0
 
 
+_quiet_lock = threading.Lock()
+_quiet_depth = 0
+_quiet_saved: int | None = None
+
+
 @contextlib.contextmanager
 def _quiet_stderr() -> Iterator[None]:
-    """Silence C-level notes libsndfile prints to fd 2 (e.g. "Illegal Audio-MPEG-Header") for one call."""
+    """Silence C-level notes libsndfile prints to fd 2 (e.g. "Illegal Audio-MPEG-Header") for one call.
+
+    fd 2 belongs to the whole process: calls from several threads share one redirection (counted under a lock),
+    so overlapping calls can never leave stderr silenced; keep what runs inside short (one libsndfile call).
+    """
+    global _quiet_depth, _quiet_saved
+    with _quiet_lock:
+        if _quiet_depth == 0:
+            try:
+                saved = os.dup(2)
+            except OSError:  # no fd 2 at all
+                saved = None
+            if saved is not None:
+                with open(os.devnull, "w") as devnull:
+                    os.dup2(devnull.fileno(), 2)
+            _quiet_saved = saved
+        _quiet_depth += 1
     try:
-        saved = os.dup(2)
-    except OSError:  # no fd 2 at all
         yield
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        with _quiet_lock:
+            _quiet_depth -= 1
+            if _quiet_depth == 0 and _quiet_saved is not None:
+                os.dup2(_quiet_saved, 2)
+                os.close(_quiet_saved)
+                _quiet_saved = None
 
 
 def _check_readable(path: Path) -> None:

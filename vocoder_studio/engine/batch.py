@@ -43,9 +43,9 @@ from vocoder_studio.errors import AudioFileError, VocoderStudioError
 from vocoder_studio.vocoders.base import Vocoder
 
 #: Held while a worker reads a file and while ``on_done`` runs. Reading an audio file silences fd 2 for the
-#: whole process (libsndfile's C-level notes, :func:`vocoder_studio.audio.io.load_audio`): two reads at once
-#: could leave it silenced for good, and a message written meanwhile would be lost. Reading is a small part of
-#: the work (vocoding is the rest), so taking turns costs little.
+#: whole process while libsndfile runs (its C-level notes, :func:`vocoder_studio.audio.io.load_audio`; the
+#: redirection is counted, so overlapping reads are safe): a message written meanwhile would be lost. Reading is
+#: a small part of the work (vocoding is the rest), so taking turns costs little.
 _READING = threading.Lock()
 
 
