@@ -154,8 +154,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     run_dir = Path(args.run) if args.run else None
     lr_decay = _step_range(args.lr_decay) if args.lr_decay else None
     trainer = train(args.model, device, args.minutes, args.steps, run_dir, resume=not args.restart,
-                    lr_decay=lr_decay)
-    if args.export:
+                    lr_decay=lr_decay, tier=args.tier, config_file=Path(args.config) if args.config else None)
+    if args.export and getattr(trainer, "rank", 0) == 0:
         for path in export(args.model, trainer, device, Path(args.export)):
             print(f"exported {path}")
     return 0
@@ -312,13 +312,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--minutes", type=float, default=None, help="wall-clock budget; stops itself with a checkpoint")
     p.add_argument("--steps", type=int, default=None, help="at most this many more steps")
-    p.add_argument("--run", default=None, help="run folder (default: <data folder>/runs/MODEL)")
+    p.add_argument("--run", "--run-dir", dest="run", default=None,
+                   help="run folder (default: <data folder>/runs/MODEL; under torchrun spell it --run-dir)")
     p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint in the run folder")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--lr-decay", default=None, metavar="START:END",
                    help="cosine learning-rate decay from step START to END (to 1%%), e.g. to anneal a plateaued run")
     p.add_argument("--export", default=None, metavar="DIR",
                    help="afterwards, write the model and its card into this models directory")
+    p.add_argument("--tier", type=int, default=None, metavar="N",
+                   help="melnet: train only tier N (1 = coarsest; one process per tier, run folder melnet-tierN)")
+    p.add_argument("--config", default=None, metavar="FILE",
+                   help="melnet: a JSON object of MelNet hyper-parameters (n_tiers, layers, hidden, mixtures, ...)")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("generate", help="sample a mel with MelNet: new speech-like sound, a continuation of "
