@@ -33,9 +33,8 @@ def main() -> None:
         marks: list[tuple[float, str]] = []
         wall, cpu = time.perf_counter(), time.process_time()
         sample(model, args.frames, seed=seed, temperature=1.0,
-               progress=lambda f, m: marks.append((time.process_time(), m)))
+               progress=lambda f, m, marks=marks: marks.append((time.process_time(), m)))
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        start = marks[0][0] if marks else 0.0
         tier_cpu, tier_frames = [], []
         previous = time.process_time() - cpu
         for g in range(n_tiers):
@@ -43,7 +42,6 @@ def main() -> None:
             tier_cpu.append(tier[-1] - previous if tier else 0.0)
             tier_frames.append(len(tier))
             previous = tier[-1] if tier else previous
-        del start
         if best is None or cpu < best[0]:
             best = (cpu, wall, tier_cpu, tier_frames)
     assert best is not None

@@ -92,8 +92,16 @@ def _both_ways(gru: torch.nn.GRU) -> list[torch.Tensor]:
     def biases(fwd: torch.Tensor, bwd: torch.Tensor) -> torch.Tensor:
         return torch.cat([torch.cat([fwd[g * hid: (g + 1) * hid], bwd[g * hid: (g + 1) * hid]]) for g in range(3)])
 
-    return [blocks(gru.weight_ih_l0, gru.weight_ih_l0_reverse), blocks(gru.weight_hh_l0, gru.weight_hh_l0_reverse),
-            biases(gru.bias_ih_l0, gru.bias_ih_l0_reverse), biases(gru.bias_hh_l0, gru.bias_hh_l0_reverse)]
+    return [blocks(_param(gru, "weight_ih_l0"), _param(gru, "weight_ih_l0_reverse")),
+            blocks(_param(gru, "weight_hh_l0"), _param(gru, "weight_hh_l0_reverse")),
+            biases(_param(gru, "bias_ih_l0"), _param(gru, "bias_ih_l0_reverse")),
+            biases(_param(gru, "bias_hh_l0"), _param(gru, "bias_hh_l0_reverse"))]
+
+
+def _param(module: torch.nn.Module, name: str) -> torch.Tensor:
+    value = getattr(module, name)
+    assert isinstance(value, torch.Tensor)
+    return value
 
 
 class _TierRun:
@@ -156,8 +164,8 @@ class _TierRun:
             net = self.net
             assert net.central_in is not None
             c = torch.addmv(net.central_in.bias, net.central_in.weight, x_prev).unsqueeze(0)
-            for i, layer in enumerate(self.central_layers):
-                c_gru = layer.time
+            for i, central_layer in enumerate(self.central_layers):
+                c_gru = central_layer.time
                 central[i] = torch.gru_cell(c, central[i], c_gru.weight_ih_l0,  # type: ignore[arg-type]
                                             c_gru.weight_hh_l0, c_gru.bias_ih_l0, c_gru.bias_hh_l0)  # type: ignore[arg-type]
                 bias, weight = self.proj_c[i]
@@ -184,7 +192,10 @@ class _TierRun:
             central = [s[0] for s in ctx.central_states]
         mixtures, floor = net.mixtures, net.log_scale_min
         head_bias, head_weight = self.head
-        cells = [(layer.freq, self.proj_f[i]) for i, layer in enumerate(self.freq_layers)]
+        cells = [(_param(lay.freq, "weight_ih_l0"), _param(lay.freq, "weight_hh_l0"),
+                  _param(lay.freq, "weight_ih_l0").t(), _param(lay.freq, "bias_ih_l0"),
+                  _param(lay.freq, "bias_hh_l0"), *self.proj_f[i]) for i, lay in enumerate(self.freq_layers)]
+        w_freq = self.w_freq.unsqueeze(0)
         zero_row = x.new_zeros(bands)
         for t in range(first, last + 1):
             contexts = self._time_step(x[t - 1] if t > 0 else zero_row, t, states, central)
@@ -194,18 +205,20 @@ class _TierRun:
                 continue
             uniform = torch.rand(bands, generator=generator).tolist()
             normal = torch.randn(bands, generator=generator).tolist()
-            base = (self.freq_base if self.freq_base.dim() == 2 else self.freq_base[t]).unbind(0)
-            rows = [c.unsqueeze(1).unbind(0) for c in contexts]  # L × F × (1, H)
+            base = (self.freq_base if self.freq_base.dim() == 2 else self.freq_base[t]).unsqueeze(1).unbind(0)
+            # the context's share of each layer's input gates, with the input bias, for every band at once: the
+            # cell then takes it as its input bias (W_ih (h + c) + b_ih = W_ih h + (W_ih c + b_ih))
+            gates = [torch.addmm(b_ih, c, w_ih_t).unbind(0) for c, (_, _, w_ih_t, b_ih, _, _, _) in
+                     zip(contexts, cells, strict=True)]
             row = x[t].tolist()
             known_row = known[t].tolist()
             f_states = [x.new_zeros(1, hidden) for _ in cells]
             sampled = False
             below = 0.0
             for f in range(bands):
-                h = torch.add(base[f], self.w_freq, alpha=below).unsqueeze(0)
-                for i, (gru, (bias, weight)) in enumerate(cells):
-                    f_states[i] = torch.gru_cell(h + rows[i][f], f_states[i], gru.weight_ih_l0,  # type: ignore[arg-type]
-                                                 gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0)  # type: ignore[arg-type]
+                h = torch.add(base[f], w_freq, alpha=below)
+                for i, (w_ih, w_hh, _, _, b_hh, bias, weight) in enumerate(cells):
+                    f_states[i] = torch.gru_cell(h, f_states[i], w_ih, w_hh, gates[i][f], b_hh)
                     h = torch.addmm(bias, f_states[i], weight).add_(h)
                 params = torch.addmm(head_bias, h, head_weight)
                 if logp is not None:
