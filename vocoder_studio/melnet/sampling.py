@@ -23,7 +23,8 @@ the most likely component (deterministic). The same seed gives the same sample.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,27 @@ FramesFn = Callable[[int, np.ndarray], None]
 #: Sampled values are kept within ± this many band standard deviations of the band mean (the data lies within
 #: about ±4): a draw from a mixture's tail fed back into the network must not grow without bound.
 SAMPLE_LIMIT = 8.0
+
+
+@contextmanager
+def intra_op_threads(count: int | None = 1) -> Iterator[None]:
+    """Run the block on ``count`` torch intra-op threads, then restore the count (None: leave it alone).
+
+    MelNet is thousands of tiny ops: with two OpenMP threads and the other core busy each op waits for a
+    descheduled thread (10-100x slower), so sampling and scoring run on one. ``torch.set_num_threads`` sets the
+    *calling thread's* OpenMP team size (the other threads of the process keep theirs: the window's playback and
+    a vocoder job on another worker lane are not slowed), but it also sets the default that threads started
+    meanwhile take and MKL's process-wide count; hence only for the duration of the block, restored after it.
+    """
+    before = torch.get_num_threads()
+    if count is None or count == before:
+        yield
+        return
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _check_cancel(cancel: Any) -> None:
@@ -301,7 +323,7 @@ def _raw(model: MelNet, x: torch.Tensor, target: np.ndarray, known: np.ndarray) 
 def sample(model: MelNet, frames: int = 0, *, prime: np.ndarray | None = None, source: np.ndarray | None = None,
            inpaint: tuple[int, int] | None = None, temperature: float = 1.0, seed: int = 0,
            progress: ProgressFn | None = None, cancel: Any = None, on_frames: FramesFn | None = None,
-           chunk: int = 8, floor: float | None = None) -> np.ndarray:
+           chunk: int = 8, floor: float | None = None, threads: int | None = 1) -> np.ndarray:
     """Sample a mel from MelNet.
 
     Modes:
@@ -323,6 +345,8 @@ def sample(model: MelNet, frames: int = 0, *, prime: np.ndarray | None = None, s
             ``block`` ``(n_mels, k)`` float32 ln-mel, in order, about ``chunk`` frames at a time, covering the
             whole output (known frames included) — e.g. ``lambda s, b: cancel.partial((s, b))`` in a job.
         floor: values are clamped to at least this (default: none; pass ``MelConfig.floor_ln``).
+        threads: torch intra-op threads of the calling thread while sampling, restored afterwards
+            (:func:`intra_op_threads`; None: unchanged). One is the fastest for MelNet's tiny ops.
     Returns:
         the ln-mel ``(n_mels, T)`` float32.
     Raises:
@@ -351,7 +375,8 @@ def sample(model: MelNet, frames: int = 0, *, prime: np.ndarray | None = None, s
         known[:, : prefix.shape[1]] = True
     if not math.isfinite(temperature) or temperature < 0:
         raise MelNetError(f"temperature must be a finite number >= 0, not {temperature}")
-    out, _ = _generate(model, target, known, temperature, seed, progress, cancel, on_frames, chunk)
+    with intra_op_threads(threads):
+        out, _ = _generate(model, target, known, temperature, seed, progress, cancel, on_frames, chunk)
     if floor is not None:
         out = np.where(known, out, np.maximum(out, floor)).astype(np.float32)
     return out
@@ -374,9 +399,10 @@ def _checked(mel: np.ndarray, n_mels: int, what: str) -> np.ndarray:
     return arr.astype(np.float32, copy=False)
 
 
-def evaluate(model: MelNet, mels: list[np.ndarray]) -> dict[str, Any]:
+def evaluate(model: MelNet, mels: list[np.ndarray], threads: int | None = 1) -> dict[str, Any]:
     """Mean NLL per mel cell (nats of the raw ln-mel, normalisation's log-Jacobian included) of ``mels``
-    (each ``(n_mels, frames)``), in total and per tier (each tier's mean over its own cells).
+    (each ``(n_mels, frames)``), in total and per tier (each tier's mean over its own cells), on ``threads``
+    intra-op threads (:func:`intra_op_threads`).
 
     Returns:
         ``{"nll_per_cell": x, "tiers": [t1, …], "cells": N, "files": len(mels)}``.
@@ -386,7 +412,7 @@ def evaluate(model: MelNet, mels: list[np.ndarray]) -> dict[str, Any]:
     n_tiers = model.config.n_tiers
     sums, counts = np.zeros(n_tiers), np.zeros(n_tiers)
     model.eval()
-    with torch.inference_mode():
+    with torch.inference_mode(), intra_op_threads(threads):
         for i, mel in enumerate(mels):
             arr = _checked(mel, model.config.n_mels, f"mel {i}")
             for g, cells in enumerate(model.cell_nll(torch.tensor(arr).unsqueeze(0))):
