@@ -150,6 +150,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.merge_tiers:
+        from vocoder_studio.training.run import export_merged_melnet
+
+        if args.model != "melnet" or not args.export:
+            raise VocoderStudioError("--merge-tiers: use `train melnet --merge-tiers RUN... --export DIR`")
+        for path in export_merged_melnet([Path(d) for d in args.merge_tiers], Path(args.export)):
+            print(f"exported {path}")
+        return 0
     device = choose_device(args.device)
     run_dir = Path(args.run) if args.run else None
     lr_decay = _step_range(args.lr_decay) if args.lr_decay else None
@@ -354,6 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="melnet: train only tier N (1 = coarsest; one process per tier, run folder melnet-tierN)")
     p.add_argument("--config", default=None, metavar="FILE",
                    help="melnet: a JSON object of MelNet hyper-parameters (n_tiers, layers, hidden, mixtures, ...)")
+    p.add_argument("--merge-tiers", nargs="+", default=None, metavar="RUN",
+                   help="melnet: no training; join the runs of `--tier 1`, `--tier 2`, ... into one model "
+                   "written by --export DIR")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("generate", help="sample a mel with MelNet: new speech-like sound, a continuation of "

@@ -14,7 +14,7 @@ import torch.multiprocessing as mp
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
 from vocoder_studio.cli import main
-from vocoder_studio.melnet import MelNet, MelNetConfig
+from vocoder_studio.melnet import MelNet, MelNetConfig, load_model
 from vocoder_studio.training.corpus import Pack
 from vocoder_studio.training.melnet_trainer import MelNetTrainer
 from vocoder_studio.training.recipes import MelNetRecipe
@@ -61,6 +61,36 @@ def test_train_one_tier_with_config_resumes_exactly(data_dir: Path) -> None:
     fresh = MelNet(CONFIG).state_dict()
     changed = {k.split(".")[1] for k in straight if k.startswith("tiers.") and not torch.equal(straight[k], fresh[k])}
     assert changed == {"1"}  # only tier 2 (index 1) trained
+    # the other tiers in their own runs, then one model from the three
+    for tier in ("1", "3"):
+        assert main(["train", "melnet", "--tier", tier, "--config", config, "--device", "cpu", "--steps", "1",
+                     "--run", str(data_dir / f"t{tier}")]) == 0
+    models = data_dir / "models"
+    models.mkdir()
+    runs = [str(data_dir / "t3"), str(default_run), str(data_dir / "t1")]
+    assert main(["train", "melnet", "--merge-tiers", *runs, "--export", str(models)]) == 0
+    merged = load_model(models / "melnet.pt").state_dict()
+    for tier, run in (("0", data_dir / "t1"), ("1", default_run), ("2", data_dir / "t3")):
+        weights = _weights(run)
+        assert all(torch.equal(merged[k], weights[k]) for k in merged if k.startswith(f"tiers.{tier}."))
+    assert torch.equal(merged["band_std"], straight["band_std"])
+    card = json.loads((models / "melnet.json").read_text())
+    assert card["tier_steps"] == [1, 3, 1] and card["steps"] == 5
+
+
+def test_merging_tiers_refuses_a_missing_or_doubled_tier(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = str(data_dir / "small.json")
+    for tier, name in (("1", "a"), ("1", "b"), ("2", "c")):
+        assert main(["train", "melnet", "--tier", tier, "--config", config, "--device", "cpu", "--steps", "1",
+                     "--run", str(data_dir / name)]) == 0
+    (data_dir / "models").mkdir()
+    capsys.readouterr()
+    for runs, message in (([data_dir / "a", data_dir / "b", data_dir / "c"], "tier 1 is given twice"),
+                          ([data_dir / "a", data_dir / "c"], "need one run for each of tiers 1-3, got [1, 2]")):
+        assert main(["train", "melnet", "--merge-tiers", *map(str, runs), "--export", str(data_dir / "models")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and "\n" not in err
+    assert not (data_dir / "models" / "melnet.pt").exists()
 
 
 @pytest.mark.parametrize("args, message", [

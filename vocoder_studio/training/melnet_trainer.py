@@ -24,9 +24,9 @@ from torch.nn.parallel import DistributedDataParallel
 
 from vocoder_studio.audio.mel import wav_to_mel
 from vocoder_studio.engine.jobs import CancelToken
-from vocoder_studio.melnet.model import MelNet
+from vocoder_studio.melnet.model import MelNet, MelNetConfig, MelNetError
 from vocoder_studio.training.corpus import Pack
-from vocoder_studio.training.trainer import Progress, RunState, Trainer
+from vocoder_studio.training.trainer import Progress, RunState, Trainer, TrainingError
 
 
 def normalisation_mel(pack: Pack, clips: int = 64, max_seconds: float = 6.0) -> np.ndarray:
@@ -148,3 +148,64 @@ class MelNetTrainer(Trainer):
         self.state.history.append(row)
         self._append_csv("valid.csv", row)
         return scores
+
+
+def merge_tier_runs(run_dirs: list[Path]) -> tuple[MelNet, dict[str, Any]]:
+    """One MelNet from per-tier runs (``train melnet --tier N``, one run folder per tier, in any order): tier
+    ``g``'s weights from the run that trained tier ``g``; the normalisation, fitted the same way in every run,
+    from the first (it must agree across runs).
+
+    Returns:
+        the model (eval mode) and what the runs did: ``{"tier_steps": [...], "tier_seconds": [...],
+        "scores": {"nll_tier1": ..., ...}}`` (each tier's last validation NLL from its own run).
+    Raises:
+        TrainingError: an unreadable checkpoint, a run of all tiers or of another model, different configs or
+            normalisations, a tier given twice or missing.
+    """
+    runs: dict[int, dict[str, Any]] = {}
+    config: MelNetConfig | None = None
+    for folder in run_dirs:
+        path = Path(folder) / "checkpoint.pt"
+        try:
+            data = torch.load(path, map_location="cpu", weights_only=False)
+            identity = data["identity"]
+            hyper = dict(identity["hyperparameters"])
+        except Exception as exc:
+            raise TrainingError(f"{path}: unreadable training checkpoint ({exc})") from None
+        tier = hyper.pop("tier", None)
+        if identity.get("model") != "melnet" or tier is None:
+            raise TrainingError(f"{path}: not a single-tier MelNet run (train melnet --tier N)")
+        try:
+            this = MelNetConfig.from_dict({k: tuple(v) if k == "layers" else v for k, v in hyper.items()}, str(path))
+        except MelNetError as exc:
+            raise TrainingError(str(exc)) from None
+        if config is not None and this != config:
+            raise TrainingError(f"{path}: another MelNet config than the other runs ({this} vs {config})")
+        if int(tier) in runs:
+            raise TrainingError(f"{path}: tier {tier} is given twice")
+        config = this
+        runs[int(tier)] = data
+    if config is None or sorted(runs) != list(range(1, config.n_tiers + 1)):
+        have = sorted(runs)
+        raise TrainingError(f"merging MelNet tiers: need one run for each of tiers 1-"
+                            f"{config.n_tiers if config else '?'}, got {have}")
+    model = MelNet(config)
+    first = runs[1]["model"]
+    state = {k: v for k, v in first.items() if not k.startswith("tiers.")}
+    for tier, data in runs.items():
+        weights = data["model"]
+        for key in ("band_mean", "band_std"):
+            if not torch.equal(weights[key], first[key]):
+                raise TrainingError(f"merging MelNet tiers: tier {tier}'s run has another normalisation ({key})")
+        prefix = f"tiers.{tier - 1}."
+        state.update({k: v for k, v in weights.items() if k.startswith(prefix)})
+    model.load_state_dict(state)
+    info: dict[str, Any] = {"tier_steps": [], "tier_seconds": [], "scores": {}}
+    for tier in range(1, config.n_tiers + 1):
+        run_state = runs[tier]["state"]
+        info["tier_steps"].append(int(run_state["step"]))
+        info["tier_seconds"].append(float(run_state["elapsed_s"]))
+        last = run_state["history"][-1] if run_state["history"] else {}
+        if f"nll_tier{tier}" in last:
+            info["scores"][f"nll_tier{tier}"] = float(last[f"nll_tier{tier}"])
+    return model.eval(), info

@@ -188,3 +188,28 @@ def export(name: str, trainer: Trainer, device: torch.device, folder: Path) -> l
                      **{k: v for k, v in fields.items()})
     card.save(card_path(path))
     return [path, card_path(path)]
+
+
+def export_merged_melnet(run_dirs: list[Path], folder: Path) -> list[Path]:
+    """``melnet.pt`` and its card in ``folder`` from per-tier runs (``train melnet --tier N``, one each).
+
+    Raises:
+        VocoderStudioError: no such folder, or runs that do not make one model (see ``merge_tier_runs``).
+    """
+    from vocoder_studio.melnet.checkpoint import save_model
+    from vocoder_studio.training.melnet_trainer import merge_tier_runs
+    from vocoder_studio.training.recipes import MelNetRecipe
+    from vocoder_studio.vocoders.checkpoints import ModelCard, card_path
+
+    if not folder.is_dir():
+        raise VocoderStudioError(f"{folder}: no such models folder")
+    model, info = merge_tier_runs(run_dirs)
+    path = save_model(folder / "melnet.pt", model, DEFAULT_CONFIG)
+    steps = ", ".join(f"tier {g + 1}: {s}" for g, s in enumerate(info["tier_steps"]))
+    card = ModelCard(name="melnet", summary=f"Trained here tier by tier ({steps} steps)",
+                     architecture=MelNetRecipe(model_config=model.config).describe(model),
+                     steps=sum(info["tier_steps"]), wall_time_s=round(sum(info["tier_seconds"]), 1),
+                     scores=info["scores"], mel_config=asdict(DEFAULT_CONFIG),
+                     extra={"tier_steps": info["tier_steps"], "runs": [str(d) for d in run_dirs]})
+    card.save(card_path(path))
+    return [path, card_path(path)]
