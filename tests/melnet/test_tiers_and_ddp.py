@@ -3,7 +3,9 @@ two CPU processes with the gloo backend."""
 
 from __future__ import annotations
 
+import datetime
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -111,15 +113,20 @@ SETTINGS = TrainSettings(batch_size=2, segment_samples=24 * DEFAULT_CONFIG.hop_l
                          validate_every=0, valid_clips=1, grad_clip=1.0, log_every=1)
 
 
-def _rank(rank: int, world: int, folder: str, speech: np.ndarray, steps: int) -> None:
+def _rank(rank: int, world: int, folder: str, speech: np.ndarray, steps: int | None,
+          minutes: float | None = None) -> None:
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"file://{folder}/rendezvous", rank=rank, world_size=world)
+    dist.init_process_group("gloo", init_method=f"file://{folder}/rendezvous", rank=rank, world_size=world,
+                            timeout=datetime.timedelta(seconds=60))  # a rank left waiting fails the test
     try:
         train, valid = _packs(speech)
         trainer = MelNetTrainer(MelNetRecipe(model_config=CONFIG), train, valid, Path(folder) / "run", SETTINGS)
         assert trainer.ddp is not None and trainer.world == world
-        trainer.run(steps=steps)
-        torch.save(trainer.model.state_dict(), Path(folder) / f"rank{rank}.pt")
+        if minutes is not None and rank == 1:
+            time.sleep(1.0)  # rank 1's clock starts later: left to itself it would stop a second after rank 0
+        trainer.run(minutes=minutes, steps=steps)
+        torch.save({**trainer.model.state_dict(), "step": torch.tensor(trainer.state.step)},
+                   Path(folder) / f"rank{rank}.pt")
     finally:
         dist.destroy_process_group()
 
@@ -146,3 +153,13 @@ def test_ddp_two_cpu_ranks_hold_identical_weights(tmp_path: Path, speech: np.nda
     torch.manual_seed(0)
     fresh = MelNet(CONFIG).state_dict()
     assert not torch.equal(fresh["tiers.0.head.weight"], ranks[0]["tiers.0.head.weight"])  # the steps did train
+
+
+def test_ddp_ranks_agree_when_a_wall_clock_budget_runs_out(tmp_path: Path, speech: np.ndarray) -> None:
+    """With ``minutes`` the ranks could stop after different steps (and one would wait for the other forever);
+    they agree on every step instead, so both stop after the same step with the same weights."""
+    audio = speech[: 4 * DEFAULT_CONFIG.sample_rate]
+    mp.spawn(_rank, args=(2, str(tmp_path), audio, None, 0.03), nprocs=2, join=True)
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]
+    assert int(ranks[0]["step"]) == int(ranks[1]["step"]) >= 1
+    assert all(torch.equal(ranks[0][k], ranks[1][k]) for k in ranks[0])

@@ -109,7 +109,16 @@ class MelNetTrainer(Trainer):
         """As :meth:`Trainer.run`; under DDP the budget and cancelling are agreed by all ranks every step."""
         if self.ddp is None:
             return super().run(minutes, steps, progress, cancel)
-        return super().run(None, steps, progress, cast(Any, _Budget(minutes, cancel)))
+        budget = _Budget(minutes, cancel)
+        shown = progress
+        if progress is not None and minutes:  # the bar still shows the time used of the budget
+            started, seconds = time.monotonic(), minutes * 60.0
+
+            def shown(fraction: float, message: str) -> None:
+                assert progress is not None
+                progress(min(1.0, max(fraction, (time.monotonic() - started) / seconds)), message)
+
+        return super().run(None, steps, shown, cast(Any, budget))
 
     def save_checkpoint(self) -> Path:
         """As :meth:`Trainer.save_checkpoint`, on rank 0 only (the other ranks hold the same state)."""
