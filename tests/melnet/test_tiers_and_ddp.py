@@ -163,3 +163,24 @@ def test_ddp_ranks_agree_when_a_wall_clock_budget_runs_out(tmp_path: Path, speec
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]
     assert int(ranks[0]["step"]) == int(ranks[1]["step"]) >= 1
     assert all(torch.equal(ranks[0][k], ranks[1][k]) for k in ranks[0])
+
+
+def test_torchrun_two_cpu_processes_train_and_rank_0_alone_writes(data_dir: Path) -> None:
+    """The command line under ``torchrun --nproc_per_node=2`` (gloo on the CPU): both ranks train, rank 0 alone
+    prints, writes the run folder and exports the model."""
+    import os
+    import subprocess
+    import sys
+
+    run, models = data_dir / "ddp-run", data_dir / "models"
+    models.mkdir()
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+               "-m", "vocoder_studio", "train", "melnet", "--config", str(data_dir / "small.json"), "--steps", "2",
+               "--run-dir", str(run), "--device", "cpu", "--threads", "1", "--export", str(models)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "VOCODER_STUDIO_DATA": str(data_dir)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("exported ") == 2 and done.stdout.count(f"{run}: step 2 (+2)") == 1
+    assert sorted(p.name for p in run.iterdir()) == ["checkpoint.pt", "config.json", "valid.csv"]
+    assert len((run / "valid.csv").read_text().splitlines()) == 2
+    assert load_model(models / "melnet.pt").config == CONFIG

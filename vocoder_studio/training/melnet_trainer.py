@@ -78,7 +78,8 @@ class MelNetTrainer(Trainer):
         self.world = dist.get_world_size() if distributed else 1
         self.ddp: DistributedDataParallel | None = None
         if distributed:
-            ids = [self.device.index or 0] if self.device.type == "cuda" else None
+            ids = ([torch.cuda.current_device() if self.device.index is None else self.device.index]
+                   if self.device.type == "cuda" else None)
             self.ddp = DistributedDataParallel(model, device_ids=ids)
 
     def train_step(self) -> dict[str, float]:
