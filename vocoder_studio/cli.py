@@ -194,12 +194,20 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.merge_tiers:
+        from vocoder_studio.training.run import export_merged_melnet
+
+        if args.model != "melnet" or not args.export:
+            raise VocoderStudioError("--merge-tiers: use `train melnet --merge-tiers RUN... --export DIR`")
+        for path in export_merged_melnet([Path(d) for d in args.merge_tiers], Path(args.export)):
+            print(f"exported {path}")
+        return 0
     device = choose_device(args.device)
     run_dir = Path(args.run) if args.run else None
     lr_decay = _step_range(args.lr_decay) if args.lr_decay else None
     trainer = train(args.model, device, args.minutes, args.steps, run_dir, resume=not args.restart,
-                    lr_decay=lr_decay)
-    if args.export:
+                    lr_decay=lr_decay, tier=args.tier, config_file=Path(args.config) if args.config else None)
+    if args.export and getattr(trainer, "rank", 0) == 0:
         for path in export(args.model, trainer, device, Path(args.export)):
             print(f"exported {path}")
     return 0
@@ -280,13 +288,43 @@ def _cmd_eval_melnet(args: argparse.Namespace) -> int:
 
     model = _melnet_model(args.model)
     assert isinstance(model, MelNet)
-    result = evaluate(model, [open_document(Path(f)).mel for f in args.files])
+    mels = [open_document(Path(f)).mel for f in args.files]
+    if args.inpaint is not None:
+        return _inpainting_report(model, mels, args)
+    result = evaluate(model, mels)
     if args.json:
         print(json.dumps(result))
     else:
         tiers = ", ".join(f"{v:.4f}" for v in result["tiers"] if v is not None)
         print(f"NLL {result['nll_per_cell']:.4f} nats per mel cell over {result['cells']} cells "
               f"of {result['files']} files (tiers: {tiers})")
+    return 0
+
+
+def _inpainting_report(model: Any, mels: list[Any], args: argparse.Namespace) -> int:
+    """``eval melnet FILES --inpaint SECONDS``: a gap in the middle of each file, MelNet's fill against linear
+    interpolation (L1 in the gap; boundary discontinuity against the natural frame-to-frame L1)."""
+    import json
+
+    from vocoder_studio.audio.mel import DEFAULT_CONFIG
+    from vocoder_studio.melnet import evaluate_inpainting
+
+    if args.inpaint <= 0:
+        raise VocoderStudioError(f"--inpaint {args.inpaint}: the gap must be a positive number of seconds")
+    gap = max(1, round(args.inpaint / DEFAULT_CONFIG.frame_seconds))
+    result = evaluate_inpainting(model, mels, gap, temperature=args.temperature, seed=args.seed,
+                                 floor=DEFAULT_CONFIG.floor_ln)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{result['clips']} files, a {gap}-frame gap ({args.inpaint:g} s) in the middle of each, "
+          f"temperature {args.temperature:g}; mean |difference| in ln-mel units")
+    print("| | MelNet fill | linear interpolation | original |")
+    print("| --- | --- | --- | --- |")
+    print(f"| L1 against the original, in the gap | {result['fill_l1']:.3f} | {result['linear_l1']:.3f} | 0 |")
+    print(f"| boundary discontinuity (L1 across each gap edge) | {result['fill_edge_l1']:.3f} | "
+          f"{result['linear_edge_l1']:.3f} | {result['true_edge_l1']:.3f} |")
+    print(f"| natural frame-to-frame L1 (whole files) | | | {result['natural_l1']:.3f} |")
     return 0
 
 
@@ -360,13 +398,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--minutes", type=float, default=None, help="wall-clock budget; stops itself with a checkpoint")
     p.add_argument("--steps", type=int, default=None, help="at most this many more steps")
-    p.add_argument("--run", default=None, help="run folder (default: <data folder>/runs/MODEL)")
+    p.add_argument("--run", "--run-dir", dest="run", default=None,
+                   help="run folder (default: <data folder>/runs/MODEL; under torchrun spell it --run-dir)")
     p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint in the run folder")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--lr-decay", default=None, metavar="START:END",
                    help="cosine learning-rate decay from step START to END (to 1%%), e.g. to anneal a plateaued run")
     p.add_argument("--export", default=None, metavar="DIR",
                    help="afterwards, write the model and its card into this models directory")
+    p.add_argument("--tier", type=int, default=None, metavar="N",
+                   help="melnet: train only tier N (1 = coarsest; one process per tier, run folder melnet-tierN)")
+    p.add_argument("--config", default=None, metavar="FILE",
+                   help="melnet: a JSON object of MelNet hyper-parameters (n_tiers, layers, hidden, mixtures, ...)")
+    p.add_argument("--merge-tiers", nargs="+", default=None, metavar="RUN",
+                   help="melnet: no training; join the runs of `--tier 1`, `--tier 2`, ... into one model "
+                   "written by --export DIR")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("generate", help="sample a mel with MelNet: new speech-like sound, a continuation of "
@@ -387,6 +433,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", help="audio or .npy mels")
     p.add_argument("--model", default=None, metavar="PATH", help="a MelNet checkpoint (default: melnet.pt)")
     p.add_argument("--json", action="store_true", help='print {"nll_per_cell": x, "tiers": [...], ...}')
+    p.add_argument("--inpaint", type=float, default=None, metavar="SECONDS",
+                   help="instead: fill a gap of SECONDS in the middle of each file and score it against linear "
+                   "interpolation (L1 in the gap, boundary discontinuity)")
+    p.add_argument("--temperature", type=float, default=0.3, help="--inpaint: the fill's temperature")
+    p.add_argument("--seed", type=int, default=0, help="--inpaint: the first file's seed (then +1 per file)")
     p.set_defaults(func=_cmd_eval_melnet)
     return parser
 

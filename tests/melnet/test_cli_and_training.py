@@ -13,7 +13,7 @@ import torch
 from vocoder_studio.audio import save_mel
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
 from vocoder_studio.cli import main
-from vocoder_studio.melnet import MelNet, MelNetConfig, load_model, save_model
+from vocoder_studio.melnet import MelNet, MelNetConfig, load_model, sample, save_model
 from vocoder_studio.training.corpus import Pack
 from vocoder_studio.training.recipes import RECIPES, MelNetRecipe
 from vocoder_studio.training.run import export
@@ -133,3 +133,39 @@ def test_melnet_recipe_trains_validates_by_nll_and_exports(tmp_path: Path, speec
     card = json.loads(paths[1].read_text())
     assert "nll" in card["scores"] and "MelNet" in card["architecture"]
     assert load_model(paths[0]).config == CONFIG
+
+
+def test_inpainting_measure_scores_fill_and_linear_interpolation(model_path: Path, speech_mel: np.ndarray) -> None:
+    from vocoder_studio.melnet import MelNetError, evaluate_inpainting
+
+    model = load_model(model_path)
+    ramp = np.linspace(-6.0, -2.0, 60, dtype=np.float32)[None, :] + np.linspace(0, 1, 80, dtype=np.float32)[:, None]
+    result = evaluate_inpainting(model, [ramp, speech_mel[:, :70], speech_mel[:, :5]], gap=20, temperature=0.0)
+    assert result["clips"] == 2 and result["gap_frames"] == 20  # the 5-frame mel is too short for the gap
+    first = result["per_clip"][0]
+    assert first["gap"] == (20, 40)
+    assert first["linear_l1"] == pytest.approx(0.0, abs=1e-5)  # a straight line is its own interpolation
+    step = 4.0 / 59
+    assert first["true_edge_l1"] == pytest.approx(step, rel=1e-4) and first["natural_l1"] == pytest.approx(step,
+                                                                                                          rel=1e-4)
+    fill = sample(model, source=ramp, inpaint=(20, 40), temperature=0.0)
+    assert first["fill_l1"] == pytest.approx(float(np.abs(fill[:, 20:40] - ramp[:, 20:40]).mean()), rel=1e-6)
+    assert first["fill_edge_l1"] == pytest.approx(
+        float(np.abs(fill[:, 20] - fill[:, 19]).mean() + np.abs(fill[:, 40] - fill[:, 39]).mean()) / 2, rel=1e-6)
+    second = result["per_clip"][1]
+    assert second["linear_l1"] > 0 and result["fill_l1"] == pytest.approx(
+        (first["fill_l1"] + second["fill_l1"]) / 2)
+    with pytest.raises(MelNetError, match="long enough"):
+        evaluate_inpainting(model, [speech_mel[:, :5]], gap=20)
+
+
+def test_eval_melnet_inpaint_prints_a_table_and_json(tmp_path: Path, model_path: Path, speech_mel: np.ndarray,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "in.npy"
+    save_mel(source, speech_mel[:, :80])
+    assert main(["eval", "melnet", str(source), "--model", str(model_path), "--inpaint", "0.2"]) == 0
+    out = capsys.readouterr().out
+    assert "| L1 against the original, in the gap |" in out and "boundary discontinuity" in out
+    assert main(["eval", "melnet", str(source), "--model", str(model_path), "--inpaint", "0.2", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["gap_frames"] == round(0.2 * FPS) and result["clips"] == 1

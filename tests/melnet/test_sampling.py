@@ -169,3 +169,38 @@ def test_greedy_samples_are_the_full_forward_pass_modes(model: MelNet, speech_me
         mask = unknown[g]
         assert bool(mask.any())
         torch.testing.assert_close(parts[g][0][mask], greedy[mask], rtol=0, atol=2e-4)
+
+
+def test_generation_job_runs_on_one_thread_and_restores_the_worker_and_main_counts(
+        model: MelNet, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The app's MelNet job samples on one intra-op thread of the worker thread it runs on, gives the worker its
+    count back afterwards, and never changes another thread's count (the UI thread's here)."""
+    import threading
+
+    from vocoder_studio.engine.generate import GenerateRequest, generation_job
+    from vocoder_studio.engine.jobs import run_job
+    from vocoder_studio.melnet import save_model
+
+    path = save_model(tmp_path_factory.mktemp("threads") / "melnet.pt", model)
+    seen: list[int] = []
+    main_during: list[int] = []
+    after: list[int] = []
+    torch.set_num_threads(2)  # the "UI" thread (the autouse fixture puts back its own count afterwards)
+
+    def progress(fraction: float, message: str) -> None:
+        seen.append(torch.get_num_threads())
+
+    def worker() -> None:
+        torch.set_num_threads(3)
+        run_job(generation_job(GenerateRequest("new", seconds=0.1), np.zeros((80, 0), np.float32), path),
+                progress=progress)
+        after.append(torch.get_num_threads())
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    while thread.is_alive():
+        main_during.append(torch.get_num_threads())
+        thread.join(0.001)
+    assert seen and set(seen) == {1}
+    assert after == [3]
+    assert set(main_during) == {2} and torch.get_num_threads() == 2

@@ -4,6 +4,11 @@ The job never touches the document: it samples from a frozen copy of the mel and
 of frames to ``cancel.partial((at, block))``; the window applies the blocks to the document as one undo step
 (:meth:`GenerateRequest.apply`), so the canvas shows the frames as they come and playback or editing elsewhere
 carries on (the job runs on the worker's long lane).
+
+Threads: MelNet samples on one torch intra-op thread (many tiny ops; two threads with the other core busy run
+10-100x slower). ``sample`` sets that for the worker thread it runs on and restores the worker's count when it
+returns (``melnet.intra_op_threads``): ``torch.set_num_threads`` is per calling thread under OpenMP, so the UI
+thread and the other lane keep theirs; MKL's process-wide count is 1 only while a MelNet job runs.
 """
 
 from __future__ import annotations
@@ -121,7 +126,7 @@ def generation_job(request: GenerateRequest, mel: np.ndarray, model_path: Path |
                 seen[0] += b - a
 
         sample(model, temperature=request.temperature, seed=request.seed, progress=progress, cancel=cancel,
-               on_frames=on_frames, floor=config.floor_ln, **kwargs)
+               on_frames=on_frames, floor=config.floor_ln, threads=1, **kwargs)
         return seen[0]
 
     return job

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from vocoder_studio.melnet.checkpoint import load_model, save_model
 from vocoder_studio.melnet.model import MelNet, MelNetConfig, MelNetError
-from vocoder_studio.melnet.sampling import evaluate, incremental_log_probs, sample
+from vocoder_studio.melnet.sampling import (
+    evaluate,
+    evaluate_inpainting,
+    incremental_log_probs,
+    intra_op_threads,
+    sample,
+)
 
-__all__ = ["MelNet", "MelNetConfig", "MelNetError", "evaluate", "incremental_log_probs", "load_model", "sample",
-           "save_model"]
+__all__ = ["MelNet", "MelNetConfig", "MelNetError", "evaluate", "evaluate_inpainting", "incremental_log_probs",
+           "intra_op_threads", "load_model", "sample", "save_model"]

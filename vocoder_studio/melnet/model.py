@@ -363,6 +363,10 @@ class MelNet(nn.Module):
             out.append(None if p is None else net.nll(p, parts[g]) + jacobians[g])
         return out
 
+    def forward(self, mel: torch.Tensor, only: int | None = None) -> tuple[torch.Tensor, list[float]]:
+        """:meth:`nll` (the training loss), so that a ``DistributedDataParallel`` wrapper sees the pass."""
+        return self.nll(mel, only)
+
     def nll(self, mel: torch.Tensor, only: int | None = None) -> tuple[torch.Tensor, list[float]]:
         """Mean NLL per cell (nats of the raw ln-mel) of ln-mels ``(B, n_mels, T)``, and each tier's mean.
 

@@ -1,16 +1,32 @@
-"""The shared trainer with MelNet's two differences: the per-band normalisation is fitted once on the training
-pack before the first step, and validation reports the held-out NLL per mel cell (nats of the raw ln-mel, per
-tier and in total) instead of vocoding scores (MelNet makes mels, it does not vocode them)."""
+"""The shared trainer with MelNet's differences: the per-band normalisation is fitted once on the training pack
+before the first step; validation reports the held-out NLL per mel cell (nats of the raw ln-mel, per tier and in
+total) instead of vocoding scores (MelNet makes mels, it does not vocode them); one tier can train alone (the
+recipe's ``tier``: the other tiers are frozen); and it runs DistributedDataParallel when a process group is up.
+
+Distributed training (``torchrun --nproc_per_node=N -m vocoder_studio train melnet …``, gloo on the CPU, NCCL on
+GPUs): every rank draws the same global batch of ``N × batch_size`` segments from the same seeded sampler and
+trains on its own slice, DDP averaging the gradients, so the ranks keep identical weights and the run equals a
+single process with an ``N`` times larger batch (up to float rounding). Because the sampler's state is the same on
+every rank, rank 0's checkpoint resumes all of them exactly. Rank 0 alone validates and writes checkpoints and
+logs. A wall-clock budget (``minutes``) is agreed on every step (the ranks stop after the same step).
+"""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+from typing import Any, cast
+
 import numpy as np
 import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 
 from vocoder_studio.audio.mel import wav_to_mel
-from vocoder_studio.melnet.model import MelNet
+from vocoder_studio.engine.jobs import CancelToken
+from vocoder_studio.melnet.model import MelNet, MelNetConfig, MelNetError
 from vocoder_studio.training.corpus import Pack
-from vocoder_studio.training.trainer import Trainer
+from vocoder_studio.training.trainer import Progress, RunState, Trainer, TrainingError
 
 
 def normalisation_mel(pack: Pack, clips: int = 64, max_seconds: float = 6.0) -> np.ndarray:
@@ -24,8 +40,26 @@ def normalisation_mel(pack: Pack, clips: int = 64, max_seconds: float = 6.0) -> 
     return np.concatenate(mels, axis=1)
 
 
+class _Budget:
+    """Stands in for the run's cancel token under DDP: ``cancelled`` is asked once per step on every rank and
+    all-reduced, so every rank stops after the same step (out of time on any rank, or cancelled)."""
+
+    def __init__(self, minutes: float | None, cancel: CancelToken | None) -> None:
+        self.deadline = None if minutes is None else time.monotonic() + minutes * 60.0
+        self.cancel = cancel
+
+    @property
+    def cancelled(self) -> bool:
+        stop = (self.deadline is not None and time.monotonic() >= self.deadline) or (
+            self.cancel is not None and self.cancel.cancelled)
+        flag = torch.tensor([1.0 if stop else 0.0])
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return bool(flag.item() > 0)
+
+
 class MelNetTrainer(Trainer):
-    """:class:`Trainer` for a :class:`MelNet` recipe (same arguments)."""
+    """:class:`Trainer` for a :class:`MelNet` recipe (same arguments). Under an initialised process group of more
+    than one rank it trains DistributedDataParallel (see the module docstring)."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -33,11 +67,74 @@ class MelNetTrainer(Trainer):
         assert isinstance(model, MelNet)
         if not bool(model.normalised):  # a fresh run (a resumed one has the buffers in its checkpoint)
             model.set_normalisation(torch.from_numpy(normalisation_mel(self.sampler.pack)).to(self.device))
+        tier = getattr(self.recipe, "tier", None)
+        #: the tier trained alone (0-based), or None for all of them
+        self.only: int | None = None if tier is None else int(tier) - 1
+        if self.only is not None:  # the other tiers keep their initial weights and get no gradients
+            for g, net in enumerate(model.tiers):
+                net.requires_grad_(g == self.only)
+        distributed = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+        self.rank = dist.get_rank() if distributed else 0
+        self.world = dist.get_world_size() if distributed else 1
+        self.ddp: DistributedDataParallel | None = None
+        if distributed:
+            ids = ([torch.cuda.current_device() if self.device.index is None else self.device.index]
+                   if self.device.type == "cuda" else None)
+            self.ddp = DistributedDataParallel(model, device_ids=ids)
+
+    def train_step(self) -> dict[str, float]:
+        """One optimisation step; under DDP on this rank's slice of the shared global batch."""
+        if self.ddp is None:
+            return super().train_step()
+        self.model.train()
+        self._schedule_learning_rates()
+        size = self.settings.batch_size
+        audio = self.sampler.batch(size * self.world)[self.rank * size: (self.rank + 1) * size]
+        batch = torch.from_numpy(audio).to(self.device)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+            with torch.no_grad():
+                mel = wav_to_mel(batch, self.config)
+            loss, per_tier = self.ddp(mel.float(), self.only)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        terms = {f"nll_tier{g + 1}": v for g, v in enumerate(per_tier) if v == v}
+        if self.settings.grad_clip is not None:
+            norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
+            terms["grad_norm"] = float(norm)
+        self.optimizer.step()
+        self.state.step += 1
+        return {"loss": float(loss.detach()), **terms}
+
+    def run(self, minutes: float | None = None, steps: int | None = None, progress: Progress | None = None,
+            cancel: CancelToken | None = None) -> RunState:
+        """As :meth:`Trainer.run`; under DDP the budget and cancelling are agreed by all ranks every step."""
+        if self.ddp is None:
+            return super().run(minutes, steps, progress, cancel)
+        budget = _Budget(minutes, cancel)
+        shown = progress
+        if progress is not None and minutes:  # the bar still shows the time used of the budget
+            started, seconds = time.monotonic(), minutes * 60.0
+
+            def shown(fraction: float, message: str) -> None:
+                assert progress is not None
+                progress(min(1.0, max(fraction, (time.monotonic() - started) / seconds)), message)
+
+        return super().run(None, steps, shown, cast(Any, budget))
+
+    def save_checkpoint(self) -> Path:
+        """As :meth:`Trainer.save_checkpoint`, on rank 0 only (the other ranks hold the same state)."""
+        if self.rank == 0:
+            return super().save_checkpoint()
+        return self.checkpoint_path
+
+    def _append_csv(self, name: str, row: dict[str, float]) -> None:
+        if self.rank == 0:
+            super()._append_csv(name, row)
 
     def validate(self) -> dict[str, float]:
         """Mean NLL per cell of the held-out clips (``nll``) and per tier (``nll_tier1`` …); appended to
-        ``valid.csv``."""
-        if not self.valid:
+        ``valid.csv`` (rank 0 only under DDP; the others return ``{}``)."""
+        if not self.valid or self.rank != 0:
             return {}
         model = self.model
         assert isinstance(model, MelNet)
@@ -61,3 +158,64 @@ class MelNetTrainer(Trainer):
         self.state.history.append(row)
         self._append_csv("valid.csv", row)
         return scores
+
+
+def merge_tier_runs(run_dirs: list[Path]) -> tuple[MelNet, dict[str, Any]]:
+    """One MelNet from per-tier runs (``train melnet --tier N``, one run folder per tier, in any order): tier
+    ``g``'s weights from the run that trained tier ``g``; the normalisation, fitted the same way in every run,
+    from the first (it must agree across runs).
+
+    Returns:
+        the model (eval mode) and what the runs did: ``{"tier_steps": [...], "tier_seconds": [...],
+        "scores": {"nll_tier1": ..., ...}}`` (each tier's last validation NLL from its own run).
+    Raises:
+        TrainingError: an unreadable checkpoint, a run of all tiers or of another model, different configs or
+            normalisations, a tier given twice or missing.
+    """
+    runs: dict[int, dict[str, Any]] = {}
+    config: MelNetConfig | None = None
+    for folder in run_dirs:
+        path = Path(folder) / "checkpoint.pt"
+        try:
+            data = torch.load(path, map_location="cpu", weights_only=False)
+            identity = data["identity"]
+            hyper = dict(identity["hyperparameters"])
+        except Exception as exc:
+            raise TrainingError(f"{path}: unreadable training checkpoint ({exc})") from None
+        tier = hyper.pop("tier", None)
+        if identity.get("model") != "melnet" or tier is None:
+            raise TrainingError(f"{path}: not a single-tier MelNet run (train melnet --tier N)")
+        try:
+            this = MelNetConfig.from_dict({k: tuple(v) if k == "layers" else v for k, v in hyper.items()}, str(path))
+        except MelNetError as exc:
+            raise TrainingError(str(exc)) from None
+        if config is not None and this != config:
+            raise TrainingError(f"{path}: another MelNet config than the other runs ({this} vs {config})")
+        if int(tier) in runs:
+            raise TrainingError(f"{path}: tier {tier} is given twice")
+        config = this
+        runs[int(tier)] = data
+    if config is None or sorted(runs) != list(range(1, config.n_tiers + 1)):
+        have = sorted(runs)
+        raise TrainingError(f"merging MelNet tiers: need one run for each of tiers 1-"
+                            f"{config.n_tiers if config else '?'}, got {have}")
+    model = MelNet(config)
+    first = runs[1]["model"]
+    state = {k: v for k, v in first.items() if not k.startswith("tiers.")}
+    for tier, data in runs.items():
+        weights = data["model"]
+        for key in ("band_mean", "band_std"):
+            if not torch.equal(weights[key], first[key]):
+                raise TrainingError(f"merging MelNet tiers: tier {tier}'s run has another normalisation ({key})")
+        prefix = f"tiers.{tier - 1}."
+        state.update({k: v for k, v in weights.items() if k.startswith(prefix)})
+    model.load_state_dict(state)
+    info: dict[str, Any] = {"tier_steps": [], "tier_seconds": [], "scores": {}}
+    for tier in range(1, config.n_tiers + 1):
+        run_state = runs[tier]["state"]
+        info["tier_steps"].append(int(run_state["step"]))
+        info["tier_seconds"].append(float(run_state["elapsed_s"]))
+        last = run_state["history"][-1] if run_state["history"] else {}
+        if f"nll_tier{tier}" in last:
+            info["scores"][f"nll_tier{tier}"] = float(last[f"nll_tier{tier}"])
+    return model.eval(), info

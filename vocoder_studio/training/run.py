@@ -3,12 +3,13 @@ a progress bar, and the export of a trained model with its card into a models di
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -60,35 +61,88 @@ def hardware(device: torch.device) -> str:
 
 
 def train(name: str, device: torch.device, minutes: float | None, steps: int | None, run_dir: Path | None,
-          resume: bool = True, lr_decay: tuple[int, int] | None = None) -> Trainer:
-    """Train model ``name`` in ``run_dir`` (default: ``<data>/runs/<name>``) for a budget, with a progress bar.
+          resume: bool = True, lr_decay: tuple[int, int] | None = None, tier: int | None = None,
+          config_file: Path | None = None) -> Trainer:
+    """Train model ``name`` in ``run_dir`` (default: ``<data>/runs/<name>``, ``<data>/runs/melnet-tierN`` for one
+    MelNet tier) for a budget, with a progress bar.
 
     ``lr_decay``: ``(start, end)`` steps of a cosine learning-rate decay (:attr:`TrainSettings.lr_decay`).
+    ``tier`` (MelNet only): train only this tier, 1-based (tiers share no weights: one process per tier).
+    ``config_file`` (MelNet only): a JSON object of :class:`MelNetConfig` fields (missing ones keep their
+    defaults); it is copied as ``config.json`` into the run folder, beside the checkpoint.
+
+    Under ``torchrun`` (``WORLD_SIZE`` > 1 in the environment) the process group is started here (gloo on the
+    CPU, NCCL on a GPU) and the MelNet trainer runs DistributedDataParallel; rank 0 alone prints and writes.
 
     Raises:
-        VocoderStudioError: unknown model, no corpus packs, or a checkpoint that does not fit.
+        VocoderStudioError: unknown model, no corpus packs, a checkpoint that does not fit, ``tier``/
+            ``config_file`` for a model other than MelNet, a tier out of range or an unreadable config.
     """
     if name not in RECIPES:
         raise VocoderStudioError(f"unknown model {name!r}; trainable: {', '.join(sorted(RECIPES)) or 'none'}")
     recipe, settings = RECIPES[name]()
+    if tier is not None or config_file is not None:
+        recipe = _melnet_variant(name, recipe, tier, config_file)
     if lr_decay is not None:
         settings = replace(settings, lr_decay=lr_decay)
+    rank = _start_distributed(device)
     train_pack = corpus.Pack.load(corpus.pack_path("train"))
     valid_path = corpus.pack_path("valid")
     valid_pack = corpus.Pack.load(valid_path) if valid_path.exists() else None
-    folder = run_dir or corpus.data_dir() / "runs" / name
+    folder = run_dir or corpus.data_dir() / "runs" / (name if tier is None else f"{name}-tier{tier}")
     trainer_class = getattr(recipe, "trainer_class", Trainer)  # a recipe may bring its own (MelNet)
     trainer = trainer_class(recipe, train_pack, valid_pack, folder, settings, device, resume, DEFAULT_CONFIG)
-    bar = _progress_bar()
-    progress = _driver(bar)
+    if rank == 0 and name == "melnet":  # the hyper-parameters beside the checkpoint, as a config file
+        (folder / "config.json").write_text(json.dumps(cast(Any, recipe).model_config.to_dict(), indent=2) + "\n")
+    bar = _progress_bar() if rank == 0 else None
+    progress = _driver(bar) if bar is not None else None
     start_step = trainer.state.step
     try:
         trainer.run(minutes, steps, progress)
     finally:
-        bar.close()
-    print(f"{folder}: step {trainer.state.step} (+{trainer.state.step - start_step}), "
-          f"{trainer.state.elapsed_s / 60:.1f} min in all; last validation {trainer.state.history[-1:]}")
+        if bar is not None:
+            bar.close()
+    if rank == 0:
+        print(f"{folder}: step {trainer.state.step} (+{trainer.state.step - start_step}), "
+              f"{trainer.state.elapsed_s / 60:.1f} min in all; last validation {trainer.state.history[-1:]}")
     return trainer
+
+
+def _melnet_variant(name: str, recipe: Any, tier: int | None, config_file: Path | None) -> Any:
+    """``recipe`` (MelNet's) training only ``tier`` and/or with the config read from ``config_file``."""
+    from vocoder_studio.melnet.model import MelNetConfig, MelNetError
+
+    if name != "melnet":
+        raise VocoderStudioError(f"--tier and --config apply to melnet only, not {name!r}")
+    if config_file is not None:
+        try:
+            data = json.loads(Path(config_file).read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise VocoderStudioError(f"{config_file}: unreadable MelNet config ({exc})") from None
+        try:
+            recipe = replace(recipe, model_config=MelNetConfig.from_dict(data, str(config_file)))
+        except MelNetError as exc:
+            raise VocoderStudioError(str(exc)) from None
+    if tier is not None:
+        n_tiers = recipe.model_config.n_tiers
+        if not 1 <= tier <= n_tiers:
+            raise VocoderStudioError(f"--tier {tier}: this MelNet has tiers 1 to {n_tiers}")
+        recipe = replace(recipe, tier=tier)
+    return recipe
+
+
+def _start_distributed(device: torch.device) -> int:
+    """Join the process group ``torchrun`` describes in the environment (``WORLD_SIZE`` > 1); returns the rank
+    (0 without one). Each rank on a GPU machine takes the GPU of its ``LOCAL_RANK``."""
+    import torch.distributed as dist
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return 0
+    if not dist.is_initialized():
+        if device.type == "cuda":
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return dist.get_rank()
 
 
 def card_fields(trainer: Trainer, device: torch.device) -> dict[str, Any]:
@@ -132,5 +186,30 @@ def export(name: str, trainer: Trainer, device: torch.device, folder: Path) -> l
                f"held-out Czech/Dutch speech: {measured}")
     card = ModelCard(name=name, summary=summary, architecture=trainer.recipe.describe(trainer.model),
                      **{k: v for k, v in fields.items()})
+    card.save(card_path(path))
+    return [path, card_path(path)]
+
+
+def export_merged_melnet(run_dirs: list[Path], folder: Path) -> list[Path]:
+    """``melnet.pt`` and its card in ``folder`` from per-tier runs (``train melnet --tier N``, one each).
+
+    Raises:
+        VocoderStudioError: no such folder, or runs that do not make one model (see ``merge_tier_runs``).
+    """
+    from vocoder_studio.melnet.checkpoint import save_model
+    from vocoder_studio.training.melnet_trainer import merge_tier_runs
+    from vocoder_studio.training.recipes import MelNetRecipe
+    from vocoder_studio.vocoders.checkpoints import ModelCard, card_path
+
+    if not folder.is_dir():
+        raise VocoderStudioError(f"{folder}: no such models folder")
+    model, info = merge_tier_runs(run_dirs)
+    path = save_model(folder / "melnet.pt", model, DEFAULT_CONFIG)
+    steps = ", ".join(f"tier {g + 1}: {s}" for g, s in enumerate(info["tier_steps"]))
+    card = ModelCard(name="melnet", summary=f"Trained here tier by tier ({steps} steps)",
+                     architecture=MelNetRecipe(model_config=model.config).describe(model),
+                     steps=sum(info["tier_steps"]), wall_time_s=round(sum(info["tier_seconds"]), 1),
+                     scores=info["scores"], mel_config=asdict(DEFAULT_CONFIG),
+                     extra={"tier_steps": info["tier_steps"], "runs": [str(d) for d in run_dirs]})
     card.save(card_path(path))
     return [path, card_path(path)]
