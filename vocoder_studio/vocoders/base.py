@@ -123,13 +123,12 @@ class Vocoder(ABC):
         Raises:
             ValueError: the range is empty or outside the mel.
         """
-        x = as_mel_tensor(mel, self.config)
-        frames = x.shape[-1]
+        frames = mel.shape[-1]
         if not 0 <= start < end <= frames:
             raise ValueError(f"frame range [{start}, {end}) is outside the mel's {frames} frames")
         context = self.receptive_field_frames if context_frames is None else context_frames
         lo, hi = max(0, start - context), min(frames, end + context)
-        audio = self.vocode(x[..., lo:hi])
+        audio = self.vocode(mel[..., lo:hi])  # only this slice is converted (a long mel is never copied whole)
         offset = (start - lo) * self.hop_length
         return audio[..., offset : offset + (end - start) * self.hop_length]
 
@@ -149,7 +148,12 @@ class Vocoder(ABC):
         Yields:
             CPU float32 tensors ``(chunk * 256,)``.
         """
-        x = as_mel_tensor(mel, self.config)
+        if isinstance(mel, np.ndarray):  # checked whole, converted chunk by chunk: flat memory for an hour
+            if mel.ndim == 2:
+                validate_mel(mel, self.config)
+            x: torch.Tensor | np.ndarray = mel
+        else:
+            x = as_mel_tensor(mel, self.config)
         if x.ndim != 2:
             raise MelShapeError(f"stream takes one mel (80, frames), got {tuple(x.shape)}")
         if chunk_frames < 1:
