@@ -175,10 +175,11 @@ def _long_flac(path: Path, minutes: int, rate: int = 44100) -> Path:
 
 
 def _mel_peak_rss(source: Path, output: Path) -> int:
-    """Peak RSS in bytes of a process that runs the CLI's `mel` (imports included)."""
-    code = ("import resource, sys; from vocoder_studio.cli import main; "
+    """Peak RSS in bytes of a process that runs the CLI's `mel` (imports included): its own VmHWM, not
+    ru_maxrss, which also counts the parent's peak when the child was started with vfork."""
+    code = ("import re, sys; from vocoder_studio.cli import main; "
             "rc = main(['mel', sys.argv[1], '-o', sys.argv[2]]); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)")
+            "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)); sys.exit(rc)")
     result = subprocess.run([sys.executable, "-c", code, str(source), str(output)], capture_output=True, text=True,
                             timeout=600, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.returncode == 0, result.stderr
