@@ -10,7 +10,8 @@ import pytest
 import soundfile as sf
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
-from vocoder_studio.evaluation.bench import VOCODER_KEYS, load_reference_hifigan, run_bench
+from vocoder_studio.evaluation.bench import VOCODER_KEYS, bench_vocoder, load_reference_hifigan, run_bench
+from vocoder_studio.evaluation.evaluate import VocoderSpec
 from vocoder_studio.vocoders import create_vocoder
 
 
@@ -53,3 +54,17 @@ def test_the_reference_hifigan_is_the_original_generator_and_matches_ours(speech
     ours = create_vocoder("hifigan", precision="float32").vocode(mel).numpy()
     assert reference.shape == ours.shape == (64 * DEFAULT_CONFIG.hop_length,)
     np.testing.assert_allclose(ours, reference, atol=1e-3)
+
+
+def test_the_bench_times_both_implementations_with_one_thread_per_core(bench: dict, speech: np.ndarray) -> None:
+    """The RTF of ours and of the reference with the same threads (one per core), whatever threads playback
+    chose from the idle cores (under load one: ``play_threads``)."""
+    import os
+
+    (entry,) = bench["vocoders"].values()
+    assert entry["threads"] == os.cpu_count()
+    assert 1 <= entry["play_threads"] <= os.cpu_count()
+    audio = speech[: DEFAULT_CONFIG.sample_rate]
+    three = bench_vocoder(VocoderSpec.parse("griffin-lim:iterations=2"), audio, runs=1, reference=False, play=False,
+                          threads=3)
+    assert three["threads"] == 3  # really set for the timed calls, not only written down
