@@ -43,3 +43,16 @@ def test_bfloat16_streams_splice_like_float32(speech_mel: np.ndarray) -> None:
     full = vocoder.vocode(mel).numpy()
     streamed = np.concatenate([b.numpy() for b in vocoder.stream(mel, chunk_frames=64, first_chunk_frames=16)])
     assert snr_db(full, streamed) > 40
+
+
+def test_the_generator_leaves_its_input_alone(hifigan, speech_mel: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+    """Activations and sums run in place on the generator's own tensors, never on the caller's mel."""
+    from vocoder_studio.vocoders.hifigan import Generator, HiFiGANConfig
+
+    mel = torch.from_numpy(speech_mel[:, 100:140].copy())
+    before = mel.clone()
+    hifigan.vocode(mel)
+    one_d = Generator(HiFiGANConfig(upsample_initial_channel=32)).eval()  # the 1-D layout passes x straight on
+    with torch.inference_mode():
+        one_d(mel[None])
+    torch.testing.assert_close(mel, before, rtol=0, atol=0)
