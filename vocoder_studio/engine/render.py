@@ -13,13 +13,87 @@ before: an edit invalidates from ``a - C`` to the end, and a missing run is voco
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections.abc import Iterator
 
 import numpy as np
+import torch
 
 from vocoder_studio.engine.jobs import CancelToken, Progress, no_progress
 from vocoder_studio.vocoders.base import Vocoder, chunk_bounds
+
+#: Seconds a thread-count decision is kept (each change makes oneDNN build its kernels again for every shape).
+THREADS_HOLD_S = 5.0
+
+_threads_lock = threading.Lock()
+_threads_state: dict[str, float | int] = {}
+
+
+def _busy_jiffies() -> tuple[int, int] | None:
+    """(busy jiffies of all CPUs together, this process's jiffies) now, or None without ``/proc``."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+        with open("/proc/self/stat") as f:
+            own = f.read().rsplit(")", 1)[1].split()
+    except (OSError, ValueError, IndexError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    guest = sum(fields[8:10]) if len(fields) > 9 else 0  # already counted in user and nice
+    return sum(fields) - idle - guest, int(own[11]) + int(own[12])  # utime + stime
+
+
+def free_cores_of(cores: int, others_busy: float) -> int:
+    """Threads worth using on ``cores`` CPUs of which other processes keep ``others_busy`` busy (in cores, the
+    share of time they ran): the idle cores, rounded, at least 1 and at most ``cores``."""
+    return max(1, min(cores, round(cores - max(0.0, others_busy))))
+
+
+def free_cores() -> int:
+    """The CPU cores other processes leave idle, measured since the last call (``/proc/stat`` minus this
+    process's own time; the 1-minute load average on the first call or without ``/proc``); at least 1.
+
+    On this 2-core machine with a training run on the other core, two oneDNN threads made every HiFi-GAN
+    chunk wait for the thread that shared the training's core: a chunk took 2× as long as with one thread,
+    and playback started seconds later. The decision is kept :data:`THREADS_HOLD_S` seconds.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    now = time.monotonic()
+    sample = _busy_jiffies()
+    with _threads_lock:
+        last = _threads_state
+        if "threads" in last and now - float(last["decided"]) < THREADS_HOLD_S:
+            return int(last["threads"])
+        if sample is not None and "time" in last and now - float(last["time"]) > 0.2:
+            ticks = os.sysconf("SC_CLK_TCK") * (now - float(last["time"]))
+            others = ((sample[0] - int(last["busy"])) - (sample[1] - int(last["own"]))) / ticks
+        else:
+            others = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+        threads = free_cores_of(cores, others)
+        _threads_state.update(threads=threads, decided=now, time=now)
+        if sample is not None:
+            _threads_state.update(busy=sample[0], own=sample[1])
+        return threads
+
+
+def _prime() -> None:
+    """A first sample of the CPU's busy time, so that the first decision measures from the import on."""
+    sample = _busy_jiffies()
+    if sample is not None:
+        _threads_state.update(time=time.monotonic(), busy=sample[0], own=sample[1])
+
+
+_prime()
+
+
+def use_free_cores() -> int:
+    """Set the calling thread's torch (OpenMP/oneDNN) threads to :func:`free_cores`; returns the count."""
+    threads = free_cores()
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    return threads
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int, bool]]:
@@ -147,7 +221,8 @@ class Renderer:
         """Audio of frames ``[start, end)`` in order, as ``(first_frame, samples)`` blocks (see :meth:`plan`).
 
         Cached audio comes at once; missing audio is vocoded chunk by chunk (the first chunk small) and kept.
-        :attr:`timings` records the vocoder's speed on the way.
+        :attr:`timings` records the vocoder's speed on the way. On the CPU the calling thread vocodes with
+        :func:`free_cores` threads.
 
         Args:
             mel: the document's ln-mel ``(80, frames)``.
@@ -159,6 +234,8 @@ class Renderer:
         """
         self.update(mel, version)
         assert self._mel is not None
+        if self.vocoder.device.type == "cpu":
+            use_free_cores()
         end = mel.shape[1] if end is None else min(end, mel.shape[1])
         total = max(1, end - start)
         done = 0

