@@ -64,8 +64,10 @@ def _cmd_mel(args: argparse.Namespace) -> int:
 
 
 def _cmd_vocode(args: argparse.Namespace) -> int:
+    import numpy as np
     import torch
 
+    from vocoder_studio.audio.io import MelFile
     from vocoder_studio.audio.mel import DEFAULT_CONFIG
     from vocoder_studio.document import open_document
     from vocoder_studio.engine import choose_device
@@ -84,14 +86,16 @@ def _cmd_vocode(args: argparse.Namespace) -> int:
     if args.iterations is not None:  # the old spelling of --param iterations=N
         assignments.append(f"iterations={args.iterations}")
     params = parse_assignments(entry.parameters, assignments, entry.name)
-    doc = None if batch else open_document(Path(args.inputs[0]))
-    vocoder = entry.create(device=choose_device(args.device), config=DEFAULT_CONFIG if doc is None else doc.config,
-                           **params)
+    source = Path(args.inputs[0])
+    mel: np.ndarray | MelFile | None = None
+    if not batch:  # a .npy mel is read as it is vocoded (flat memory for an hour); other inputs are opened
+        mel = MelFile(source) if source.suffix.lower() == ".npy" else open_document(source).mel
+    vocoder = entry.create(device=choose_device(args.device), config=DEFAULT_CONFIG, **params)
     if items is not None:
         return _vocode_batch(items, vocoder, args.format)
-    assert doc is not None
+    assert mel is not None
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    samples = write_vocoded(doc.mel, output, vocoder, args.format)
+    samples = write_vocoded(mel, output, vocoder, args.format)
     print(f"{output}: {samples / vocoder.sample_rate:.2f} s at {vocoder.sample_rate} Hz, {vocoder.describe()}")
     return 0
 

@@ -13,7 +13,7 @@ import time
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import soundfile as sf
@@ -492,23 +492,15 @@ def _not_npy(path: Path, why: str, config: MelConfig) -> AudioFileError:
                                 f"({config.n_mels}, frames) written by numpy.save")
 
 
-def read_mel_npy(handle: IO[bytes], path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONFIG,
-                 size: int | None = None) -> np.ndarray:
-    """Read a mel-spectrogram from an open ``.npy`` stream, checking its header before allocating anything.
+def _read_npy_header(handle: IO[bytes], path: Path, config: MelConfig,
+                     size: int | None) -> tuple[tuple[int, ...], bool, np.dtype[Any], int]:
+    """Check a ``.npy`` header for a mel before anything is allocated.
 
-    Never unpickles: an array of Python objects is refused, whatever the file says.
-
-    Args:
-        handle: binary stream positioned at the start of the ``.npy`` data.
-        path: the name used in error messages (the file, or ``project.vsproj/mel.npy``).
-        size: the length of the ``.npy`` data in bytes, if known (a header that announces more data is "truncated").
     Returns:
-        float32 array ``(n_mels, frames)``.
+        ``(shape, fortran_order, dtype, nbytes)`` of the data that follows the header (``handle`` is left there).
     Raises:
-        AudioFileError: not a ``.npy`` array, a damaged header, an array of objects, a non-float dtype, more
-            than :func:`max_mel_frames` frames, truncated data, or a wrong shape / NaN values.
+        AudioFileError: as :func:`read_mel_npy` (all but the checks of the values themselves).
     """
-    path = Path(path)
     start = handle.tell()
     try:
         version = np.lib.format.read_magic(handle)
@@ -540,6 +532,27 @@ def read_mel_npy(handle: IO[bytes], path: str | os.PathLike[str], config: MelCon
     if left is not None and left < nbytes:
         raise AudioFileError(path, f"truncated: the header announces shape {shape} ({nbytes} bytes of data), "
                                    f"the file holds {max(0, left)}")
+    return shape, fortran_order, dtype, nbytes
+
+
+def read_mel_npy(handle: IO[bytes], path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONFIG,
+                 size: int | None = None) -> np.ndarray:
+    """Read a mel-spectrogram from an open ``.npy`` stream, checking its header before allocating anything.
+
+    Never unpickles: an array of Python objects is refused, whatever the file says.
+
+    Args:
+        handle: binary stream positioned at the start of the ``.npy`` data.
+        path: the name used in error messages (the file, or ``project.vsproj/mel.npy``).
+        size: the length of the ``.npy`` data in bytes, if known (a header that announces more data is "truncated").
+    Returns:
+        float32 array ``(n_mels, frames)``.
+    Raises:
+        AudioFileError: not a ``.npy`` array, a damaged header, an array of objects, a non-float dtype, more
+            than :func:`max_mel_frames` frames, truncated data, or a wrong shape / NaN values.
+    """
+    path = Path(path)
+    shape, fortran_order, dtype, nbytes = _read_npy_header(handle, path, config, size)
     buffer = bytearray(nbytes)
     got = 0
     while got < nbytes:
@@ -554,6 +567,78 @@ def read_mel_npy(handle: IO[bytes], path: str | os.PathLike[str], config: MelCon
         return validate_mel(arr, config, source="mel")
     except MelShapeError as exc:
         raise AudioFileError(path, str(exc).removeprefix("mel: ")) from None
+
+
+class MelFile:
+    """A mel ``.npy`` file read a range of frames at a time: vocoding an hour-long mel from disk holds only the
+    frames of the chunk being vocoded. The header is checked on opening as :func:`load_mel` checks it; the
+    values (NaN, infinities) are checked as each range is read.
+
+    Attributes:
+        path: the file; ``shape``: ``(n_mels, frames)``.
+    Raises:
+        AudioFileError: on opening, what :func:`load_mel` refuses from the header (also a shape that is not
+            ``(n_mels, frames)``); on reading, NaN or infinite values or a file that changed under us.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONFIG) -> None:
+        self.path = Path(path)
+        self.config = config
+        _check_readable(self.path)
+        try:
+            with open(self.path, "rb") as handle:
+                shape, self._fortran, self._dtype, _ = _read_npy_header(
+                    handle, self.path, config, os.fstat(handle.fileno()).st_size)
+                self._offset = handle.tell()
+        except OSError as exc:
+            raise AudioFileError(self.path, f"cannot read ({exc.strerror or exc})") from None
+        if len(shape) == 3 and shape[0] == 1:
+            shape = shape[1:]
+        if len(shape) != 2 or shape[0] != config.n_mels or shape[1] < 1:
+            raise AudioFileError(self.path, f"expected shape ({config.n_mels}, frames), got {shape}")
+        self.shape: tuple[int, int] = (int(shape[0]), int(shape[1]))
+
+    @property
+    def frames(self) -> int:
+        return self.shape[1]
+
+    ndim = 2
+
+    def __getitem__(self, key: tuple[Any, slice]) -> np.ndarray:
+        """``mel_file[..., a:b]`` (or ``[:, a:b]``): :meth:`read` of those frames, so code that slices a mel
+        array (:meth:`Vocoder.vocode_range`) reads only the slice it needs."""
+        if not (isinstance(key, tuple) and len(key) == 2 and key[0] in (Ellipsis, slice(None))
+                and isinstance(key[1], slice) and key[1].step in (None, 1)):
+            raise TypeError(f"MelFile supports [..., start:end] only, got {key!r}")
+        start, end, _ = key[1].indices(self.frames)
+        return self.read(start, end)
+
+    def read(self, start: int, end: int) -> np.ndarray:
+        """Frames ``[start, end)`` as float32 ``(n_mels, end - start)``.
+
+        Raises:
+            AudioFileError: NaN or infinite values in the range, or the file cannot be read.
+        """
+        n_mels, frames = self.shape
+        start, end = max(0, start), min(frames, end)
+        size = self._dtype.itemsize
+        count = end - start
+        out = np.empty((n_mels, count), self._dtype)
+        try:
+            with open(self.path, "rb") as handle:
+                if self._fortran:  # frame after frame: one read
+                    handle.seek(self._offset + start * n_mels * size)
+                    out[:] = np.fromfile(handle, self._dtype, count * n_mels).reshape(count, n_mels).T
+                else:  # band after band: one read per band
+                    for band in range(n_mels):
+                        handle.seek(self._offset + (band * frames + start) * size)
+                        out[band] = np.fromfile(handle, self._dtype, count)
+        except (OSError, ValueError) as exc:
+            raise AudioFileError(self.path, f"cannot read frames {start}–{end} ({exc})") from None
+        try:
+            return validate_mel(out, self.config, source="mel")
+        except MelShapeError as exc:
+            raise AudioFileError(self.path, str(exc).removeprefix("mel: ")) from None
 
 
 def load_mel(path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONFIG) -> np.ndarray:

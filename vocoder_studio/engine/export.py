@@ -12,15 +12,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
-from vocoder_studio.audio.io import save_wav, write_wav_blocks
+from vocoder_studio.audio.io import MelFile, save_wav, write_wav_blocks
 from vocoder_studio.document import Document
 from vocoder_studio.engine.cache import RenderCache, VocoderChoice
 from vocoder_studio.engine.jobs import CancelToken, Progress, no_progress, run_job
 from vocoder_studio.errors import VocoderStudioError
-from vocoder_studio.vocoders.base import Vocoder
+from vocoder_studio.vocoders.base import Vocoder, chunk_bounds
 
 #: :func:`write_vocoded` vocodes mels longer than this many frames (or the vocoder's ``max_frames_per_call``)
 #: in blocks of that many frames.
@@ -83,26 +84,41 @@ def export_wav(doc: Document, path: str | os.PathLike[str], cache: RenderCache, 
     return run_job(export_job(doc, path, cache, choice, selection_only, sample_format), progress, cancel)
 
 
-def write_vocoded(mel: np.ndarray, path: str | os.PathLike[str], vocoder: Vocoder, sample_format: str = "pcm16",
-                  cancel: CancelToken | None = None) -> int:
-    """Vocode the whole ln-mel ``mel`` (``(n_mels, frames)`` float32) with ``vocoder`` into the WAV ``path``.
+def write_vocoded(mel: np.ndarray | MelFile, path: str | os.PathLike[str], vocoder: Vocoder,
+                  sample_format: str = "pcm16", cancel: CancelToken | None = None) -> int:
+    """Vocode the whole ln-mel ``mel`` (``(n_mels, frames)`` float32, or a :class:`MelFile` on disk) with
+    ``vocoder`` into the WAV ``path``.
 
     Mels longer than :data:`STREAM_FRAMES` (or the vocoder's ``max_frames_per_call``) are vocoded block by block
-    (exact splices: context ≥ the receptive field) and each block written as it comes. The write is atomic:
-    nothing appears at ``path`` unless every block was written, whether it fails or is cancelled.
+    (exact splices: context ≥ the receptive field) and each block written as it comes; a :class:`MelFile` is
+    read block by block too (with its context), so an hour-long mel never exists whole in memory — except for
+    a vocoder whose audio depends on everything before (``local_edits`` False: WaveNet), which reads it whole.
+    The write is atomic: nothing appears at ``path`` unless every block was written, whether it fails or is
+    cancelled.
 
     Returns:
         the number of samples written, ``frames * hop_length``, at ``vocoder.sample_rate`` Hz.
     Raises:
-        AudioFileError: unknown ``sample_format`` or the file cannot be written; JobCancelled: ``cancel`` was
-            set (checked before each block and once more before the file is put in place).
+        AudioFileError: unknown ``sample_format``, the file cannot be written, or a :class:`MelFile` range holds
+            NaN values; JobCancelled: ``cancel`` was set (checked before each block and once more before the
+            file is put in place).
     """
     token = cancel or CancelToken()
     chunk = getattr(vocoder, "max_frames_per_call", None) or STREAM_FRAMES
+    if isinstance(mel, MelFile) and (not vocoder.local_edits or mel.frames <= chunk):
+        mel = mel.read(0, mel.frames)
+
+    def from_file(source: MelFile) -> Iterator[np.ndarray]:
+        for start, end in chunk_bounds(source.frames, chunk, chunk):  # the chunks `stream` makes
+            # vocode_range slices [..., start - context : end + context]: only that range is read from disk
+            yield vocoder.vocode_range(cast(np.ndarray, source), start, end).numpy()
+            token.check()
 
     def blocks() -> Iterator[np.ndarray]:
         token.check()
-        if mel.shape[1] <= chunk:
+        if isinstance(mel, MelFile):
+            yield from from_file(mel)
+        elif mel.shape[1] <= chunk:
             yield vocoder.vocode(mel).numpy()
         else:
             for block in vocoder.stream(mel, chunk_frames=chunk, first_chunk_frames=chunk):
