@@ -165,3 +165,45 @@ def test_cosine_decay_anneals_a_running_run(tmp_path: Path, packs: tuple[Pack, P
     rates = [float(row["lr"]) for row in csv.DictReader((tmp_path / "log.csv").open())]
     assert rates == pytest.approx([1e-3] * 5 + [1e-3 * decayed.lr_factor(step) for step in range(5, 10)])
     assert rates[-1] == pytest.approx(1e-4)
+
+
+def _rank(rank: int, world: int, folder: str, audio: np.ndarray, minutes: float | None) -> None:
+    import datetime
+    import time
+
+    import torch.distributed as dist
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{folder}/rendezvous", rank=rank, world_size=world,
+                            timeout=datetime.timedelta(seconds=60))  # a rank left waiting fails the test
+    try:
+        train = Pack(audio, np.array([0, audio.size // 2, audio.size]), DEFAULT_CONFIG.sample_rate)
+        settings = TrainSettings(batch_size=2, segment_samples=2048, learning_rate=3e-3, validate_every=0,
+                                 log_every=1, seed=rank)  # different seeds: the ranks must still agree
+        trainer = Trainer(FrameLinear(), train, None, Path(folder) / "run", settings)
+        if minutes is not None and rank == 1:
+            time.sleep(1.0)  # rank 1's clock starts later: left alone it would stop a second after rank 0
+        trainer.run(steps=None if minutes else 4, minutes=minutes)
+        torch.save({**trainer.model.state_dict(), "step": torch.tensor(trainer.state.step)},
+                   Path(folder) / f"rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.parametrize("minutes", [None, 0.03])
+def test_two_cpu_ranks_train_data_parallel_and_stay_identical(tmp_path: Path, speech: np.ndarray,
+                                                              minutes: float | None) -> None:
+    """Any recipe under torchrun: 2 gloo ranks average their gradients every step, so they hold the same
+    weights, agree on when a wall-clock budget ends, and rank 0 alone writes the log and the checkpoint."""
+    import torch.multiprocessing as mp
+
+    audio = np.round(speech[: 4 * DEFAULT_CONFIG.sample_rate] * 32767).astype(np.int16)
+    mp.spawn(_rank, args=(2, str(tmp_path), audio, minutes), nprocs=2, join=True)
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]
+    assert all(torch.equal(ranks[0][k], ranks[1][k]) for k in ranks[0])  # the same steps, the same weights
+    steps = int(ranks[0]["step"])
+    assert steps >= 1 and (minutes is not None or steps == 4)
+    assert len((tmp_path / "run" / "log.csv").read_text().splitlines()) == 1 + steps  # rank 0 alone logged
+    assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)["state"]["step"] == steps
+    fresh = FrameLinear().build().state_dict()
+    assert not torch.equal(fresh["weight"], ranks[0]["weight"])

@@ -13,20 +13,17 @@ logs. A wall-clock budget (``minutes``) is agreed on every step (the ranks stop 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import torch
-import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from vocoder_studio.audio.mel import wav_to_mel
-from vocoder_studio.engine.jobs import CancelToken
 from vocoder_studio.melnet.model import MelNet, MelNetConfig, MelNetError
 from vocoder_studio.training.corpus import Pack
-from vocoder_studio.training.trainer import Progress, RunState, Trainer, TrainingError
+from vocoder_studio.training.trainer import Trainer, TrainingError
 
 
 def normalisation_mel(pack: Pack, clips: int = 64, max_seconds: float = 6.0) -> np.ndarray:
@@ -38,23 +35,6 @@ def normalisation_mel(pack: Pack, clips: int = 64, max_seconds: float = 6.0) -> 
         if clip.size >= 2048:
             mels.append(wav_to_mel(clip))
     return np.concatenate(mels, axis=1)
-
-
-class _Budget:
-    """Stands in for the run's cancel token under DDP: ``cancelled`` is asked once per step on every rank and
-    all-reduced, so every rank stops after the same step (out of time on any rank, or cancelled)."""
-
-    def __init__(self, minutes: float | None, cancel: CancelToken | None) -> None:
-        self.deadline = None if minutes is None else time.monotonic() + minutes * 60.0
-        self.cancel = cancel
-
-    @property
-    def cancelled(self) -> bool:
-        stop = (self.deadline is not None and time.monotonic() >= self.deadline) or (
-            self.cancel is not None and self.cancel.cancelled)
-        flag = torch.tensor([1.0 if stop else 0.0])
-        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-        return bool(flag.item() > 0)
 
 
 class MelNetTrainer(Trainer):
@@ -73,11 +53,8 @@ class MelNetTrainer(Trainer):
         if self.only is not None:  # the other tiers keep their initial weights and get no gradients
             for g, net in enumerate(model.tiers):
                 net.requires_grad_(g == self.only)
-        distributed = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
-        self.rank = dist.get_rank() if distributed else 0
-        self.world = dist.get_world_size() if distributed else 1
         self.ddp: DistributedDataParallel | None = None
-        if distributed:
+        if self.world > 1:  # MelNet's loss is its forward pass: the DistributedDataParallel wrapper itself
             ids = ([torch.cuda.current_device() if self.device.index is None else self.device.index]
                    if self.device.type == "cuda" else None)
             self.ddp = DistributedDataParallel(model, device_ids=ids)
@@ -104,32 +81,6 @@ class MelNetTrainer(Trainer):
         self.optimizer.step()
         self.state.step += 1
         return {"loss": float(loss.detach()), **terms}
-
-    def run(self, minutes: float | None = None, steps: int | None = None, progress: Progress | None = None,
-            cancel: CancelToken | None = None) -> RunState:
-        """As :meth:`Trainer.run`; under DDP the budget and cancelling are agreed by all ranks every step."""
-        if self.ddp is None:
-            return super().run(minutes, steps, progress, cancel)
-        budget = _Budget(minutes, cancel)
-        shown = progress
-        if progress is not None and minutes:  # the bar still shows the time used of the budget
-            started, seconds = time.monotonic(), minutes * 60.0
-
-            def shown(fraction: float, message: str) -> None:
-                assert progress is not None
-                progress(min(1.0, max(fraction, (time.monotonic() - started) / seconds)), message)
-
-        return super().run(None, steps, shown, cast(Any, budget))
-
-    def save_checkpoint(self) -> Path:
-        """As :meth:`Trainer.save_checkpoint`, on rank 0 only (the other ranks hold the same state)."""
-        if self.rank == 0:
-            return super().save_checkpoint()
-        return self.checkpoint_path
-
-    def _append_csv(self, name: str, row: dict[str, float]) -> None:
-        if self.rank == 0:
-            super()._append_csv(name, row)
 
     def validate(self) -> dict[str, float]:
         """Mean NLL per cell of the held-out clips (``nll``) and per tier (``nll_tier1`` …); appended to

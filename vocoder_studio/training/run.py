@@ -72,7 +72,8 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
     defaults); it is copied as ``config.json`` into the run folder, beside the checkpoint.
 
     Under ``torchrun`` (``WORLD_SIZE`` > 1 in the environment) the process group is started here (gloo on the
-    CPU, NCCL on a GPU) and the MelNet trainer runs DistributedDataParallel; rank 0 alone prints and writes.
+    CPU, NCCL on a GPU) and every trainer trains data-parallel (gradients averaged over the ranks each step;
+    MelNet's through DistributedDataParallel); rank 0 alone prints and writes.
 
     Raises:
         VocoderStudioError: unknown model, no corpus packs, a checkpoint that does not fit, ``tier``/

@@ -36,6 +36,7 @@ from typing import Any, Protocol, cast
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch import nn
 
 from vocoder_studio.audio.io import atomic_path
@@ -242,6 +243,31 @@ class RunState:
     history: list[dict[str, float]] = field(default_factory=list)
 
 
+def distributed_rank_world() -> tuple[int, int]:
+    """``(rank, world size)`` of the initialised process group (``torchrun``), or ``(0, 1)`` without one."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+class AgreedStop:
+    """Stands in for a run's cancel token when several ranks train together: ``cancelled`` is asked once per step
+    on every rank and all-reduced, so every rank stops after the same step (out of wall-clock time on any rank,
+    or cancelled there); a rank that stopped alone would leave the others waiting in their next all-reduce."""
+
+    def __init__(self, minutes: float | None, cancel: CancelToken | None) -> None:
+        self.deadline = None if minutes is None else time.monotonic() + minutes * 60.0
+        self.cancel = cancel
+
+    @property
+    def cancelled(self) -> bool:
+        stop = (self.deadline is not None and time.monotonic() >= self.deadline) or (
+            self.cancel is not None and self.cancel.cancelled)
+        flag = torch.tensor([1.0 if stop else 0.0])
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return bool(flag.item() > 0)
+
+
 class Trainer:
     """Trains ``recipe``'s model on the training pack, in ``run_dir`` (checkpoint.pt, log.csv, valid.csv).
 
@@ -269,6 +295,13 @@ class Trainer:
         self.model = recipe.build().to(self.device)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=settings.learning_rate,
                                            betas=settings.betas, weight_decay=settings.weight_decay)
+        #: this process's rank and the number of ranks (``torchrun``): each rank trains its slice of one global
+        #: batch drawn by identically seeded samplers, gradients are averaged over the ranks after each backward
+        #: pass (data parallel, as DistributedDataParallel does), and rank 0 alone validates and writes
+        self.rank, self.world = distributed_rank_world()
+        if self.world > 1:  # the same start on every rank, whatever the seeds did
+            for tensor in self.model.state_dict().values():
+                dist.broadcast(tensor, 0)
         self.sampler = SegmentSampler(train, settings.segment_samples, settings.seed)
         self.valid = [] if valid is None else validation_clips(valid, settings.valid_clips, config)
         self.state = RunState()
@@ -324,7 +357,9 @@ class Trainer:
         return identity
 
     def save_checkpoint(self) -> Path:
-        """Write everything a resume needs, atomically."""
+        """Write everything a resume needs, atomically (rank 0 only: the other ranks hold the same state)."""
+        if self.rank != 0:
+            return self.checkpoint_path
         data = {
             "identity": self._identity(),
             "model": self.model.state_dict(),
@@ -369,7 +404,9 @@ class Trainer:
 
     def _append_csv(self, name: str, row: dict[str, float]) -> None:
         """Append ``row``; when it brings new columns (a discriminator turned on) the file is rewritten once
-        with the wider header, earlier rows leaving those columns empty."""
+        with the wider header, earlier rows leaving those columns empty. Rank 0 only."""
+        if self.rank != 0:
+            return
         path = self.run_dir / name
         if path.exists():
             with path.open(newline="") as f:
@@ -394,7 +431,7 @@ class Trainer:
         """One optimisation step on a fresh batch; returns the loss terms."""
         self.model.train()
         self._schedule_learning_rates()
-        batch = torch.from_numpy(self.sampler.batch(self.settings.batch_size)).to(self.device)
+        batch = torch.from_numpy(self._batch()).to(self.device)
         autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
         if self.discriminator_on:
             return self._adversarial_step(batch, autocast)
@@ -402,12 +439,30 @@ class Trainer:
             loss, terms = self.recipe.loss(self.model, batch)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        self._average_gradients(self.model)
         if self.settings.grad_clip is not None:
             norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
             terms = {**terms, "grad_norm": float(norm)}
         self.optimizer.step()
         self.state.step += 1
         return {"loss": float(loss.detach()), **terms}
+
+    def _batch(self) -> np.ndarray:
+        """This rank's segments: its slice of one global batch of ``world × batch_size`` (every rank's sampler
+        draws the same, so rank 0's sampler state resumes them all)."""
+        size = self.settings.batch_size
+        if self.world == 1:
+            return self.sampler.batch(size)
+        return self.sampler.batch(size * self.world)[self.rank * size : (self.rank + 1) * size]
+
+    def _average_gradients(self, module: nn.Module) -> None:
+        """Average ``module``'s gradients over the ranks (nothing with one rank)."""
+        if self.world == 1:
+            return
+        for parameter in module.parameters():
+            if parameter.grad is not None:
+                dist.all_reduce(parameter.grad)
+                parameter.grad /= self.world
 
     def _schedule_learning_rates(self) -> None:
         """Set each optimiser's learning rate for the coming step: its base value (the generator's switches to
@@ -434,6 +489,7 @@ class Trainer:
             d_loss, d_terms = recipe.discriminator_loss(discriminator, batch, fake.detach())
         d_optimizer.zero_grad(set_to_none=True)
         d_loss.backward()
+        self._average_gradients(discriminator)
         terms: dict[str, float] = {}
         if self.adversarial.grad_clip is not None:
             norm = torch.nn.utils.clip_grad_norm_(discriminator.parameters(), self.adversarial.grad_clip)
@@ -447,6 +503,7 @@ class Trainer:
             discriminator.requires_grad_(True)
         self.optimizer.zero_grad(set_to_none=True)
         g_loss.backward()
+        self._average_gradients(self.model)
         if self.settings.grad_clip is not None:
             norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
             terms["grad_norm"] = float(norm)
@@ -455,8 +512,9 @@ class Trainer:
         return {"loss": float(g_loss.detach()), **g_terms, "d_loss": float(d_loss.detach()), **d_terms, **terms}
 
     def validate(self) -> dict[str, float]:
-        """Scores on the held-out clips (empty without a validation pack); appended to ``valid.csv``."""
-        if not self.valid:
+        """Scores on the held-out clips (empty without a validation pack, and on ranks other than 0); appended to
+        ``valid.csv``."""
+        if not self.valid or self.rank != 0:
             return {}
         self.model.eval()
 
@@ -479,6 +537,16 @@ class Trainer:
         Returns:
             the run's state (step, total elapsed seconds, validation history).
         """
+        if self.world > 1 and not isinstance(cancel, AgreedStop):  # the ranks agree on when to stop
+            agreed, seconds, began = AgreedStop(minutes, cancel), (minutes or 0.0) * 60.0, time.monotonic()
+            shown = progress
+            if progress is not None and minutes:  # the bar still shows the time used of the budget
+
+                def shown(fraction: float, message: str) -> None:
+                    assert progress is not None
+                    progress(min(1.0, max(fraction, (time.monotonic() - began) / seconds)), message)
+
+            return self.run(None, steps, shown, cast(CancelToken, agreed))
         budget = math.inf if minutes is None else minutes * 60.0
         target = math.inf if steps is None else self.state.step + steps
         started = time.monotonic()
