@@ -23,8 +23,7 @@ the most likely component (deterministic). The same seed gives the same sample.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -33,6 +32,7 @@ import torch
 from vocoder_studio.errors import JobCancelled, MelShapeError
 from vocoder_studio.melnet import tiers as tiering
 from vocoder_studio.melnet.model import CentralLayer, FreqLayer, MelNet, MelNetError, TierNet, TimeLayer
+from vocoder_studio.threads import intra_op_threads
 
 #: ``progress(fraction, message)`` (the engine's job progress signature).
 ProgressFn = Callable[[float, str], None]
@@ -42,27 +42,6 @@ FramesFn = Callable[[int, np.ndarray], None]
 #: Sampled values are kept within ± this many band standard deviations of the band mean (the data lies within
 #: about ±4): a draw from a mixture's tail fed back into the network must not grow without bound.
 SAMPLE_LIMIT = 8.0
-
-
-@contextmanager
-def intra_op_threads(count: int | None = 1) -> Iterator[None]:
-    """Run the block on ``count`` torch intra-op threads, then restore the count (None: leave it alone).
-
-    MelNet is thousands of tiny ops: with two OpenMP threads and the other core busy each op waits for a
-    descheduled thread (10-100x slower), so sampling and scoring run on one. ``torch.set_num_threads`` sets the
-    *calling thread's* OpenMP team size (the other threads of the process keep theirs: the window's playback and
-    a vocoder job on another worker lane are not slowed), but it also sets the default that threads started
-    meanwhile take and MKL's process-wide count; hence only for the duration of the block, restored after it.
-    """
-    before = torch.get_num_threads()
-    if count is None or count == before:
-        yield
-        return
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _check_cancel(cancel: Any) -> None:

@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +64,7 @@ from torch.nn import functional as F
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig
 from vocoder_studio.errors import MelShapeError, VocoderUnavailableError
+from vocoder_studio.threads import intra_op_threads
 from vocoder_studio.vocoders import trained
 from vocoder_studio.vocoders.base import Vocoder, as_mel_tensor, chunk_bounds
 from vocoder_studio.vocoders.checkpoints import find_checked, trained_checkpoint
@@ -393,20 +393,6 @@ def plan_segments(frames: int, segments: int, warm_frames: int, mel_index: int =
 #: thread's hand-off costs more than it saves, and when the cores are busy OpenMP's barrier waits made 2 threads
 #: 50–200× slower than 1 (measured under load here). Batching streams, not threads, is what uses the width.
 SAMPLER_THREADS = 1
-
-
-@contextmanager
-def intra_op_threads(count: int | None) -> Iterator[None]:
-    """Run the block with ``count`` torch intra-op threads (process-wide), then restore; None changes nothing."""
-    before = torch.get_num_threads()
-    if count is None or count == before:
-        yield
-        return
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 #: Frames of conditioning computed per call during generation (memory stays flat for long files; a fixed size
