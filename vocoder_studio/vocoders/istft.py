@@ -20,8 +20,6 @@ beside it in a models directory (:mod:`vocoder_studio.vocoders.checkpoints`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
@@ -33,7 +31,7 @@ from vocoder_studio.vocoders import trained
 from vocoder_studio.vocoders.base import Vocoder
 from vocoder_studio.vocoders.checkpoints import find_checked, trained_checkpoint
 from vocoder_studio.vocoders.entry import VocoderEntry
-from vocoder_studio.vocoders.trained import ModelConfig, count_parameters, load_checkpoint, save_checkpoint
+from vocoder_studio.vocoders.trained import ModelConfig, count_parameters
 
 #: The checkpoint's file name in a models directory; its model card is ``istft.json``.
 CHECKPOINT = "istft.pt"
@@ -237,35 +235,11 @@ class ISTFTGenerator(nn.Module):
         return inverse_stft(spec, self.config, window)
 
 
-def save_model(
-    path: str | Path, model: ISTFTGenerator, config: ISTFTConfig | None = None, /, **extra: Any
-) -> Path:
-    """Write a checkpoint ``{"config": config.to_dict(), "model": state_dict, **extra}`` atomically
-    (:func:`~vocoder_studio.vocoders.trained.save_checkpoint`; ``config`` defaults to ``model.config``).
-
-    Raises:
-        ValueError: ``extra`` uses the reserved keys ``config`` or ``model``.
-    """
-    return save_checkpoint(path, model, model.config if config is None else config, extra)
-
-
-def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The whole checkpoint dict, for the trainer's resume.
-
-    Raises:
-        VocoderUnavailableError: unreadable, truncated, or not an iSTFT checkpoint (the message names the file).
-    """
-    return trained.read_checkpoint(path, "iSTFT")
-
-
-def load_model(path: str | Path) -> tuple[ISTFTGenerator, ISTFTConfig]:
-    """Build the generator a checkpoint describes and load its weights; in eval mode on the CPU.
-
-    Raises:
-        VocoderUnavailableError: unreadable or truncated file, an invalid config, or weights that do not fit it
-            (the message names the file).
-    """
-    return load_checkpoint(path, "iSTFT", ISTFTConfig, ISTFTGenerator)
+#: this model's checkpoint files (:class:`~vocoder_studio.vocoders.trained.CheckpointFiles`)
+FILES = trained.CheckpointFiles("iSTFT", ISTFTConfig, ISTFTGenerator)
+save_model = FILES.save
+read_checkpoint = FILES.read
+load_model = FILES.load
 
 
 class ISTFTVocoder(Vocoder):

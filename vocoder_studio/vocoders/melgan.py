@@ -32,7 +32,6 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -48,7 +47,7 @@ from vocoder_studio.vocoders.base import Vocoder
 from vocoder_studio.vocoders.checkpoints import find_checked, trained_checkpoint
 from vocoder_studio.vocoders.entry import VocoderEntry
 from vocoder_studio.vocoders.hifigan import _conv2d_of
-from vocoder_studio.vocoders.trained import ModelConfig, count_parameters, load_checkpoint, save_checkpoint
+from vocoder_studio.vocoders.trained import ModelConfig, count_parameters
 
 #: The checkpoint's file name in a models directory; its model card is ``melgan.json``.
 CHECKPOINT = "melgan.pt"
@@ -343,36 +342,11 @@ def feature_matching_loss(real: list[list[torch.Tensor]], fake: list[list[torch.
     return weight * torch.stack(terms).sum()
 
 
-def save_model(
-    path: str | Path, model: MelGANGenerator, config: MelGANConfig | None = None, /, **extra: Any
-) -> Path:
-    """Write a checkpoint ``{"config": config.to_dict(), "model": state_dict, **extra}`` atomically
-    (:func:`~vocoder_studio.vocoders.trained.save_checkpoint`); ``model`` with its weight-norm parametrisations
-    (not folded); ``config`` defaults to ``model.config``.
-
-    Raises:
-        ValueError: ``extra`` uses the reserved keys ``config`` or ``model``.
-    """
-    return save_checkpoint(path, model, model.config if config is None else config, extra)
-
-
-def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The whole checkpoint dict.
-
-    Raises:
-        VocoderUnavailableError: unreadable, truncated, or not a MelGAN checkpoint (the message names the file).
-    """
-    return trained.read_checkpoint(path, "MelGAN")
-
-
-def load_model(path: str | Path) -> tuple[MelGANGenerator, MelGANConfig]:
-    """Build the generator a checkpoint describes and load its weights (weight norm kept); eval mode, CPU.
-
-    Raises:
-        VocoderUnavailableError: unreadable or truncated file, an invalid config, or weights that do not fit it
-            (the message names the file).
-    """
-    return load_checkpoint(path, "MelGAN", MelGANConfig, MelGANGenerator)
+#: this model's checkpoint files (:class:`~vocoder_studio.vocoders.trained.CheckpointFiles`)
+FILES = trained.CheckpointFiles("MelGAN", MelGANConfig, MelGANGenerator)
+save_model = FILES.save
+read_checkpoint = FILES.read
+load_model = FILES.load
 
 
 class MelGANVocoder(Vocoder):

@@ -14,7 +14,7 @@ import pickle
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import torch
 from torch import nn
@@ -127,3 +127,43 @@ def load_checkpoint(path: str | Path, kind: str, config_type: type[C], build: Ca
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise VocoderUnavailableError(f"{path}: weights do not fit the stored config ({first})") from None
     return model.eval(), config
+
+
+class CheckpointFiles(Generic[C, M]):
+    """One trained model's checkpoint files: ``save`` / ``read`` / ``load`` bound to its name, config class and
+    network class (each vocoder module exposes them as ``save_model``, ``read_checkpoint`` and ``load_model``).
+
+    Args:
+        kind: the model's name in messages ("iSTFT", "MelGAN", "WaveNet").
+        config_type: its hyper-parameter dataclass; ``build``: the network from a config.
+    """
+
+    def __init__(self, kind: str, config_type: type[C], build: Callable[[C], M]) -> None:
+        self.kind, self.config_type, self.build = kind, config_type, build
+
+    def save(self, path: str | Path, model: M, config: C | None = None, /, **extra: Any) -> Path:
+        """Write ``{"config": config.to_dict(), "model": state_dict, **extra}`` atomically (:func:`save_checkpoint`;
+        ``config`` defaults to ``model.config``).
+
+        Raises:
+            ValueError: ``extra`` uses the reserved keys ``config`` or ``model``.
+        """
+        chosen: ModelConfig = cast(ModelConfig, model.config) if config is None else config
+        return save_checkpoint(path, model, chosen, extra)
+
+    def read(self, path: str | Path) -> dict[str, Any]:
+        """The whole checkpoint dict (a trainer's resume reads its extra keys).
+
+        Raises:
+            VocoderUnavailableError: unreadable, truncated, or not this model's checkpoint (names the file).
+        """
+        return read_checkpoint(path, self.kind)
+
+    def load(self, path: str | Path) -> tuple[M, C]:
+        """The network a checkpoint describes with its weights, in eval mode on the CPU, and its config.
+
+        Raises:
+            VocoderUnavailableError: unreadable or truncated file, an invalid config, or weights that do not fit
+                it (the message names the file).
+        """
+        return load_checkpoint(path, self.kind, self.config_type, self.build)

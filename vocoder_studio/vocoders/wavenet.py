@@ -54,8 +54,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -70,7 +68,7 @@ from vocoder_studio.vocoders.base import Vocoder, as_mel_tensor, chunk_bounds
 from vocoder_studio.vocoders.checkpoints import find_checked, trained_checkpoint
 from vocoder_studio.vocoders.entry import VocoderEntry
 from vocoder_studio.vocoders.params import Parameter
-from vocoder_studio.vocoders.trained import ModelConfig, count_parameters, load_checkpoint, save_checkpoint
+from vocoder_studio.vocoders.trained import ModelConfig, count_parameters
 
 #: The checkpoint's file name in a models directory; its model card is ``wavenet.json``.
 CHECKPOINT = "wavenet.pt"
@@ -547,32 +545,11 @@ class WaveNetVocoder(Vocoder):
 # --------------------------------------------------------------------------------------------------- files
 
 
-def save_model(path: str | Path, model: WaveNet, config: WaveNetConfig | None = None, /, **extra: Any) -> Path:
-    """Write a checkpoint ``{"config": config.to_dict(), "model": state_dict, **extra}`` atomically
-    (:func:`~vocoder_studio.vocoders.trained.save_checkpoint`; ``config`` defaults to ``model.config``).
-
-    Raises:
-        ValueError: ``extra`` uses the reserved keys ``config`` or ``model``.
-    """
-    return save_checkpoint(path, model, model.config if config is None else config, extra)
-
-
-def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The whole checkpoint dict.
-
-    Raises:
-        VocoderUnavailableError: unreadable, truncated, or not a WaveNet checkpoint (the message names the file).
-    """
-    return trained.read_checkpoint(path, "WaveNet")
-
-
-def load_model(path: str | Path) -> tuple[WaveNet, WaveNetConfig]:
-    """Build the network a checkpoint describes and load its weights; in eval mode on the CPU.
-
-    Raises:
-        VocoderUnavailableError: unreadable or truncated file, an invalid config, or weights that do not fit it.
-    """
-    return load_checkpoint(path, "WaveNet", WaveNetConfig, WaveNet)
+#: this model's checkpoint files (:class:`~vocoder_studio.vocoders.trained.CheckpointFiles`)
+FILES = trained.CheckpointFiles("WaveNet", WaveNetConfig, WaveNet)
+save_model = FILES.save
+read_checkpoint = FILES.read
+load_model = FILES.load
 
 
 def _build(device: str | torch.device = "cpu", config: MelConfig = DEFAULT_CONFIG, temperature: float = 1.0,
