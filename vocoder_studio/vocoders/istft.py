@@ -26,10 +26,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig
-from vocoder_studio.errors import VocoderUnavailableError
 from vocoder_studio.vocoders import trained
-from vocoder_studio.vocoders.base import Vocoder
-from vocoder_studio.vocoders.checkpoints import find_checked, trained_checkpoint
+from vocoder_studio.vocoders.checkpoints import trained_checkpoint
 from vocoder_studio.vocoders.entry import VocoderEntry
 from vocoder_studio.vocoders.trained import ModelConfig, count_parameters
 
@@ -242,7 +240,7 @@ read_checkpoint = FILES.read
 load_model = FILES.load
 
 
-class ISTFTVocoder(Vocoder):
+class ISTFTVocoder(trained.TrainedVocoder):
     """The iSTFT vocoder: a trained :class:`ISTFTGenerator` on the CPU or GPU.
 
     Args:
@@ -260,32 +258,13 @@ class ISTFTVocoder(Vocoder):
     #: receptive field, 2 · 29 frames recomputed per chunk: under 3 %).
     max_frames_per_call = 2048
 
-    def __init__(
-        self,
-        model: ISTFTGenerator | None = None,
-        device: str | torch.device = "cpu",
-        config: MelConfig = DEFAULT_CONFIG,
-    ) -> None:
-        super().__init__(device, config)
-        if model is None:
-            path, _ = find_checked(CHECKPOINT, config)
-            model, _ = load_model(path)
-        c = model.config
-        if c.n_mels != config.n_mels or c.hop_length != config.hop_length:
-            raise VocoderUnavailableError(
-                f"iSTFT model made for n_mels {c.n_mels} / hop_length {c.hop_length}, the front-end has "
-                f"{config.n_mels} / {config.hop_length}"
-            )
-        self.model = model.eval().to(self.device)
-        self.receptive_field_frames = c.receptive_field_frames
+    files = FILES
+    checkpoint = CHECKPOINT
+    model: ISTFTGenerator
 
-    def to(self, device: str | torch.device) -> ISTFTVocoder:
-        super().to(device)
-        self.model.to(self.device)
-        return self
-
-    def _synthesize(self, mel: torch.Tensor) -> torch.Tensor:
-        return self.model(mel)
+    def __init__(self, model: ISTFTGenerator | None = None, device: str | torch.device = "cpu",
+                 config: MelConfig = DEFAULT_CONFIG) -> None:
+        super().__init__(model, device, config)
 
     def describe(self) -> str:
         c = self.model.config

@@ -41,10 +41,8 @@ from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import weight_norm
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig
-from vocoder_studio.errors import VocoderUnavailableError
 from vocoder_studio.vocoders import trained
-from vocoder_studio.vocoders.base import Vocoder
-from vocoder_studio.vocoders.checkpoints import find_checked, trained_checkpoint
+from vocoder_studio.vocoders.checkpoints import trained_checkpoint
 from vocoder_studio.vocoders.entry import VocoderEntry
 from vocoder_studio.vocoders.hifigan import _conv2d_of
 from vocoder_studio.vocoders.trained import ModelConfig, count_parameters
@@ -349,7 +347,7 @@ read_checkpoint = FILES.read
 load_model = FILES.load
 
 
-class MelGANVocoder(Vocoder):
+class MelGANVocoder(trained.TrainedVocoder):
     """The MelGAN vocoder: a trained :class:`MelGANGenerator` (weight norm folded, 2-D channels-last
     convolutions) on the CPU or GPU.
 
@@ -368,36 +366,22 @@ class MelGANVocoder(Vocoder):
     #: activations per output sample: about 30 MB per 10 s).
     max_frames_per_call = 2048
 
-    def __init__(
-        self,
-        model: MelGANGenerator | None = None,
-        device: str | torch.device = "cpu",
-        config: MelConfig = DEFAULT_CONFIG,
-    ) -> None:
-        super().__init__(device, config)
-        if model is None:
-            path, _ = find_checked(CHECKPOINT, config)
-            model, _ = load_model(path)
-        else:  # a copy (deepcopy of weight-norm parametrisations breaks the original: rebuild instead)
+    files = FILES
+    checkpoint = CHECKPOINT
+    model: MelGANGenerator
+
+    def __init__(self, model: MelGANGenerator | None = None, device: str | torch.device = "cpu",
+                 config: MelConfig = DEFAULT_CONFIG) -> None:
+        if model is not None:  # a copy (deepcopy of weight-norm parametrisations breaks the original: rebuild)
             copied = MelGANGenerator(model.config)
             copied.load_state_dict(model.state_dict())
             model = copied
-        c = model.config
-        if c.n_mels != config.n_mels or c.hop_length != config.hop_length:
-            raise VocoderUnavailableError(
-                f"MelGAN model made for n_mels {c.n_mels} / hop_length {c.hop_length}, the front-end has "
-                f"{config.n_mels} / {config.hop_length}"
-            )
-        self.model = model.fold_weight_norm().as_conv2d().eval().to(self.device)
-        self.receptive_field_frames = c.receptive_field_frames
+        super().__init__(model, device, config)
 
-    def to(self, device: str | torch.device) -> MelGANVocoder:
-        super().to(device)
-        self.model.to(self.device)
-        return self
-
-    def _synthesize(self, mel: torch.Tensor) -> torch.Tensor:
-        return self.model(mel)
+    def prepare(self, model: nn.Module) -> nn.Module:
+        """Weight norm folded into plain weights and the 2-D channels-last layout (the fast CPU path)."""
+        assert isinstance(model, MelGANGenerator)
+        return model.fold_weight_norm().as_conv2d()
 
     def describe(self) -> str:
         c = self.model.config

@@ -20,7 +20,10 @@ import torch
 from torch import nn
 
 from vocoder_studio.audio.io import atomic_path
+from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig
 from vocoder_studio.errors import VocoderUnavailableError
+from vocoder_studio.vocoders.base import Vocoder
+from vocoder_studio.vocoders.checkpoints import find_checked
 
 C = TypeVar("C", bound="ModelConfig")
 M = TypeVar("M", bound=nn.Module)
@@ -167,3 +170,43 @@ class CheckpointFiles(Generic[C, M]):
                 it (the message names the file).
         """
         return load_checkpoint(path, self.kind, self.config_type, self.build)
+
+
+class TrainedVocoder(Vocoder):
+    """A vocoder that runs a network trained here: the given one, or ``files`` loaded from ``checkpoint`` in the
+    models directories (its card checked), after checking it was made for this mel front-end.
+
+    Subclasses set ``files`` and ``checkpoint`` and may override :meth:`prepare` (e.g. fold weight norm).
+
+    Raises:
+        VocoderUnavailableError: no usable checkpoint, or a model made for another ``n_mels`` / ``hop_length``.
+    """
+
+    files: CheckpointFiles[Any, Any]
+    checkpoint: str
+
+    def __init__(self, model: nn.Module | None = None, device: str | torch.device = "cpu",
+                 config: MelConfig = DEFAULT_CONFIG) -> None:
+        super().__init__(device, config)
+        if model is None:
+            path, _ = find_checked(self.checkpoint, config)
+            model, _ = self.files.load(path)
+        c = cast(Any, model).config
+        if c.n_mels != config.n_mels or c.hop_length != config.hop_length:
+            raise VocoderUnavailableError(
+                f"{self.files.kind} model made for n_mels {c.n_mels} / hop_length {c.hop_length}, the front-end has "
+                f"{config.n_mels} / {config.hop_length}")
+        self.model = self.prepare(model).eval().to(self.device)
+        self.receptive_field_frames = c.receptive_field_frames
+
+    def prepare(self, model: nn.Module) -> nn.Module:
+        """The network as it runs (the default: unchanged)."""
+        return model
+
+    def to(self, device: str | torch.device) -> TrainedVocoder:
+        super().to(device)
+        self.model.to(self.device)
+        return self
+
+    def _synthesize(self, mel: torch.Tensor) -> torch.Tensor:
+        return cast(torch.Tensor, self.model(mel))

@@ -61,11 +61,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig
-from vocoder_studio.errors import MelShapeError, VocoderUnavailableError
+from vocoder_studio.errors import MelShapeError
 from vocoder_studio.threads import intra_op_threads
 from vocoder_studio.vocoders import trained
-from vocoder_studio.vocoders.base import Vocoder, as_mel_tensor, chunk_bounds
-from vocoder_studio.vocoders.checkpoints import find_checked, trained_checkpoint
+from vocoder_studio.vocoders.base import as_mel_tensor, chunk_bounds
+from vocoder_studio.vocoders.checkpoints import trained_checkpoint
 from vocoder_studio.vocoders.entry import VocoderEntry
 from vocoder_studio.vocoders.params import Parameter
 from vocoder_studio.vocoders.trained import ModelConfig, count_parameters
@@ -398,7 +398,14 @@ SAMPLER_THREADS = 1
 COND_BLOCK_FRAMES = 32
 
 
-class WaveNetVocoder(Vocoder):
+#: this model's checkpoint files (:class:`~vocoder_studio.vocoders.trained.CheckpointFiles`)
+FILES = trained.CheckpointFiles("WaveNet", WaveNetConfig, WaveNet)
+save_model = FILES.save
+read_checkpoint = FILES.read
+load_model = FILES.load
+
+
+class WaveNetVocoder(trained.TrainedVocoder):
     """WaveNet with the queued sampler, segments of long mels generated as one batch.
 
     Args:
@@ -417,22 +424,15 @@ class WaveNetVocoder(Vocoder):
     name = "wavenet"
     local_edits = False
 
+    files = FILES
+    checkpoint = CHECKPOINT
+    model: WaveNet
+
     def __init__(self, model: WaveNet | None = None, device: str | torch.device = "cpu",
                  config: MelConfig = DEFAULT_CONFIG, temperature: float = 1.0, seed: int = 0,
                  segment_frames: int = 32, max_segments: int = 32) -> None:
-        super().__init__(device, config)
-        if model is None:
-            path, _ = find_checked(CHECKPOINT, config)
-            model, _ = load_model(path)
-        c = model.config
-        if c.n_mels != config.n_mels or c.hop_length != config.hop_length:
-            raise VocoderUnavailableError(
-                f"WaveNet model made for n_mels {c.n_mels} / hop_length {c.hop_length}, the front-end has "
-                f"{config.n_mels} / {config.hop_length}"
-            )
-        self.model = model.eval().to(self.device)
-        self.receptive_field_frames = c.receptive_field_frames
-        self.receptive_field = c.receptive_field
+        super().__init__(model, device, config)
+        self.receptive_field = self.model.config.receptive_field
         self.temperature = float(temperature)
         self.seed = int(seed)
         self.segment_frames = max(1, int(segment_frames))
@@ -442,7 +442,6 @@ class WaveNetVocoder(Vocoder):
 
     def to(self, device: str | torch.device) -> WaveNetVocoder:
         super().to(device)
-        self.model.to(self.device)
         self.sampler_threads = SAMPLER_THREADS if self.device.type == "cpu" else None
         return self
 
@@ -545,11 +544,6 @@ class WaveNetVocoder(Vocoder):
 # --------------------------------------------------------------------------------------------------- files
 
 
-#: this model's checkpoint files (:class:`~vocoder_studio.vocoders.trained.CheckpointFiles`)
-FILES = trained.CheckpointFiles("WaveNet", WaveNetConfig, WaveNet)
-save_model = FILES.save
-read_checkpoint = FILES.read
-load_model = FILES.load
 
 
 def _build(device: str | torch.device = "cpu", config: MelConfig = DEFAULT_CONFIG, temperature: float = 1.0,
