@@ -210,7 +210,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     run_dir = Path(args.run) if args.run else None
     lr_decay = _step_range(args.lr_decay) if args.lr_decay else None
     trainer = train(args.model, device, args.minutes, args.steps, run_dir, resume=not args.restart,
-                    lr_decay=lr_decay, tier=args.tier, config_file=Path(args.config) if args.config else None)
+                    lr_decay=lr_decay, tier=args.tier, config_file=Path(args.config) if args.config else None,
+                    augment_gain=args.augment_gain, augment_speed=args.augment_speed)
     if args.export and getattr(trainer, "rank", 0) == 0:
         for path in export(args.model, trainer, device, Path(args.export)):
             print(f"exported {path}")
@@ -408,6 +409,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--lr-decay", default=None, metavar="START:END",
                    help="cosine learning-rate decay from step START to END (to 1%%), e.g. to anneal a plateaued run")
+    p.add_argument("--augment-gain", type=float, default=None, metavar="NATS",
+                   help="scale each training segment by exp(u), u uniform in ±NATS (level invariance; default off)")
+    p.add_argument("--augment-speed", type=float, default=None, metavar="FRACTION",
+                   help="play each training segment up to 1±FRACTION times as fast (pitch and formants move "
+                   "with it: a stand-in for more speakers; default off)")
     p.add_argument("--export", default=None, metavar="DIR",
                    help="afterwards, write the model and its card into this models directory")
     p.add_argument("--tier", type=int, default=None, metavar="N",

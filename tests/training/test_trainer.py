@@ -63,6 +63,32 @@ def test_segments_stay_inside_one_clip(packs: tuple[Pack, Pack]) -> None:
         assert not (start < train.offsets[1] < start + 4096)
 
 
+def test_augmentation_scales_level_and_speed_reproducibly(tmp_path: Path, packs: tuple[Pack, Pack]) -> None:
+    train, _ = packs
+    plain = SegmentSampler(train, 8192, seed=3).batch(16)
+    gained = SegmentSampler(train, 8192, seed=3, gain=1.0).batch(16)
+    assert gained.shape == plain.shape and gained.dtype == np.float32
+    levels = [np.log(np.abs(g).max() / np.abs(p).max()) for g, p in zip(gained, plain, strict=True)
+              if np.abs(p).max() > 1e-3]  # the same segments, each scaled by at most e^±1
+    assert levels and max(abs(v) for v in levels) <= 1.0 + 1e-4 and np.std(levels) > 0.1
+    # speed: a 1 kHz tone comes out between 1000 / 1.2 and 1000 × 1.2 Hz, the segment length kept; reproducible
+    rate = DEFAULT_CONFIG.sample_rate
+    tone = np.round(0.5 * 32767 * np.sin(2 * np.pi * 1000 * np.arange(5 * rate) / rate)).astype(np.int16)
+    sampler = SegmentSampler(Pack(tone, np.array([0, tone.size]), rate), 8192, seed=4, speed=0.2)
+    batch = sampler.batch(32)
+    assert batch.shape == (32, 8192) and np.isfinite(batch).all()
+    peaks = np.argmax(np.abs(np.fft.rfft(batch * np.hanning(8192), axis=1)), axis=1) * rate / 8192
+    assert 1000 / 1.2 - 5 <= peaks.min() < 950 and 1050 < peaks.max() <= 1000 * 1.2 + 5
+    assert np.array_equal(batch, SegmentSampler(Pack(tone, np.array([0, tone.size]), rate), 8192, seed=4,
+                                                speed=0.2).batch(32))
+    with pytest.raises(TrainingError, match="augmentation"):
+        SegmentSampler(train, 8192, speed=1.5)
+    # not part of the run's identity: a run continues with augmentation turned on
+    Trainer(FrameLinear(), train, None, tmp_path, TrainSettings(batch_size=2, segment_samples=2048)).run(steps=2)
+    augmented = TrainSettings(batch_size=2, segment_samples=2048, augment_gain=0.5, augment_speed=0.1)
+    assert Trainer(FrameLinear(), train, None, tmp_path, augmented).run(steps=2).step == 4
+
+
 def test_training_lowers_the_loss_and_logs(tmp_path: Path, packs: tuple[Pack, Pack]) -> None:
     train, valid = packs
     settings = TrainSettings(batch_size=4, segment_samples=4096, learning_rate=3e-3, log_every=5,

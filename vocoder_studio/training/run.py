@@ -62,7 +62,8 @@ def hardware(device: torch.device) -> str:
 
 def train(name: str, device: torch.device, minutes: float | None, steps: int | None, run_dir: Path | None,
           resume: bool = True, lr_decay: tuple[int, int] | None = None, tier: int | None = None,
-          config_file: Path | None = None) -> Trainer:
+          config_file: Path | None = None, augment_gain: float | None = None,
+          augment_speed: float | None = None) -> Trainer:
     """Train model ``name`` in ``run_dir`` (default: ``<data>/runs/<name>``, ``<data>/runs/melnet-tierN`` for one
     MelNet tier) for a budget, with a progress bar.
 
@@ -70,6 +71,8 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
     ``tier`` (MelNet only): train only this tier, 1-based (tiers share no weights: one process per tier).
     ``config_file`` (MelNet only): a JSON object of :class:`MelNetConfig` fields (missing ones keep their
     defaults); it is copied as ``config.json`` into the run folder, beside the checkpoint.
+    ``augment_gain`` (nats), ``augment_speed`` (a fraction): random level and speed of each training segment
+    (:attr:`TrainSettings.augment_gain`, :attr:`TrainSettings.augment_speed`); None keeps the recipe's (off).
 
     Under ``torchrun`` (``WORLD_SIZE`` > 1 in the environment) the process group is started here (gloo on the
     CPU, NCCL on a GPU) and every trainer trains data-parallel (gradients averaged over the ranks each step;
@@ -77,7 +80,8 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
 
     Raises:
         VocoderStudioError: unknown model, no corpus packs, a checkpoint that does not fit, ``tier``/
-            ``config_file`` for a model other than MelNet, a tier out of range or an unreadable config.
+            ``config_file`` for a model other than MelNet, a tier out of range or an unreadable config, an
+            augmentation out of range.
     """
     if name not in RECIPES:
         raise VocoderStudioError(f"unknown model {name!r}; trainable: {', '.join(sorted(RECIPES)) or 'none'}")
@@ -86,6 +90,10 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
         recipe = _melnet_variant(name, recipe, tier, config_file)
     if lr_decay is not None:
         settings = replace(settings, lr_decay=lr_decay)
+    if augment_gain is not None:
+        settings = replace(settings, augment_gain=augment_gain)
+    if augment_speed is not None:
+        settings = replace(settings, augment_speed=augment_speed)
     rank = _start_distributed(device)
     train_pack = corpus.Pack.load(corpus.pack_path("train"))
     valid_path = corpus.pack_path("valid")

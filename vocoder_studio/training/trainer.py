@@ -141,6 +141,13 @@ class TrainSettings:
             restarts); constant before ``start`` and at the floor after ``end``. None: constant. Not part of the
             run's identity: a run that plateaued can be annealed from where it stands.
         lr_floor: the fraction of each learning rate left after the decay.
+        augment_gain: each segment's amplitude is multiplied by ``exp(u)``, ``u`` uniform in
+            ``[-augment_gain, augment_gain]`` nats (the ln-mel shifts by ``u``): level invariance (0: off).
+        augment_speed: each segment is played ``f`` times faster, ``ln f`` uniform in ``±ln(1 + augment_speed)``
+            (Ko et al. 2015, "Audio augmentation for speech recognition": pitch and formants scale by ``f``, a
+            cheap stand-in for more speakers; resampled with librosa/soxr). 0: off. Neither is part of the run's
+            identity: a run can be continued with augmentation turned on (give the same values on every resume
+            to keep it exact).
     """
 
     batch_size: int = 16
@@ -156,6 +163,8 @@ class TrainSettings:
     valid_clips: int = 8
     lr_decay: tuple[int, int] | None = None
     lr_floor: float = 0.01
+    augment_gain: float = 0.0
+    augment_speed: float = 0.0
 
     def lr_factor(self, step: int) -> float:
         """The multiplier of every learning rate at optimisation step ``step`` (0-based), in [lr_floor, 1]."""
@@ -172,25 +181,40 @@ class SegmentSampler:
     A clip is chosen with probability proportional to its length, so every second of speech is equally likely.
     """
 
-    def __init__(self, pack: Pack, segment_samples: int, seed: int = 0) -> None:
+    def __init__(self, pack: Pack, segment_samples: int, seed: int = 0, gain: float = 0.0,
+                 speed: float = 0.0) -> None:
+        if gain < 0 or not 0 <= speed < 1:
+            raise TrainingError(f"augmentation: gain {gain} must be ≥ 0 nats and speed {speed} in [0, 1)")
         self.pack = pack
         self.segment = segment_samples
         self.rng = np.random.default_rng(seed)
+        #: :attr:`TrainSettings.augment_gain` and :attr:`TrainSettings.augment_speed`
+        self.gain, self.speed = gain, speed
 
     def batch(self, size: int) -> np.ndarray:
-        """``(size, segment_samples)`` float32 audio in [-1, 1]."""
+        """``(size, segment_samples)`` float32 audio, in [-1, 1] unless gain augmentation scales it up."""
         out = np.zeros((size, self.segment), np.float32)
         total = int(self.pack.offsets[-1])
         for row in range(size):
+            factor = float(np.exp(self.rng.uniform(-1, 1) * np.log1p(self.speed))) if self.speed else 1.0
+            length = int(round(self.segment * factor))  # source samples that play in one segment
             position = int(self.rng.integers(total))
             clip = int(np.searchsorted(self.pack.offsets, position, side="right")) - 1
             a, b = int(self.pack.offsets[clip]), int(self.pack.offsets[clip + 1])
-            if b - a <= self.segment:
+            if b - a <= length:
                 start = a
             else:
-                start = a + int(self.rng.integers(b - a - self.segment + 1))
-            piece = self.pack.audio[start : min(b, start + self.segment)]
-            out[row, : piece.size] = piece.astype(np.float32) / 32767.0
+                start = a + int(self.rng.integers(b - a - length + 1))
+            piece = self.pack.audio[start : min(b, start + length)].astype(np.float32) / 32767.0
+            if length != self.segment:
+                import librosa  # here: a lent GPU machine may train without librosa (and without this option)
+
+                piece = np.pad(piece, (0, length - piece.size))
+                piece = librosa.resample(piece, orig_sr=length, target_sr=self.segment, res_type="soxr_hq")
+                piece = piece[: self.segment]
+            out[row, : piece.size] = piece
+        if self.gain:  # drawn after the segments: with speed off they are the segments an unaugmented run draws
+            out *= np.exp(self.rng.uniform(-self.gain, self.gain, size)).astype(np.float32)[:, None]
         return out
 
     def state(self) -> dict[str, Any]:
@@ -302,7 +326,8 @@ class Trainer:
         if self.world > 1:  # the same start on every rank, whatever the seeds did
             for tensor in self.model.state_dict().values():
                 dist.broadcast(tensor, 0)
-        self.sampler = SegmentSampler(train, settings.segment_samples, settings.seed)
+        self.sampler = SegmentSampler(train, settings.segment_samples, settings.seed, settings.augment_gain,
+                                      settings.augment_speed)
         self.valid = [] if valid is None else validation_clips(valid, settings.valid_clips, config)
         self.state = RunState()
         #: the discriminator's settings, for an adversarial recipe (else None)
@@ -348,6 +373,8 @@ class Trainer:
         settings.pop("validate_every")
         settings.pop("lr_decay")
         settings.pop("lr_floor")
+        settings.pop("augment_gain")
+        settings.pop("augment_speed")
         identity = {"model": self.recipe.name, "hyperparameters": self.recipe.hyperparameters(),
                     "settings": settings, "mel_config": asdict(self.config)}
         if self.adversarial is not None:
