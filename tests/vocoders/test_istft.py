@@ -120,10 +120,39 @@ def test_receptive_field_is_the_support_of_the_output() -> None:
     assert len(reached) == 2 * field + 1
 
 
+def test_mel_matching_widens_the_support_by_three_frames_a_step() -> None:
+    """With mel matching one hop of output depends on the mel frames within ±(field + 3 · steps), no further."""
+    torch.manual_seed(1)
+    model = ISTFTGenerator(SMALL).double()
+    k = 40
+    for steps in (1, 2):
+        mel = (torch.randn(1, DEFAULT_CONFIG.n_mels, 81, dtype=torch.float64) - 4).requires_grad_(True)
+        model.synthesize(mel.float().double(), steps)[0, k * HOP: (k + 1) * HOP].sum().backward()
+        assert mel.grad is not None
+        reached = (mel.grad.abs().sum(dim=1)[0] > 0).nonzero().flatten()
+        field = SMALL.receptive_field_frames + 3 * steps
+        assert (int(reached.min()), int(reached.max())) == (k - field, k + field)
+        assert ISTFTVocoder(model=ISTFTGenerator(SMALL), mel_match_steps=steps).receptive_field_frames == field
+
+
+def test_mel_matching_brings_the_output_mel_to_the_input(speech: np.ndarray) -> None:
+    """On a real clip an (untrained) network's output mel is far from its input; one step of mel matching
+    brings it much closer, a second closer still; 0 steps is the raw forward pass."""
+    torch.manual_seed(2)
+    model = ISTFTGenerator(SMALL).eval()
+    mel = torch.from_numpy(wav_to_mel(speech[: 100 * HOP])).unsqueeze(0)
+    errors = []
+    with torch.inference_mode():
+        assert torch.equal(model.synthesize(mel, 0), model(mel))
+        for steps in (0, 1, 2):
+            errors.append(float((wav_to_mel(model.synthesize(mel, steps)) - mel).abs().mean()))
+    assert errors[1] < 0.5 * errors[0] and errors[2] < errors[1]
+
+
 def test_streaming_equals_the_full_pass(speech_mel: np.ndarray) -> None:
     torch.manual_seed(0)
     vocoder = ISTFTVocoder(model=ISTFTGenerator())
-    assert vocoder.receptive_field_frames == 29
+    assert vocoder.receptive_field_frames == 29 + 3  # backbone, overlap-add, one mel-matching step
     full = vocoder.vocode(speech_mel)
     streamed = torch.cat(list(vocoder.stream(speech_mel, chunk_frames=64)))
     assert streamed.shape == full.shape
@@ -158,9 +187,10 @@ def test_the_entry_loads_a_checkpoint_from_the_models_directory(models_dir: Path
     entry = get_entry("istft")
     assert entry.unavailable_reason() is None and entry.summary() == "iSTFT test model, untrained"
     vocoder = create_vocoder("istft")
-    assert isinstance(vocoder, ISTFTVocoder) and vocoder.receptive_field_frames == SMALL.receptive_field_frames
+    # one mel-matching step after the network widens the field by 3 frames (STFT frames 4 hops apart never meet)
+    assert isinstance(vocoder, ISTFTVocoder) and vocoder.receptive_field_frames == SMALL.receptive_field_frames + 3
     with torch.inference_mode():
-        expected = model(torch.from_numpy(speech_mel[None, :, :50]))[0].clamp(-1, 1)
+        expected = model.synthesize(torch.from_numpy(speech_mel[None, :, :50]))[0].clamp(-1, 1)
     assert torch.equal(vocoder.vocode(speech_mel[:, :50]), expected)
 
 

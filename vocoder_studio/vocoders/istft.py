@@ -19,13 +19,15 @@ beside it in a models directory (:mod:`vocoder_studio.vocoders.checkpoints`).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig
+from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, mel_filterbank, wav_to_mel
 from vocoder_studio.vocoders import trained
 from vocoder_studio.vocoders.checkpoints import trained_checkpoint
 from vocoder_studio.vocoders.entry import VocoderEntry
@@ -33,6 +35,10 @@ from vocoder_studio.vocoders.trained import ModelConfig, count_parameters
 
 #: The checkpoint's file name in a models directory; its model card is ``istft.json``.
 CHECKPOINT = "istft.pt"
+
+#: Mel-matching steps the vocoder runs after the network (:func:`mel_match`; 0: the network's raw output).
+#: One step took English speech from PESQ-wb 1.91 to 2.25 and log-mel L1 0.85 to 0.21 (models/istft.json).
+MEL_MATCH_STEPS = 1
 
 #: Vocos clips the predicted magnitude at this value (``torch.clip(mag, max=1e2)``) so that an early,
 #: untrained exponent cannot overflow.
@@ -102,6 +108,13 @@ class ISTFTConfig(ModelConfig):
         return -(-self.pad // self.hop_length)
 
     @property
+    def frame_overlap(self) -> int:
+        """STFT frames on each side that share samples with one frame: ``n_fft / hop_length - 1`` = 3 (frames
+        4 hops apart meet only where the Hann windows are 0). What one :func:`mel_match` step adds to the
+        receptive field: an output mel frame is analysed from samples that frames ±3 synthesised."""
+        return self.n_fft // self.hop_length - 1
+
+    @property
     def receptive_field_frames(self) -> int:
         """Mel frames each side that one frame's output samples depend on: backbone + overlap-add = 27 + 2 = 29.
 
@@ -165,6 +178,65 @@ def inverse_stft(spec: torch.Tensor, config: ISTFTConfig, window: torch.Tensor |
     return audio / envelope.clamp_min(1e-11)
 
 
+def band_to_bin_weights(config: MelConfig = DEFAULT_CONFIG) -> torch.Tensor:
+    """How a per-band value spreads to the STFT bins: float32 ``(n_mels, n_fft // 2 + 1)`` whose column ``k`` is
+    the mel filterbank's column ``k`` divided by its sum (the bands' share of bin ``k``); bins no filter covers
+    (below the first and above the last band, e.g. above ``fmax``) take the nearest covered bin's column."""
+    return torch.tensor(_band_to_bin_weights(config))  # a fresh copy: safe in and out of inference mode
+
+
+@functools.lru_cache(maxsize=8)
+def _band_to_bin_weights(config: MelConfig) -> np.ndarray:
+    bank = mel_filterbank(config).astype(np.float32)
+    total = bank.sum(0)
+    covered = np.flatnonzero(total > 0)
+    nearest = covered[np.clip(np.searchsorted(covered, np.arange(bank.shape[1])), 0, len(covered) - 1)]
+    nearest = np.where(np.arange(bank.shape[1]) < covered[0], covered[0], nearest)
+    weights = bank / np.maximum(total, 1e-12)
+    out = np.ascontiguousarray(weights[:, nearest], dtype=np.float32)
+    out.flags.writeable = False
+    return out
+
+
+def mel_match(mel: torch.Tensor, log_magnitude: torch.Tensor, phase: torch.Tensor, config: ISTFTConfig,
+              window: torch.Tensor, steps: int = MEL_MATCH_STEPS,
+              mel_config: MelConfig = DEFAULT_CONFIG) -> torch.Tensor:
+    """Synthesise the predicted STFT, then make the waveform's own mel match the input mel: each step analyses
+    the output with the shared front-end, takes the per-band error ``mel - mel(output)`` (nats), spreads it to
+    the bins (:func:`band_to_bin_weights`) and adds it to the predicted log-magnitudes, phases kept; the result
+    is synthesised again.
+
+    Why: the network's magnitudes and phases are not a consistent STFT, so the overlap-add changes the spectrum;
+    the network learned to offset that on its training voices only. On an unseen English speaker its output
+    was 0.7–1.0 nats too loud in every band (noise filling the quiet bands and the pauses). One step is a
+    fixed-point (Gauss–Newton-like) correction of the envelope, like Griffin-Lim's magnitude projection but on
+    the mel scale and with the network's phases; it costs one more STFT and inverse STFT.
+
+    Args:
+        mel: the input ln-mel ``(B, n_mels, T)`` float32 (natural-log magnitude, the front-end's floor).
+        log_magnitude, phase: the network's prediction, each ``(B, T, n_fft // 2 + 1)``.
+        config: the generator's STFT sizes; ``window``: its synthesis window.
+        steps: corrections (0 returns the plain synthesis).
+        mel_config: the front-end the input mel was made with (the analysis of each step uses it).
+    Returns:
+        the waveform ``(B, T * hop_length)`` float32. Each step widens the receptive field by
+        :attr:`ISTFTConfig.frame_overlap` (3) frames on each side.
+    """
+    magnitude_limit = MAX_MAGNITUDE
+    weights = band_to_bin_weights(mel_config).to(mel.device) if steps else None
+
+    def synthesise(log_mag: torch.Tensor) -> torch.Tensor:
+        magnitude = torch.exp(log_mag).clamp(max=magnitude_limit)
+        return inverse_stft(torch.complex(magnitude * torch.cos(phase), magnitude * torch.sin(phase)), config,
+                            window)
+
+    for _ in range(steps):
+        assert weights is not None
+        error = mel.float() - wav_to_mel(synthesise(log_magnitude), mel_config)  # (B, n_mels, T), nats
+        log_magnitude = log_magnitude + error.transpose(1, 2) @ weights
+    return synthesise(log_magnitude)
+
+
 class ConvNeXtBlock(nn.Module):
     """ConvNeXt block at frame rate: depthwise conv → LayerNorm → Linear → GELU → Linear → layer scale γ →
     residual. ``(B, dim, T)`` → ``(B, dim, T)``; sees ``kernel_size // 2`` frames on each side."""
@@ -224,13 +296,18 @@ class ISTFTGenerator(nn.Module):
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         """ln-mel ``(B, n_mels, T)`` float32 → waveform ``(B, T * hop_length)`` float32 (not clipped)."""
+        return self.synthesize(mel, 0)
+
+    def synthesize(self, mel: torch.Tensor, mel_match_steps: int = MEL_MATCH_STEPS,
+                   mel_config: MelConfig = DEFAULT_CONFIG) -> torch.Tensor:
+        """ln-mel ``(B, n_mels, T)`` float32 → waveform ``(B, T * hop_length)`` float32 (not clipped), after
+        ``mel_match_steps`` steps of :func:`mel_match` against ``mel_config``'s front-end (0: the raw output,
+        as training sees it)."""
         log_magnitude, phase = self.spectrum(mel)
         # the head may run in bfloat16/float16 under autocast; the FFT and complex numbers need float32
         log_magnitude, phase = log_magnitude.float(), phase.float()
-        magnitude = torch.exp(log_magnitude).clamp(max=MAX_MAGNITUDE)
-        spec = torch.complex(magnitude * torch.cos(phase), magnitude * torch.sin(phase))
         window: torch.Tensor = self.window  # type: ignore[assignment]
-        return inverse_stft(spec, self.config, window)
+        return mel_match(mel, log_magnitude, phase, self.config, window, mel_match_steps, mel_config)
 
 
 #: this model's checkpoint files (:class:`~vocoder_studio.vocoders.trained.CheckpointFiles`)
@@ -248,6 +325,8 @@ class ISTFTVocoder(trained.TrainedVocoder):
             directories.
         device: torch device.
         config: the mel front-end; the model's ``n_mels`` and ``hop_length`` must match it.
+        mel_match_steps: steps of :func:`mel_match` after the network (default :data:`MEL_MATCH_STEPS`; 0 plays
+            the network's raw output, as its training scores it).
     Raises:
         VocoderUnavailableError: no usable checkpoint, or a model for another front-end.
     """
@@ -263,8 +342,15 @@ class ISTFTVocoder(trained.TrainedVocoder):
     model: ISTFTGenerator
 
     def __init__(self, model: ISTFTGenerator | None = None, device: str | torch.device = "cpu",
-                 config: MelConfig = DEFAULT_CONFIG) -> None:
+                 config: MelConfig = DEFAULT_CONFIG, mel_match_steps: int = MEL_MATCH_STEPS) -> None:
         super().__init__(model, device, config)
+        #: :func:`mel_match` steps after the network; each widens the receptive field by ``frame_overlap``
+        self.mel_match_steps = mel_match_steps
+        c = self.model.config
+        self.receptive_field_frames = c.receptive_field_frames + c.frame_overlap * mel_match_steps
+
+    def _synthesize(self, mel: torch.Tensor) -> torch.Tensor:
+        return self.model.synthesize(mel, self.mel_match_steps, self.config)
 
     def describe(self) -> str:
         c = self.model.config

@@ -1,0 +1,66 @@
+"""Score the iSTFT vocoder with and without mel matching (``vocoders/istft.py: mel_match``) on held-out speech:
+40 clips (<= 4 s) of the Czech/Dutch test split (levels never trained or validated on) and the 8 English
+alsa-utils speech clips (a speaker and language never heard; Noise.wav left out). Prints one JSON object of mean
+PESQ-wb, STOI, log-mel L1, F0 RMSE (cents), V/UV F1 and RTF per set and per number of mel-matching steps.
+One thread.
+
+    VOCODER_STUDIO_DATA=/work/data python scripts/istft_measure.py [--steps 0 1 2] [--model models/istft.pt]
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import time
+
+import numpy as np
+import torch
+
+from vocoder_studio.audio import load_audio, wav_to_mel
+from vocoder_studio.evaluation.evaluate import score_pair
+from vocoder_studio.training import corpus
+from vocoder_studio.vocoders.istft import ISTFTVocoder, load_model
+
+RATE = 22050
+
+
+def test_clips(count: int = 40, seconds: float = 4.0) -> list[np.ndarray]:
+    pack = corpus.Pack.load(corpus.pack_path("test"))
+    return [pack.clip(int(i))[: int(seconds * RATE)] for i in np.linspace(0, len(pack) - 1, count).astype(int)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--model", default=None, help="an istft.pt (default: the installed one)")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    model = load_model(args.model)[0] if args.model else None
+    sets = {"test40": test_clips(),
+            "english_alsa": [load_audio(p) for p in sorted(glob.glob("/usr/share/sounds/alsa/*.wav"))
+                             if not p.endswith("Noise.wav")]}
+    report: dict[str, dict[str, dict[str, float]]] = {}
+    for steps in args.steps:
+        vocoder = ISTFTVocoder(model=model, mel_match_steps=steps) if model is not None else \
+            ISTFTVocoder(mel_match_steps=steps)
+        for name, clips in sets.items():
+            rows, seconds, audio_s = [], 0.0, 0.0
+            for clip in clips:
+                clip = clip[: clip.size // 256 * 256]
+                mel = wav_to_mel(clip)
+                start = time.perf_counter()
+                out = np.asarray(vocoder.vocode(mel), np.float32)
+                seconds += time.perf_counter() - start
+                audio_s += clip.size / RATE
+                rows.append(score_pair(clip, out[: clip.size], RATE))
+            means = {key: round(float(np.nanmean([np.nan if r[key] is None else r[key] for r in rows])), 4)
+                     for key in ("pesq_wb", "stoi", "mel_l1", "f0_rmse_cents", "vuv_f1")}  # nan: no voiced frame
+            report.setdefault(f"mel_match_steps={steps}", {})[name] = {**means, "rtf": round(seconds / audio_s, 5),
+                                                                      "clips": len(rows)}
+            print(steps, name, report[f"mel_match_steps={steps}"][name], flush=True)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
