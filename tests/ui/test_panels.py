@@ -11,13 +11,16 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QSpinBox
 
 from tests.vocoders.conftest import toy_plugin  # noqa: F401  (the fixture)
 from vocoder_studio.ui.panels import VocoderPanel
-from vocoder_studio.vocoders import DEFAULT_VOCODER
+from vocoder_studio.vocoders import DEFAULT_VOCODER, PREVIEW_VOCODER, get_entry, preview_vocoder
 
 
 def test_default_vocoder_and_schema_bounds(qtbot) -> None:  # type: ignore[no-untyped-def]
     panel = VocoderPanel()
     qtbot.addWidget(panel)
-    assert panel.choice().name == DEFAULT_VOCODER
+    # the fast iSTFT vocoder for listening while editing when its model is installed (it ships), else HiFi-GAN
+    assert panel.choice().name == preview_vocoder()
+    shipped = get_entry(PREVIEW_VOCODER).unavailable_reason() is None
+    assert preview_vocoder() == (PREVIEW_VOCODER if shipped else DEFAULT_VOCODER)
     iterations = panel.panels["griffin-lim"].controls["iterations"]
     assert isinstance(iterations, QSpinBox)
     assert (iterations.minimum(), iterations.maximum()) == (1, 1000)  # 0 and -3 cannot be entered

@@ -26,7 +26,7 @@ from vocoder_studio.engine.device import device_choices
 from vocoder_studio.engine.player import output_devices, playback_status
 from vocoder_studio.vocoders.entry import VocoderEntry
 from vocoder_studio.vocoders.params import Parameter, resolve
-from vocoder_studio.vocoders.registry import DEFAULT_VOCODER, list_vocoders
+from vocoder_studio.vocoders.registry import list_vocoders, preview_vocoder
 
 BLOCKSIZES = [256, 512, 1024, 2048, 4096]
 _HINT_STYLE = "color: #8a909c;"
@@ -150,6 +150,7 @@ class VocoderPanel(QWidget):
         self.reasons: dict[str, str | None] = {}
         model = self.vocoder_combo.model()
         first_ready = None
+        preferred = preview_vocoder()
         for i, entry in enumerate(self.entries):
             reason = entry.unavailable_reason()
             self.reasons[entry.name] = reason
@@ -161,7 +162,7 @@ class VocoderPanel(QWidget):
                     item.setToolTip(f"unavailable: {reason}")
             else:
                 self.vocoder_combo.setItemData(i, entry.summary() or entry.weights, Qt.ItemDataRole.ToolTipRole)
-                if first_ready is None or entry.name == DEFAULT_VOCODER:
+                if first_ready is None or entry.name == preferred:
                     first_ready = i
             panel = ParameterPanel(entry)
             panel.changed.connect(self.changed)

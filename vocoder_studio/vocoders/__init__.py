@@ -7,13 +7,16 @@ from vocoder_studio.vocoders.entry import ConfigMismatchError, VocoderEntry
 from vocoder_studio.vocoders.params import Parameter, ParameterError
 from vocoder_studio.vocoders.registry import (
     DEFAULT_VOCODER,
+    PREVIEW_VOCODER,
     create_vocoder,
     get_entry,
     list_vocoders,
+    preview_vocoder,
 )
 
 __all__ = [
     "DEFAULT_VOCODER",
+    "PREVIEW_VOCODER",
     "ConfigMismatchError",
     "Parameter",
     "ParameterError",
@@ -24,4 +27,5 @@ __all__ = [
     "create_vocoder",
     "get_entry",
     "list_vocoders",
+    "preview_vocoder",
 ]

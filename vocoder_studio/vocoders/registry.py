@@ -30,8 +30,13 @@ from vocoder_studio.vocoders.entry import VocoderEntry, unavailable_entry
 
 ENTRY_POINT_GROUP = "vocoder_studio.vocoders"
 
-#: The vocoder used when none is named: the CLI, the panel, new documents.
+#: The vocoder used when none is named: the CLI (``vocode``, batch export), new documents, the Compare view.
 DEFAULT_VOCODER = "hifigan"
+
+#: The window's vocoder for listening while editing, when its model is installed (issue 10): our iSTFT vocoder
+#: answers play and every edit in a few milliseconds on a CPU (HiFi-GAN needs about 140 ms before the first
+#: sound here). Without it the window starts on :data:`DEFAULT_VOCODER`.
+PREVIEW_VOCODER = "istft"
 
 _lock = threading.Lock()
 _entries: dict[str, VocoderEntry] | None = None
@@ -86,6 +91,15 @@ def _registry() -> dict[str, VocoderEntry]:
                 found.setdefault(entry.name, entry)  # a plug-in cannot replace a built-in
             _entries = found
         return _entries
+
+
+def preview_vocoder() -> str:
+    """The name the window selects first: :data:`PREVIEW_VOCODER` when its entry is available (weights found and
+    checked), else :data:`DEFAULT_VOCODER`."""
+    entry = _registry().get(PREVIEW_VOCODER)
+    if entry is not None and entry.unavailable_reason() is None:
+        return PREVIEW_VOCODER
+    return DEFAULT_VOCODER
 
 
 def list_vocoders() -> list[VocoderEntry]:
