@@ -14,7 +14,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vocoder_studio.audio.mel import DEFAULT_CONFIG
+from vocoder_studio.audio.mel import DEFAULT_CONFIG, wav_to_mel
 from vocoder_studio.errors import VocoderUnavailableError
 from vocoder_studio.vocoders import create_vocoder, get_entry, registry
 from vocoder_studio.vocoders.checkpoints import ModelCard, model_dirs
@@ -166,6 +166,30 @@ def test_streaming_equals_the_full_pass(speech_mel: np.ndarray) -> None:
     assert snr_db(full, short) < 60
 
 
+def test_mel_matching_after_the_generator_keeps_streaming_exact(speech_mel: np.ndarray) -> None:
+    """The post-step's support is the generator's field + 4 frames (+ 3 a further step), measured by gradients;
+    streaming with that context still splices exactly; and the output's mel moves towards the input's."""
+    torch.manual_seed(6)
+    model = lively(MelGANGenerator(SMALL)).eval()
+    for steps in (1, 2):
+        vocoder = MelGANVocoder(model=model, mel_match_steps=steps)
+        field = SMALL.receptive_field_frames + 4 + 3 * (steps - 1)
+        assert vocoder.receptive_field_frames == field
+        mel = torch.from_numpy(speech_mel[None, :, 100:181].copy()).requires_grad_(True)
+        k = 40
+        vocoder._synthesize(mel)[0, k * HOP: (k + 1) * HOP].sum().backward()
+        assert mel.grad is not None
+        reached = (mel.grad.abs().sum(dim=1)[0] > 0).nonzero().flatten()
+        assert (int(reached.min()), int(reached.max())) == (k - field, k + field)
+    vocoder = MelGANVocoder(model=model, mel_match_steps=1)
+    full = vocoder.vocode(speech_mel)
+    streamed = torch.cat(list(vocoder.stream(speech_mel, chunk_frames=64)))
+    assert snr_db(full, streamed) > 90
+    raw = MelGANVocoder(model=model).vocode(speech_mel)
+    error = [float(np.abs(wav_to_mel(a.numpy()) - speech_mel).mean()) for a in (raw, full)]
+    assert error[1] < 0.5 * error[0]
+
+
 def test_the_discriminator_sees_three_scales_and_its_losses() -> None:
     torch.manual_seed(3)
     config = DiscriminatorConfig(ndf=8, max_channels=64)
@@ -216,11 +240,15 @@ def test_the_entry_loads_a_checkpoint_from_the_models_directory(models_dir: Path
     write_card(save_model(models_dir / CHECKPOINT, model, step=0))
     entry = get_entry("melgan")
     assert entry.unavailable_reason() is None and entry.summary() == "MelGAN test model, untrained"
-    vocoder = create_vocoder("melgan")
+    vocoder = create_vocoder("melgan", mel_match=0)  # the raw generator
     assert isinstance(vocoder, MelGANVocoder) and vocoder.receptive_field_frames == SMALL.receptive_field_frames
     with torch.inference_mode():
         expected = model(torch.from_numpy(speech_mel[None, :, :50]))[0]
     assert snr_db(expected, vocoder.vocode(speech_mel[:, :50])) > 60
+    # the panel's default adds one mel-matching step (4 frames more context)
+    matched = create_vocoder("melgan")
+    assert isinstance(matched, MelGANVocoder) and matched.mel_match_steps == 1
+    assert matched.receptive_field_frames == SMALL.receptive_field_frames + 4
 
 
 def test_a_missing_or_broken_checkpoint_makes_only_this_entry_unavailable(models_dir: Path) -> None:

@@ -31,6 +31,7 @@ from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, mel_filterbank, 
 from vocoder_studio.vocoders import trained
 from vocoder_studio.vocoders.checkpoints import trained_checkpoint
 from vocoder_studio.vocoders.entry import VocoderEntry
+from vocoder_studio.vocoders.params import Parameter
 from vocoder_studio.vocoders.trained import ModelConfig, count_parameters
 
 #: The checkpoint's file name in a models directory; its model card is ``istft.json``.
@@ -199,8 +200,8 @@ def _band_to_bin_weights(config: MelConfig) -> np.ndarray:
 
 
 def mel_match(mel: torch.Tensor, log_magnitude: torch.Tensor, phase: torch.Tensor, config: ISTFTConfig,
-              window: torch.Tensor, steps: int = MEL_MATCH_STEPS,
-              mel_config: MelConfig = DEFAULT_CONFIG) -> torch.Tensor:
+              window: torch.Tensor, steps: int = MEL_MATCH_STEPS, mel_config: MelConfig = DEFAULT_CONFIG,
+              synthesised: torch.Tensor | None = None) -> torch.Tensor:
     """Synthesise the predicted STFT, then make the waveform's own mel match the input mel: each step analyses
     the output with the shared front-end, takes the per-band error ``mel - mel(output)`` (nats), spreads it to
     the bins (:func:`band_to_bin_weights`) and adds it to the predicted log-magnitudes, phases kept; the result
@@ -218,6 +219,8 @@ def mel_match(mel: torch.Tensor, log_magnitude: torch.Tensor, phase: torch.Tenso
         config: the generator's STFT sizes; ``window``: its synthesis window.
         steps: corrections (0 returns the plain synthesis).
         mel_config: the front-end the input mel was made with (the analysis of each step uses it).
+        synthesised: the waveform the prediction already stands for, when known (:func:`match_waveform`): the
+            first step analyses it instead of synthesising the prediction again.
     Returns:
         the waveform ``(B, T * hop_length)`` float32. Each step widens the receptive field by
         :attr:`ISTFTConfig.frame_overlap` (3) frames on each side.
@@ -230,11 +233,48 @@ def mel_match(mel: torch.Tensor, log_magnitude: torch.Tensor, phase: torch.Tenso
         return inverse_stft(torch.complex(magnitude * torch.cos(phase), magnitude * torch.sin(phase)), config,
                             window)
 
-    for _ in range(steps):
+    for step in range(steps):
         assert weights is not None
-        error = mel.float() - wav_to_mel(synthesise(log_magnitude), mel_config)  # (B, n_mels, T), nats
+        output = synthesised if step == 0 and synthesised is not None else synthesise(log_magnitude)
+        error = mel.float() - wav_to_mel(output, mel_config)  # (B, n_mels, T), nats
         log_magnitude = log_magnitude + error.transpose(1, 2) @ weights
-    return synthesise(log_magnitude)
+    return synthesised if steps == 0 and synthesised is not None else synthesise(log_magnitude)
+
+
+def match_waveform(audio: torch.Tensor, mel: torch.Tensor, steps: int = 1,
+                   mel_config: MelConfig = DEFAULT_CONFIG) -> torch.Tensor:
+    """:func:`mel_match` for any vocoder's waveform: the front-end's own STFT of ``audio`` (reflect-padded, the
+    frames of the mel) gives the magnitudes and phases to start from, which :func:`inverse_stft` would turn
+    back into ``audio`` exactly; ``steps`` corrections then make the output's mel follow ``mel``.
+
+    Args:
+        audio: ``(B, T * hop_length)`` float32 (not clipped), made from ``mel`` ``(B, n_mels, T)``.
+        steps: corrections (0 returns ``audio`` unchanged).
+    Returns:
+        ``(B, T * hop_length)`` float32. Output block ``k`` depends on ``audio`` within ``±(4 + 3 (steps - 1))``
+        hops of it (the analysis and the synthesis frames each reach two hops; each further step three).
+        ``audio`` itself is the first step's output to analyse (the STFT round trip is exact), so no synthesis
+        is repeated.
+    """
+    if steps == 0:
+        return audio
+    config = ISTFTConfig(n_mels=mel_config.n_mels, n_fft=mel_config.n_fft, hop_length=mel_config.hop_length,
+                         win_length=mel_config.win_length)
+    window = hann_frame_window(config, audio.device)
+    padded = F.pad(audio.float().unsqueeze(1), (config.pad, config.pad), mode="reflect").squeeze(1)
+    spec = torch.stft(padded, config.n_fft, config.hop_length, config.win_length,
+                      torch.hann_window(config.win_length, device=audio.device), center=False,
+                      return_complex=True).transpose(1, 2)[:, : mel.shape[-1]]
+    log_magnitude = torch.log(spec.abs().clamp_min(1e-9))
+    return mel_match(mel, log_magnitude, spec.angle(), config, window, steps, mel_config, synthesised=audio.float())
+
+
+def mel_match_parameter(default: int) -> Parameter:
+    """The ``mel_match`` parameter of a vocoder's panel and CLI: :func:`mel_match` steps after the network."""
+    return Parameter("mel_match", "int", default,
+                     "mel-matching steps after the network: the output is analysed, and its STFT magnitudes are "
+                     "corrected so that its mel follows the input's (phases kept); 0 plays the network's raw output",
+                     min=0, max=4)
 
 
 class ConvNeXtBlock(nn.Module):
@@ -358,8 +398,9 @@ class ISTFTVocoder(trained.TrainedVocoder):
         return f"{self.name}, {c.num_layers} × {c.dim} ConvNeXt, {millions:.1f} M parameters ({self.device})"
 
 
-def _build(device: str | torch.device = "cpu", config: MelConfig = DEFAULT_CONFIG) -> ISTFTVocoder:
-    return ISTFTVocoder(device=device, config=config)
+def _build(device: str | torch.device = "cpu", config: MelConfig = DEFAULT_CONFIG,
+           mel_match: int = MEL_MATCH_STEPS) -> ISTFTVocoder:
+    return ISTFTVocoder(device=device, config=config, mel_match_steps=mel_match)
 
 
 _check, _card = trained_checkpoint(CHECKPOINT, DEFAULT_CONFIG)
@@ -369,6 +410,7 @@ VOCODERS = (
         name="istft",
         label="iSTFT (Vocos-style, ours)",
         factory=_build,
+        parameters=(mel_match_parameter(MEL_MATCH_STEPS),),
         weights=f"models/{CHECKPOINT} (trained here: `vocoder-studio train istft`)",
         description="ConvNeXt at frame rate predicting STFT magnitude and phase, then an inverse FFT "
         "(after Vocos, Siuzdak 2023)",
@@ -385,6 +427,9 @@ __all__ = [
     "count_parameters",
     "inverse_stft",
     "load_model",
+    "match_waveform",
+    "mel_match",
+    "mel_match_parameter",
     "read_checkpoint",
     "save_model",
 ]

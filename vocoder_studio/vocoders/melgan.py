@@ -32,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -45,6 +45,7 @@ from vocoder_studio.vocoders import trained
 from vocoder_studio.vocoders.checkpoints import trained_checkpoint
 from vocoder_studio.vocoders.entry import VocoderEntry
 from vocoder_studio.vocoders.hifigan import _conv2d_of
+from vocoder_studio.vocoders.istft import match_waveform, mel_match_parameter
 from vocoder_studio.vocoders.trained import ModelConfig, count_parameters
 
 #: The checkpoint's file name in a models directory; its model card is ``melgan.json``.
@@ -356,6 +357,8 @@ class MelGANVocoder(trained.TrainedVocoder):
             ``melgan.pt`` from the models directories.
         device: torch device.
         config: the mel front-end; the model's ``n_mels`` and ``hop_length`` must match it.
+        mel_match_steps: steps of :func:`~vocoder_studio.vocoders.istft.match_waveform` after the generator (the
+            panel's default is :data:`MEL_MATCH_DEFAULT` while the shipped generator is under-trained).
     Raises:
         VocoderUnavailableError: no usable checkpoint, or a model for another front-end.
     """
@@ -371,12 +374,20 @@ class MelGANVocoder(trained.TrainedVocoder):
     model: MelGANGenerator
 
     def __init__(self, model: MelGANGenerator | None = None, device: str | torch.device = "cpu",
-                 config: MelConfig = DEFAULT_CONFIG) -> None:
+                 config: MelConfig = DEFAULT_CONFIG, mel_match_steps: int = 0) -> None:
         if model is not None:  # a copy (deepcopy of weight-norm parametrisations breaks the original: rebuild)
             copied = MelGANGenerator(model.config)
             copied.load_state_dict(model.state_dict())
             model = copied
         super().__init__(model, device, config)
+        #: :func:`~vocoder_studio.vocoders.istft.match_waveform` steps after the generator (0: its raw output)
+        self.mel_match_steps = mel_match_steps
+        if mel_match_steps:
+            self.receptive_field_frames += 4 + 3 * (mel_match_steps - 1)
+
+    def _synthesize(self, mel: torch.Tensor) -> torch.Tensor:
+        audio = cast(torch.Tensor, self.model(mel))
+        return match_waveform(audio, mel, self.mel_match_steps, self.config)
 
     def prepare(self, model: nn.Module) -> nn.Module:
         """Weight norm folded into plain weights and the 2-D channels-last layout (the fast CPU path)."""
@@ -389,8 +400,14 @@ class MelGANVocoder(trained.TrainedVocoder):
         return f"{self.name}, ngf {c.ngf}, {millions:.1f} M parameters ({self.device})"
 
 
-def _build(device: str | torch.device = "cpu", config: MelConfig = DEFAULT_CONFIG) -> MelGANVocoder:
-    return MelGANVocoder(device=device, config=config)
+#: The panel's mel-matching steps after the generator: 1 while the shipped generator is a short CPU warm-up
+#: whose envelope is far off (models/melgan.json gives the scores with 0 and 1); 0 plays the raw generator.
+MEL_MATCH_DEFAULT = 1
+
+
+def _build(device: str | torch.device = "cpu", config: MelConfig = DEFAULT_CONFIG,
+           mel_match: int = MEL_MATCH_DEFAULT) -> MelGANVocoder:
+    return MelGANVocoder(device=device, config=config, mel_match_steps=mel_match)
 
 
 _check, _card = trained_checkpoint(CHECKPOINT, DEFAULT_CONFIG)
@@ -400,6 +417,7 @@ VOCODERS = (
         name="melgan",
         label="MelGAN (ours)",
         factory=_build,
+        parameters=(mel_match_parameter(MEL_MATCH_DEFAULT),),
         weights=f"models/{CHECKPOINT} (trained here: `vocoder-studio train melgan`)",
         description="fully convolutional GAN generator, mel to waveform in one fast pass (Kumar et al. 2019)",
         check=_check,
