@@ -16,6 +16,7 @@ import torch
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, validate_mel
 from vocoder_studio.errors import MelShapeError
+from vocoder_studio.vocoders.stft import MAX_MEL_MATCH_STEPS, match_waveform
 
 
 @runtime_checkable
@@ -83,6 +84,12 @@ class Vocoder(ABC):
     #: longer mels are vocoded in chunks of this many frames (exact with context ≥ the receptive field), so
     #: memory stays flat however long the file; None vocodes any length in one call.
     max_frames_per_call: int | None = None
+    #: mel-matching steps after :meth:`_synthesize` (:func:`~vocoder_studio.vocoders.stft.match_waveform`): the
+    #: output's STFT magnitudes corrected so that its mel follows the input's. 0: the vocoder's own output. Set
+    #: with :meth:`set_mel_match`, which widens ``receptive_field_frames`` to match.
+    mel_match_steps: int = 0
+    #: a subclass that applies mel matching inside ``_synthesize`` itself (from its own spectrum) sets this
+    mel_match_inside: bool = False
 
     def __init__(self, device: str | torch.device = "cpu", config: MelConfig = DEFAULT_CONFIG) -> None:
         self.config = config
@@ -93,6 +100,28 @@ class Vocoder(ABC):
     @abstractmethod
     def _synthesize(self, mel: torch.Tensor) -> torch.Tensor:
         """Vocode ``(B, n_mels, T)`` on ``self.device`` → ``(B, T * hop_length)`` float32."""
+
+    def set_mel_match(self, steps: int, widen: int | None = None) -> None:
+        """Run ``steps`` mel-matching steps after the vocoder and widen ``receptive_field_frames`` by what they
+        reach: ``widen`` frames, by default ``4 + 3 (steps - 1)`` (an output hop depends on the vocoder's audio
+        within ±2 hops through the analysis and ±2 through the synthesis; each further step adds 3). Call once,
+        from ``__init__``.
+
+        Raises:
+            ValueError: ``steps`` outside ``[0, MAX_MEL_MATCH_STEPS]``.
+        """
+        if not 0 <= steps <= MAX_MEL_MATCH_STEPS:
+            raise ValueError(f"mel_match must be in [0, {MAX_MEL_MATCH_STEPS}], got {steps}")
+        self.mel_match_steps = steps
+        if steps:
+            self.receptive_field_frames += 4 + 3 * (steps - 1) if widen is None else widen
+
+    def _synthesize_matched(self, mel: torch.Tensor) -> torch.Tensor:
+        """:meth:`_synthesize`, then :attr:`mel_match_steps` of mel matching (unless the subclass does it)."""
+        audio = self._synthesize(mel)
+        if self.mel_match_steps and not self.mel_match_inside:
+            audio = match_waveform(audio.float(), mel, self.mel_match_steps, self.config)
+        return audio
 
     def vocode(self, mel: torch.Tensor | np.ndarray) -> torch.Tensor:
         """Vocode a whole mel-spectrogram.
@@ -110,7 +139,7 @@ class Vocoder(ABC):
             return torch.cat(list(self.stream(x, chunk_frames=limit, first_chunk_frames=limit)))
         batch = x.unsqueeze(0) if single else x
         with torch.inference_mode():
-            audio = finite_audio(self._synthesize(batch.to(self.device)).float()).cpu()
+            audio = finite_audio(self._synthesize_matched(batch.to(self.device)).float()).cpu()
         return audio[0] if single else audio
 
     def vocode_range(

@@ -17,6 +17,7 @@ from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, mel_to_linear
 from vocoder_studio.vocoders.base import Vocoder
 from vocoder_studio.vocoders.entry import VocoderEntry
 from vocoder_studio.vocoders.params import Parameter
+from vocoder_studio.vocoders.stft import mel_match_parameter
 
 #: Mel values are clamped to at most this (ln 10⁴, +80 dB over full scale) before ``exp``: a finite mel of 88.7
 #: or more overflowed float32 to inf and the iterations turned it into NaN samples. Real mels stay below ln 1e2.
@@ -40,6 +41,7 @@ class GriffinLim(Vocoder):
         iterations: number of projection iterations (32 is a good speed / quality trade on a CPU).
         momentum: the "fast" acceleration α in [0, 1); 0 gives the classic algorithm, 0.99 the paper's.
         device: torch device.
+        mel_match: mel-matching steps after the phase retrieval (:meth:`Vocoder.set_mel_match`; default 0).
     """
 
     name = "griffin-lim"
@@ -53,8 +55,10 @@ class GriffinLim(Vocoder):
         momentum: float = 0.99,
         device: str | torch.device = "cpu",
         config: MelConfig = DEFAULT_CONFIG,
+        mel_match: int = 0,
     ) -> None:
         super().__init__(device, config)
+        self.set_mel_match(mel_match)
         if iterations < 1:
             raise ValueError(f"iterations must be >= 1, got {iterations}")
         if not 0.0 <= momentum < 1.0:
@@ -125,6 +129,7 @@ VOCODERS = (
                       min=1, max=1000),
             Parameter("momentum", "float", 0.99, "Fast Griffin-Lim acceleration α; 0 is the classic algorithm",
                       min=0.0, max=0.999),
+            mel_match_parameter(0),
         ),
         description="Phase reconstruction, no model: instant, slightly phasey (Perraudin et al. 2013)",
     ),

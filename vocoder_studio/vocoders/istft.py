@@ -19,19 +19,25 @@ beside it in a models directory (:mod:`vocoder_studio.vocoders.checkpoints`).
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, mel_filterbank, wav_to_mel
+from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig
 from vocoder_studio.vocoders import trained
 from vocoder_studio.vocoders.checkpoints import trained_checkpoint
 from vocoder_studio.vocoders.entry import VocoderEntry
-from vocoder_studio.vocoders.params import Parameter
+from vocoder_studio.vocoders.stft import (
+    MAX_MAGNITUDE,
+    band_to_bin_weights,
+    hann_frame_window,
+    inverse_stft,
+    match_waveform,
+    mel_match,
+    mel_match_parameter,
+    overlap_add,
+)
 from vocoder_studio.vocoders.trained import ModelConfig, count_parameters
 
 #: The checkpoint's file name in a models directory; its model card is ``istft.json``.
@@ -41,9 +47,6 @@ CHECKPOINT = "istft.pt"
 #: One step took English speech from PESQ-wb 1.91 to 2.25 and log-mel L1 0.85 to 0.21 (models/istft.json).
 MEL_MATCH_STEPS = 1
 
-#: Vocos clips the predicted magnitude at this value (``torch.clip(mag, max=1e2)``) so that an early,
-#: untrained exponent cannot overflow.
-MAX_MAGNITUDE = 1e2
 
 
 @dataclass(frozen=True)
@@ -123,158 +126,6 @@ class ISTFTConfig(ModelConfig):
         padding at a chunk's edge reaches no further in), so streaming splices exactly.
         """
         return self.backbone_context_frames + self.overlap_frames
-
-
-def hann_frame_window(config: ISTFTConfig, device: torch.device | str | None = None) -> torch.Tensor:
-    """The periodic Hann window of ``win_length`` zero-padded to ``n_fft`` in the middle (as ``torch.stft``
-    pads it), float32 ``(n_fft,)``."""
-    window = torch.hann_window(config.win_length, device=device)
-    left = (config.n_fft - config.win_length) // 2
-    return F.pad(window, (left, config.n_fft - config.win_length - left))
-
-
-def overlap_add(frames: torch.Tensor, hop_length: int) -> torch.Tensor:
-    """Overlap-add frames ``hop_length`` apart (a strided add: ``n_fft / hop`` shifted sums, differentiable).
-
-    Args:
-        frames: ``(B, T, n_fft)`` with ``n_fft`` a multiple of ``hop_length``.
-    Returns:
-        ``(B, (T - 1) * hop_length + n_fft)``: frame ``k`` added at sample ``k * hop_length``.
-    """
-    batch, count, n_fft = frames.shape
-    overlap = n_fft // hop_length
-    blocks = frames.reshape(batch, count, overlap, hop_length)
-    out = F.pad(blocks[:, :, 0], (0, 0, 0, overlap - 1))
-    for r in range(1, overlap):
-        out = out + F.pad(blocks[:, :, r], (0, 0, r, overlap - 1 - r))
-    return out.reshape(batch, (count + overlap - 1) * hop_length)
-
-
-def inverse_stft(spec: torch.Tensor, config: ISTFTConfig, window: torch.Tensor | None = None) -> torch.Tensor:
-    """Inverse STFT with "same" padding, aligned with the shared mel front-end (Vocos's ``ISTFT``).
-
-    irfft of each frame, Hann window, overlap-add, division by the overlap-added squared window, and a trim of
-    ``(n_fft - hop) / 2`` samples at each side. The inverse of ``torch.stft(center=False)`` of the signal
-    reflect-padded by that amount, as :func:`vocoder_studio.audio.mel.wav_to_mel` takes it.
-
-    Args:
-        spec: complex ``(B, T, n_fft // 2 + 1)``, frames first (``torch.stft`` gives ``(B, bins, T)``:
-            transpose it).
-        config: n_fft, hop_length and win_length.
-        window: the synthesis window ``(n_fft,)`` (default :func:`hann_frame_window`).
-    Returns:
-        real ``(B, T * hop_length)``; sample ``hop k + i`` comes from frames ``k - 2 … k + 2``.
-    """
-    if spec.ndim != 3 or spec.shape[-1] != config.n_fft // 2 + 1:
-        raise ValueError(f"inverse_stft takes (batch, frames, {config.n_fft // 2 + 1}), got {tuple(spec.shape)}")
-    if window is None:
-        window = hann_frame_window(config, spec.device)
-    frames = torch.fft.irfft(spec, n=config.n_fft, dim=-1) * window  # (B, T, n_fft)
-    count = frames.shape[1]
-    audio = overlap_add(frames, config.hop_length)
-    envelope = overlap_add(window.square().expand(1, count, -1), config.hop_length)
-    pad = config.pad
-    audio = audio[:, pad : audio.shape[-1] - pad]
-    envelope = envelope[:, pad : envelope.shape[-1] - pad]
-    return audio / envelope.clamp_min(1e-11)
-
-
-def band_to_bin_weights(config: MelConfig = DEFAULT_CONFIG) -> torch.Tensor:
-    """How a per-band value spreads to the STFT bins: float32 ``(n_mels, n_fft // 2 + 1)`` whose column ``k`` is
-    the mel filterbank's column ``k`` divided by its sum (the bands' share of bin ``k``); bins no filter covers
-    (below the first and above the last band, e.g. above ``fmax``) take the nearest covered bin's column."""
-    return torch.tensor(_band_to_bin_weights(config))  # a fresh copy: safe in and out of inference mode
-
-
-@functools.lru_cache(maxsize=8)
-def _band_to_bin_weights(config: MelConfig) -> np.ndarray:
-    bank = mel_filterbank(config).astype(np.float32)
-    total = bank.sum(0)
-    covered = np.flatnonzero(total > 0)
-    nearest = covered[np.clip(np.searchsorted(covered, np.arange(bank.shape[1])), 0, len(covered) - 1)]
-    nearest = np.where(np.arange(bank.shape[1]) < covered[0], covered[0], nearest)
-    weights = bank / np.maximum(total, 1e-12)
-    out = np.ascontiguousarray(weights[:, nearest], dtype=np.float32)
-    out.flags.writeable = False
-    return out
-
-
-def mel_match(mel: torch.Tensor, log_magnitude: torch.Tensor, phase: torch.Tensor, config: ISTFTConfig,
-              window: torch.Tensor, steps: int = MEL_MATCH_STEPS, mel_config: MelConfig = DEFAULT_CONFIG,
-              synthesised: torch.Tensor | None = None) -> torch.Tensor:
-    """Synthesise the predicted STFT, then make the waveform's own mel match the input mel: each step analyses
-    the output with the shared front-end, takes the per-band error ``mel - mel(output)`` (nats), spreads it to
-    the bins (:func:`band_to_bin_weights`) and adds it to the predicted log-magnitudes, phases kept; the result
-    is synthesised again.
-
-    Why: the network's magnitudes and phases are not a consistent STFT, so the overlap-add changes the spectrum;
-    the network learned to offset that on its training voices only. On an unseen English speaker its output
-    was 0.7–1.0 nats too loud in every band (noise filling the quiet bands and the pauses). One step is a
-    fixed-point (Gauss–Newton-like) correction of the envelope, like Griffin-Lim's magnitude projection but on
-    the mel scale and with the network's phases; it costs one more STFT and inverse STFT.
-
-    Args:
-        mel: the input ln-mel ``(B, n_mels, T)`` float32 (natural-log magnitude, the front-end's floor).
-        log_magnitude, phase: the network's prediction, each ``(B, T, n_fft // 2 + 1)``.
-        config: the generator's STFT sizes; ``window``: its synthesis window.
-        steps: corrections (0 returns the plain synthesis).
-        mel_config: the front-end the input mel was made with (the analysis of each step uses it).
-        synthesised: the waveform the prediction already stands for, when known (:func:`match_waveform`): the
-            first step analyses it instead of synthesising the prediction again.
-    Returns:
-        the waveform ``(B, T * hop_length)`` float32. Each step widens the receptive field by
-        :attr:`ISTFTConfig.frame_overlap` (3) frames on each side.
-    """
-    magnitude_limit = MAX_MAGNITUDE
-    weights = band_to_bin_weights(mel_config).to(mel.device) if steps else None
-
-    def synthesise(log_mag: torch.Tensor) -> torch.Tensor:
-        magnitude = torch.exp(log_mag).clamp(max=magnitude_limit)
-        return inverse_stft(torch.complex(magnitude * torch.cos(phase), magnitude * torch.sin(phase)), config,
-                            window)
-
-    for step in range(steps):
-        assert weights is not None
-        output = synthesised if step == 0 and synthesised is not None else synthesise(log_magnitude)
-        error = mel.float() - wav_to_mel(output, mel_config)  # (B, n_mels, T), nats
-        log_magnitude = log_magnitude + error.transpose(1, 2) @ weights
-    return synthesised if steps == 0 and synthesised is not None else synthesise(log_magnitude)
-
-
-def match_waveform(audio: torch.Tensor, mel: torch.Tensor, steps: int = 1,
-                   mel_config: MelConfig = DEFAULT_CONFIG) -> torch.Tensor:
-    """:func:`mel_match` for any vocoder's waveform: the front-end's own STFT of ``audio`` (reflect-padded, the
-    frames of the mel) gives the magnitudes and phases to start from, which :func:`inverse_stft` would turn
-    back into ``audio`` exactly; ``steps`` corrections then make the output's mel follow ``mel``.
-
-    Args:
-        audio: ``(B, T * hop_length)`` float32 (not clipped), made from ``mel`` ``(B, n_mels, T)``.
-        steps: corrections (0 returns ``audio`` unchanged).
-    Returns:
-        ``(B, T * hop_length)`` float32. Output block ``k`` depends on ``audio`` within ``±(4 + 3 (steps - 1))``
-        hops of it (the analysis and the synthesis frames each reach two hops; each further step three).
-        ``audio`` itself is the first step's output to analyse (the STFT round trip is exact), so no synthesis
-        is repeated.
-    """
-    if steps == 0:
-        return audio
-    config = ISTFTConfig(n_mels=mel_config.n_mels, n_fft=mel_config.n_fft, hop_length=mel_config.hop_length,
-                         win_length=mel_config.win_length)
-    window = hann_frame_window(config, audio.device)
-    padded = F.pad(audio.float().unsqueeze(1), (config.pad, config.pad), mode="reflect").squeeze(1)
-    spec = torch.stft(padded, config.n_fft, config.hop_length, config.win_length,
-                      torch.hann_window(config.win_length, device=audio.device), center=False,
-                      return_complex=True).transpose(1, 2)[:, : mel.shape[-1]]
-    log_magnitude = torch.log(spec.abs().clamp_min(1e-9))
-    return mel_match(mel, log_magnitude, spec.angle(), config, window, steps, mel_config, synthesised=audio.float())
-
-
-def mel_match_parameter(default: int) -> Parameter:
-    """The ``mel_match`` parameter of a vocoder's panel and CLI: :func:`mel_match` steps after the network."""
-    return Parameter("mel_match", "int", default,
-                     "mel-matching steps after the network: the output is analysed, and its STFT magnitudes are "
-                     "corrected so that its mel follows the input's (phases kept); 0 plays the network's raw output",
-                     min=0, max=4)
 
 
 class ConvNeXtBlock(nn.Module):
@@ -384,10 +235,10 @@ class ISTFTVocoder(trained.TrainedVocoder):
     def __init__(self, model: ISTFTGenerator | None = None, device: str | torch.device = "cpu",
                  config: MelConfig = DEFAULT_CONFIG, mel_match_steps: int = MEL_MATCH_STEPS) -> None:
         super().__init__(model, device, config)
-        #: :func:`mel_match` steps after the network; each widens the receptive field by ``frame_overlap``
-        self.mel_match_steps = mel_match_steps
-        c = self.model.config
-        self.receptive_field_frames = c.receptive_field_frames + c.frame_overlap * mel_match_steps
+        # mel matching from the network's own spectrum, inside _synthesize: each step widens the receptive field
+        # by ``frame_overlap`` (the first needs no extra analysis of the output)
+        self.mel_match_inside = True
+        self.set_mel_match(mel_match_steps, widen=self.model.config.frame_overlap * mel_match_steps)
 
     def _synthesize(self, mel: torch.Tensor) -> torch.Tensor:
         return self.model.synthesize(mel, self.mel_match_steps, self.config)
@@ -421,6 +272,10 @@ VOCODERS = (
 
 __all__ = [
     "CHECKPOINT",
+    "MAX_MAGNITUDE",
+    "band_to_bin_weights",
+    "hann_frame_window",
+    "overlap_add",
     "ISTFTConfig",
     "ISTFTGenerator",
     "ISTFTVocoder",

@@ -32,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import torch
 from torch import nn
@@ -45,7 +45,7 @@ from vocoder_studio.vocoders import trained
 from vocoder_studio.vocoders.checkpoints import trained_checkpoint
 from vocoder_studio.vocoders.entry import VocoderEntry
 from vocoder_studio.vocoders.hifigan import _conv2d_of
-from vocoder_studio.vocoders.istft import match_waveform, mel_match_parameter
+from vocoder_studio.vocoders.stft import mel_match_parameter
 from vocoder_studio.vocoders.trained import ModelConfig, count_parameters
 
 #: The checkpoint's file name in a models directory; its model card is ``melgan.json``.
@@ -357,7 +357,7 @@ class MelGANVocoder(trained.TrainedVocoder):
             ``melgan.pt`` from the models directories.
         device: torch device.
         config: the mel front-end; the model's ``n_mels`` and ``hop_length`` must match it.
-        mel_match_steps: steps of :func:`~vocoder_studio.vocoders.istft.match_waveform` after the generator (the
+        mel_match_steps: steps of :func:`~vocoder_studio.vocoders.stft.match_waveform` after the generator (the
             panel's default is :data:`MEL_MATCH_DEFAULT` while the shipped generator is under-trained).
     Raises:
         VocoderUnavailableError: no usable checkpoint, or a model for another front-end.
@@ -380,14 +380,7 @@ class MelGANVocoder(trained.TrainedVocoder):
             copied.load_state_dict(model.state_dict())
             model = copied
         super().__init__(model, device, config)
-        #: :func:`~vocoder_studio.vocoders.istft.match_waveform` steps after the generator (0: its raw output)
-        self.mel_match_steps = mel_match_steps
-        if mel_match_steps:
-            self.receptive_field_frames += 4 + 3 * (mel_match_steps - 1)
-
-    def _synthesize(self, mel: torch.Tensor) -> torch.Tensor:
-        audio = cast(torch.Tensor, self.model(mel))
-        return match_waveform(audio, mel, self.mel_match_steps, self.config)
+        self.set_mel_match(mel_match_steps)
 
     def prepare(self, model: nn.Module) -> nn.Module:
         """Weight norm folded into plain weights and the 2-D channels-last layout (the fast CPU path)."""
