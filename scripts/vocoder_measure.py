@@ -1,10 +1,10 @@
-"""Score the iSTFT vocoder with and without mel matching (``vocoders/istft.py: mel_match``) on held-out speech:
-40 clips (<= 4 s) of the Czech/Dutch test split (levels never trained or validated on) and the 8 English
-alsa-utils speech clips (a speaker and language never heard; Noise.wav left out). Prints one JSON object of mean
-PESQ-wb, STOI, log-mel L1, F0 RMSE (cents), V/UV F1 and RTF per set and per number of mel-matching steps.
-One thread.
+"""Score a vocoder with and without mel matching (its ``mel_match`` parameter, ``vocoders/stft.py``) on held-out
+speech: 40 clips (<= 4 s) of the Czech/Dutch test split (levels never trained or validated on) and the 8
+English alsa-utils speech clips (a speaker and language never heard; Noise.wav left out). Prints one JSON object
+of mean PESQ-wb, STOI, log-mel L1, F0 RMSE (cents), V/UV F1 and RTF per set and per number of mel-matching
+steps. One thread. The model is the installed one (``$VOCODER_STUDIO_MODELS`` first, then ``models/``).
 
-    VOCODER_STUDIO_DATA=/work/data python scripts/istft_measure.py [--steps 0 1 2] [--model models/istft.pt]
+    VOCODER_STUDIO_DATA=/work/data python scripts/vocoder_measure.py istft [--steps 0 1 2]
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import torch
 from vocoder_studio.audio import load_audio, wav_to_mel
 from vocoder_studio.evaluation.evaluate import score_pair
 from vocoder_studio.training import corpus
-from vocoder_studio.vocoders.istft import ISTFTVocoder, load_model
+from vocoder_studio.vocoders import create_vocoder
 
 RATE = 22050
 
@@ -32,18 +32,16 @@ def test_clips(count: int = 40, seconds: float = 4.0) -> list[np.ndarray]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("vocoder", help="a name from `vocoder-studio vocoders` (istft, melgan, hifigan, ...)")
     parser.add_argument("--steps", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--model", default=None, help="an istft.pt (default: the installed one)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    model = load_model(args.model)[0] if args.model else None
     sets = {"test40": test_clips(),
             "english_alsa": [load_audio(p) for p in sorted(glob.glob("/usr/share/sounds/alsa/*.wav"))
                              if not p.endswith("Noise.wav")]}
     report: dict[str, dict[str, dict[str, float]]] = {}
     for steps in args.steps:
-        vocoder = ISTFTVocoder(model=model, mel_match_steps=steps) if model is not None else \
-            ISTFTVocoder(mel_match_steps=steps)
+        vocoder = create_vocoder(args.vocoder, mel_match=steps)
         for name, clips in sets.items():
             rows, seconds, audio_s = [], 0.0, 0.0
             for clip in clips:
