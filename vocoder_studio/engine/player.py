@@ -140,6 +140,10 @@ class Player:
         self.blocksize = blocksize
         self.latency = latency
         self._lock = threading.Lock()
+        #: held while the output stream is opened, started, aborted or closed: PortAudio must never abort a
+        #: stream that another thread is starting (a worker's start against the GUI thread's stop crashed the
+        #: process in PortAudio with PulseAudio)
+        self._control = threading.RLock()
         self._stream: Any = None
         self._sd: Any = None
         self._buffer = np.zeros(0, np.float32)
@@ -171,6 +175,10 @@ class Player:
         reason = playback_status()
         if reason is not None:
             raise PlaybackUnavailableError(reason)
+        with self._control:
+            self._start(total_samples, offset_samples, loop, hold)
+
+    def _start(self, total_samples: int, offset_samples: int, loop: bool, hold: bool) -> None:
         self.stop()
         with self._lock:
             self._buffer = np.zeros(max(0, total_samples), np.float32)
@@ -260,14 +268,15 @@ class Player:
 
     def stop(self) -> None:
         """Stop and close the output (safe to call at any time)."""
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            try:
-                stream.abort()
-                stream.close()
-            except Exception:
-                pass
-        self._done.set()
+        with self._control:
+            stream, self._stream = self._stream, None
+            if stream is not None:
+                try:
+                    stream.abort()
+                    stream.close()
+                except Exception:
+                    pass
+            self._done.set()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until playback ends; True if it ended within ``timeout`` seconds."""
