@@ -170,6 +170,7 @@ def run_batch(items: Sequence[BatchItem], vocoder: Vocoder, sample_format: str =
             for future in done:
                 index = pending.pop(future)
                 outcomes[index] = future.result()
+                token.check()  # cancelled meanwhile: that outcome is a stopped file, not a finished one
                 if on_done is not None:
                     with _READING:  # no worker is silencing stderr meanwhile
                         on_done(outcomes[index])
