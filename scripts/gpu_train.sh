@@ -4,6 +4,7 @@
 # itself and checkpoints), then exports the model and its card and copies the curves into $OUT.
 #
 #   scripts/gpu_train.sh MODEL MINUTES       # e.g. scripts/gpu_train.sh melgan 8   (timeout_s ≈ 60 s more)
+#   TRAIN_ARGS="--augment-gain 1.5 --augment-speed 0.1" scripts/gpu_train.sh melnet 8   (more train options)
 set -eu
 MODEL=$1
 MINUTES=$2
@@ -13,7 +14,7 @@ export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 VOCODER_STUDIO_DATA=$PWD/.gp
 mkdir -p "$OUT/models"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || true
 python3 -m vocoder_studio train "$MODEL" --device "${DEVICE:-cuda}" --minutes "$MINUTES" --run "/tmp/run/$MODEL" \
-  --export "$OUT/models"
+  --export "$OUT/models" ${TRAIN_ARGS:-}
 cp "/tmp/run/$MODEL/log.csv" "$OUT/$MODEL-log.csv" 2>/dev/null || true
 cp "/tmp/run/$MODEL/valid.csv" "$OUT/$MODEL-valid.csv" 2>/dev/null || true
 ls -la "$OUT" "$OUT/models"
