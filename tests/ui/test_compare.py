@@ -131,6 +131,20 @@ def test_an_edit_with_the_view_open_renders_again_and_never_shows_the_old_result
     assert [c.version for c in shown] == [doc.version]
 
 
+def test_changing_a_vocoder_setting_in_the_panel_renders_that_take_again(window, dialog, qtbot) -> None:  # type: ignore[no-untyped-def]
+    first, renders = dialog.comparison, dialog.cache.renders
+    panel = window.vocoder_panel
+    panel.panels["hifigan"].controls["mel_match"].setValue(1)  # Compare follows the panel's settings
+    assert dialog.busy and dialog.dim.opacity() < 1.0
+    qtbot.waitUntil(lambda: dialog.comparison is not first and not dialog.busy, timeout=WAIT_MS)
+    assert dialog.cache.renders == renders + 1  # only HiFi-GAN's take: Griffin-Lim's comes from the cache
+    result = dialog.comparison
+    assert [t.choice.name for t in result.takes] == ["griffin-lim", "hifigan"]
+    assert dict(result.takes[1].choice.params)["mel_match"] == 1
+    np.testing.assert_array_equal(result.takes[0].audio, first.takes[0].audio)
+    assert not np.array_equal(result.takes[1].audio, first.takes[1].audio)
+
+
 def test_quick_edits_render_once_and_a_stale_job_is_never_shown(window, dialog, qtbot) -> None:  # type: ignore[no-untyped-def]
     shown: list = []
     dialog.comparisonShown.connect(shown.append)

@@ -183,6 +183,7 @@ class CompareDialog(QDialog):
         window.runner.jobProgress.connect(self._on_progress)
         window.runner.jobCancelled.connect(self._on_cancelled)
         window.tabs.documentChanged.connect(self._on_document_changed)
+        window.vocoder_panel.changed.connect(self._on_settings_changed)
         window.tabs.tabClosing.connect(self._on_tab_closing)
         window.transport.playingChanged.connect(self._on_transport_playing)
 
@@ -323,6 +324,23 @@ class CompareDialog(QDialog):
         elif self.comparison is not None and self.comparison.uid == doc.uid:
             self.message.setText("The document changed since: press Compare to render it again "
                                  "(only what the edit reaches is vocoded again).")
+
+    def _on_settings_changed(self) -> None:
+        """A vocoder's parameters or the device changed in the panel: the takes it shows were rendered with the
+        old settings, so render again once the changes pause (the other takes come from the cache)."""
+        if self.comparison is None or self._followed is None:
+            return
+        if self.isVisible() and self.follow_box.isChecked():
+            if self._token is not None:
+                self._token.cancel()
+                self._token = None
+            self.dim.setOpacity(OUTDATED_OPACITY)
+            self.rerender_timer.start()
+            self.cancel_button.setEnabled(True)
+            self.progress.setValue(0)
+            self.message.setText("The vocoder settings changed: rendering again when the changes pause…")
+        else:
+            self.message.setText("The vocoder settings changed since: press Compare to render again.")
 
     def _rerender(self) -> None:
         """The edits paused: render the followed document again (if the view is still open)."""
