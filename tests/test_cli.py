@@ -157,6 +157,35 @@ def test_vocoders_json_shape() -> None:
     assert entries[1]["card"]["scores"]["pesq_wb"] > 3
 
 
+def test_ctrl_c_stops_training_after_the_step_with_a_checkpoint(tmp_path: Path, speech: np.ndarray) -> None:
+    """Ctrl-C (SIGINT) while `train` runs: it finishes the step under way, writes the checkpoint and exits 0, so
+    nothing since the last periodic checkpoint is lost and the next run resumes from that step."""
+    import signal
+    import time
+
+    import torch
+
+    from vocoder_studio.training.corpus import write_pack
+
+    clips = [np.round(speech[i * 44100: (i + 1) * 44100] * 32767).astype(np.int16) for i in range(3)]
+    write_pack(tmp_path / "train.npz", clips, DEFAULT_CONFIG.sample_rate)
+    env = {**os.environ, "VOCODER_STUDIO_DATA": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "vocoder_studio", "train", "istft", "--device", "cpu",
+                             "--threads", "1", "--steps", "100000"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "runs" / "istft" / "log.csv"
+    deadline = time.monotonic() + 240
+    while not (log.exists() and len(log.read_text().splitlines()) >= 2):  # step 10 logged
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[1]
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=240)
+    assert proc.returncode == 0, err
+    assert "stopping after this step" in err and "Traceback" not in err
+    step = torch.load(log.parent / "checkpoint.pt", weights_only=False)["state"]["step"]
+    assert step >= int(log.read_text().splitlines()[-1].split(",")[0]) >= 10
+
+
 def test_train_errors_are_one_line(tmp_path: Path) -> None:
     env = {**os.environ, "VOCODER_STUDIO_DATA": str(tmp_path)}
 

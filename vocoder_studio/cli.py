@@ -7,9 +7,10 @@ traceback and no partial output file.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -209,13 +210,44 @@ def _cmd_train(args: argparse.Namespace) -> int:
     device = choose_device(args.device)
     run_dir = Path(args.run) if args.run else None
     lr_decay = _step_range(args.lr_decay) if args.lr_decay else None
-    trainer = train(args.model, device, args.minutes, args.steps, run_dir, resume=not args.restart,
-                    lr_decay=lr_decay, tier=args.tier, config_file=Path(args.config) if args.config else None,
-                    augment_gain=args.augment_gain, augment_speed=args.augment_speed)
+    with _stop_on_signals() as token:
+        trainer = train(args.model, device, args.minutes, args.steps, run_dir, resume=not args.restart,
+                        lr_decay=lr_decay, tier=args.tier, config_file=Path(args.config) if args.config else None,
+                        augment_gain=args.augment_gain, augment_speed=args.augment_speed, cancel=token)
     if args.export and getattr(trainer, "rank", 0) == 0:
         for path in export(args.model, trainer, device, Path(args.export)):
             print(f"exported {path}")
     return 0
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[Any]:
+    """A cancel token that Ctrl-C (SIGINT) or SIGTERM sets while the block runs: training stops after the step
+    under way, validates and writes its checkpoint (nothing since the last periodic one is lost); a second
+    Ctrl-C interrupts at once. Outside the main thread (no signals there) the token is only returned."""
+    import signal
+    import threading
+
+    from vocoder_studio.engine.jobs import CancelToken
+
+    token = CancelToken()
+    if threading.current_thread() is not threading.main_thread():
+        yield token
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        if token.cancelled:
+            raise KeyboardInterrupt
+        token.cancel()
+        print(f"\n{PROG}: stopping after this step and writing the checkpoint (Ctrl-C again to quit now)",
+              file=sys.stderr, flush=True)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield token
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _step_range(text: str) -> tuple[int, int]:

@@ -14,6 +14,7 @@ from typing import Any, cast
 import torch
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
+from vocoder_studio.engine.jobs import CancelToken
 from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.training import corpus
 from vocoder_studio.training.recipes import RECIPES
@@ -63,7 +64,7 @@ def hardware(device: torch.device) -> str:
 def train(name: str, device: torch.device, minutes: float | None, steps: int | None, run_dir: Path | None,
           resume: bool = True, lr_decay: tuple[int, int] | None = None, tier: int | None = None,
           config_file: Path | None = None, augment_gain: float | None = None,
-          augment_speed: float | None = None) -> Trainer:
+          augment_speed: float | None = None, cancel: CancelToken | None = None) -> Trainer:
     """Train model ``name`` in ``run_dir`` (default: ``<data>/runs/<name>``, ``<data>/runs/melnet-tierN`` for one
     MelNet tier) for a budget, with a progress bar.
 
@@ -71,6 +72,7 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
     ``tier`` (MelNet only): train only this tier, 1-based (tiers share no weights: one process per tier).
     ``config_file`` (MelNet only): a JSON object of :class:`MelNetConfig` fields (missing ones keep their
     defaults); it is copied as ``config.json`` into the run folder, beside the checkpoint.
+    ``cancel``: set it to stop after the step under way (validated and checkpointed, as when the budget ends).
     ``augment_gain`` (nats), ``augment_speed`` (a fraction): random level and speed of each training segment
     (:attr:`TrainSettings.augment_gain`, :attr:`TrainSettings.augment_speed`); None keeps the recipe's (off).
 
@@ -107,7 +109,7 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
     progress = _driver(bar) if bar is not None else None
     start_step = trainer.state.step
     try:
-        trainer.run(minutes, steps, progress)
+        trainer.run(minutes, steps, progress, cancel)
     finally:
         if bar is not None:
             bar.close()
