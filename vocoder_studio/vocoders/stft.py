@@ -188,8 +188,8 @@ def match_waveform(audio: torch.Tensor, mel: torch.Tensor, steps: int = 1,
 
 
 def mel_match_parameter(default: int) -> Parameter:
-    """The ``mel_match`` parameter of a vocoder's panel and CLI: :func:`mel_match` steps after the network."""
+    """The ``mel_match`` parameter of a vocoder's panel and CLI: :func:`mel_match` steps after the vocoder."""
     return Parameter("mel_match", "int", default,
-                     "mel-matching steps after the network: the output is analysed, and its STFT magnitudes are "
-                     "corrected so that its mel follows the input's (phases kept); 0 plays the network's raw output",
+                     "mel-matching steps after the vocoder: its output is analysed and its STFT magnitudes "
+                     "corrected so that its mel follows the input mel (phases kept); 0 plays the vocoder's own output",
                      min=0, max=MAX_MEL_MATCH_STEPS)
