@@ -103,9 +103,10 @@ class Vocoder(ABC):
 
     def set_mel_match(self, steps: int, widen: int | None = None) -> None:
         """Run ``steps`` mel-matching steps after the vocoder and widen ``receptive_field_frames`` by what they
-        reach: ``widen`` frames, by default ``4 + 3 (steps - 1)`` (an output hop depends on the vocoder's audio
-        within ±2 hops through the analysis and ±2 through the synthesis; each further step adds 3). Call once,
-        from ``__init__``.
+        reach: ``widen`` frames, by default ``2 o + (n_fft / hop_length - 1) (steps - 1)`` with ``o`` the hops a
+        frame reaches past its own (``ceil(pad / hop_length)``): the first step sees the vocoder's audio within
+        ±o hops through the analysis and ±o through the synthesis, each further step STFT frames ±(n_fft / hop - 1)
+        away (4 + 3 (steps - 1) for the shared front-end). Call once, from ``__init__``.
 
         Raises:
             ValueError: ``steps`` outside ``[0, MAX_MEL_MATCH_STEPS]``.
@@ -114,7 +115,10 @@ class Vocoder(ABC):
             raise ValueError(f"mel_match must be in [0, {MAX_MEL_MATCH_STEPS}], got {steps}")
         self.mel_match_steps = steps
         if steps:
-            self.receptive_field_frames += 4 + 3 * (steps - 1) if widen is None else widen
+            c = self.config
+            reach = -(-c.pad // c.hop_length)
+            self.receptive_field_frames += (2 * reach + (c.n_fft // c.hop_length - 1) * (steps - 1)
+                                            if widen is None else widen)
 
     def _synthesize_matched(self, mel: torch.Tensor) -> torch.Tensor:
         """:meth:`_synthesize`, then :attr:`mel_match_steps` of mel matching (unless the subclass does it)."""

@@ -48,7 +48,6 @@ CHECKPOINT = "istft.pt"
 MEL_MATCH_STEPS = 1
 
 
-
 @dataclass(frozen=True)
 class ISTFTConfig(ModelConfig):
     """Hyper-parameters of :class:`ISTFTGenerator`, saved in the checkpoint as a dict.

@@ -171,7 +171,8 @@ def match_waveform(audio: torch.Tensor, mel: torch.Tensor, steps: int = 1,
         steps: corrections (0 returns ``audio`` unchanged).
     Returns:
         ``(B, T * hop_length)`` float32. Output block ``k`` depends on ``audio`` within ``±(4 + 3 (steps - 1))``
-        hops of it (the analysis and the synthesis frames each reach two hops; each further step three).
+        hops of it for the shared front-end (the analysis and the synthesis frames each reach two hops; each
+        further step three: :meth:`Vocoder.set_mel_match` has the general count).
         ``audio`` itself is the first step's output to analyse (the STFT round trip is exact), so no synthesis
         is repeated.
     """
