@@ -172,25 +172,32 @@ def wav_to_mel(
     squeeze = x.ndim == 1
     if squeeze:
         x = x.unsqueeze(0)
-    frames = x.shape[-1] // config.hop_length
-    pad_mode = "reflect" if x.shape[-1] > config.pad else "constant"
-    x = torch.nn.functional.pad(x.unsqueeze(1), (config.pad, config.pad), mode=pad_mode).squeeze(1)
-    window = torch.hann_window(config.win_length, device=x.device)
-    spec = torch.stft(
-        x,
-        config.n_fft,
-        hop_length=config.hop_length,
-        win_length=config.win_length,
-        window=window,
-        center=False,
-        return_complex=True,
-    )
-    magnitude = torch.sqrt(spec.real.pow(2) + spec.imag.pow(2) + 1e-9)
-    basis = torch.from_numpy(mel_filterbank(config)).to(x.device)
-    mel = torch.log(torch.clamp(basis @ magnitude, min=config.log_floor))[..., :frames]
+    mel = spectrum_to_mel(front_end_stft(x, config), config)
     if squeeze:
         mel = mel.squeeze(0)
     return mel.cpu().numpy() if as_numpy else mel
+
+
+def front_end_stft(audio: torch.Tensor, config: MelConfig = DEFAULT_CONFIG) -> torch.Tensor:
+    """The STFT :func:`wav_to_mel` takes: ``(B, samples)`` float32 → complex ``(B, n_fft // 2 + 1, frames)`` with
+    ``frames = samples // hop_length`` (reflect padding of ``config.pad`` samples at each side, constant for a
+    signal too short to reflect, ``center=False``, Hann window). Frame ``k`` covers samples
+    ``[hop k - pad, hop k - pad + n_fft)``."""
+    frames = audio.shape[-1] // config.hop_length
+    pad_mode = "reflect" if audio.shape[-1] > config.pad else "constant"
+    x = torch.nn.functional.pad(audio.unsqueeze(1), (config.pad, config.pad), mode=pad_mode).squeeze(1)
+    window = torch.hann_window(config.win_length, device=x.device)
+    spec = torch.stft(x, config.n_fft, hop_length=config.hop_length, win_length=config.win_length, window=window,
+                      center=False, return_complex=True)
+    return spec[..., :frames]
+
+
+def spectrum_to_mel(spec: torch.Tensor, config: MelConfig = DEFAULT_CONFIG) -> torch.Tensor:
+    """ln-mel ``(B, n_mels, frames)`` float32 of a complex STFT ``(B, n_fft // 2 + 1, frames)``
+    (:func:`front_end_stft`): the natural log of the mel-projected magnitude, clamped at ``config.log_floor``."""
+    magnitude = torch.sqrt(spec.real.pow(2) + spec.imag.pow(2) + 1e-9)
+    basis = torch.from_numpy(mel_filterbank(config)).to(spec.device)
+    return torch.log(torch.clamp(basis @ magnitude, min=config.log_floor))
 
 
 def mel_to_linear(mel: torch.Tensor, config: MelConfig = DEFAULT_CONFIG) -> torch.Tensor:

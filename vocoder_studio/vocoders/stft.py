@@ -16,7 +16,14 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, mel_filterbank, wav_to_mel
+from vocoder_studio.audio.mel import (
+    DEFAULT_CONFIG,
+    MelConfig,
+    front_end_stft,
+    mel_filterbank,
+    spectrum_to_mel,
+    wav_to_mel,
+)
 from vocoder_studio.vocoders.params import Parameter
 
 #: Vocos clips the predicted magnitude at this value (``torch.clip(mag, max=1e2)``) so that an early,
@@ -119,7 +126,7 @@ def _band_to_bin_weights(config: MelConfig) -> np.ndarray:
 
 def mel_match(mel: torch.Tensor, log_magnitude: torch.Tensor, phase: torch.Tensor, config: FrameConfig,
               window: torch.Tensor, steps: int = 1, mel_config: MelConfig = DEFAULT_CONFIG,
-              synthesised: torch.Tensor | None = None, max_magnitude: float = MAX_MAGNITUDE) -> torch.Tensor:
+              first_mel: torch.Tensor | None = None, max_magnitude: float = MAX_MAGNITUDE) -> torch.Tensor:
     """Synthesise the predicted STFT, then make the waveform's own mel match the input mel: each step analyses
     the output with the shared front-end, takes the per-band error ``mel - mel(output)`` (nats), spreads it to
     the bins (:func:`band_to_bin_weights`) and adds it to the predicted log-magnitudes, phases kept; the result
@@ -138,26 +145,26 @@ def mel_match(mel: torch.Tensor, log_magnitude: torch.Tensor, phase: torch.Tenso
         steps: corrections (0 returns the plain synthesis).
         mel_config: the front-end the input mel was made with (the analysis of each step uses it).
         max_magnitude: magnitudes are clipped to this before synthesis (Vocos's 100).
-        synthesised: the waveform the prediction already stands for, when known (:func:`match_waveform`): the
-            first step analyses it instead of synthesising the prediction again.
+        first_mel: the ln-mel of the plain synthesis when it is already known (:func:`match_waveform`, whose
+            prediction is the STFT of a waveform): the first step uses it instead of synthesising and analysing.
     Returns:
         the waveform ``(B, T * hop_length)`` float32. Each step widens the receptive field by
         ``n_fft / hop_length - 1`` (3) frames on each side.
     """
-    magnitude_limit = max_magnitude
     weights = band_to_bin_weights(mel_config).to(mel.device) if steps else None
 
     def synthesise(log_mag: torch.Tensor) -> torch.Tensor:
-        magnitude = torch.exp(log_mag).clamp(max=magnitude_limit)
+        magnitude = torch.exp(log_mag).clamp(max=max_magnitude)
         return inverse_stft(torch.complex(magnitude * torch.cos(phase), magnitude * torch.sin(phase)), config,
                             window)
 
     for step in range(steps):
         assert weights is not None
-        output = synthesised if step == 0 and synthesised is not None else synthesise(log_magnitude)
-        error = mel.float() - wav_to_mel(output, mel_config)  # (B, n_mels, T), nats
+        output_mel = first_mel if step == 0 and first_mel is not None else wav_to_mel(synthesise(log_magnitude),
+                                                                                       mel_config)
+        error = mel.float() - output_mel  # (B, n_mels, T), nats
         log_magnitude = log_magnitude + error.transpose(1, 2) @ weights
-    return synthesised if steps == 0 and synthesised is not None else synthesise(log_magnitude)
+    return synthesise(log_magnitude)
 
 
 def match_waveform(audio: torch.Tensor, mel: torch.Tensor, steps: int = 1,
@@ -173,19 +180,17 @@ def match_waveform(audio: torch.Tensor, mel: torch.Tensor, steps: int = 1,
         ``(B, T * hop_length)`` float32. Output block ``k`` depends on ``audio`` within ``±(4 + 3 (steps - 1))``
         hops of it for the shared front-end (the analysis and the synthesis frames each reach two hops; each
         further step three: :meth:`Vocoder.set_mel_match` has the general count).
-        ``audio`` itself is the first step's output to analyse (the STFT round trip is exact), so no synthesis
-        is repeated.
+        The one STFT of ``audio`` gives both the starting spectrum and the first step's mel of the output (the
+        STFT round trip is exact), so nothing is synthesised or analysed twice.
     """
     if steps == 0:
         return audio
-    config = mel_config
-    window = hann_frame_window(config, audio.device)
-    padded = F.pad(audio.float().unsqueeze(1), (config.pad, config.pad), mode="reflect").squeeze(1)
-    spec = torch.stft(padded, config.n_fft, config.hop_length, config.win_length,
-                      torch.hann_window(config.win_length, device=audio.device), center=False,
-                      return_complex=True).transpose(1, 2)[:, : mel.shape[-1]]
-    log_magnitude = torch.log(spec.abs().clamp_min(1e-9))
-    return mel_match(mel, log_magnitude, spec.angle(), config, window, steps, mel_config, synthesised=audio.float())
+    spec = front_end_stft(audio.float(), mel_config)  # (B, bins, T)
+    first_mel = spectrum_to_mel(spec, mel_config)
+    spec = spec.transpose(1, 2)
+    window = hann_frame_window(mel_config, audio.device)
+    return mel_match(mel, torch.log(spec.abs().clamp_min(1e-9)), spec.angle(), mel_config, window, steps,
+                     mel_config, first_mel=first_mel)
 
 
 def mel_match_parameter(default: int) -> Parameter:
