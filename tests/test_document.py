@@ -289,7 +289,8 @@ def test_any_sequence_of_writes_inserts_and_deletes_undoes_and_redoes_exactly(
         else:  # an edit mixing everything, as one step
             with doc.edit("Mixed"):
                 doc.append_frames(block(n, i))
-                doc.write(Region(0, 3, 0, 80), np.zeros((80, 3), np.float32))
+                width = min(3, doc.frames)  # deletes may have left fewer than 3 frames (and n may be 0)
+                doc.write(Region(0, width, 0, 80), np.zeros((80, width), np.float32))
                 doc.append_frames(block(n + 1, i + 1))
                 doc.insert_frames(a, block(2, i + 2))
                 doc.delete_frames(0, 1)
