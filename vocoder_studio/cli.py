@@ -451,7 +451,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tier", type=int, default=None, metavar="N",
                    help="melnet: train only tier N (1 = coarsest; one process per tier, run folder melnet-tierN)")
     p.add_argument("--config", default=None, metavar="FILE",
-                   help="melnet: a JSON object of MelNet hyper-parameters (n_tiers, layers, hidden, mixtures, ...)")
+                   help="melnet, wavenet: a JSON object of the model's hyper-parameters (MelNet: n_tiers, layers, "
+                        "hidden, mixtures, ...; WaveNet: stacks, layers_per_stack, residual_channels, ...)")
     p.add_argument("--merge-tiers", nargs="+", default=None, metavar="RUN",
                    help="melnet: no training; join the runs of `--tier 1`, `--tier 2`, ... into one model "
                    "written by --export DIR")

@@ -95,9 +95,30 @@ def test_merging_tiers_refuses_a_missing_or_doubled_tier(data_dir: Path, capsys:
     assert not (data_dir / "models" / "melnet.pt").exists()
 
 
+def test_config_file_sizes_a_wavenet_run(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`train wavenet --config FILE`: the run trains the WaveNet the file describes and keeps the file beside
+    its checkpoint; an invalid size is a one-line error naming the file and the field."""
+    config = data_dir / "wavenet.json"
+    config.write_text(json.dumps({"stacks": 1, "layers_per_stack": 3, "residual_channels": 8, "skip_channels": 8,
+                                  "cond_channels": 8}))
+    run = data_dir / "runs" / "wavenet"
+    assert main(["train", "wavenet", "--config", str(config), "--device", "cpu", "--steps", "1",
+                 "--run", str(run)]) == 0
+    assert json.loads((run / "config.json").read_text())["layers_per_stack"] == 3
+    weights = _weights(run)
+    assert sum(1 for key in weights if key.startswith("dilated.") and key.endswith(".weight")) == 3
+    config.write_text(json.dumps({"stacks": 0}))
+    capsys.readouterr()
+    assert main(["train", "wavenet", "--config", str(config), "--device", "cpu", "--steps", "1",
+                 "--run", str(data_dir / "runs" / "other")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "wavenet.json" in err and "WaveNetConfig.stacks" in err and "\n" not in err
+
+
 @pytest.mark.parametrize("args, message", [
     (["melnet", "--tier", "4", "--config", "CONFIG"], "--tier 4: this MelNet has tiers 1 to 3"),
-    (["istft", "--tier", "1"], "--tier and --config apply to melnet only"),
+    (["istft", "--tier", "1"], "--tier applies to melnet only"),
+    (["istft", "--config", "CONFIG"], "--config applies to melnet and wavenet only"),
     (["melnet", "--config", "MISSING"], "unreadable MelNet config"),
 ])
 def test_tier_and_config_errors_are_one_line(data_dir: Path, capsys: pytest.CaptureFixture[str],

@@ -235,6 +235,38 @@ def test_a_few_training_steps_lower_the_cross_entropy(speech: np.ndarray) -> Non
     assert history[-1] < history[0] - 1.0
 
 
+def test_noise_injection_moves_the_inputs_only_and_only_in_training(speech: np.ndarray,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """LPCNet's noise injection: the past the network sees is the true μ-law past moved by at most ±k classes
+    (clipped to the range), the targets stay clean, and an eval-mode loss sees the clean past."""
+    seen: list[tuple[torch.Tensor, torch.Tensor | None]] = []
+    forward = WaveNet.forward
+
+    def spy(self: WaveNet, mel: torch.Tensor, samples: torch.Tensor, cond: torch.Tensor | None = None,
+            inputs: torch.Tensor | None = None) -> torch.Tensor:
+        seen.append((samples, inputs))
+        return forward(self, mel, samples, cond, inputs)
+
+    monkeypatch.setattr(WaveNet, "forward", spy)
+    torch.manual_seed(3)
+    recipe = WaveNetRecipe(model_config=SMALL, input_noise=2)
+    model = recipe.build()
+    audio = torch.from_numpy(np.stack([speech[30000:34096], np.full(4096, 0.999, np.float32)]))
+    recipe.loss(model, audio)
+    target, inputs = seen[-1]
+    assert inputs is not None and torch.equal(target, mu_law_encode(audio))
+    moved = inputs - target
+    assert int(moved.abs().max()) == 2 and set(moved.unique().tolist()) <= {-2, -1, 0, 1, 2}
+    assert 0.15 < float((moved[0] == 0).float().mean()) < 0.25  # uniform over the 5 values
+    assert int(target[1].min()) == 255 and int(moved[1].max()) == 0  # clipped at the top class
+    model.eval()
+    recipe.loss(model, audio)
+    assert seen[-1][1] is None
+    assert WaveNetRecipe().hyperparameters()["input_noise"] == 2
+    with pytest.raises(ValueError, match="inputs"):
+        WaveNet(SMALL)(wav_to_mel(audio), target, inputs=target[:, :-HOP])
+
+
 def test_recipe_is_registered_with_the_safe_learning_rate() -> None:
     recipe, settings = RECIPES["wavenet"]()
     assert recipe.name == "wavenet" and settings.learning_rate <= 5e-4 and settings.grad_clip == 1.0

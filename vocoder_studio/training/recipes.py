@@ -220,11 +220,17 @@ class WaveNetRecipe:
 
     Validation vocodes autoregressively (slow on a CPU: a few clips only, rarely). facts.md: the GPU probe
     diverged at lr 1e-3 with clip 10, so the defaults are lr 3e-4 and clip 1.
+
+    ``input_noise``: noise injection (Valin & Skoglund 2019, LPCNet, section 3.3): the past samples the network
+    sees are the true μ-law classes moved by a random integer in ``±input_noise`` (the targets stay clean), so
+    that it learns to lean on the mel and to recover from its own errors when it generates from its own
+    samples (teacher forcing alone never shows it an imperfect past). 0 turns it off.
     """
 
     model_config: wavenet.WaveNetConfig = field(default_factory=wavenet.WaveNetConfig)
     mel_config: MelConfig = DEFAULT_CONFIG
     name: str = "wavenet"
+    input_noise: int = 2
 
     def build(self) -> nn.Module:
         return wavenet.WaveNet(self.model_config)
@@ -235,7 +241,11 @@ class WaveNetRecipe:
         with torch.no_grad():
             mel = wav_to_mel(audio, self.mel_config)
             target = wavenet.mu_law_encode(audio, self.model_config.classes)
-        logits = model(mel, target).float()
+            inputs = None
+            if self.input_noise and model.training:
+                noise = torch.randint(-self.input_noise, self.input_noise + 1, target.shape, device=target.device)
+                inputs = (target + noise).clamp_(0, self.model_config.classes - 1)
+        logits = model(mel, target, inputs=inputs).float()
         loss = nn.functional.cross_entropy(logits, target)
         return loss, {"ce": float(loss.detach())}
 
@@ -245,7 +255,7 @@ class WaveNetRecipe:
         return vocoder._synthesize(mel)
 
     def hyperparameters(self) -> dict[str, Any]:
-        return self.model_config.to_dict()
+        return {**self.model_config.to_dict(), "input_noise": self.input_noise}
 
     def save(self, model: nn.Module, path: Path) -> None:
         assert isinstance(model, wavenet.WaveNet)
@@ -257,7 +267,8 @@ class WaveNetRecipe:
                 f"{2 ** (c.layers_per_stack - 1)}), {c.residual_channels} residual / {c.skip_channels} skip "
                 f"channels, frame-rate mel conditioning repeated ×{c.hop_length}, {c.classes}-way μ-law softmax; "
                 f"receptive field {c.receptive_field} samples; {wavenet.count_parameters(model) / 1e6:.2f} M "
-                "parameters")
+                f"parameters; trained teacher-forced with noise injection of ±{self.input_noise} μ-law classes "
+                "on the input (LPCNet)")
 
 
 def _wavenet() -> tuple[WaveNetRecipe, TrainSettings]:

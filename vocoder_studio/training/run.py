@@ -70,8 +70,8 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
 
     ``lr_decay``: ``(start, end)`` steps of a cosine learning-rate decay (:attr:`TrainSettings.lr_decay`).
     ``tier`` (MelNet only): train only this tier, 1-based (tiers share no weights: one process per tier).
-    ``config_file`` (MelNet only): a JSON object of :class:`MelNetConfig` fields (missing ones keep their
-    defaults); it is copied as ``config.json`` into the run folder, beside the checkpoint.
+    ``config_file`` (MelNet, WaveNet): a JSON object of :class:`MelNetConfig` / :class:`WaveNetConfig` fields
+    (missing ones keep their defaults); it is copied as ``config.json`` into the run folder, beside the checkpoint.
     ``cancel``: set it to stop after the step under way (validated and checkpointed, as when the budget ends).
     ``augment_gain`` (nats), ``augment_speed`` (a fraction): random level and speed of each training segment
     (:attr:`TrainSettings.augment_gain`, :attr:`TrainSettings.augment_speed`); None keeps the recipe's (off).
@@ -81,15 +81,15 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
     MelNet's through DistributedDataParallel); rank 0 alone prints and writes.
 
     Raises:
-        VocoderStudioError: unknown model, no corpus packs, a checkpoint that does not fit, ``tier``/
-            ``config_file`` for a model other than MelNet, a tier out of range or an unreadable config, an
-            augmentation out of range.
+        VocoderStudioError: unknown model, no corpus packs, a checkpoint that does not fit, ``tier`` for a
+            model other than MelNet, ``config_file`` for one other than MelNet or WaveNet, a tier out of range, an
+            unreadable or invalid config, an augmentation out of range.
     """
     if name not in RECIPES:
         raise VocoderStudioError(f"unknown model {name!r}; trainable: {', '.join(sorted(RECIPES)) or 'none'}")
     recipe, settings = RECIPES[name]()
     if tier is not None or config_file is not None:
-        recipe = _melnet_variant(name, recipe, tier, config_file)
+        recipe = _variant(name, recipe, tier, config_file)
     if lr_decay is not None:
         settings = replace(settings, lr_decay=lr_decay)
     if augment_gain is not None:
@@ -103,7 +103,7 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
     folder = run_dir or corpus.data_dir() / "runs" / (name if tier is None else f"{name}-tier{tier}")
     trainer_class = getattr(recipe, "trainer_class", Trainer)  # a recipe may bring its own (MelNet)
     trainer = trainer_class(recipe, train_pack, valid_pack, folder, settings, device, resume, DEFAULT_CONFIG)
-    if rank == 0 and name == "melnet":  # the hyper-parameters beside the checkpoint, as a config file
+    if rank == 0 and name in ("melnet", "wavenet"):  # the hyper-parameters beside the checkpoint, as a file
         (folder / "config.json").write_text(json.dumps(cast(Any, recipe).model_config.to_dict(), indent=2) + "\n")
     bar = _progress_bar() if rank == 0 else None
     progress = _driver(bar) if bar is not None else None
@@ -119,20 +119,26 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
     return trainer
 
 
-def _melnet_variant(name: str, recipe: Any, tier: int | None, config_file: Path | None) -> Any:
-    """``recipe`` (MelNet's) training only ``tier`` and/or with the config read from ``config_file``."""
+def _variant(name: str, recipe: Any, tier: int | None, config_file: Path | None) -> Any:
+    """``recipe`` with the model config read from ``config_file`` (MelNet, WaveNet) and/or training only
+    ``tier`` (MelNet)."""
     from vocoder_studio.melnet.model import MelNetConfig, MelNetError
+    from vocoder_studio.vocoders.wavenet import WaveNetConfig
 
-    if name != "melnet":
-        raise VocoderStudioError(f"--tier and --config apply to melnet only, not {name!r}")
+    config_types: dict[str, Any] = {"melnet": MelNetConfig, "wavenet": WaveNetConfig}
+    if tier is not None and name != "melnet":
+        raise VocoderStudioError(f"--tier applies to melnet only, not {name!r}")
     if config_file is not None:
+        if name not in config_types:
+            raise VocoderStudioError(f"--config applies to {' and '.join(config_types)} only, not {name!r}")
+        label = "MelNet" if name == "melnet" else "WaveNet"
         try:
             data = json.loads(Path(config_file).read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise VocoderStudioError(f"{config_file}: unreadable MelNet config ({exc})") from None
+            raise VocoderStudioError(f"{config_file}: unreadable {label} config ({exc})") from None
         try:
-            recipe = replace(recipe, model_config=MelNetConfig.from_dict(data, str(config_file)))
-        except MelNetError as exc:
+            recipe = replace(recipe, model_config=config_types[name].from_dict(data, str(config_file)))
+        except (MelNetError, VocoderStudioError) as exc:
             raise VocoderStudioError(str(exc)) from None
     if tier is not None:
         n_tiers = recipe.model_config.n_tiers

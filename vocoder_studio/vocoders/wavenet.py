@@ -198,7 +198,8 @@ class WaveNet(nn.Module):
         """Skip sum ``(B, skip, N)`` → logits ``(B, classes, N)``."""
         return self.out2(F.relu(self.out1(F.relu(skip))))
 
-    def forward(self, mel: torch.Tensor, samples: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, mel: torch.Tensor, samples: torch.Tensor, cond: torch.Tensor | None = None,
+                inputs: torch.Tensor | None = None) -> torch.Tensor:
         """Teacher-forced logits.
 
         Args:
@@ -206,6 +207,8 @@ class WaveNet(nn.Module):
             samples: μ-law classes ``(B, T · hop_length)`` int64: the targets; the network sees each shifted by
                 one (the class of 0.0 before the first).
             cond: :meth:`conditioning` of ``mel`` if already computed (then ``mel`` is ignored).
+            inputs: the past the network sees instead of ``samples`` (same shape and dtype; also shifted by one):
+                training injects noise here (:class:`~vocoder_studio.training.recipes.WaveNetRecipe`).
         Returns:
             logits ``(B, classes, T · hop_length)``: position ``t`` predicts ``samples[:, t]`` from
             ``samples[:, :t]`` and the mel.
@@ -220,7 +223,10 @@ class WaveNet(nn.Module):
         if n != frames * c.hop_length:
             raise ValueError(f"WaveNet: {n} samples do not fit {frames} frames of {c.hop_length} samples")
         start = torch.full((batch, 1), c.classes // 2, dtype=torch.long, device=samples.device)
-        previous = torch.cat([start, samples[:, :-1]], dim=1)
+        seen = samples if inputs is None else inputs
+        if seen.shape != samples.shape:
+            raise ValueError(f"WaveNet: inputs {tuple(seen.shape)} do not match samples {tuple(samples.shape)}")
+        previous = torch.cat([start, seen[:, :-1]], dim=1)
         h = self.embed(previous).transpose(1, 2)  # (B, r, N)
         r = c.residual_channels
         skip = torch.zeros(batch, c.skip_channels, n, dtype=h.dtype, device=h.device)
