@@ -5,6 +5,10 @@ of mean PESQ-wb, STOI, log-mel L1, F0 RMSE (cents), V/UV F1 and RTF per set and 
 steps. One thread. The model is the installed one (``$VOCODER_STUDIO_MODELS`` first, then ``models/``).
 
     VOCODER_STUDIO_DATA=/work/data python scripts/vocoder_measure.py istft [--steps 0 1 2]
+    VOCODER_STUDIO_DATA=/work/data python scripts/vocoder_measure.py wavenet --sets english_alsa \
+        --param temperature=0.9
+
+``--steps 0`` leaves ``mel_match`` unset (WaveNet has none); ``--param NAME=VALUE`` sets any other parameter.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import argparse
 import glob
 import json
 import time
+from typing import Any
 
 import numpy as np
 import torch
@@ -34,14 +39,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("vocoder", help="a name from `vocoder-studio vocoders` (istft, melgan, hifigan, ...)")
     parser.add_argument("--steps", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--sets", nargs="+", default=["test40", "english_alsa"], choices=["test40", "english_alsa"])
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="another vocoder parameter (a float), e.g. temperature=0.9")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    sets = {"test40": test_clips(),
-            "english_alsa": [load_audio(p) for p in sorted(glob.glob("/usr/share/sounds/alsa/*.wav"))
-                             if not p.endswith("Noise.wav")]}
+    params: dict[str, Any] = {key: float(value) for key, value in (item.split("=", 1) for item in args.param)}
+    loaders = {"test40": test_clips,
+               "english_alsa": lambda: [load_audio(p) for p in sorted(glob.glob("/usr/share/sounds/alsa/*.wav"))
+                                        if not p.endswith("Noise.wav")]}
+    sets = {name: loaders[name]() for name in args.sets}
     report: dict[str, dict[str, dict[str, float]]] = {}
     for steps in args.steps:
-        vocoder = create_vocoder(args.vocoder, mel_match=steps)
+        vocoder = create_vocoder(args.vocoder, **params, **({"mel_match": steps} if steps else {}))
         for name, clips in sets.items():
             rows, seconds, audio_s = [], 0.0, 0.0
             for clip in clips:
