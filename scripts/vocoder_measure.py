@@ -30,8 +30,8 @@ from vocoder_studio.vocoders import create_vocoder
 RATE = 22050
 
 
-def test_clips(count: int = 40, seconds: float = 4.0) -> list[np.ndarray]:
-    pack = corpus.Pack.load(corpus.pack_path("test"))
+def test_clips(count: int = 40, seconds: float = 4.0, split: str = "test") -> list[np.ndarray]:
+    pack = corpus.Pack.load(corpus.pack_path(split))
     return [pack.clip(int(i))[: int(seconds * RATE)] for i in np.linspace(0, len(pack) - 1, count).astype(int)]
 
 
@@ -39,13 +39,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("vocoder", help="a name from `vocoder-studio vocoders` (istft, melgan, hifigan, ...)")
     parser.add_argument("--steps", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--sets", nargs="+", default=["test40", "english_alsa"], choices=["test40", "english_alsa"])
+    parser.add_argument("--sets", nargs="+", default=["test40", "english_alsa"],
+                        choices=["test40", "valid8", "english_alsa"],
+                        help="valid8: 8 clips of the validation split, for choosing a parameter without the test sets")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="another vocoder parameter (a float), e.g. temperature=0.9")
     args = parser.parse_args()
     torch.set_num_threads(1)
     params: dict[str, Any] = {key: float(value) for key, value in (item.split("=", 1) for item in args.param)}
-    loaders = {"test40": test_clips,
+    loaders = {"test40": test_clips, "valid8": lambda: test_clips(8, 4.0, "valid"),
                "english_alsa": lambda: [load_audio(p) for p in sorted(glob.glob("/usr/share/sounds/alsa/*.wav"))
                                         if not p.endswith("Noise.wav")]}
     sets = {name: loaders[name]() for name in args.sets}
