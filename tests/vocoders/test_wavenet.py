@@ -137,6 +137,25 @@ def test_the_queued_sampler_equals_the_parallel_pass() -> None:
         assert float((naive_step_logits(model, cond, codes[:, :n]) - parallel[:, :, n]).abs().max()) < 1e-5
 
 
+def test_the_tail_cut_never_draws_an_unlikely_class() -> None:
+    """LPCNet's sampling floor: with ``tail_cut`` every drawn class had at least that probability at the
+    sampling temperature; without it the untrained model's flat softmax draws below it; out of range is refused."""
+    torch.manual_seed(0)
+    model = WaveNet(SMALL).eval()
+    mel = torch.randn(1, DEFAULT_CONFIG.n_mels, 4) - 5
+    with torch.no_grad():
+        cond = model.conditioning(mel)
+        for cut, expect_below in ((0.0, True), (0.003, False)):
+            sampler = QueuedSampler(model, 1, 0.7, torch.Generator().manual_seed(1), record=True, tail_cut=cut)
+            codes = torch.cat([sampler.frame(cond[:, :, k]) for k in range(4)], dim=1)[0]
+            probs = torch.softmax(torch.stack(sampler.logits)[:, 0] / 0.7, dim=1)
+            drawn = probs[torch.arange(codes.numel()), codes]
+            assert bool((drawn < 0.003).any()) is expect_below
+    with pytest.raises(ValueError, match="tail_cut"):
+        QueuedSampler(model, 1, tail_cut=0.01)
+    assert small_vocoder(tail_cut=0.002).tail_cut == 0.002
+
+
 def test_seeded_generation_is_repeatable_and_one_hop_per_frame(speech_mel: np.ndarray) -> None:
     vocoder = small_vocoder(seed=5, segment_frames=8)
     mel = speech_mel[:, 100:130]
@@ -299,7 +318,7 @@ def test_the_entry_loads_a_checkpoint_with_its_parameters(models_dir: Path, spee
     model = WaveNet(SMALL).eval()
     write_card(save_model(models_dir / CHECKPOINT, model))
     entry = get_entry("wavenet")
-    assert entry.unavailable_reason() is None and entry.defaults() == {"temperature": 1.0, "seed": 0}
+    assert entry.unavailable_reason() is None and entry.defaults() == {"temperature": 1.0, "tail_cut": 0.0, "seed": 0}
     vocoder = create_vocoder("wavenet", temperature=0.5, seed=9)
     assert isinstance(vocoder, WaveNetVocoder) and (vocoder.temperature, vocoder.seed) == (0.5, 9)
     assert vocoder.receptive_field_frames == SMALL.receptive_field_frames and not vocoder.local_edits

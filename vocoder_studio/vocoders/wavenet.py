@@ -270,14 +270,20 @@ class QueuedSampler:
         temperature: logits are divided by it before the draw (1: the model's own distribution).
         generator: the torch generator of the draws (seed it for repeatable audio).
         record: keep every step's logits in :attr:`logits` (tests).
+        tail_cut: classes whose probability (after the temperature) is below this are never drawn (LPCNet,
+            Valin & Skoglund 2019, section 3.5, uses 0.002): the long tail of an uncertain softmax is what
+            turns into a noise floor, one unlikely draw per sample. 0: the distribution as it is.
     """
 
     def __init__(self, model: WaveNet, batch: int, temperature: float = 1.0,
-                 generator: torch.Generator | None = None, record: bool = False) -> None:
+                 generator: torch.Generator | None = None, record: bool = False, tail_cut: float = 0.0) -> None:
         c = model.config
         self.config = c
         self.batch = batch
         self.temperature = float(temperature)
+        if not 0.0 <= tail_cut < 1.0 / c.classes:
+            raise ValueError(f"tail_cut {tail_cut} must be in [0, 1/{c.classes})")
+        self.log_tail_cut = math.log(tail_cut) if tail_cut > 0 else None
         self.generator = generator
         self.record = record
         self.logits: list[torch.Tensor] = []
@@ -332,6 +338,11 @@ class QueuedSampler:
             logits = torch.addmm(self.b_out2, hidden, self.w_out2)
             if self.record:
                 self.logits.append(logits)
+            if self.log_tail_cut is not None and self.temperature > 0:
+                # the most likely class is at least 1/classes > tail_cut: never everything is cut
+                scaled = logits / self.temperature
+                cut = torch.log_softmax(scaled, dim=1) < self.log_tail_cut
+                logits = logits.masked_fill(cut, -math.inf)
             if self.temperature > 0:
                 # Gumbel-max: argmax(logits / T + G) is a draw from softmax(logits / T)
                 self.previous = torch.argmax(logits + self.temperature * gumbel[k], dim=1)
@@ -419,6 +430,7 @@ class WaveNetVocoder(trained.TrainedVocoder):
         device: torch device.
         config: the mel front-end; the model's ``n_mels`` and ``hop_length`` must match it.
         temperature: the softmax temperature of the draws (1.0: the model's own distribution).
+        tail_cut: never draw a class less likely than this (:class:`QueuedSampler`; 0: off).
         seed: seeds the draws: the same mel, seed and segmentation give the same audio.
         segment_frames: a mel is cut into pieces of about this many frames generated side by side (more pieces
             use more of the CPU's or GPU's width; each costs ``receptive_field_frames`` of warm-up).
@@ -436,10 +448,11 @@ class WaveNetVocoder(trained.TrainedVocoder):
 
     def __init__(self, model: WaveNet | None = None, device: str | torch.device = "cpu",
                  config: MelConfig = DEFAULT_CONFIG, temperature: float = 1.0, seed: int = 0,
-                 segment_frames: int = 32, max_segments: int = 32) -> None:
+                 segment_frames: int = 32, max_segments: int = 32, tail_cut: float = 0.0) -> None:
         super().__init__(model, device, config)
         self.receptive_field = self.model.config.receptive_field
         self.temperature = float(temperature)
+        self.tail_cut = float(tail_cut)
         self.seed = int(seed)
         self.segment_frames = max(1, int(segment_frames))
         self.max_segments = max(1, int(max_segments))
@@ -461,7 +474,7 @@ class WaveNetVocoder(trained.TrainedVocoder):
         streams (a stream past its end yields garbage, dropped by the caller)."""
         model, c = self.model, self.model.config
         generator = torch.Generator(device=self.device).manual_seed(self.seed)
-        sampler = QueuedSampler(model, len(plan), self.temperature, generator)
+        sampler = QueuedSampler(model, len(plan), self.temperature, generator, tail_cut=self.tail_cut)
         steps = max(s.frames for s in plan)
         context = c.cond_context_frames
         width = c.num_layers * 2 * c.residual_channels
@@ -553,8 +566,8 @@ class WaveNetVocoder(trained.TrainedVocoder):
 
 
 def _build(device: str | torch.device = "cpu", config: MelConfig = DEFAULT_CONFIG, temperature: float = 1.0,
-           seed: int = 0) -> WaveNetVocoder:
-    return WaveNetVocoder(device=device, config=config, temperature=temperature, seed=seed)
+           seed: int = 0, tail_cut: float = 0.0) -> WaveNetVocoder:
+    return WaveNetVocoder(device=device, config=config, temperature=temperature, seed=seed, tail_cut=tail_cut)
 
 
 _check, _card = trained_checkpoint(CHECKPOINT, DEFAULT_CONFIG)
@@ -567,6 +580,8 @@ VOCODERS = (
         parameters=(
             Parameter("temperature", "float", 1.0, "softmax temperature of each sample's draw: 1 follows the "
                       "model; lower is less noisy but can fall silent or buzz", min=0.1, max=1.5),
+            Parameter("tail_cut", "float", 0.0, "never draw a sample value less likely than this (LPCNet's "
+                      "0.002): cuts the noise floor of an uncertain model", min=0.0, max=0.0039),
             Parameter("seed", "int", 0, "seed of the random draws: the same seed gives the same audio",
                       min=0, max=99_999),
         ),
