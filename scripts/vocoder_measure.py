@@ -8,7 +8,7 @@ steps. One thread. The model is the installed one (``$VOCODER_STUDIO_MODELS`` fi
     VOCODER_STUDIO_DATA=/work/data python scripts/vocoder_measure.py wavenet --sets english_alsa \
         --param temperature=0.9
 
-``--steps 0`` leaves ``mel_match`` unset (WaveNet has none); ``--param NAME=VALUE`` sets any other parameter.
+``--steps`` is ignored for a vocoder without ``mel_match`` (WaveNet); ``--param NAME=VALUE`` sets any other parameter.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import torch
 from vocoder_studio.audio import load_audio, wav_to_mel
 from vocoder_studio.evaluation.evaluate import score_pair
 from vocoder_studio.training import corpus
-from vocoder_studio.vocoders import create_vocoder
+from vocoder_studio.vocoders import create_vocoder, get_entry
 
 RATE = 22050
 
@@ -53,7 +53,8 @@ def main() -> None:
     sets = {name: loaders[name]() for name in args.sets}
     report: dict[str, dict[str, dict[str, float]]] = {}
     for steps in args.steps:
-        vocoder = create_vocoder(args.vocoder, **params, **({"mel_match": steps} if steps else {}))
+        matching = {"mel_match": steps} if "mel_match" in get_entry(args.vocoder).defaults() else {}
+        vocoder = create_vocoder(args.vocoder, **params, **matching)
         for name, clips in sets.items():
             rows, seconds, audio_s = [], 0.0, 0.0
             for clip in clips:
