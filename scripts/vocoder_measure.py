@@ -52,8 +52,9 @@ def main() -> None:
                                         if not p.endswith("Noise.wav")]}
     sets = {name: loaders[name]() for name in args.sets}
     report: dict[str, dict[str, dict[str, float]]] = {}
-    for steps in args.steps:
-        matching = {"mel_match": steps} if "mel_match" in get_entry(args.vocoder).defaults() else {}
+    has_mel_match = "mel_match" in get_entry(args.vocoder).defaults()
+    for steps in args.steps if has_mel_match else [0]:
+        matching: dict[str, Any] = {"mel_match": steps} if has_mel_match else {}
         vocoder = create_vocoder(args.vocoder, **params, **matching)
         for name, clips in sets.items():
             rows, seconds, audio_s = [], 0.0, 0.0
