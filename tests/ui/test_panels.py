@@ -31,6 +31,16 @@ def test_default_vocoder_and_schema_bounds(qtbot) -> None:  # type: ignore[no-un
     assert "PESQ" in panel.status_label.text()  # the model card's summary of the default vocoder
 
 
+def test_the_wavenet_panel_says_an_edit_regenerates_from_its_start(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11: the panel tells the user that WaveNet re-generates from an edit's start to the end; vocoders
+    whose edits stay local carry no such note."""
+    panel = VocoderPanel()
+    qtbot.addWidget(panel)
+    note = panel.panels["wavenet"].note_label
+    assert note is not None and "regenerated from its start to the end" in note.text()
+    assert panel.panels["hifigan"].note_label is None
+
+
 def test_plugin_appears_with_its_parameters(qtbot, toy_plugin: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     panel = VocoderPanel()
     qtbot.addWidget(panel)

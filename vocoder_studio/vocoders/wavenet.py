@@ -588,6 +588,8 @@ VOCODERS = (
         weights=f"models/{CHECKPOINT} (trained here: `vocoder-studio train wavenet`)",
         description="dilated causal convolutions sampling one μ-law sample at a time (van den Oord et al. "
         "2016), queued fast generation (Paine et al. 2016); an edit is regenerated from its start",
+        note="Autoregressive: an edit is regenerated from its start to the end of the file (each sample depends "
+        "on the ones before it); playback streams the samples as they are generated",
         check=_check,
         card=_card,
     ),
