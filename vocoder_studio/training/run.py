@@ -20,6 +20,10 @@ from vocoder_studio.training import corpus
 from vocoder_studio.training.recipes import RECIPES
 from vocoder_studio.training.trainer import Trainer
 
+#: Models whose hyper-parameters ``--config FILE`` sets (name → the label its errors use); their config is kept
+#: as ``config.json`` beside the checkpoint.
+CONFIGURABLE = {"melnet": "MelNet", "wavenet": "WaveNet"}
+
 
 def _progress_bar() -> Any:
     """A tqdm bar driven by ``progress(fraction, message)``: the message, percent, elapsed and remaining time."""
@@ -103,7 +107,7 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
     folder = run_dir or corpus.data_dir() / "runs" / (name if tier is None else f"{name}-tier{tier}")
     trainer_class = getattr(recipe, "trainer_class", Trainer)  # a recipe may bring its own (MelNet)
     trainer = trainer_class(recipe, train_pack, valid_pack, folder, settings, device, resume, DEFAULT_CONFIG)
-    if rank == 0 and name in ("melnet", "wavenet"):  # the hyper-parameters beside the checkpoint, as a file
+    if rank == 0 and name in CONFIGURABLE:  # the hyper-parameters beside the checkpoint, as a file
         (folder / "config.json").write_text(json.dumps(cast(Any, recipe).model_config.to_dict(), indent=2) + "\n")
     bar = _progress_bar() if rank == 0 else None
     progress = _driver(bar) if bar is not None else None
@@ -122,22 +126,20 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
 def _variant(name: str, recipe: Any, tier: int | None, config_file: Path | None) -> Any:
     """``recipe`` with the model config read from ``config_file`` (MelNet, WaveNet) and/or training only
     ``tier`` (MelNet)."""
-    from vocoder_studio.melnet.model import MelNetConfig, MelNetError
-    from vocoder_studio.vocoders.wavenet import WaveNetConfig
+    from vocoder_studio.melnet.model import MelNetError
 
-    config_types: dict[str, Any] = {"melnet": MelNetConfig, "wavenet": WaveNetConfig}
     if tier is not None and name != "melnet":
         raise VocoderStudioError(f"--tier applies to melnet only, not {name!r}")
     if config_file is not None:
-        if name not in config_types:
-            raise VocoderStudioError(f"--config applies to {' and '.join(config_types)} only, not {name!r}")
-        label = "MelNet" if name == "melnet" else "WaveNet"
+        if name not in CONFIGURABLE:
+            raise VocoderStudioError(f"--config applies to {' and '.join(CONFIGURABLE)} only, not {name!r}")
         try:
             data = json.loads(Path(config_file).read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise VocoderStudioError(f"{config_file}: unreadable {label} config ({exc})") from None
+            raise VocoderStudioError(f"{config_file}: unreadable {CONFIGURABLE[name]} config ({exc})") from None
+        config_type = type(recipe.model_config)  # the recipe's default config says which class to read
         try:
-            recipe = replace(recipe, model_config=config_types[name].from_dict(data, str(config_file)))
+            recipe = replace(recipe, model_config=config_type.from_dict(data, str(config_file)))
         except (MelNetError, VocoderStudioError) as exc:
             raise VocoderStudioError(str(exc)) from None
     if tier is not None:
