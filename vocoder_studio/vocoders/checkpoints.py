@@ -60,6 +60,20 @@ def find_model(filename: str) -> Path:
     )
 
 
+def is_score(value: object) -> bool:
+    """Whether ``value`` is a model card score: a finite-or-not number (not a bool), a list of numbers, or an
+    object mapping names to scores."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    if isinstance(value, list):
+        return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and is_score(v) for k, v in value.items())
+    return False
+
+
 @dataclass(frozen=True)
 class ModelCard:
     """What a trained model is and what it measured, as a JSON file beside its checkpoint.
@@ -72,7 +86,10 @@ class ModelCard:
         steps: optimiser steps trained.
         wall_time_s: training time in seconds.
         hardware: where it trained (``"2-core CPU"``, ``"1× H200, bf16"``).
-        scores: held-out scores by name (``{"pesq_wb": 2.1, "stoi": 0.9}``), what it measured, never more.
+        scores: held-out scores by name (``{"pesq_wb": 2.1, "stoi": 0.9}``), what it measured, never more. A
+            score is a number, a list of numbers (e.g. one per MelNet tier) or an object of scores (a named group,
+            e.g. ``{"english": {"pesq_wb": 2.3}}``); :func:`is_score` is the rule, and ``train --export`` reads back
+            every card it writes with :meth:`ModelCard.load`.
         mel_config: the mel front-end it was trained on (``MelConfig`` fields); None means the default.
         extra: any other fields of the file, kept as they are.
     """
@@ -84,7 +101,7 @@ class ModelCard:
     steps: int | None = None
     wall_time_s: float | None = None
     hardware: str = ""
-    scores: dict[str, float] = field(default_factory=dict)
+    scores: dict[str, Any] = field(default_factory=dict)
     mel_config: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -102,8 +119,9 @@ class ModelCard:
             if not isinstance(data.get(key), str):
                 raise VocoderUnavailableError(f"{source}: model card field {key!r} must be a string")
         scores = data.get("scores", {})
-        if not isinstance(scores, dict) or not all(isinstance(v, (int, float)) for v in scores.values()):
-            raise VocoderUnavailableError(f"{source}: model card field 'scores' must map names to numbers")
+        if not isinstance(scores, dict) or not all(is_score(v) for v in scores.values()):
+            raise VocoderUnavailableError(f"{source}: model card field 'scores' must map names to numbers, "
+                                          "lists of numbers or groups of scores")
         mel_config = data.get("mel_config")
         if mel_config is not None and not isinstance(mel_config, dict):
             raise VocoderUnavailableError(f"{source}: model card field 'mel_config' must be an object")
@@ -129,8 +147,15 @@ class ModelCard:
         return {**out, **self.extra}
 
     def save(self, path: Path) -> None:
-        """Write the card as indented JSON."""
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        """Write the card as indented JSON, checked first by the same reader that loads it (a card that
+        ``train --export`` writes always loads).
+
+        Raises:
+            VocoderUnavailableError: the card would not load (the message names ``path`` and the field).
+        """
+        text = json.dumps(self.to_dict(), indent=2) + "\n"
+        ModelCard.from_dict(json.loads(text), str(path))
+        path.write_text(text, encoding="utf-8")
 
     def check_config(self, config: MelConfig, source: str = "model card") -> None:
         """Check that the model was trained on ``config``'s front-end.
