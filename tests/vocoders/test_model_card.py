@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from vocoder_studio.vocoders.checkpoints import ModelCard, is_score
 from vocoder_studio.errors import VocoderUnavailableError
+from vocoder_studio.vocoders.checkpoints import ModelCard, is_score
 
 
 def test_scores_may_be_numbers_lists_or_groups(tmp_path: Path) -> None:
