@@ -28,9 +28,20 @@ def machine_line(data: dict[str, Any]) -> str:
     """One sentence: what the figures were measured on."""
     m = data["machine"]
     gpu = f" ({m['gpu']})" if m.get("gpu") else ""
-    return (f"{m.get('cpu', 'CPU')}, {m['cores']} cores, {m.get('threads', m['cores'])} threads, torch {m['torch']}, "
+    return (f"{m.get('cpu', 'CPU')}{_isa(m)}, {m['cores']} cores, {m.get('threads', m['cores'])} threads, "
+            f"torch {m['torch']}, "
             f"device {m['device']}{gpu}; {m.get('speech_s', '?')} s of speech ({m.get('speech', '?')}), "
             f"median of {m.get('runs', '?')} runs" + _load(m))
+
+
+def _isa(machine: dict[str, Any]) -> str:
+    """`` (torch AVX2, bfloat16 emulated)``: the instruction sets torch used, which decide HiFi-GAN's precision."""
+    features = machine.get("cpu_features")
+    if not features:
+        return ""
+    bf16 = "bfloat16 native" if features.get("native_bfloat16") else "no native bfloat16"
+    cap = f", oneDNN capped at {features['onednn_max_isa']}" if features.get("onednn_max_isa") else ""
+    return f" (torch {features.get('torch_capability', '?')}{cap}, {bf16})"
 
 
 def _load(machine: dict[str, Any]) -> str:

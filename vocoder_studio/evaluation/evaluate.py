@@ -165,9 +165,12 @@ class Evaluation:
 
 
 def machine_info(device: str) -> dict[str, Any]:
-    """What the figures were measured on: CPU, cores, threads, torch, the device (and the GPU's name), and the
-    load average when measuring started."""
+    """What the figures were measured on: CPU, its instruction sets and torch's caps on them
+    (:func:`vocoder_studio.cpu.cpu_features`: whether bfloat16 runs natively), cores, threads, torch, the device
+    (and the GPU's name), and the load average when measuring started."""
     import torch
+
+    from vocoder_studio.cpu import cpu_features
 
     info: dict[str, Any] = {
         "cores": os.cpu_count(),
@@ -175,6 +178,7 @@ def machine_info(device: str) -> dict[str, Any]:
         "torch": torch.__version__,
         "device": device,
         "cpu": _cpu_name(),
+        "cpu_features": cpu_features(),
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
         "loadavg": [round(x, 2) for x in os.getloadavg()],  # other work on the machine skews every timing

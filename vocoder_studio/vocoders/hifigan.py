@@ -7,7 +7,6 @@ into plain convolution weights when loading.
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import json
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig
+from vocoder_studio.cpu import native_bfloat16
 from vocoder_studio.errors import VocoderUnavailableError
 from vocoder_studio.vocoders.base import Vocoder
 from vocoder_studio.vocoders.checkpoints import ModelCard
@@ -216,15 +216,12 @@ def load_generator(weights: str = "universal") -> Generator:
     return model.as_conv2d().eval()
 
 
-@functools.cache
 def cpu_has_native_bfloat16() -> bool:
-    """Whether this CPU computes bfloat16 in hardware (AVX512-BF16 or AMX); elsewhere torch emulates it, and
-    HiFi-GAN under bfloat16 autocast ran about 70× slower than float32 (measured on an AVX2 machine)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+    """Whether this CPU computes bfloat16 in hardware (AVX512-BF16 or AMX) as torch is set to use it
+    (:func:`vocoder_studio.cpu.native_bfloat16`: ``ONEDNN_MAX_CPU_ISA=AVX2`` or ``ATEN_CPU_CAPABILITY=avx2`` turn
+    it off); elsewhere torch emulates it, and HiFi-GAN under bfloat16 ran about 70× slower than float32 (measured
+    on an AVX2 machine)."""
+    return native_bfloat16()
 
 
 def native_precision(device: str | torch.device = "cpu") -> str:
