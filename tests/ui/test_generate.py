@@ -1,5 +1,5 @@
 """The Generate dock: without a model it says how to train one; with one, a fill of the selection appears on the
-canvas block by block and is one undo step."""
+canvas block by block and is one undo step. The dock with the shipped model: tests/ui/test_shipped_models.py."""
 
 from __future__ import annotations
 
@@ -9,22 +9,26 @@ import numpy as np
 import pytest
 import torch
 
+from tests.conftest import MODELS
 from vocoder_studio.document import Region
 from vocoder_studio.melnet import MelNet, MelNetConfig, save_model
+from vocoder_studio.vocoders import checkpoints
 
 WAIT_MS = 120_000
 
 
 def test_without_a_model_generate_is_disabled_with_the_reason(window, tmp_path: Path,  # type: ignore[no-untyped-def]
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("VOCODER_STUDIO_MODELS", str(tmp_path))
-    monkeypatch.setenv("VOCODER_STUDIO_HOME", str(tmp_path / "home"))
+    """The shipped melnet.pt is found (tests/ui/test_shipped_models.py generates with it); on a machine without
+    any trained MelNet (the models folders are one empty folder) the dock says how to train one."""
     panel = window.generate_panel
-    if (Path(__file__).resolve().parents[2] / "models" / "melnet.pt").exists():
-        pytest.skip("a trained MelNet ships in models/")
+    monkeypatch.delenv("VOCODER_STUDIO_MODELS", raising=False)
+    assert panel.refresh_model() and panel.model_path == MODELS / "melnet.pt"
+    monkeypatch.setattr(checkpoints, "model_dirs", lambda: [tmp_path])
     assert not panel.refresh_model()
     assert not panel.generate_button.isEnabled()
     assert "vocoder-studio train melnet" in panel.model_label.text()
+    assert not panel.generate()
 
 
 def test_fill_the_selection_block_by_block(window, qtbot, tmp_path: Path,  # type: ignore[no-untyped-def]
