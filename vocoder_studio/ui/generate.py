@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
 from vocoder_studio.document import Document
-from vocoder_studio.engine.generate import GenerateRequest, default_model_path, generation_job
+from vocoder_studio.engine.generate import CHECKPOINT, GenerateRequest, default_model_path, generation_job
 from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.ui.worker import LONG_LANE
 
@@ -98,25 +98,24 @@ class GeneratePanel(QWidget):
         self._on_mode()
 
     def refresh_model(self) -> bool:
-        """Look for a trained MelNet; disable Generate with the reason when there is none."""
-        from vocoder_studio.vocoders.checkpoints import ModelCard, card_path
+        """Look for a trained MelNet; disable Generate with the reason when there is none or the one found is
+        unusable (its card missing or invalid: the same check as ``vocoder-studio generate``)."""
+        from vocoder_studio.vocoders.checkpoints import ModelCard, card_path, find_model
 
         try:
             self.model_path = default_model_path()
-        except VocoderStudioError:
+        except VocoderStudioError as exc:
             self.model_path = None
-            self.model_label.setText("No trained MelNet model yet: train one with `vocoder-studio train melnet` "
-                                     "(it is looked for as melnet.pt in the models folders).")
+            try:
+                find_model(CHECKPOINT)
+                reason = f"MelNet cannot be used: {exc}"
+            except VocoderStudioError:
+                reason = ("No trained MelNet model yet: train one with `vocoder-studio train melnet` "
+                          f"(it is looked for as {CHECKPOINT} in the models folders).")
+            self.model_label.setText(reason)
             self.generate_button.setEnabled(False)
             return False
-        summary = f"Model: {self.model_path}"
-        card = card_path(self.model_path)
-        if card.is_file():
-            try:
-                summary = ModelCard.load(card).summary
-            except VocoderStudioError as exc:
-                summary = str(exc)
-        self.model_label.setText(summary)
+        self.model_label.setText(ModelCard.load(card_path(self.model_path)).summary)
         self.generate_button.setEnabled(True)
         return True
 
