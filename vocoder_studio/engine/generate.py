@@ -100,7 +100,7 @@ def generation_job(request: GenerateRequest, mel: np.ndarray, model_path: Path |
     def job(progress: Progress, cancel: CancelToken) -> int:
         from vocoder_studio.melnet import load_model, sample
 
-        model = load_model(model_path or default_model_path(), config)
+        model = load_model(model_path or default_model_path(config), config)
         seen = [0]
         offset = 0
         kwargs: dict[str, Any] = {}

@@ -207,9 +207,9 @@ def export(name: str, trainer: Trainer, device: torch.device, folder: Path) -> l
                f"held-out Czech/Dutch speech: {measured}")
     card = ModelCard(name=name, summary=summary, architecture=trainer.recipe.describe(trainer.model),
                      **{k: v for k, v in fields.items()})
-    card.checked_text(card_path(path))  # a card that would not load stops the export before anything is written
+    text = card.checked_text(card_path(path))  # a card that would not load stops the export: nothing is written
     trainer.recipe.save(trainer.model, path)
-    card.save(card_path(path))
+    card_path(path).write_text(text, encoding="utf-8")
     return [path, card_path(path)]
 
 
@@ -234,7 +234,7 @@ def export_merged_melnet(run_dirs: list[Path], folder: Path) -> list[Path]:
                      steps=sum(info["tier_steps"]), wall_time_s=round(sum(info["tier_seconds"]), 1),
                      scores=info["scores"], mel_config=asdict(DEFAULT_CONFIG),
                      extra={"tier_steps": info["tier_steps"], "runs": [str(d) for d in run_dirs]})
-    card.checked_text(card_path(path))  # as export: a card that would not load stops it before anything is written
+    text = card.checked_text(card_path(path))  # as export: a card that would not load stops it, nothing written
     save_model(path, model, DEFAULT_CONFIG)
-    card.save(card_path(path))
+    card_path(path).write_text(text, encoding="utf-8")
     return [path, card_path(path)]
