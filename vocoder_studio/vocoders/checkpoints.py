@@ -146,6 +146,21 @@ class ModelCard:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
         return {**out, **self.extra}
 
+    def checked_text(self, path: Path) -> str:
+        """The indented JSON text :meth:`save` writes to ``path``, read back first by the same reader that loads
+        it; ``train --export`` calls it before it writes the checkpoint, so a refused card leaves nothing behind.
+
+        Raises:
+            VocoderUnavailableError: the card would not load, or holds a value JSON cannot write (the message
+                names ``path`` and the field).
+        """
+        try:
+            text = json.dumps(self.to_dict(), indent=2) + "\n"
+        except (TypeError, ValueError) as exc:
+            raise VocoderUnavailableError(f"{path}: model card is not JSON ({exc})") from None
+        ModelCard.from_dict(json.loads(text), str(path))
+        return text
+
     def save(self, path: Path) -> None:
         """Write the card as indented JSON, checked first by the same reader that loads it (a card that
         ``train --export`` writes always loads).
@@ -153,9 +168,7 @@ class ModelCard:
         Raises:
             VocoderUnavailableError: the card would not load (the message names ``path`` and the field).
         """
-        text = json.dumps(self.to_dict(), indent=2) + "\n"
-        ModelCard.from_dict(json.loads(text), str(path))
-        path.write_text(text, encoding="utf-8")
+        path.write_text(self.checked_text(path), encoding="utf-8")
 
     def check_config(self, config: MelConfig, source: str = "model card") -> None:
         """Check that the model was trained on ``config``'s front-end.
