@@ -131,3 +131,25 @@ def test_broken_checkpoints_in_the_cli(tmp_path: Path) -> None:
         assert done.returncode == 2 and not out.exists(), done.stderr
         (line,) = done.stderr.strip().splitlines()
         assert line.startswith(f"vocoder-studio: error: {name}: {paths[name]}: ") and REASONS[name] in line
+
+
+def test_building_without_weights_touches_no_other_thread() -> None:
+    """The window checks checkpoints while worker threads build and run models: their tensors stay real."""
+    import threading
+
+    started, checked = threading.Event(), threading.Event()
+    devices: dict[str, str] = {}
+
+    def worker() -> None:
+        started.wait()
+        devices["worker"] = torch.empty(3).device.type
+        checked.set()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    with trained._WithoutWeights():
+        started.set()
+        checked.wait(60)
+        devices["checker"] = torch.empty(3).device.type
+    thread.join()
+    assert devices == {"worker": "cpu", "checker": "meta"}
