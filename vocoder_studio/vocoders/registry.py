@@ -129,31 +129,21 @@ def _fail_reason(origin: str, exc: BaseException) -> str:
     return f"{origin} failed to load: {failure_text(exc)}"
 
 
-def _distributions() -> Iterable[importlib.metadata.Distribution]:
-    """The installed distributions, each name once (the first on ``sys.path``, as ``entry_points()`` does)."""
-    seen: set[str] = set()
+def _packages() -> list[tuple[str, importlib.metadata.Distribution]]:
+    """The installed packages by name, in name order, each once (the first on ``sys.path``, as
+    ``importlib.metadata.entry_points()`` takes it). A package without a readable name is named by its
+    ``*.dist-info`` folder."""
+    found: dict[str, tuple[str, importlib.metadata.Distribution]] = {}
     for dist in importlib.metadata.distributions():
         try:
             name = dist.metadata["Name"]
         except Exception:  # unreadable metadata: its entry points may still be readable
             name = None
-        key = re.sub(r"[-_.]+", "-", name).lower() if isinstance(name, str) else None
-        if key is not None:
-            if key in seen:
-                continue
-            seen.add(key)
-        yield dist
-
-
-def _dist_label(dist: importlib.metadata.Distribution) -> str:
-    try:
-        name = dist.metadata["Name"]
-    except Exception:
-        name = None
-    if isinstance(name, str) and name:
-        return name
-    path = getattr(dist, "_path", None)  # a dist-info folder without a name: its folder says which
-    return Path(str(path)).name.split("-")[0] if path is not None else "unnamed"
+        if not isinstance(name, str) or not name:
+            path = getattr(dist, "_path", None)
+            name = Path(str(path)).name.split("-")[0] if path is not None else "unnamed"
+        found.setdefault(re.sub(r"[-_.]+", "-", name).lower(), (name, dist))
+    return [found[key] for key in sorted(found)]
 
 
 def _plugin_entries() -> list[tuple[str, VocoderEntry]]:
@@ -165,7 +155,7 @@ def _plugin_entries() -> list[tuple[str, VocoderEntry]]:
     unavailable entries with the reason. What a plug-in prints while it loads goes to stderr (``vocoders --json``
     keeps stdout for JSON)."""
     found: list[tuple[str, VocoderEntry]] = []
-    for label, dist in sorted(((_dist_label(d), d) for d in _distributions()), key=lambda item: item[0].lower()):
+    for label, dist in _packages():
         try:
             points = [p for p in dist.entry_points if p.group == ENTRY_POINT_GROUP]
         except KeyboardInterrupt:
