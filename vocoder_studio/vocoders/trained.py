@@ -108,10 +108,22 @@ def read_checkpoint(path: str | Path, kind: str) -> dict[str, Any]:
     except (OSError, RuntimeError, EOFError, ValueError, zipfile.BadZipFile, pickle.UnpicklingError) as exc:
         raise VocoderUnavailableError(torch_load_problem(path, exc)) from None
     if not isinstance(data, dict) or not {"config", "model"} <= set(data):
-        article = "an" if kind[:1].lower() in "aeiou" else "a"
-        raise VocoderUnavailableError(f"{path}: not {article} {kind} checkpoint (needs the keys 'config' and "
-                                      "'model')")
+        raise VocoderUnavailableError(_not_this_kind(path, kind))
     return data
+
+
+def _not_this_kind(path: Path, kind: str) -> str:
+    article = "an" if kind[:1].lower() in "aeiou" else "a"
+    return f"{path}: not {article} {kind} checkpoint (needs the keys 'config' and 'model')"
+
+
+def _front_end_problem(kind: str, model_config: Any, config: MelConfig) -> str | None:
+    """Why a model of ``model_config`` cannot vocode mels of ``config`` (``n_mels``, ``hop_length``), or None."""
+    c = model_config
+    if c.n_mels == config.n_mels and c.hop_length == config.hop_length:
+        return None
+    return (f"{kind} model made for n_mels {c.n_mels} / hop_length {c.hop_length}, the front-end has "
+            f"{config.n_mels} / {config.hop_length}")
 
 
 def load_checkpoint(path: str | Path, kind: str, config_type: type[C], build: Callable[[C], M]) -> tuple[M, C]:
@@ -196,15 +208,11 @@ def check_weights(path: Path, kind: str, config_type: type[C], build: Callable[[
     def check() -> None:
         header = read_header(path)
         if header.keys is None or not {"config", "model"} <= set(header.keys):
-            article = "an" if kind[:1].lower() in "aeiou" else "a"
-            raise VocoderUnavailableError(f"{path}: not {article} {kind} checkpoint (needs the keys 'config' and "
-                                          "'model')")
+            raise VocoderUnavailableError(_not_this_kind(path, kind))
         config = config_type.from_dict(header.config, str(path))
-        c = cast(Any, config)
-        if c.n_mels != mel_config.n_mels or c.hop_length != mel_config.hop_length:
-            raise VocoderUnavailableError(
-                f"{path}: {kind} model made for n_mels {c.n_mels} / hop_length {c.hop_length}, the front-end has "
-                f"{mel_config.n_mels} / {mel_config.hop_length}")
+        front_end = _front_end_problem(kind, config, mel_config)
+        if front_end is not None:
+            raise VocoderUnavailableError(f"{path}: {front_end}")
         if header.shapes is None:
             raise VocoderUnavailableError(f"{path}: 'model' is not a state dict of tensors")
         if _shape_difference(expected_shapes(build, config), header.shapes) is None:
@@ -285,10 +293,9 @@ class TrainedVocoder(Vocoder):
             path, _ = find_checked(self.checkpoint, config)
             model, _ = self.files.load(path)
         c = cast(Any, model).config
-        if c.n_mels != config.n_mels or c.hop_length != config.hop_length:
-            raise VocoderUnavailableError(
-                f"{self.files.kind} model made for n_mels {c.n_mels} / hop_length {c.hop_length}, the front-end has "
-                f"{config.n_mels} / {config.hop_length}")
+        front_end = _front_end_problem(self.files.kind, c, config)
+        if front_end is not None:
+            raise VocoderUnavailableError(front_end)
         self.model = self.prepare(model).eval().to(self.device)
         self.receptive_field_frames = c.receptive_field_frames
 
