@@ -26,19 +26,22 @@ def install_toy_plugin(site: Path) -> Path:
     return site
 
 
-@pytest.fixture
-def toy_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """The toy plug-in installed on sys.path for this test, with an empty models directory of its own
-    (``$VOCODER_STUDIO_MODELS``); yields that models directory."""
-    site = install_toy_plugin(tmp_path / "site")
-    models = tmp_path / "models"
-    models.mkdir()
+def plugins_on_path(site: Path, models: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The packages installed in ``site`` on sys.path for one test, with an empty models directory of its own
+    (``$VOCODER_STUDIO_MODELS``), the registry read again before and after; yields ``models``."""
+    models.mkdir(exist_ok=True)
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setenv("VOCODER_STUDIO_MODELS", str(models))
     importlib.invalidate_caches()
     registry.refresh()
     yield models
     registry.refresh()
+
+
+@pytest.fixture
+def toy_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The toy plug-in installed on sys.path for this test; yields its models directory (empty)."""
+    yield from plugins_on_path(install_toy_plugin(tmp_path / "site"), tmp_path / "models", monkeypatch)
 
 
 #: Broken plug-ins, one package each (module name -> source): every way a plug-in can fail that the registry

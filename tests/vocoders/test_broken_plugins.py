@@ -22,7 +22,7 @@ from vocoder_studio.errors import VocoderUnavailableError
 from vocoder_studio.vocoders import create_vocoder, get_entry, list_vocoders, registry
 
 from ..conftest import EXAMPLE
-from .conftest import install_broken_plugins, install_toy_plugin
+from .conftest import install_broken_plugins, install_toy_plugin, plugins_on_path
 
 #: each broken plug-in's listed name and what its one-line reason says
 REASONS = {
@@ -50,12 +50,7 @@ UNPARSABLE = {
 @pytest.fixture
 def broken_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     site = install_broken_plugins(install_toy_plugin(tmp_path / "site"), unparsable=True)
-    monkeypatch.syspath_prepend(str(site))
-    monkeypatch.setenv("VOCODER_STUDIO_MODELS", str(tmp_path))
-    importlib.invalidate_caches()
-    registry.refresh()
-    yield site
-    registry.refresh()
+    yield from plugins_on_path(site, tmp_path / "models", monkeypatch)
 
 
 def test_broken_plugins_are_listed_with_their_reasons_and_the_rest_works(broken_plugins: Path) -> None:
