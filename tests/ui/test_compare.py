@@ -29,7 +29,7 @@ def dialog(window, qtbot):  # type: ignore[no-untyped-def]
     """The window's Compare view after comparing Griffin-Lim (4 iterations) and HiFi-GAN on the selection."""
     canvas = window.current_canvas()
     canvas.set_selection(Region(START, END, 0, canvas.doc.n_mels))
-    window.compare_action.trigger()
+    window.window_actions.compare_action.trigger()
     view = compare_dialog(window)
     assert view is not None and view.isVisible()
     view.set_vocoders(["griffin-lim", "hifigan"])
@@ -100,7 +100,7 @@ def test_results_are_cached_per_version_and_rendered_again_after_an_edit(window,
 
 
 def test_cancel_stops_a_compare_under_way(window, qtbot) -> None:  # type: ignore[no-untyped-def]
-    window.compare_action.trigger()
+    window.window_actions.compare_action.trigger()
     view = compare_dialog(window)
     view.set_vocoders(["griffin-lim", "hifigan"])
     window.current_canvas().set_selection(None)  # the whole document

@@ -11,7 +11,7 @@ from .test_main_window import _drag
 
 
 def test_painting_the_original_changes_nothing_and_says_why(window, qtbot) -> None:  # type: ignore[no-untyped-def]
-    window.split_action.trigger()
+    window.window_actions.split_action.trigger()
     qtbot.wait(150)  # layout settles before mapping cells to pixels
     original = window.split_canvas.doc
     edited = window.current_document()
@@ -31,11 +31,12 @@ def test_painting_the_original_changes_nothing_and_says_why(window, qtbot) -> No
     window.edits.apply_gain_db(6.0)
     window.edits.clear_selection()
     np.testing.assert_array_equal(original.mel, before_original)
-    assert not window.gain_up_action.isEnabled() and window.copy_action.isEnabled()  # copying from it is fine
+    actions = window.window_actions
+    assert not actions.gain_up_action.isEnabled() and actions.copy_action.isEnabled()  # copying from it is fine
 
 
 def test_another_tab_in_the_split_view_stays_editable(window, qtbot) -> None:  # type: ignore[no-untyped-def]
-    window.split_action.trigger()
+    window.window_actions.split_action.trigger()
     index = window.split.combo.findText(window.tabs.tab().name)  # the edited document itself, not its original
     window.split.combo.setCurrentIndex(index)
     qtbot.wait(150)

@@ -196,8 +196,8 @@ def test_generated_frames_reach_the_canvas_as_they_come_and_are_one_undo_step(wi
     assert widths == [start + 8 * (i + 1) for i in range(10)]  # the image grew with every block
     np.testing.assert_allclose(canvas.image_item.image[:, -8:], 20 * np.log10(np.e) * doc.mel[:, -8:], rtol=1e-5)
     assert doc.frames == start + 80 and doc.undo_label == "Continue"
-    assert window.undo_action.isEnabled()
-    window.undo_action.trigger()
+    assert window.window_actions.undo_action.isEnabled()
+    window.window_actions.undo_action.trigger()
     assert doc.frames == start and canvas.image_item.image.shape[1] == start
 
 

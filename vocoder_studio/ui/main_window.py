@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QMainWindow
 
 from vocoder_studio.document import Document
@@ -41,8 +41,8 @@ class MainWindow(QMainWindow):
         show_dialogs: False keeps every dialog closed (tests); default: on unless
             ``VOCODER_STUDIO_NO_DIALOGS=1``.
     Attributes:
-        tabs, split, status, files, edits, view, session, window_actions: the parts (see their modules); every action
-        is also reachable as ``window.<name>_action``.
+        tabs, split, status, files, edits, view, session, window_actions: the parts (see their modules); the actions
+        are ``window.window_actions.<name>_action``.
     Signals:
         exportFinished(path), errorShown(message)
     """
@@ -107,13 +107,6 @@ class MainWindow(QMainWindow):
         self._on_vocoder_changed()
 
     # ----- access -----
-    def __getattr__(self, name: str) -> QAction:
-        """``window.undo_action`` and the other actions (they live in :attr:`window_actions`)."""
-        actions = self.__dict__.get("window_actions")
-        if name.endswith("_action") and actions is not None and hasattr(actions, name):
-            return getattr(actions, name)  # type: ignore[no-any-return]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
     def current_document(self) -> Document | None:
         tab = self.tabs.tab()
         return tab.doc if tab else None
