@@ -210,7 +210,7 @@ class Player:
         """Open and close the output once, now: None if it opens, else why not (one line).
 
         :meth:`start` may run on a worker thread; a caller that must say at once whether playback started
-        (``MainWindow.toggle_play``) checks first.
+        (the window's Play command) checks first.
         """
         reason = playback_status()
         if reason is not None:

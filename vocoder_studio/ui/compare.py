@@ -16,7 +16,8 @@ audio — what had already been handed to the device).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -36,20 +37,18 @@ from PySide6.QtWidgets import (
 
 from vocoder_studio.audio.mel import ln_to_db
 from vocoder_studio.document import Document
-from vocoder_studio.engine.cache import VocoderChoice
+from vocoder_studio.engine.app_model import AppModel
+from vocoder_studio.engine.cache import RenderCache, VocoderChoice
 from vocoder_studio.engine.compare import TakeSwitcher
 from vocoder_studio.engine.jobs import CancelToken
 from vocoder_studio.engine.play_range import is_selection_range
 from vocoder_studio.engine.player import Player, playback_status
 from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.evaluation.compare import CompareCache, Comparison
-from vocoder_studio.ui.canvas import AXIS_COLOR, BACKGROUND, DEFAULT_LEVELS, READOUT_COLOR
-from vocoder_studio.ui.transport import format_time
-from vocoder_studio.ui.worker import LONG_LANE
+from vocoder_studio.ui.canvas import AXIS_COLOR, BACKGROUND, DEFAULT_LEVELS, READOUT_COLOR, SpectrogramCanvas
+from vocoder_studio.ui.transport import Transport, format_time
+from vocoder_studio.ui.worker import LONG_LANE, JobRunner
 from vocoder_studio.vocoders.registry import DEFAULT_VOCODER, get_entry, list_vocoders
-
-if TYPE_CHECKING:
-    from vocoder_studio.ui.main_window import MainWindow
 
 COMPARE_LABEL = "Compare vocoders"
 #: The difference map's colour range: ± this many dB.
@@ -66,8 +65,15 @@ OUTDATED_OPACITY = 0.35
 
 
 class CompareDialog(QDialog):
-    """The Compare view of ``window`` (non-modal; one per window, see :func:`open_compare`).
+    """The Compare view (non-modal; one per window, see :func:`open_compare`).
 
+    Args:
+        model: the application model (its documents, active document, vocoder settings and transport state).
+        runner: the worker the compare jobs run on.
+        cache: the window's render cache (the vocoders, loaded once).
+        transport: the window's playback (its output device; stopped when the comparison plays).
+        active_canvas: the active document's canvas (its colour range is used).
+        parent: the window.
     Attributes:
         cache: the results, per document version, range and vocoder settings.
         comparison: the comparison shown, or None.
@@ -86,13 +92,14 @@ class CompareDialog(QDialog):
 
     comparisonShown = Signal(object)
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.main_window = window
+    def __init__(self, model: AppModel, runner: JobRunner, cache: RenderCache, transport: Transport,
+                 active_canvas: Callable[[], SpectrogramCanvas | None], parent: QWidget) -> None:
+        super().__init__(parent)
+        self.model, self.runner, self.transport, self.active_canvas = model, runner, transport, active_canvas
         self.setWindowTitle("Compare vocoders")
         self.setModal(False)
         self.resize(1240, 760)
-        self.cache = CompareCache(window.cache)
+        self.cache = CompareCache(cache)
         self.comparison: Comparison | None = None
         self.mel_images: list[pg.ImageItem] = []
         self.diff_images: list[pg.ImageItem] = []
@@ -103,8 +110,7 @@ class CompareDialog(QDialog):
         self._token: CancelToken | None = None
         self._request = 0  # the newest compare job; results of older ones are dropped
         self._followed: int | None = None  # Document.uid of the document last compared
-        self.switcher = TakeSwitcher(Player(blocksize=window.transport.blocksize,
-                                            device=window.transport.output_device))
+        self.switcher = TakeSwitcher(Player(blocksize=transport.blocksize, device=transport.output_device))
 
         self.vocoder_boxes: dict[str, QCheckBox] = {}
         picks = QHBoxLayout()
@@ -180,12 +186,12 @@ class CompareDialog(QDialog):
         self.rerender_timer.setSingleShot(True)
         self.rerender_timer.setInterval(RERENDER_DELAY_MS)
         self.rerender_timer.timeout.connect(self._rerender)
-        window.runner.jobProgress.connect(self._on_progress)
-        window.runner.jobCancelled.connect(self._on_cancelled)
-        window.tabs.documentChanged.connect(self._on_document_changed)
-        window.vocoder_panel.changed.connect(self._on_settings_changed)
-        window.tabs.tabClosing.connect(self._on_tab_closing)
-        window.transport.playingChanged.connect(self._on_transport_playing)
+        runner.jobProgress.connect(self._on_progress)
+        runner.jobCancelled.connect(self._on_cancelled)
+        model.events.edited.connect(self._on_document_changed)
+        model.events.vocoder.connect(self._on_settings_changed)
+        model.events.removed.connect(self._on_document_closed)
+        model.events.playing.connect(self._on_transport_playing)
 
     def _on_transport_playing(self, playing: bool) -> None:
         if playing:  # one sound at a time: the window's Play stops the comparison's
@@ -205,11 +211,8 @@ class CompareDialog(QDialog):
             box.setChecked(name in names)
 
     def choices(self) -> list[VocoderChoice]:
-        """The checked vocoders with the settings of the vocoder panel (its device, each one's parameters)."""
-        panel = self.main_window.vocoder_panel
-        device = panel.device_combo.currentText()
-        return [VocoderChoice.make(name, device, **panel.panels[name].values())
-                for name, box in self.vocoder_boxes.items() if box.isChecked()]
+        """The checked vocoders with the model's vocoder settings (the device, each one's parameters)."""
+        return [self.model.choice_for(name) for name, box in self.vocoder_boxes.items() if box.isChecked()]
 
     @staticmethod
     def range_of(doc: Document) -> tuple[int, int]:
@@ -227,7 +230,7 @@ class CompareDialog(QDialog):
         Returns False (and says why) without a document or with fewer than two vocoders checked.
         """
         self.rerender_timer.stop()
-        doc = doc if doc is not None else self.main_window.active_document()
+        doc = doc if doc is not None else self.model.active
         choices = self.choices()
         if doc is None or doc.frames == 0:
             self.message.setText("Open a document to compare vocoders on.")
@@ -255,7 +258,7 @@ class CompareDialog(QDialog):
         def run(progress: Any, cancel: CancelToken) -> Comparison:
             return job(progress, cancel)
 
-        self._token = self.main_window.runner.submit(
+        self._token = self.runner.submit(
             COMPARE_LABEL, run, on_result=lambda result: self._on_result(result, request),
             on_error=lambda message: self._on_error(message, request), lane=LONG_LANE)
         return True
@@ -281,8 +284,8 @@ class CompareDialog(QDialog):
         return doc is not None and result is not None and doc.version != result.version
 
     def _document(self, uid: int) -> Document | None:
-        """The open document ``uid`` of the window's tabs, or None."""
-        return next((tab.doc for tab in self.main_window.tabs if tab.doc.uid == uid), None)
+        """The open document ``uid``, or None."""
+        return self.model.document(uid)
 
     def _newer_job_pending(self) -> bool:
         return self.rerender_timer.isActive() or (self._token is not None and not self._token.cancelled)
@@ -325,7 +328,7 @@ class CompareDialog(QDialog):
             self.message.setText("The document changed since: press Compare to render it again "
                                  "(only what the edit reaches is vocoded again).")
 
-    def _on_settings_changed(self) -> None:
+    def _on_settings_changed(self, _choice: VocoderChoice | None = None) -> None:
         """A vocoder's parameters or the device changed in the panel: the takes it shows were rendered with the
         old settings, so render again once the changes pause (the other takes come from the cache)."""
         if self.comparison is None or self._followed is None:
@@ -348,9 +351,9 @@ class CompareDialog(QDialog):
         if doc is not None and self.isVisible():
             self.compare(doc)
 
-    def _on_tab_closing(self, tab: Any) -> None:
-        self.cache.forget(tab.doc.uid)
-        if tab.doc.uid == self._followed:
+    def _on_document_closed(self, doc: Document) -> None:
+        self.cache.forget(doc.uid)
+        if doc.uid == self._followed:
             self.rerender_timer.stop()
             self._followed = None
 
@@ -365,7 +368,7 @@ class CompareDialog(QDialog):
 
     # ----- showing -----
     def _levels(self) -> tuple[float, float]:
-        canvas = self.main_window.active_canvas()
+        canvas = self.active_canvas()
         return canvas.levels() if canvas is not None else DEFAULT_LEVELS
 
     def show_comparison(self, result: Comparison) -> None:
@@ -520,7 +523,7 @@ class CompareDialog(QDialog):
         if reason is not None:
             self.message.setText(reason)
             return False
-        self.main_window.transport.stop()
+        self.transport.stop()
         try:
             self.switcher.play(loop=self.loop_box.isChecked())
         except VocoderStudioError as exc:
@@ -596,11 +599,13 @@ def take_name(choice: VocoderChoice) -> str:
     return f"{label} · {settings}" if settings else label
 
 
-def open_compare(window: MainWindow) -> CompareDialog:
-    """Show ``window``'s Compare view (made on first use, kept with its cache) and return it."""
+def open_compare(model: AppModel, runner: JobRunner, cache: RenderCache, transport: Transport,
+                 active_canvas: Callable[[], SpectrogramCanvas | None], window: QWidget) -> CompareDialog:
+    """Show ``window``'s Compare view (made on first use, kept with its cache) and return it; the arguments are
+    :class:`CompareDialog`'s."""
     dialog = compare_dialog(window)
     if dialog is None:
-        dialog = CompareDialog(window)
+        dialog = CompareDialog(model, runner, cache, transport, active_canvas, window)
     dialog.show()
     dialog.raise_()
     dialog.activateWindow()
