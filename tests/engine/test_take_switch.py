@@ -1,4 +1,4 @@
-"""Switching takes while they play (engine/compare.py), heard through the PulseAudio null sink: the same noise
+"""Switching takes while they play (engine/take_switch.py), heard through the PulseAudio null sink: the same noise
 at two levels, switched mid-way, must continue at the same time — no gap, no jump — and at the new level."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
-from vocoder_studio.engine.compare import TakeSwitcher
 from vocoder_studio.engine.player import Player
+from vocoder_studio.engine.take_switch import TakeSwitcher
 
 from .test_playback import _record, null_sink  # noqa: F401 (a fixture)
 

@@ -9,8 +9,8 @@ from PySide6.QtCore import Qt
 
 from vocoder_studio.document import Region
 from vocoder_studio.engine.player import playback_status
-from vocoder_studio.evaluation.compare import missing_scorers
-from vocoder_studio.ui.compare import COMPARE_LABEL, RERENDER_DELAY_MS, CompareDialog, compare_dialog
+from vocoder_studio.evaluation.comparison import missing_scorers
+from vocoder_studio.ui.compare_dialog import COMPARE_LABEL, RERENDER_DELAY_MS, CompareDialog, compare_dialog
 
 from ..conftest import require
 

@@ -1,8 +1,8 @@
 """The Compare view: render the current mel (or the selection) with several vocoders, see each output analysed
 again beside the original with its difference map and scores, and switch playback between them while it plays.
 
-The work is :class:`vocoder_studio.evaluation.compare.CompareCache` (a job on the worker's long lane, cached per
-document version and vocoder settings); playback is :class:`vocoder_studio.engine.compare.TakeSwitcher`. Keys:
+The work is :class:`vocoder_studio.evaluation.comparison.CompareCache` (a job on the worker's long lane, cached per
+document version and vocoder settings); playback is :class:`vocoder_studio.engine.take_switch.TakeSwitcher`. Keys:
 1–9 play vocoder 1–9, 0 the original recording (when the document came from one and the range is unedited),
 Space plays / stops. While the view is open it follows the document: an edit of the compared document renders
 it again (debounced by :data:`RERENDER_DELAY_MS`, on the worker, the stale job cancelled, only the frames the edit
@@ -39,12 +39,12 @@ from vocoder_studio.audio.mel import ln_to_db
 from vocoder_studio.document import Document
 from vocoder_studio.engine.app_model import AppModel
 from vocoder_studio.engine.cache import RenderCache, VocoderChoice
-from vocoder_studio.engine.compare import TakeSwitcher
 from vocoder_studio.engine.jobs import CancelToken
 from vocoder_studio.engine.play_range import is_selection_range
 from vocoder_studio.engine.player import Player, playback_status
+from vocoder_studio.engine.take_switch import TakeSwitcher
 from vocoder_studio.errors import VocoderStudioError
-from vocoder_studio.evaluation.compare import CompareCache, Comparison
+from vocoder_studio.evaluation.comparison import CompareCache, Comparison
 from vocoder_studio.ui.canvas import AXIS_COLOR, BACKGROUND, DEFAULT_LEVELS, READOUT_COLOR, SpectrogramCanvas
 from vocoder_studio.ui.transport import Transport, format_time
 from vocoder_studio.ui.worker import LONG_LANE, JobRunner
