@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
-from vocoder_studio.training.corpus import Pack
+from vocoder_studio.training.data import Pack
 from vocoder_studio.training.recipes import RECIPES, MelGANRecipe
 from vocoder_studio.training.trainer import DiscriminatorSettings, Trainer, TrainSettings
 from vocoder_studio.vocoders.melgan import DiscriminatorConfig, MelGANConfig, MelGANGenerator

@@ -281,28 +281,3 @@ def _unique_names(stems: list[str]) -> list[str]:
         seen[stem] = seen.get(stem, 0) + 1
         out.append(stem if seen[stem] == 1 else f"{stem}-{seen[stem]}")
     return out
-
-
-def run_eval(clips: Sequence[str], vocoders: str | None, device: str = "auto", json_out: str | None = None,
-             report_out: str | None = None) -> int:
-    """The command: evaluate, print the means, write the JSON and the report. Returns the exit status (0).
-
-    Raises:
-        MissingPackageError: pesq, pystoi or matplotlib is missing (checked before any work).
-    """
-    from vocoder_studio.engine import choose_device
-    from vocoder_studio.evaluation.report import means_table, write_json, write_report
-
-    require_packages()
-    paths = find_clips(clips)
-    specs = [VocoderSpec.parse(v) for v in vocoders.split(",") if v.strip()] if vocoders else ready_vocoders()
-    if not specs:
-        raise VocoderStudioError("no vocoder to evaluate: none is ready here (see `vocoder-studio vocoders`)")
-    evaluation = evaluate(paths, specs, str(choose_device(device)))
-    print(means_table(evaluation))
-    if json_out:
-        print(f"{write_json(evaluation, json_out)}: {len(evaluation.scores)} results")
-    if report_out:
-        written = write_report(evaluation, report_out)
-        print(f"{written[0]}: report with {len(written) - 1} figures")
-    return 0

@@ -4,8 +4,8 @@ scores, a wall-clock budget, CPU or one GPU.
 A model plugs in as a :class:`Recipe` (build the network, its loss on a batch of audio, and how it vocodes a
 mel for validation). The trainer owns everything else:
 
-- **data**: random segments of the training pack (:mod:`vocoder_studio.training.corpus`), drawn by a seeded
-  ``numpy`` generator whose state is part of the checkpoint (the "data position");
+- **data**: random segments of the training pack (:class:`~vocoder_studio.training.data.SegmentSampler`), drawn
+  by a seeded ``numpy`` generator whose state is part of the checkpoint (the "data position");
 - **exact resume**: the checkpoint holds the model, the optimiser, the step, the sampler's and torch's random
   states and the elapsed time; a run stopped and resumed reaches the same weights as one that never stopped
   (tested bit for bit on the CPU);
@@ -42,14 +42,10 @@ from torch import nn
 from vocoder_studio.audio.io import atomic_path
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, wav_to_mel
 from vocoder_studio.engine.jobs import CancelToken
-from vocoder_studio.errors import VocoderStudioError
-from vocoder_studio.training.corpus import Pack
+from vocoder_studio.errors import TrainingError
+from vocoder_studio.training.data import Pack, SegmentSampler, validation_clips
 
 Progress = Callable[[float, str], None]
-
-
-class TrainingError(VocoderStudioError):
-    """A run cannot start or resume (a checkpoint of another model or settings, a missing pack)."""
 
 
 class Recipe(Protocol):
@@ -173,69 +169,6 @@ class TrainSettings:
         start, end = self.lr_decay
         progress = min(1.0, max(0.0, (step - start) / max(1, end - start)))
         return self.lr_floor + (1.0 - self.lr_floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-
-class SegmentSampler:
-    """Random training segments from a pack, each inside one clip (short clips are zero-padded on the right).
-
-    A clip is chosen with probability proportional to its length, so every second of speech is equally likely.
-    """
-
-    def __init__(self, pack: Pack, segment_samples: int, seed: int = 0, gain: float = 0.0,
-                 speed: float = 0.0) -> None:
-        if gain < 0 or not 0 <= speed < 1:
-            raise TrainingError(f"augmentation: gain {gain} must be ≥ 0 nats and speed {speed} in [0, 1)")
-        self.pack = pack
-        self.segment = segment_samples
-        self.rng = np.random.default_rng(seed)
-        #: :attr:`TrainSettings.augment_gain` and :attr:`TrainSettings.augment_speed`
-        self.gain, self.speed = gain, speed
-
-    def batch(self, size: int) -> np.ndarray:
-        """``(size, segment_samples)`` float32 audio, in [-1, 1] unless gain augmentation scales it up."""
-        out = np.zeros((size, self.segment), np.float32)
-        total = int(self.pack.offsets[-1])
-        for row in range(size):
-            factor = float(np.exp(self.rng.uniform(-1, 1) * np.log1p(self.speed))) if self.speed else 1.0
-            length = int(round(self.segment * factor))  # source samples that play in one segment
-            position = int(self.rng.integers(total))
-            clip = int(np.searchsorted(self.pack.offsets, position, side="right")) - 1
-            a, b = int(self.pack.offsets[clip]), int(self.pack.offsets[clip + 1])
-            if b - a <= length:
-                start = a
-            else:
-                start = a + int(self.rng.integers(b - a - length + 1))
-            piece = self.pack.audio[start : min(b, start + length)].astype(np.float32) / 32767.0
-            if length != self.segment:
-                import librosa  # here: a lent GPU machine may train without librosa (and without this option)
-
-                piece = np.pad(piece, (0, length - piece.size))
-                piece = librosa.resample(piece, orig_sr=length, target_sr=self.segment, res_type="soxr_hq")
-                piece = piece[: self.segment]
-            out[row, : piece.size] = piece
-        if self.gain:  # drawn after the segments: with speed off they are the segments an unaugmented run draws
-            out *= np.exp(self.rng.uniform(-self.gain, self.gain, size)).astype(np.float32)[:, None]
-        return out
-
-    def state(self) -> dict[str, Any]:
-        return dict(self.rng.bit_generator.state)
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        self.rng.bit_generator.state = state
-
-
-def validation_clips(pack: Pack, count: int, config: MelConfig = DEFAULT_CONFIG,
-                     max_seconds: float = 4.0) -> list[np.ndarray]:
-    """``count`` held-out clips spread evenly over the pack (so over its speakers and levels), each at least
-    1.5 s and cut to ``max_seconds``, a whole number of frames long."""
-    keep = []
-    for index in np.linspace(0, len(pack) - 1, num=min(len(pack), 4 * count)).astype(int):
-        clip = pack.clip(int(index))
-        if clip.size >= 1.5 * config.sample_rate:
-            clip = clip[: int(max_seconds * config.sample_rate)]
-            keep.append(clip[: clip.size // config.hop_length * config.hop_length])
-    step = max(1, len(keep) // max(1, count))
-    return keep[::step][:count]
 
 
 def score_clips(clips: list[np.ndarray], vocode: Callable[[np.ndarray], np.ndarray],
