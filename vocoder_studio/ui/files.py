@@ -8,13 +8,14 @@ from typing import cast
 from PySide6.QtCore import QObject, QSettings
 from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
-from vocoder_studio.document import PROJECT_SUFFIX, Document
+from vocoder_studio.document import Document
 from vocoder_studio.engine.app_model import AppModel
 from vocoder_studio.engine.cache import RenderCache
 from vocoder_studio.engine.documents import open_checked
 from vocoder_studio.engine.export import export_job
 from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.paths import config_dir
+from vocoder_studio.project_file import PROJECT_SUFFIX
 from vocoder_studio.ui.dialogs import confirm_discard, dialog_start_folder
 from vocoder_studio.ui.tabs import DocumentTab, DocumentTabs
 from vocoder_studio.ui.worker import JobFn, JobRunner
