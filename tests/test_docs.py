@@ -46,6 +46,15 @@ def test_the_readme_points_only_at_files_a_clone_has() -> None:
         assert (ROOT / path).exists(), path
 
 
+def test_no_source_or_test_cites_a_file_the_repository_lacks() -> None:
+    """Docstrings and comments cite the paper or the test, never the team's notes outside the repository."""
+    outside = re.compile(r"\b(?:facts|recipes|design|style)\.md\b|\bshared/")
+    here = {ROOT / "tests" / "test_docs.py"}
+    files = [p for folder in ("vocoder_studio", "tests") for p in (ROOT / folder).rglob("*.py") if p not in here]
+    citing = [str(p.relative_to(ROOT)) for p in files if outside.search(p.read_text(encoding="utf-8"))]
+    assert citing == []
+
+
 def test_bench_help_says_what_it_measures(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--help"])

@@ -114,7 +114,7 @@ def test_resume_is_exact_with_the_discriminator(tmp_path: Path, packs: tuple[Pac
 
 def test_a_generator_carried_alone_resumes_with_a_fresh_discriminator(tmp_path: Path,
                                                                      packs: tuple[Pack, Pack]) -> None:
-    """A checkpoint without the discriminator (G + D with Adam is ≈ 250 MB: too big to carry, facts.md) resumes
+    """A checkpoint without the discriminator (G + D with Adam is ≈ 250 MB: too big to carry) resumes
     the generator exactly and starts a new discriminator, initialised as the run's first one was."""
     train, _ = packs
     settings = TrainSettings(batch_size=2, segment_samples=2048, validate_every=0)

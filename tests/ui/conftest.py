@@ -27,6 +27,6 @@ def window(qtbot) -> Iterator:  # type: ignore[no-untyped-def]
     win.resize(1300, 800)
     win.show()
     qtbot.waitExposed(win)
-    qtbot.wait(150)  # let the layout settle before mapping scene coordinates (facts.md)
+    qtbot.wait(150)  # let the layout settle before mapping scene coordinates
     yield win
     win.shutdown()

@@ -61,10 +61,6 @@ class MelConfig:
         """Duration of one frame in seconds (hop_length / sample_rate)."""
         return self.hop_length / self.sample_rate
 
-    def frames_for(self, samples: int) -> int:
-        """Number of mel frames for ``samples`` audio samples: ``samples // hop_length``."""
-        return samples // self.hop_length
-
 
 DEFAULT_CONFIG = MelConfig()
 

@@ -23,7 +23,7 @@ from vocoder_studio.vocoders.trained import save_checkpoint
 @dataclass
 class ISTFTRecipe:
     """The iSTFT vocoder (Vocos-style, ``vocoders/istft.py``) trained on mel-L1 + multi-resolution STFT losses,
-    without a discriminator (on a 2-core CPU the adversarial terms cost more steps than they pay back; facts.md).
+    without a discriminator (on a 2-core CPU the adversarial terms cost more steps than they pay back).
 
     Attributes:
         model_config: the generator's hyper-parameters.
@@ -68,7 +68,7 @@ def _istft() -> tuple[ISTFTRecipe, TrainSettings]:
 
 
 #: MelGAN's discriminator turns on at this step by default: beyond what a CPU run reaches (1.6 s a step on one
-#: thread), because adversarial terms cost quality for thousands of steps before they pay back (facts.md).
+#: thread), because adversarial terms cost quality for thousands of steps before they pay back.
 MELGAN_DISCRIMINATOR_START = 100_000
 
 
@@ -77,7 +77,7 @@ class MelGANRecipe:
     """MelGAN (``vocoders/melgan.py``): a generator warm-up on mel-L1 + multi-resolution STFT (as Parallel
     WaveGAN; lr 1e-3), then, from ``discriminator_settings.start_step`` on, the 3-scale discriminator with
     hinge loss, feature matching × ``feature_weight`` (MelGAN's 10) and mel-L1 × ``mel_weight`` (HiFi-GAN's
-    45). Measured on one H200 (facts.md): adversarial training from step 0 was still noise after 1,600 steps,
+    45). Measured on one H200: adversarial training from step 0 was still noise after 1,600 steps,
     the warm-up alone intelligible after 2,000, and switching the discriminator on then cost quality for
     thousands of steps before paying back; so it turns on only at step 100,000 by default.
 
@@ -218,7 +218,7 @@ class WaveNetRecipe:
     """WaveNet (``vocoders/wavenet.py``) trained teacher-forced: the cross-entropy of each sample's 8-bit μ-law
     class given the true samples before it and the mel computed from the segment itself.
 
-    Validation vocodes autoregressively (slow on a CPU: a few clips only, rarely). facts.md: the GPU probe
+    Validation vocodes autoregressively (slow on a CPU: a few clips only, rarely). A GPU probe
     diverged at lr 1e-3 with clip 10, so the defaults are lr 3e-4 and clip 1.
 
     ``input_noise``: noise injection (Valin & Skoglund 2019, LPCNet, section 3.3): the past samples the network

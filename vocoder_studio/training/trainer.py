@@ -13,7 +13,7 @@ mel for validation). The trainer owns everything else:
   where the ``pesq``/``pystoi`` packages are present, PESQ-wb and STOI on held-out clips);
 - **budget**: stops itself after ``minutes`` (or ``steps``), saving a checkpoint; it also saves every
   ``checkpoint_every_s`` seconds, atomically, so a killed run loses little;
-- **speed**: bf16 autocast and TF32 on a GPU; float32 on the CPU (emulated bf16 is far slower, facts.md);
+- **speed**: bf16 autocast and TF32 on a GPU; float32 on the CPU (emulated bf16 is far slower there);
 - **adversarial training** (optional): a recipe that also follows :class:`AdversarialRecipe` declares a
   discriminator, its loss and the generator's loss against it, and :class:`DiscriminatorSettings` (its
   optimiser and the step it turns on at). Before that step the trainer runs the recipe's plain ``loss`` (a

@@ -183,10 +183,6 @@ class MainWindow(QMainWindow):
         return self.split.canvas
 
     @property
-    def split_panel(self) -> SplitView:
-        return self.split
-
-    @property
     def clipboard(self) -> np.ndarray | None:
         return self.edits.clipboard
 
