@@ -9,41 +9,15 @@ as napari's widgets receive its evented ``ViewerModel``. Tested without a displa
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVarTuple, Unpack
+from typing import Any
 
 import numpy as np
 
 from vocoder_studio.document import Document
 from vocoder_studio.engine.cache import VocoderChoice
-
-Ts = TypeVarTuple("Ts")
-
-
-class Event(Generic[Unpack[Ts]]):
-    """A list of callbacks called in the order connected, on the thread that emits (the GUI thread here).
-
-    Example: ``model.events.status.connect(print)``; ``model.say("saved")`` calls ``print("saved")``.
-    """
-
-    def __init__(self) -> None:
-        self._callbacks: list[Callable[[Unpack[Ts]], Any]] = []
-
-    def connect(self, callback: Callable[[Unpack[Ts]], Any]) -> None:
-        """Call ``callback`` on every :meth:`emit` (once, however often it is connected)."""
-        if callback not in self._callbacks:
-            self._callbacks.append(callback)
-
-    def disconnect(self, callback: Callable[[Unpack[Ts]], Any]) -> None:
-        """Stop calling ``callback`` (no error if it was not connected)."""
-        if callback in self._callbacks:
-            self._callbacks.remove(callback)
-
-    def emit(self, *args: Unpack[Ts]) -> None:
-        for callback in list(self._callbacks):
-            callback(*args)
+from vocoder_studio.engine.events import Event
 
 
 @dataclass

@@ -39,7 +39,7 @@ from vocoder_studio.audio.mel import ln_to_db
 from vocoder_studio.document import Document
 from vocoder_studio.engine.app_model import AppModel
 from vocoder_studio.engine.cache import RenderCache, VocoderChoice
-from vocoder_studio.engine.jobs import CancelToken
+from vocoder_studio.engine.jobs import CancelToken, JobHandle
 from vocoder_studio.engine.play_range import is_selection_range
 from vocoder_studio.engine.player import Player, playback_status
 from vocoder_studio.engine.take_switch import TakeSwitcher
@@ -107,8 +107,7 @@ class CompareDialog(QDialog):
         self.score_texts: list[str] = []
         self._plots: list[pg.PlotItem] = []
         self._playheads: list[pg.InfiniteLine] = []
-        self._token: CancelToken | None = None
-        self._request = 0  # the newest compare job; results of older ones are dropped
+        self._job: JobHandle | None = None  # the compare job under way; replacing it cancels it (never stale)
         self._followed: int | None = None  # Document.uid of the document last compared
         self.switcher = TakeSwitcher(Player(blocksize=transport.blocksize, device=transport.output_device))
 
@@ -186,8 +185,6 @@ class CompareDialog(QDialog):
         self.rerender_timer.setSingleShot(True)
         self.rerender_timer.setInterval(RERENDER_DELAY_MS)
         self.rerender_timer.timeout.connect(self._rerender)
-        runner.jobProgress.connect(self._on_progress)
-        runner.jobCancelled.connect(self._on_cancelled)
         model.events.edited.connect(self._on_document_changed)
         model.events.vocoder.connect(self._on_settings_changed)
         model.events.removed.connect(self._on_document_closed)
@@ -252,29 +249,33 @@ class CompareDialog(QDialog):
         self.progress.setValue(0)
         self.cancel_button.setEnabled(True)
         self._followed = doc.uid
-        self._request += 1
-        request = self._request
 
         def run(progress: Any, cancel: CancelToken) -> Comparison:
             return job(progress, cancel)
 
-        self._token = self.runner.submit(
-            COMPARE_LABEL, run, on_result=lambda result: self._on_result(result, request),
-            on_error=lambda message: self._on_error(message, request), lane=LONG_LANE)
+        handle = self.runner.submit(COMPARE_LABEL, run, on_result=self._on_result, on_error=self._on_error,
+                                    lane=LONG_LANE)
+        handle.events.progress.connect(self._on_progress)
+        handle.events.cancelled.connect(self._on_cancelled)
+        self._job = handle
         return True
 
     def cancel(self) -> None:
         """Stop a compare job under way, or one waiting to follow an edit (its finished takes stay cached)."""
         self.rerender_timer.stop()
-        if self._token is not None:
-            self._token.cancel()
-        self._token = None
+        self._drop_job()
         self.cancel_button.setEnabled(False)
+
+    def _drop_job(self) -> None:
+        """Cancel the job under way (its result will never be shown)."""
+        if self._job is not None:
+            self._job.cancel()
+        self._job = None
 
     @property
     def busy(self) -> bool:
         """Whether a compare job runs or is about to (an edit waiting for :data:`RERENDER_DELAY_MS`)."""
-        return self._token is not None or self.rerender_timer.isActive()
+        return self._job is not None or self.rerender_timer.isActive()
 
     @property
     def outdated(self) -> bool:
@@ -288,24 +289,21 @@ class CompareDialog(QDialog):
         return self.model.document(uid)
 
     def _newer_job_pending(self) -> bool:
-        return self.rerender_timer.isActive() or (self._token is not None and not self._token.cancelled)
+        return self.rerender_timer.isActive() or (self._job is not None and not self._job.cancelled)
 
-    def _on_progress(self, label: str, fraction: float, message: str) -> None:
-        if label == COMPARE_LABEL:
-            self.progress.setValue(int(round(1000 * fraction)))
-            self.progress.setToolTip(message)
+    def _on_progress(self, fraction: float, message: str) -> None:
+        self.progress.setValue(int(round(1000 * fraction)))
+        self.progress.setToolTip(message)
 
-    def _on_cancelled(self, label: str) -> None:
-        if label == COMPARE_LABEL and not self._newer_job_pending():  # not a stale job a newer one replaced
-            self._token = None
+    def _on_cancelled(self) -> None:
+        if not self._newer_job_pending():  # not a job a newer one replaced
+            self._job = None
             self.cancel_button.setEnabled(False)
             self.progress.setValue(0)
             self.message.setText("Compare cancelled.")
 
-    def _on_error(self, message: str, request: int | None = None) -> None:
-        if request is not None and request != self._request:
-            return  # a stale job's
-        self._token = None
+    def _on_error(self, message: str) -> None:
+        self._job = None
         self.cancel_button.setEnabled(False)
         self.progress.setValue(0)
         self.message.setText(message)
@@ -316,9 +314,7 @@ class CompareDialog(QDialog):
         if self.comparison is not None and self.comparison.uid == doc.uid:
             self.dim.setOpacity(OUTDATED_OPACITY)
         if self.isVisible() and self.follow_box.isChecked():
-            if self._token is not None:  # its result would be of an older version
-                self._token.cancel()
-                self._token = None
+            self._drop_job()  # its result would be of an older version
             self.rerender_timer.start()  # restarted by each edit: renders once the edits pause
             self.cancel_button.setEnabled(True)
             self.progress.setValue(0)
@@ -334,9 +330,7 @@ class CompareDialog(QDialog):
         if self.comparison is None or self._followed is None:
             return
         if self.isVisible() and self.follow_box.isChecked():
-            if self._token is not None:
-                self._token.cancel()
-                self._token = None
+            self._drop_job()
             self.dim.setOpacity(OUTDATED_OPACITY)
             self.rerender_timer.start()
             self.cancel_button.setEnabled(True)
@@ -357,10 +351,8 @@ class CompareDialog(QDialog):
             self.rerender_timer.stop()
             self._followed = None
 
-    def _on_result(self, result: Comparison, request: int) -> None:
-        """A job's result: shown unless a newer job replaced it or the document moved on and is followed."""
-        if request != self._request:
-            return
+    def _on_result(self, result: Comparison) -> None:
+        """The job's result (a replaced job's never comes): shown unless the document moved on and is followed."""
         doc = self._document(result.uid)
         if doc is not None and doc.version != result.version and self.rerender_timer.isActive():
             return  # the document changed while it rendered: the new rendering is on its way
@@ -382,7 +374,7 @@ class CompareDialog(QDialog):
                 and (previous.uid, previous.start, previous.end) == (result.uid, result.start, result.end))
         if not keep:
             self.stop()
-        self._token = None
+        self._job = None
         self.cancel_button.setEnabled(False)
         self.progress.setValue(1000)
         self.comparison = result
