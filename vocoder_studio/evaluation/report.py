@@ -18,6 +18,7 @@ import numpy as np
 
 from vocoder_studio.audio import wav_to_mel
 from vocoder_studio.audio.io import atomic_path
+from vocoder_studio.audio.mel import DB_PER_NEPER
 from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.evaluation.evaluate import (
     Evaluation,
@@ -41,7 +42,6 @@ COLUMNS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 #: ln magnitude → dB (the canvas shows mels in dB too).
-DB_PER_NEPER = 20 / math.log(10)
 
 
 def _cell(value: Any, fmt: str) -> str:

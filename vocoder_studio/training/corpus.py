@@ -30,7 +30,8 @@ import soundfile as sf
 from vocoder_studio.audio.io import atomic_path, load_audio
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig
 from vocoder_studio.errors import CorpusError
-from vocoder_studio.training.data import Pack, validation_clips, write_pack
+from vocoder_studio.paths import APP_NAME
+from vocoder_studio.training.data import INT16_SCALE, Pack, validation_clips, write_pack
 
 #: Debian package → language code; the clips are ``sound/<level>/<language>/<name>-<m|v>-<line>.ogg``.
 PACKAGES = {"fillets-ng-data-cs": "cs", "fillets-ng-data-nl": "nl"}
@@ -68,7 +69,7 @@ def data_dir() -> Path:
     """Where fetched packages, unpacked clips and packs live: ``$VOCODER_STUDIO_DATA``, else the user cache
     (``~/.cache/vocoder-studio/corpus``). Created on demand."""
     value = os.environ.get("VOCODER_STUDIO_DATA")
-    path = Path(value) if value else Path(platformdirs.user_cache_dir("vocoder-studio")) / "corpus"
+    path = Path(value) if value else Path(platformdirs.user_cache_dir(APP_NAME)) / "corpus"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -193,7 +194,7 @@ def prepare(progress: Progress | None = None, config: MelConfig = DEFAULT_CONFIG
             file = root / clip.file
             if not file.is_file():
                 raise CorpusError(f"{file}: listed in the manifest but missing")
-            pieces.append(np.round(load_audio(file, config) * 32767).astype(np.int16))
+            pieces.append(np.round(load_audio(file, config) * INT16_SCALE).astype(np.int16))
         write_pack(path, pieces, config.sample_rate)
     return out
 
@@ -231,7 +232,7 @@ def travel_pack(folder: Path, minutes: float, valid_clips: int = 8, seed: int = 
                 total += int(train.offsets[index + 1] - train.offsets[index])
     folder.mkdir(parents=True, exist_ok=True)
     clips = [train.audio[train.offsets[i] : train.offsets[i + 1]] for i in sorted(chosen)]
-    held_out = [np.round(c * 32767).astype(np.int16) for c in validation_clips(valid, valid_clips)]
+    held_out = [np.round(c * INT16_SCALE).astype(np.int16) for c in validation_clips(valid, valid_clips)]
     return {"train": write_pack(folder / "train.npz", clips, train.sample_rate),
             "valid": write_pack(folder / "valid.npz", held_out, valid.sample_rate)}
 

@@ -16,6 +16,9 @@ from vocoder_studio.audio.io import atomic_path
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig
 from vocoder_studio.errors import CorpusError, TrainingError
 
+#: int16 sample ↔ float in [-1, 1]: packs store ``round(x * INT16_SCALE)``.
+INT16_SCALE = 32767.0
+
 
 @dataclass
 class Pack:
@@ -46,7 +49,7 @@ class Pack:
     def clip(self, index: int) -> np.ndarray:
         """Clip ``index`` as float32 in [-1, 1]."""
         a, b = self.offsets[index], self.offsets[index + 1]
-        return self.audio[a:b].astype(np.float32) / 32767.0
+        return self.audio[a:b].astype(np.float32) / INT16_SCALE
 
     @property
     def seconds(self) -> float:
@@ -96,7 +99,7 @@ class SegmentSampler:
                 start = a
             else:
                 start = a + int(self.rng.integers(b - a - length + 1))
-            piece = self.pack.audio[start : min(b, start + length)].astype(np.float32) / 32767.0
+            piece = self.pack.audio[start : min(b, start + length)].astype(np.float32) / INT16_SCALE
             if length != self.segment:
                 import librosa  # here: a lent GPU machine may train without librosa (and without this option)
 
