@@ -9,7 +9,6 @@ seeded, so two runs give the same scores (the RTF is a timing and varies).
 
 from __future__ import annotations
 
-import importlib
 import math
 import os
 import platform
@@ -41,18 +40,16 @@ class MissingPackageError(VocoderStudioError):
 
 
 def require_packages(names: Iterable[str] = EVAL_PACKAGES) -> None:
-    """Import each package (cheap when present).
+    """Check that each package is installed (:func:`~vocoder_studio.evaluation.metrics.missing_packages`).
 
     Raises:
         MissingPackageError: names the first one missing and how to install the extra.
     """
-    for name in names:
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            raise MissingPackageError(
-                f"the evaluation needs the package {EVAL_PACKAGES.get(name, name)!r}, which is not installed "
-                f"(pip install 'vocoder-studio[eval]')") from None
+    missing = metrics.missing_packages(names)
+    if missing:
+        raise MissingPackageError(
+            f"the evaluation needs the package {EVAL_PACKAGES.get(missing[0], missing[0])!r}, which is not "
+            f"installed (pip install 'vocoder-studio[eval]')")
 
 
 def find_clips(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
@@ -196,12 +193,7 @@ def _cpu_name() -> str:
 
 def score_pair(reference: np.ndarray, test: np.ndarray, sample_rate: int) -> dict[str, float | None]:
     """Every quality score of ``test`` against ``reference`` (both ``(samples,)`` at ``sample_rate``)."""
-    try:
-        pesq: float | None = metrics.pesq_wb(reference, test, sample_rate)
-    except Exception as exc:  # the pesq package raises its own errors for clips without speech
-        if type(exc).__module__.split(".")[0] != "pesq":
-            raise
-        pesq = None
+    pesq = metrics.pesq_wb_or_none(reference, test, sample_rate)  # None: no speech in the clip
     sc, logmag = metrics.mrstft_distances(reference, test)
     rmse, f1 = metrics.f0_scores(reference, test, sample_rate)
     return {"pesq_wb": pesq, "stoi": metrics.stoi(reference, test, sample_rate),

@@ -171,6 +171,10 @@ class TrainSettings:
         return self.lr_floor + (1.0 - self.lr_floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
+#: The validation PESQ-wb of a clip the ``pesq`` package refuses (silence-like output): the scale's floor.
+PESQ_FLOOR = 1.0
+
+
 def score_clips(clips: list[np.ndarray], vocode: Callable[[np.ndarray], np.ndarray],
                 config: MelConfig = DEFAULT_CONFIG) -> dict[str, float]:
     """Mean scores of ``vocode(mel) -> audio`` against the original clips: ``mel_l1`` always, ``pesq_wb`` and
@@ -178,16 +182,18 @@ def score_clips(clips: list[np.ndarray], vocode: Callable[[np.ndarray], np.ndarr
     from vocoder_studio.evaluation import metrics
 
     scores: dict[str, list[float]] = {"mel_l1": [], "pesq_wb": [], "stoi": []}
+    scored = not metrics.missing_packages(metrics.SCORERS)
     for clip in clips:
         audio = vocode(wav_to_mel(clip, config))
         scores["mel_l1"].append(metrics.log_mel_l1(clip, audio))
-        try:
-            scores["pesq_wb"].append(metrics.pesq_wb(clip, audio, config.sample_rate))
-            scores["stoi"].append(metrics.stoi(clip, audio, config.sample_rate))
-        except ImportError:
-            pass
-        except Exception:  # PESQ refuses silence-like output of an untrained model: score it as the floor
-            scores["pesq_wb"].append(1.0)
+        if not scored:
+            continue
+        pesq = metrics.pesq_wb_or_none(clip, audio, config.sample_rate)
+        if pesq is None:  # PESQ refuses silence-like output of an untrained model: score it as the floor
+            scores["pesq_wb"].append(PESQ_FLOOR)
+            continue
+        scores["pesq_wb"].append(pesq)
+        scores["stoi"].append(metrics.stoi(clip, audio, config.sample_rate))
     return {k: float(np.mean(v)) for k, v in scores.items() if v}
 
 
