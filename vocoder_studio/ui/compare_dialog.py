@@ -111,6 +111,37 @@ class CompareDialog(QDialog):
         self._followed: int | None = None  # Document.uid of the document last compared
         self.switcher = TakeSwitcher(Player(blocksize=transport.blocksize, device=transport.output_device))
 
+        picks = self._picks_row()
+        self.message = QLabel("Check two or more vocoders and press Compare.")
+        self.message.setWordWrap(True)
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setBackground(BACKGROUND)
+        self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.dim = QGraphicsOpacityEffect(self.view)
+        self.dim.setOpacity(1.0)
+        self.view.setGraphicsEffect(self.dim)
+
+        bottom = self._bottom_row()
+        layout = QVBoxLayout(self)
+        layout.addLayout(picks)
+        layout.addWidget(self.message)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(bottom)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(33)
+        self._timer.timeout.connect(self._tick)
+        self.rerender_timer = QTimer(self)
+        self.rerender_timer.setSingleShot(True)
+        self.rerender_timer.setInterval(RERENDER_DELAY_MS)
+        self.rerender_timer.timeout.connect(self._rerender)
+        model.events.edited.connect(self._on_document_changed)
+        model.events.vocoder.connect(self._on_settings_changed)
+        model.events.removed.connect(self._on_document_closed)
+        model.events.playing.connect(self._on_transport_playing)
+
+    def _picks_row(self) -> QHBoxLayout:
+        """The top row: a check box per ready vocoder, Compare, Cancel, the progress bar, Follow edits."""
         self.vocoder_boxes: dict[str, QCheckBox] = {}
         picks = QHBoxLayout()
         picks.addWidget(QLabel("Vocoders:"))
@@ -144,16 +175,10 @@ class CompareDialog(QDialog):
         self.follow_box.setChecked(True)
         self.follow_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         picks.addWidget(self.follow_box)
+        return picks
 
-        self.message = QLabel("Check two or more vocoders and press Compare.")
-        self.message.setWordWrap(True)
-        self.view = pg.GraphicsLayoutWidget()
-        self.view.setBackground(BACKGROUND)
-        self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.dim = QGraphicsOpacityEffect(self.view)
-        self.dim.setOpacity(1.0)
-        self.view.setGraphicsEffect(self.dim)
-
+    def _bottom_row(self) -> QHBoxLayout:
+        """The bottom row: Play, Loop, the time, the keys hint."""
         self.play_button = QPushButton("▶ Play")
         self.play_button.setAutoDefault(False)
         self.play_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -171,24 +196,7 @@ class CompareDialog(QDialog):
             bottom.addWidget(widget)
         bottom.addStretch(1)
         bottom.addWidget(hint)
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(picks)
-        layout.addWidget(self.message)
-        layout.addWidget(self.view, 1)
-        layout.addLayout(bottom)
-
-        self._timer = QTimer(self)
-        self._timer.setInterval(33)
-        self._timer.timeout.connect(self._tick)
-        self.rerender_timer = QTimer(self)
-        self.rerender_timer.setSingleShot(True)
-        self.rerender_timer.setInterval(RERENDER_DELAY_MS)
-        self.rerender_timer.timeout.connect(self._rerender)
-        model.events.edited.connect(self._on_document_changed)
-        model.events.vocoder.connect(self._on_settings_changed)
-        model.events.removed.connect(self._on_document_closed)
-        model.events.playing.connect(self._on_transport_playing)
+        return bottom
 
     def _on_transport_playing(self, playing: bool) -> None:
         if playing:  # one sound at a time: the window's Play stops the comparison's
@@ -378,34 +386,38 @@ class CompareDialog(QDialog):
         self.cancel_button.setEnabled(False)
         self.progress.setValue(1000)
         self.comparison = result
-        cfg = result.config
-        seconds = cfg.frame_seconds
-        x0 = result.start * seconds
         self.view.clear()
         self.mel_images, self.diff_images, self.titles, self._plots, self._playheads = [], [], [], [], []
         self.score_texts = [take.scores.describe() for take in result.takes]
         levels = self._levels()
+        rows = self._draw_rows(result, levels)
+        self._add_colour_bars(levels, rows)
+        self._set_takes(result, keep)
+        self.dim.setOpacity(1.0)
+        self._mark_current()
+        seconds = result.config.frame_seconds
+        done = f"{len(result.takes)} vocoders on {format_time(result.start * seconds)}–" \
+               f"{format_time(result.end * seconds)}"
+        self.message.setText(f"{done}. mel-L1: the output analysed again against the document's mel (lower is "
+                             f"closer). {result.note}".strip())
+        if self.outdated:  # shown all the same: nothing is on its way (Follow edits is off, or hidden)
+            self.dim.setOpacity(OUTDATED_OPACITY)
+            self.message.setText("The document changed since: press Compare to render it again "
+                                 "(only what the edit reaches is vocoded again).")
+        self.comparisonShown.emit(result)
+
+    def _draw_rows(self, result: Comparison, levels: tuple[float, float]) -> int:
+        """A row per take (the original first): its mel in dB and its difference map; returns the rows."""
         original = "0 · Original recording" if result.reference is not None else \
             "0 · Document mel (no recording to play)"
         rows: list[tuple[np.ndarray, np.ndarray | None, str]] = [(result.mel, None, original)]
         rows += [(take.mel, take.diff_db, f"{i} · {take_name(take.choice)}")
                  for i, take in enumerate(result.takes, start=1)]
-        last = len(rows) - 1
         first_plot: pg.PlotItem | None = None
         for row, (mel, diff, title) in enumerate(rows):
             self.titles.append(title)
             for col, data in ((0, ln_to_db(mel)), (1, diff)):
-                plot = self.view.addPlot(row=row, col=col)
-                plot.setMenuEnabled(False)
-                plot.hideButtons()
-                plot.setMouseEnabled(x=True, y=False)
-                plot.hideAxis("left")
-                if row != last:
-                    plot.hideAxis("bottom")
-                else:
-                    axis = plot.getAxis("bottom")
-                    axis.setPen(pg.mkPen(AXIS_COLOR))
-                    axis.setTextPen(pg.mkPen(AXIS_COLOR))
+                plot = self._new_plot(row, col, last=row == len(rows) - 1)
                 if first_plot is None:
                     first_plot = plot
                 else:
@@ -416,26 +428,51 @@ class CompareDialog(QDialog):
                     plot.hideAxis("bottom")
                     plot.getViewBox().setBackgroundColor(BACKGROUND)
                     continue
-                image = pg.ImageItem(axisOrder="row-major")
-                image.setImage(np.ascontiguousarray(data, dtype=np.float32), autoLevels=False,
-                               levels=levels if col == 0 else (-DIFF_RANGE_DB, DIFF_RANGE_DB))
-                image.setTransform(QTransform.fromScale(seconds, 1.0))
-                image.setPos(x0, 0.0)
-                plot.addItem(image)
-                plot.setRange(xRange=(x0, x0 + data.shape[1] * seconds), yRange=(0, data.shape[0]), padding=0)
+                image = self._add_image(plot, result, data, levels if col == 0 else (-DIFF_RANGE_DB, DIFF_RANGE_DB))
                 if col == 0:
                     plot.setTitle(title, color=AXIS_COLOR, size="9pt")
-                    self.mel_images.append(image)
                 else:  # a title too, so that the two images of a row line up
                     take = result.takes[row - 1]  # the scores here: the two titles of a row share the width
                     plot.setTitle(f"{take.scores.describe()} · mean |Δ| {float(np.mean(np.abs(data))):.1f} dB",
                                   color=AXIS_COLOR, size="9pt")
-                    self.diff_images.append(image)
-                line = pg.InfiniteLine(x0, angle=90, movable=False, pen=pg.mkPen("#ffffff", width=1.5))
-                line.setVisible(False)
-                plot.addItem(line, ignoreBounds=True)
-                self._playheads.append(line)
-                self._plots.append(plot)
+                (self.mel_images if col == 0 else self.diff_images).append(image)
+        return len(rows)
+
+    def _new_plot(self, row: int, col: int, last: bool) -> pg.PlotItem:
+        """An empty plot of the grid: no menu, no left axis, the time axis only on the ``last`` row."""
+        plot = self.view.addPlot(row=row, col=col)
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        plot.setMouseEnabled(x=True, y=False)
+        plot.hideAxis("left")
+        if not last:
+            plot.hideAxis("bottom")
+        else:
+            axis = plot.getAxis("bottom")
+            axis.setPen(pg.mkPen(AXIS_COLOR))
+            axis.setTextPen(pg.mkPen(AXIS_COLOR))
+        return plot
+
+    def _add_image(self, plot: pg.PlotItem, result: Comparison, data: np.ndarray,
+                   levels: tuple[float, float]) -> pg.ImageItem:
+        """``data`` (bands, frames) dB as an image placed at the compared range's times, with a hidden playhead."""
+        seconds = result.config.frame_seconds
+        x0 = result.start * seconds
+        image = pg.ImageItem(axisOrder="row-major")
+        image.setImage(np.ascontiguousarray(data, dtype=np.float32), autoLevels=False, levels=levels)
+        image.setTransform(QTransform.fromScale(seconds, 1.0))
+        image.setPos(x0, 0.0)
+        plot.addItem(image)
+        plot.setRange(xRange=(x0, x0 + data.shape[1] * seconds), yRange=(0, data.shape[0]), padding=0)
+        line = pg.InfiniteLine(x0, angle=90, movable=False, pen=pg.mkPen("#ffffff", width=1.5))
+        line.setVisible(False)
+        plot.addItem(line, ignoreBounds=True)
+        self._playheads.append(line)
+        self._plots.append(plot)
+        return image
+
+    def _add_colour_bars(self, levels: tuple[float, float], rows: int) -> None:
+        """The level bar of the mels and the difference bar of the maps, right of the grid."""
         mel_bar = pg.ColorBarItem(values=levels, colorMap=pg.colormap.get("inferno"), label="Level (dB)",
                                   interactive=False, width=12)
         mel_bar.setImageItem(self.mel_images)
@@ -443,16 +480,19 @@ class CompareDialog(QDialog):
                                    label="Difference (dB)", interactive=False, width=12)
         diff_bar.setImageItem(self.diff_images)
         for col, bar in ((2, mel_bar), (3, diff_bar)):
-            for axis_name in ("right",):
-                bar.getAxis(axis_name).setPen(pg.mkPen(AXIS_COLOR))
-                bar.getAxis(axis_name).setTextPen(pg.mkPen(AXIS_COLOR))
-            self.view.addItem(bar, row=0, col=col, rowspan=len(rows))
+            bar.getAxis("right").setPen(pg.mkPen(AXIS_COLOR))
+            bar.getAxis("right").setTextPen(pg.mkPen(AXIS_COLOR))
+            self.view.addItem(bar, row=0, col=col, rowspan=rows)
         for col in (0, 1):  # the output and its difference map get the same width
             self.view.ci.layout.setColumnStretchFactor(col, 1)
-        self.view.setMinimumHeight(min(4, len(rows)) * ROW_HEIGHT)
+        self.view.setMinimumHeight(min(4, rows) * ROW_HEIGHT)
+
+    def _set_takes(self, result: Comparison, keep: bool) -> None:
+        """Hand the takes to the switcher (the recording first, silence where there is none); ``keep``: playing
+        goes on with them at the same time."""
         takes = [result.reference if result.reference is not None
                  else np.zeros(result.takes[0].audio.size, np.float32), *(t.audio for t in result.takes)]
-        offset = result.start * cfg.hop_length
+        offset = result.start * result.config.hop_length
         if keep:
             current = self.switcher.current
             if current >= len(takes) or (current == 0 and result.reference is None):
@@ -463,17 +503,6 @@ class CompareDialog(QDialog):
         else:
             self.switcher.set_takes(takes, offset)
             self.switcher.current = 0 if result.reference is not None else 1
-        self.dim.setOpacity(1.0)
-        self._mark_current()
-        done = f"{len(result.takes)} vocoders on {format_time(result.start * seconds)}–" \
-               f"{format_time(result.end * seconds)}"
-        self.message.setText(f"{done}. mel-L1: the output analysed again against the document's mel (lower is "
-                             f"closer). {result.note}".strip())
-        if self.outdated:  # shown all the same: nothing is on its way (Follow edits is off, or hidden)
-            self.dim.setOpacity(OUTDATED_OPACITY)
-            self.message.setText("The document changed since: press Compare to render it again "
-                                 "(only what the edit reaches is vocoded again).")
-        self.comparisonShown.emit(result)
 
     def _mark_current(self) -> None:
         """Highlight the title of the take that plays."""
