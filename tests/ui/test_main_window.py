@@ -14,19 +14,7 @@ from vocoder_studio.engine.player import playback_status
 from vocoder_studio.ui.tools import Tool
 
 from ..conftest import require
-
-
-def _drag(qtbot, canvas, cells: list[tuple[float, float]]) -> None:  # type: ignore[no-untyped-def]
-    """Press at the first cell, move through the others (≥ 15 ms apart), release at the last."""
-    viewport = canvas.view.viewport()
-    points = [canvas.widget_pos_of_cell(x, y) for x, y in cells]
-    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=points[0])
-    for p in points[1:]:
-        qtbot.wait(20)
-        qtbot.mouseMove(viewport, p)
-    qtbot.wait(20)
-    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=points[-1])
-    qtbot.wait(20)
+from .conftest import drag
 
 
 def test_open_example_shows_mel_in_db(window) -> None:  # type: ignore[no-untyped-def]
@@ -48,7 +36,7 @@ def test_brush_stroke_undo_redo(window, qtbot) -> None:  # type: ignore[no-untyp
     window.tools.brush_gain_db = 12.0
     before = doc.mel.copy()
     path = [(100.5 + 40 * i, 20.5 + 4 * i) for i in range(6)]  # 200 frames, 20 bands: a fast drag
-    _drag(qtbot, canvas, path)
+    drag(qtbot, canvas, path)
     after = doc.mel.copy()
     changed = after != before
     for t in np.linspace(0.0, 1.0, 60):  # every cell along the path changed (interpolated stroke)
@@ -71,7 +59,7 @@ def test_ctrl_z_shortcut_undoes(window, qtbot) -> None:  # type: ignore[no-untyp
     canvas = window.current_canvas()
     doc = canvas.doc
     before = doc.mel.copy()
-    _drag(qtbot, canvas, [(300.5, 30.5), (330.5, 35.5), (360.5, 30.5)])
+    drag(qtbot, canvas, [(300.5, 30.5), (330.5, 35.5), (360.5, 30.5)])
     assert not np.array_equal(doc.mel, before)
     window.activateWindow()
     canvas.view.setFocus()
@@ -83,7 +71,7 @@ def test_select_and_gain_is_one_undo_step(window, qtbot) -> None:  # type: ignor
     canvas = window.current_canvas()
     doc = canvas.doc
     window.tool_bar.set_tool(Tool.SELECT)
-    _drag(qtbot, canvas, [(200.2, 10.2), (260.5, 25.5), (320.7, 40.7)])
+    drag(qtbot, canvas, [(200.2, 10.2), (260.5, 25.5), (320.7, 40.7)])
     region = doc.selection
     assert region == Region(200, 321, 10, 41)
     assert canvas.selection_item.isVisible()
@@ -243,7 +231,7 @@ def test_pan_tool_moves_view_and_eraser_click(window, qtbot) -> None:  # type: i
     window.tool_bar.set_tool(Tool.PAN)
     mid = (t0 + t1) / 2 / doc.config.frame_seconds
     before = doc.mel.copy()
-    _drag(qtbot, canvas, [(mid, 40.0), (mid - 20, 40.0), (mid - 40, 40.0)])
+    drag(qtbot, canvas, [(mid, 40.0), (mid - 20, 40.0), (mid - 40, 40.0)])
     (u0, u1), _ = canvas.view_range()
     assert u0 > t0 + 0.1 and u1 - u0 == pytest.approx(t1 - t0, rel=1e-3)
     assert np.array_equal(doc.mel, before)  # panning does not edit
@@ -263,7 +251,7 @@ def test_harmonic_pen_draws_harmonics(window, qtbot) -> None:  # type: ignore[no
     doc = canvas.doc
     window.tool_bar.set_tool(Tool.HARMONIC)
     before = doc.mel.copy()
-    _drag(qtbot, canvas, [(700.5, 10.5), (720.5, 10.5), (740.5, 10.5)])
+    drag(qtbot, canvas, [(700.5, 10.5), (720.5, 10.5), (740.5, 10.5)])
     changed_cols = np.flatnonzero(np.any(doc.mel != before, axis=0))
     assert changed_cols.size >= 30 and changed_cols.min() >= 699 and changed_cols.max() <= 741
     assert np.all(doc.mel >= before)

@@ -7,7 +7,7 @@ import numpy as np
 from vocoder_studio.document import Region
 from vocoder_studio.ui.tools import Tool
 
-from .test_main_window import _drag
+from .conftest import drag
 
 
 def test_painting_the_original_changes_nothing_and_says_why(window, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -20,7 +20,7 @@ def test_painting_the_original_changes_nothing_and_says_why(window, qtbot) -> No
     before_original, before_edited = original.mel.copy(), edited.mel.copy()
     window.tool_bar.set_tool(Tool.BRUSH)
     window.tools.brush_gain_db = 12.0
-    _drag(qtbot, window.split_canvas, [(100.5, 20.5), (140.5, 24.5), (180.5, 28.5)])
+    drag(qtbot, window.split_canvas, [(100.5, 20.5), (140.5, 24.5), (180.5, 28.5)])
     np.testing.assert_array_equal(original.mel, before_original)
     np.testing.assert_array_equal(edited.mel, before_edited)
     assert not original.modified and not original.can_undo
@@ -44,5 +44,5 @@ def test_another_tab_in_the_split_view_stays_editable(window, qtbot) -> None:  #
     assert doc is window.current_document() and not window.split.read_only_label.isVisible()
     before = doc.mel.copy()
     window.tool_bar.set_tool(Tool.BRUSH)
-    _drag(qtbot, window.split_canvas, [(100.5, 20.5), (140.5, 24.5)])
+    drag(qtbot, window.split_canvas, [(100.5, 20.5), (140.5, 24.5)])
     assert not np.array_equal(doc.mel, before) and doc.modified
