@@ -40,10 +40,12 @@ import torch.distributed as dist
 from torch import nn
 
 from vocoder_studio.audio.io import atomic_path
-from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, wav_to_mel
+from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig
 from vocoder_studio.engine.jobs import CancelToken
 from vocoder_studio.errors import TrainingError
 from vocoder_studio.training.data import Pack, SegmentSampler, validation_clips
+from vocoder_studio.training.distributed import AgreedStop, distributed_rank_world
+from vocoder_studio.training.validation import score_clips
 
 Progress = Callable[[float, str], None]
 
@@ -171,32 +173,6 @@ class TrainSettings:
         return self.lr_floor + (1.0 - self.lr_floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-#: The validation PESQ-wb of a clip the ``pesq`` package refuses (silence-like output): the scale's floor.
-PESQ_FLOOR = 1.0
-
-
-def score_clips(clips: list[np.ndarray], vocode: Callable[[np.ndarray], np.ndarray],
-                config: MelConfig = DEFAULT_CONFIG) -> dict[str, float]:
-    """Mean scores of ``vocode(mel) -> audio`` against the original clips: ``mel_l1`` always, ``pesq_wb`` and
-    ``stoi`` when their packages are installed (after alignment, :mod:`vocoder_studio.evaluation.metrics`)."""
-    from vocoder_studio.evaluation import metrics
-
-    scores: dict[str, list[float]] = {"mel_l1": [], "pesq_wb": [], "stoi": []}
-    scored = not metrics.missing_packages(metrics.SCORERS)
-    for clip in clips:
-        audio = vocode(wav_to_mel(clip, config))
-        scores["mel_l1"].append(metrics.log_mel_l1(clip, audio))
-        if not scored:
-            continue
-        pesq = metrics.pesq_wb_or_none(clip, audio, config.sample_rate)
-        if pesq is None:  # PESQ refuses silence-like output of an untrained model: score it as the floor
-            scores["pesq_wb"].append(PESQ_FLOOR)
-            continue
-        scores["pesq_wb"].append(pesq)
-        scores["stoi"].append(metrics.stoi(clip, audio, config.sample_rate))
-    return {k: float(np.mean(v)) for k, v in scores.items() if v}
-
-
 @dataclass
 class RunState:
     """What a run has done so far (saved in its checkpoint)."""
@@ -204,31 +180,6 @@ class RunState:
     step: int = 0
     elapsed_s: float = 0.0
     history: list[dict[str, float]] = field(default_factory=list)
-
-
-def distributed_rank_world() -> tuple[int, int]:
-    """``(rank, world size)`` of the initialised process group (``torchrun``), or ``(0, 1)`` without one."""
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
-class AgreedStop:
-    """Stands in for a run's cancel token when several ranks train together: ``cancelled`` is asked once per step
-    on every rank and all-reduced, so every rank stops after the same step (out of wall-clock time on any rank,
-    or cancelled there); a rank that stopped alone would leave the others waiting in their next all-reduce."""
-
-    def __init__(self, minutes: float | None, cancel: CancelToken | None) -> None:
-        self.deadline = None if minutes is None else time.monotonic() + minutes * 60.0
-        self.cancel = cancel
-
-    @property
-    def cancelled(self) -> bool:
-        stop = (self.deadline is not None and time.monotonic() >= self.deadline) or (
-            self.cancel is not None and self.cancel.cancelled)
-        flag = torch.tensor([1.0 if stop else 0.0])
-        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-        return bool(flag.item() > 0)
 
 
 class Trainer:
