@@ -16,9 +16,10 @@ import torch
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
 from vocoder_studio.training.data import Pack
+from vocoder_studio.training.discriminators import DiscriminatorConfig
 from vocoder_studio.training.recipes import RECIPES, MelGANRecipe
 from vocoder_studio.training.trainer import DiscriminatorSettings, Trainer, TrainSettings
-from vocoder_studio.vocoders.melgan import DiscriminatorConfig, MelGANConfig, MelGANGenerator
+from vocoder_studio.vocoders.melgan import MelGANConfig, MelGANGenerator
 
 HOP = DEFAULT_CONFIG.hop_length
 SMALL_G = MelGANConfig(ngf=4)

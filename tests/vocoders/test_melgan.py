@@ -16,19 +16,16 @@ from hypothesis import strategies as st
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, wav_to_mel
 from vocoder_studio.errors import VocoderUnavailableError
+from vocoder_studio.training.discriminators import DiscriminatorConfig, MultiScaleDiscriminator
+from vocoder_studio.training.losses import discriminator_hinge_loss, feature_matching_loss, generator_hinge_loss
 from vocoder_studio.vocoders import create_vocoder, get_entry, registry
 from vocoder_studio.vocoders.checkpoints import ModelCard, model_dirs
 from vocoder_studio.vocoders.melgan import (
     CHECKPOINT,
-    DiscriminatorConfig,
     MelGANConfig,
     MelGANGenerator,
     MelGANVocoder,
-    MultiScaleDiscriminator,
     count_parameters,
-    discriminator_hinge_loss,
-    feature_matching_loss,
-    generator_hinge_loss,
     load_model,
     read_checkpoint,
     save_model,

@@ -13,6 +13,7 @@ from torch import nn
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, wav_to_mel
 from vocoder_studio.melnet import checkpoint as melnet_checkpoint
 from vocoder_studio.melnet.model import MelNet, MelNetConfig, count_parameters
+from vocoder_studio.training import discriminators, losses
 from vocoder_studio.training.losses import mel_l1_loss, reconstruction_loss
 from vocoder_studio.training.melnet_trainer import MelNetTrainer
 from vocoder_studio.training.trainer import DiscriminatorSettings, Recipe, TrainSettings
@@ -90,7 +91,7 @@ class MelGANRecipe:
     """
 
     model_config: melgan.MelGANConfig = field(default_factory=melgan.MelGANConfig)
-    discriminator_config: melgan.DiscriminatorConfig = field(default_factory=melgan.DiscriminatorConfig)
+    discriminator_config: discriminators.DiscriminatorConfig = field(default_factory=discriminators.DiscriminatorConfig)
     discriminator_settings: DiscriminatorSettings = field(
         default_factory=lambda: DiscriminatorSettings(start_step=MELGAN_DISCRIMINATOR_START))
     feature_weight: float = 10.0
@@ -102,7 +103,7 @@ class MelGANRecipe:
         return melgan.MelGANGenerator(self.model_config)
 
     def build_discriminator(self) -> nn.Module:
-        return melgan.MultiScaleDiscriminator(self.discriminator_config)
+        return discriminators.MultiScaleDiscriminator(self.discriminator_config)
 
     def generate(self, model: nn.Module, audio: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
@@ -117,7 +118,7 @@ class MelGANRecipe:
 
     def discriminator_loss(self, discriminator: nn.Module, real: torch.Tensor,
                            fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        real_term, fake_term = melgan.discriminator_hinge_loss(discriminator(real), discriminator(fake))
+        real_term, fake_term = losses.discriminator_hinge_loss(discriminator(real), discriminator(fake))
         return real_term + fake_term, {"d_real": float(real_term.detach()), "d_fake": float(fake_term.detach())}
 
     def generator_loss(self, discriminator: nn.Module, real: torch.Tensor,
@@ -125,8 +126,8 @@ class MelGANRecipe:
         fake_out = discriminator(fake)
         with torch.no_grad():
             real_out = discriminator(real)
-        adversarial = melgan.generator_hinge_loss(fake_out)
-        matching = melgan.feature_matching_loss(real_out, fake_out)
+        adversarial = losses.generator_hinge_loss(fake_out)
+        matching = losses.feature_matching_loss(real_out, fake_out)
         mel = mel_l1_loss(fake, real, self.mel_config)
         total = adversarial + self.feature_weight * matching + self.mel_weight * mel
         return total, {"adv": float(adversarial.detach()), "fm": float(matching.detach()),
