@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -95,3 +97,9 @@ def _torch_threads() -> None:
     import torch
 
     torch.set_num_threads(max(1, os.cpu_count() or 1))
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m vocoder_studio ARGS`` in a fresh interpreter (at most 300 s); its output as text."""
+    return subprocess.run([sys.executable, "-m", "vocoder_studio", *args], capture_output=True, text=True,
+                          timeout=300)

@@ -14,12 +14,7 @@ import soundfile as sf
 from vocoder_studio import __version__
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
 
-from .conftest import EXAMPLE
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "vocoder_studio", *args], capture_output=True, text=True,
-                          timeout=300)
+from .conftest import EXAMPLE, cli
 
 
 def test_version_and_vocoders_list() -> None:

@@ -15,8 +15,7 @@ import soundfile as sf
 from vocoder_studio.audio import save_mel
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
 
-from .conftest import EXAMPLE
-from .test_cli import cli
+from .conftest import EXAMPLE, cli
 
 ERROR = "vocoder-studio: error: "
 

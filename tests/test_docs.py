@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -44,6 +45,30 @@ def test_the_readme_points_only_at_files_a_clone_has() -> None:
     assert "shared/" not in README
     for path in re.findall(r"`((?:scripts|packaging|resources|docs|models)/[\w./-]+)`", README):
         assert (ROOT / path).exists(), path
+
+
+def test_no_source_or_test_cites_a_file_the_repository_lacks() -> None:
+    """Docstrings and comments cite the paper or the test, never the team's notes outside the repository."""
+    outside = re.compile(r"\b(?:facts|recipes|design|style)\.md\b|\bshared/")
+    here = {ROOT / "tests" / "test_docs.py"}
+    files = [p for folder in ("vocoder_studio", "tests") for p in (ROOT / folder).rglob("*.py") if p not in here]
+    citing = [str(p.relative_to(ROOT)) for p in files if outside.search(p.read_text(encoding="utf-8"))]
+    assert citing == []
+
+
+def test_the_models_readme_agrees_with_each_shipped_card() -> None:
+    """models/README.md's table has a row for each shipped checkpoint, with its card's steps and every figure of
+    its card's summary (the line the selector shows)."""
+    models = ROOT / "models"
+    table = (models / "README.md").read_text().split("## Shipped here", 1)[1]
+    rows = {m.group(1): line for line in table.splitlines() if (m := re.match(r"\| `([\w-]+)\.pt`", line))}
+    assert set(rows) == {p.stem for p in models.glob("*.pt")}
+    for name, row in rows.items():
+        card = json.loads((models / f"{name}.json").read_text())
+        steps = card["steps"] / 1000
+        assert f"{steps:.1f}k steps" in row or f"{round(steps)}k steps" in row, (name, card["steps"])
+        for figure in re.findall(r"\d+\.\d+", card["summary"]):
+            assert figure in row, (name, figure)
 
 
 def test_bench_help_says_what_it_measures(capsys: pytest.CaptureFixture[str]) -> None:

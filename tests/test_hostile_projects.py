@@ -24,8 +24,9 @@ from hypothesis import strategies as st
 
 from vocoder_studio.audio.io import max_mel_frames
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
-from vocoder_studio.document import MAX_META_BYTES, Document, Region, open_document
+from vocoder_studio.document import Document, Region, open_document
 from vocoder_studio.errors import AudioFileError
+from vocoder_studio.project_file import MAX_META_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
 N_MELS = DEFAULT_CONFIG.n_mels

@@ -1,17 +1,24 @@
-"""The model layer runs without Qt: importing every module below ui/ and cli.py loads no Qt binding.
+"""The import rules hold: the model layer runs without Qt (importing every module below ui/ and cli.py loads no
+Qt binding), no module imports one that imports it back (imports inside functions included), and only
+``ui/app.py`` and ``ui/main_window.py`` name the main window.
 
-The static rule is pyproject's import-linter contract (run by scripts/test.sh); this checks what really gets
-imported, dynamic imports included, in a fresh interpreter.
+The static rules are pyproject's import-linter contracts (run by scripts/test.sh); these check the same things
+another way: what really gets imported, in a fresh interpreter, and every import statement in the source.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import pkgutil
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import vocoder_studio
+
+PACKAGE = Path(vocoder_studio.__file__).parent
 
 QT = ("PySide6", "shiboken6", "pyqtgraph")
 
@@ -40,3 +47,87 @@ def test_the_bench_lives_in_evaluation_and_finds_its_app_probe() -> None:
     from vocoder_studio.evaluation.bench import APP_START_PROBE
 
     assert APP_START_PROBE.is_file() and APP_START_PROBE.parent.name == "scripts"
+
+
+def _module_files() -> dict[str, Path]:
+    files = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        files[".".join(parts)] = path
+    return files
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Each module → the package's modules it imports anywhere in its source (inside functions and
+    ``TYPE_CHECKING`` blocks too); ``from package import submodule`` counts as importing the submodule."""
+    files = _module_files()
+    graph: dict[str, set[str]] = {}
+    for name, path in files.items():
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(parent + ([node.module] if node.module else []))
+                submodules = {f"{base}.{alias.name}" for alias in node.names} & files.keys()
+                found.update(submodules or {base})
+        graph[name] = {m for m in found if m in files and m != name}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan), ignoring the edges between a package
+    and its own submodules (an ``__init__`` gathering its parts)."""
+    edges = {a: {b for b in bs if not (b.startswith(a + ".") or a.startswith(b + "."))} for a, bs in graph.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in edges[node]:
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(edges):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_cycle_scan_sees_imports_inside_functions() -> None:
+    graph = import_graph()
+    assert "vocoder_studio.ui.main_window" in graph["vocoder_studio.ui.app"]  # imported inside a function
+    assert _cycles({"a.x": {"a.y"}, "a.y": {"a.x"}, "a.z": {"a.x"}}) == [["a.x", "a.y"]]
+
+
+def test_no_module_imports_one_that_imports_it_back() -> None:
+    assert _cycles(import_graph()) == []
+
+
+def test_only_app_and_main_window_name_the_main_window() -> None:
+    ui = PACKAGE / "ui"
+    naming = sorted(p.name for p in ui.glob("*.py") if re.search(r"\bMainWindow\b", p.read_text(encoding="utf-8")))
+    assert naming == ["app.py", "main_window.py"]
+    assert not [p.name for p in ui.glob("*.py") if "__getattr__" in p.read_text(encoding="utf-8")]
+

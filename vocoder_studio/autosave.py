@@ -31,9 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vocoder_studio.audio.io import atomic_path
-from vocoder_studio.document import PROJECT_SUFFIX, Document
+from vocoder_studio.document import Document
 from vocoder_studio.errors import AudioFileError
 from vocoder_studio.paths import state_dir
+from vocoder_studio.project_file import PROJECT_SUFFIX
 
 LOCK_SUFFIX = ".lock"
 DAMAGED_SUFFIX = ".damaged"

@@ -187,7 +187,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval_vocoders(args: argparse.Namespace) -> int:
-    from vocoder_studio.evaluation.evaluate import run_eval
+    from vocoder_studio.evaluation.report import run_eval
 
     return run_eval(args.clips, args.vocoders, args.device, args.json, args.report)
 

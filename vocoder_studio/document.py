@@ -1,5 +1,5 @@
 """The edited mel-spectrogram: array, version counter, selection, undo/redo of region diffs and of frames
-inserted or deleted, project files.
+inserted or deleted. The project file format and its checks are :mod:`vocoder_studio.project_file`.
 
 No Qt here. Widgets observe a :class:`Document` through :meth:`Document.subscribe` (and
 :meth:`Document.subscribe_frames` for changes of the frame count) and change it only through its methods, so
@@ -9,25 +9,18 @@ every change is one undo step and every observer hears of it (napari's model/vie
 from __future__ import annotations
 
 import itertools
-import json
 import os
-import re
-import zipfile
-import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from io import BytesIO
 from pathlib import Path
 
 import numpy as np
 
-from vocoder_studio import __version__
-from vocoder_studio.audio.io import atomic_path, max_mel_frames, read_mel_npy
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, validate_mel
-from vocoder_studio.errors import AudioFileError, MelShapeError, VocoderStudioError
+from vocoder_studio.errors import MelShapeError
+from vocoder_studio.project_file import PROJECT_SUFFIX, project_bytes, read_project, write_project
 
-PROJECT_SUFFIX = ".vsproj"
 _UIDS = itertools.count(1)
 
 
@@ -591,203 +584,37 @@ class Document:
         self._history_changed()
         return True
 
-    # ----- files -----------------------------------------------------------------------------------------
+    # ----- project files (the format: :mod:`vocoder_studio.project_file`) ------------------------------------
     def to_project_bytes(self) -> bytes:
         """The project file's content: a zip of ``mel.npy`` and ``meta.json``."""
-        buffer = BytesIO()
-        mel_bytes = BytesIO()
-        np.save(mel_bytes, self._mel, allow_pickle=False)
-        meta = {
-            "format": "vocoder-studio-project",
-            "format_version": 1,
-            "app_version": __version__,
-            "source": self.source,
-            "vocoder": self.vocoder,
-            "sample_rate": self.config.sample_rate,
-            "hop_length": self.config.hop_length,
-            "n_mels": self.config.n_mels,
-            "selection": None if self.selection is None else list(vars(self.selection).values()),
-        }
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr("mel.npy", mel_bytes.getvalue())
-            archive.writestr("meta.json", json.dumps(meta, indent=2))
-        return buffer.getvalue()
+        selection = None if self.selection is None else list(vars(self.selection).values())
+        return project_bytes(self._mel, self.config, self.source, self.vocoder, selection)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Save the project atomically (temporary file + rename); marks the document unmodified."""
-        path = Path(path)
-        data = self.to_project_bytes()
-        try:
-            with atomic_path(path) as tmp:
-                tmp.write_bytes(data)
-        except OSError as exc:
-            raise AudioFileError(path, f"cannot write ({exc.strerror or exc})") from None
+        """Save the project atomically (temporary file + rename); marks the document unmodified.
+
+        Raises:
+            AudioFileError: the file cannot be written.
+        """
+        path = write_project(path, self.to_project_bytes())
         self.project_path = path
         self.modified = False
         return path
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONFIG) -> Document:
-        """Open a project file written by :meth:`save`, treating it as untrusted input.
-
-        Members are read with size caps checked from the zip directory before anything is decompressed
-        (``meta.json`` at most :data:`MAX_META_BYTES`, ``mel.npy`` at most a :data:`MAX_MEL_SECONDS` mel), the
-        mel's shape is checked from its ``.npy`` header before anything is allocated, nothing is unpickled
-        or extracted, and ``meta.json`` is checked against the project schema (see :func:`check_meta`).
+        """Open a project file written by :meth:`save`, treating it as untrusted input
+        (:func:`~vocoder_studio.project_file.read_project`).
 
         Raises:
-            AudioFileError: not a project zip (damaged, encrypted, an unknown compression method), missing or
-                oversized members, a bad mel inside, or a ``meta.json`` field of the wrong type or value (the
-                message names the field).
+            AudioFileError: as ``read_project``.
         """
-        path = Path(path)
-        if not path.is_file():
-            raise AudioFileError(path, "no such file" if not path.exists() else "is a folder, not a file")
-        try:
-            with zipfile.ZipFile(path) as archive:
-                meta_info = _member(archive, path, "meta.json", MAX_META_BYTES)
-                mel_info = _member(archive, path, "mel.npy", _max_npy_bytes(config))
-                meta = check_meta(json.loads(archive.read(meta_info).decode("utf-8")), path, config)
-                with archive.open(mel_info) as handle:
-                    mel = read_mel_npy(handle, f"{path}/mel.npy", config, size=mel_info.file_size)
-        except VocoderStudioError:
-            raise
-        except PermissionError:
-            raise AudioFileError(path, "permission denied (the file cannot be read)") from None
-        except (RuntimeError, NotImplementedError) as exc:  # encrypted member, unknown compression method
-            raise AudioFileError(path, f"not a readable Vocoder Studio project ({_first_line(exc)})") from None
-        except MemoryError:
-            raise AudioFileError(path, "not a readable Vocoder Studio project (out of memory)") from None
-        except RecursionError:
-            raise AudioFileError(path, "not a Vocoder Studio project (meta.json is nested too deeply)") from None
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, ValueError, EOFError, OSError,
-                zlib.error) as exc:
-            raise AudioFileError(path, f"not a Vocoder Studio project ({_first_line(exc)})") from None
-        selection = meta.selection
-        if selection is not None:
-            _check_selection(selection, path, config.n_mels, mel.shape[1])
+        mel, meta = read_project(path, config)
         doc = cls(mel, source=meta.source, vocoder=meta.vocoder, config=config)
-        if selection is not None:
-            doc.selection = Region(*selection)
-        doc.project_path = path
+        if meta.selection is not None:
+            doc.selection = Region(*meta.selection)
+        doc.project_path = Path(path)
         return doc
-
-
-#: The largest ``meta.json`` a project may hold (ours are under 1 kB).
-MAX_META_BYTES = 64 * 1024
-#: The value :meth:`Document.to_project_bytes` writes in ``format``; ``format_version`` is at most this.
-PROJECT_FORMAT = "vocoder-studio-project"
-PROJECT_FORMAT_VERSION = 1
-#: What a vocoder name in ``meta.json`` may look like (registry names are short lowercase words).
-_VOCODER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
-
-
-def _max_npy_bytes(config: MelConfig) -> int:
-    """The largest ``mel.npy`` member accepted: a float64 mel of :func:`max_mel_frames` frames and its header."""
-    return 65536 + 8 * config.n_mels * max_mel_frames(config)
-
-
-def _member(archive: zipfile.ZipFile, path: Path, name: str, cap: int) -> zipfile.ZipInfo:
-    """The directory entry of member ``name``, refused when it is missing or announces more than ``cap`` bytes
-    (zipfile never decompresses past the announced size, so this caps the memory a zip bomb can take)."""
-    try:
-        info = archive.getinfo(name)
-    except KeyError:
-        raise AudioFileError(path, f"not a Vocoder Studio project (no {name} in it)") from None
-    if info.file_size > cap:
-        raise AudioFileError(path, f"{name} announces {info.file_size} bytes, more than a project's "
-                                   f"{name} may hold ({cap} bytes)")
-    return info
-
-
-def _type_name(value: object) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
-             float: "a number", type(None): "null"}
-    return names.get(type(value), type(value).__name__)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-@dataclass(frozen=True)
-class ProjectMeta:
-    """A project's ``meta.json`` after :func:`check_meta`: every field of the right type."""
-
-    format_version: int
-    app_version: str | None
-    source: str | None
-    vocoder: str | None
-    #: ``[frame0, frame1, band0, band1]`` integers (not yet checked against the mel), or None
-    selection: list[int] | None
-
-
-def check_meta(meta: object, path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONFIG) -> ProjectMeta:
-    """Check a project's ``meta.json`` against the schema :meth:`Document.to_project_bytes` writes.
-
-    Fields: ``format`` (``"vocoder-studio-project"``), ``format_version`` (integer 1 …
-    :data:`PROJECT_FORMAT_VERSION`), ``app_version`` (string), ``source`` and ``vocoder`` (string or null),
-    ``sample_rate`` / ``hop_length`` / ``n_mels`` (integers equal to ``config``'s: the front-end the mel was
-    made with), ``selection`` (null or four integers, checked against the mel by :meth:`Document.load`).
-    Missing optional fields take their defaults; unknown fields are ignored.
-
-    Returns:
-        the fields a document needs, typed.
-    Raises:
-        AudioFileError: ``meta`` is not a JSON object, or a field has the wrong type or value; the message
-            names the field.
-    """
-    where = Path(f"{path}/meta.json") if not str(path).endswith("meta.json") else Path(path)
-
-    def bad(field: str, why: str) -> AudioFileError:
-        return AudioFileError(where, f"{field} {why}")
-
-    if not isinstance(meta, dict):
-        raise AudioFileError(where, f"expected a JSON object, got {_type_name(meta)}")
-    fmt = meta.get("format", PROJECT_FORMAT)
-    if fmt != PROJECT_FORMAT:
-        raise bad("format", f"is {fmt!r:.60}, not {PROJECT_FORMAT!r}: not a Vocoder Studio project")
-    version = meta.get("format_version", PROJECT_FORMAT_VERSION)
-    if not _is_int(version) or version < 1:
-        raise bad("format_version", f"is {version!r:.60} ({_type_name(version)}), expected an integer ≥ 1")
-    if version > PROJECT_FORMAT_VERSION:
-        raise bad("format_version", f"is {version}: the project was made by a newer Vocoder Studio (this one "
-                                    f"reads version {PROJECT_FORMAT_VERSION}); update the app")
-    for field in ("app_version", "source", "vocoder"):
-        value = meta.get(field)
-        if value is not None and not isinstance(value, str):
-            raise bad(field, f"is {_type_name(value)}, expected a string or null")
-        if isinstance(value, str) and (len(value) > 4096 or "\x00" in value):
-            raise bad(field, "is not a usable name (too long, or holds a NUL character)")
-    vocoder = meta.get("vocoder")
-    if isinstance(vocoder, str) and not _VOCODER_NAME.fullmatch(vocoder):
-        raise bad("vocoder", f"{vocoder!r:.60} is not a vocoder name")
-    for field, expected in (("sample_rate", config.sample_rate), ("hop_length", config.hop_length),
-                            ("n_mels", config.n_mels)):
-        value = meta.get(field, expected)
-        if not _is_int(value):
-            raise bad(field, f"is {value!r:.60} ({_type_name(value)}), expected the integer {expected}")
-        if value != expected:
-            raise bad(field, f"is {value}: the mel was made with another front-end (this app uses {expected})")
-    selection = meta.get("selection")
-    if selection is not None:
-        if not isinstance(selection, list) or len(selection) != 4 or not all(_is_int(v) for v in selection):
-            raise bad("selection", f"is {selection!r:.60}, expected null or four integers "
-                                   "[frame0, frame1, band0, band1]")
-    return ProjectMeta(version, meta.get("app_version"), meta.get("source"), vocoder, selection)
-
-
-def _check_selection(selection: list[int], path: Path, n_mels: int, frames: int) -> None:
-    frame0, frame1, band0, band1 = selection
-    if not (0 <= frame0 < frame1 <= frames and 0 <= band0 < band1 <= n_mels):
-        raise AudioFileError(Path(f"{path}/meta.json"),
-                             f"selection {selection} is outside the mel's {frames} frames × {n_mels} bands "
-                             "or empty")
 
 
 def open_document(path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONFIG) -> Document:

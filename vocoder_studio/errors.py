@@ -30,3 +30,11 @@ class JobCancelled(VocoderStudioError):
 
 class PlaybackUnavailableError(VocoderStudioError):
     """There is no audio output device (the app still edits, vocodes and exports)."""
+
+
+class CorpusError(VocoderStudioError):
+    """The corpus cannot be fetched or read (no apt-get, a failed download, a missing pack)."""
+
+
+class TrainingError(VocoderStudioError):
+    """A run cannot start or resume (a checkpoint of another model or settings, a missing pack)."""

@@ -21,7 +21,7 @@ from vocoder_studio.ui.app import create_main_window
 win = create_main_window([example_path()], show_dialogs=False)
 win.vocoder_panel.set_vocoder("griffin-lim", device="cpu", iterations=2)
 win.current_canvas().set_selection(Region(10, 60, 0, 80))
-win.gain_up_action.trigger()
+win.window_actions.gain_up_action.trigger()
 assert win.export_wav(Path(sys.argv[1]))
 import time
 from PySide6.QtWidgets import QApplication

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from vocoder_studio.engine.jobs import CancelToken, run_job
+from vocoder_studio.engine.jobs import CancelToken, JobHandle, run_job
 from vocoder_studio.errors import JobCancelled
 
 
@@ -36,3 +36,36 @@ def test_pieces_after_a_cancel_are_dropped() -> None:
     with pytest.raises(JobCancelled):
         run_job(job, cancel=token, on_partial=heard.append)
     assert heard == [1]
+
+
+def _recorded(handle: JobHandle) -> list[object]:
+    seen: list[object] = []
+    handle.events.progress.connect(lambda fraction, message: seen.append(("progress", fraction)))
+    handle.events.partial.connect(lambda piece: seen.append(("partial", piece)))
+    handle.events.result.connect(lambda value: seen.append(("result", value)))
+    handle.events.error.connect(lambda message: seen.append(("error", message)))
+    handle.events.cancelled.connect(lambda: seen.append("cancelled"))
+    return seen
+
+
+def test_a_handle_delivers_its_jobs_events_and_ends_once() -> None:
+    handle = JobHandle("Export")
+    seen = _recorded(handle)
+    handle.deliver_progress(0.5, "half")
+    handle.deliver_partial(1)
+    handle.deliver_result("out.wav")
+    handle.deliver_error("late")  # ended: nothing more
+    handle.deliver_cancelled()
+    assert seen == [("progress", 0.5), ("partial", 1), ("result", "out.wav")] and handle.done
+
+
+def test_a_cancelled_handle_never_delivers_a_stale_result() -> None:
+    handle = JobHandle("Compare")
+    seen = _recorded(handle)
+    handle.deliver_partial(1)
+    handle.cancel()
+    handle.deliver_progress(0.9, "late")
+    handle.deliver_partial(2)
+    handle.deliver_result("stale")  # the job finished before it saw the cancel: reported as cancelled
+    assert seen == [("partial", 1), "cancelled"] and handle.cancelled and handle.done
+    assert handle.token.cancelled  # the job itself sees the cancel through its token

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -13,33 +11,11 @@ import pytest
 from vocoder_studio.document import Document
 from vocoder_studio.engine import CancelToken, Renderer, run_job
 from vocoder_studio.engine.playback import play_job
-from vocoder_studio.engine.player import Player, playback_status
+from vocoder_studio.engine.player import Player
 
-from ..conftest import require
+from .conftest import record_sink
 
 pytestmark = pytest.mark.playback
-
-
-def _sink_ready() -> bool:
-    if shutil.which("pactl") is None:
-        return False
-    done = subprocess.run(["pactl", "list", "short", "sinks"], capture_output=True, text=True)
-    return done.returncode == 0 and "ci_sink" in done.stdout
-
-
-@pytest.fixture
-def null_sink() -> None:
-    require(_sink_ready(), "no PulseAudio null sink 'ci_sink' (run scripts/pulse-null-sink.sh)")
-    require(playback_status() is None, f"PortAudio sees no output: {playback_status()}")
-
-
-def _record(path: Path) -> subprocess.Popen[bytes]:
-    """Record the sink's monitor into a file (a pipe would fill after 0.7 s and stall parec)."""
-    return subprocess.Popen(
-        ["parec", "--device=ci_sink.monitor", "--format=float32le", "--rate=22050", "--channels=1",
-         "--latency-msec=20", str(path)],
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def _peak_correlation(sent: np.ndarray, recorded: np.ndarray) -> float:
@@ -60,7 +36,7 @@ def test_vocoded_clip_plays_through_the_sink(null_sink: None, example_mel: np.nd
     renderer = Renderer(create_vocoder("griffin-lim", iterations=16))
     sent = renderer.render(doc.mel, doc.version)  # cached: playing it streams from the cache
     recording = tmp_path / "monitor.raw"
-    recorder = _record(recording)
+    recorder = record_sink(recording)
     time.sleep(0.3)
     player = Player(sample_rate=22050)
     job = play_job(renderer, player, doc.mel, doc.version)

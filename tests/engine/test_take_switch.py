@@ -1,4 +1,4 @@
-"""Switching takes while they play (engine/compare.py), heard through the PulseAudio null sink: the same noise
+"""Switching takes while they play (engine/take_switch.py), heard through the PulseAudio null sink: the same noise
 at two levels, switched mid-way, must continue at the same time — no gap, no jump — and at the new level."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
-from vocoder_studio.engine.compare import TakeSwitcher
 from vocoder_studio.engine.player import Player
+from vocoder_studio.engine.take_switch import TakeSwitcher
 
-from .test_playback import _record, null_sink  # noqa: F401 (a fixture)
+from .conftest import record_sink
 
 pytestmark = pytest.mark.playback
 SR = DEFAULT_CONFIG.sample_rate
@@ -34,7 +34,7 @@ def test_a_switch_continues_at_the_same_sample_without_a_gap(null_sink: None, tm
     switcher = TakeSwitcher(Player(SR, blocksize=512))
     switcher.set_takes([quiet, loud])
     recording = tmp_path / "monitor.raw"
-    recorder = _record(recording)
+    recorder = record_sink(recording)
     time.sleep(0.3)
     switcher.play(0, loop=False)
     time.sleep(0.8)

@@ -79,7 +79,7 @@ def test_missing_pack_says_what_to_run(tmp_path: Path) -> None:
 def test_a_travel_pack_holds_every_voice_and_the_same_validation_clips(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, speech_files: list[Path]) -> None:
     from vocoder_studio.audio import load_audio
-    from vocoder_studio.training.trainer import validation_clips
+    from vocoder_studio.training.data import validation_clips
 
     clips = [np.round(load_audio(p) * 32767).astype(np.int16) for p in speech_files]  # 8 real clips
     speakers = ["cs-m", "cs-v", "nl-m", "nl-v"]

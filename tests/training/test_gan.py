@@ -15,10 +15,11 @@ import pytest
 import torch
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
-from vocoder_studio.training.corpus import Pack
+from vocoder_studio.training.data import Pack
+from vocoder_studio.training.discriminators import DiscriminatorConfig
 from vocoder_studio.training.recipes import RECIPES, MelGANRecipe
 from vocoder_studio.training.trainer import DiscriminatorSettings, Trainer, TrainSettings
-from vocoder_studio.vocoders.melgan import DiscriminatorConfig, MelGANConfig, MelGANGenerator
+from vocoder_studio.vocoders.melgan import MelGANConfig, MelGANGenerator
 
 HOP = DEFAULT_CONFIG.hop_length
 SMALL_G = MelGANConfig(ngf=4)
@@ -114,7 +115,7 @@ def test_resume_is_exact_with_the_discriminator(tmp_path: Path, packs: tuple[Pac
 
 def test_a_generator_carried_alone_resumes_with_a_fresh_discriminator(tmp_path: Path,
                                                                      packs: tuple[Pack, Pack]) -> None:
-    """A checkpoint without the discriminator (G + D with Adam is ≈ 250 MB: too big to carry, facts.md) resumes
+    """A checkpoint without the discriminator (G + D with Adam is ≈ 250 MB: too big to carry) resumes
     the generator exactly and starts a new discriminator, initialised as the run's first one was."""
     train, _ = packs
     settings = TrainSettings(batch_size=2, segment_samples=2048, validate_every=0)

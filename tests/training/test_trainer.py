@@ -13,8 +13,8 @@ from torch import nn
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, wav_to_mel
 from vocoder_studio.engine.jobs import CancelToken
-from vocoder_studio.training.corpus import Pack
-from vocoder_studio.training.trainer import SegmentSampler, Trainer, TrainingError, TrainSettings
+from vocoder_studio.training.data import Pack, SegmentSampler
+from vocoder_studio.training.trainer import Trainer, TrainingError, TrainSettings
 
 HOP = DEFAULT_CONFIG.hop_length
 

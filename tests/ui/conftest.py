@@ -12,6 +12,7 @@ os.environ["VOCODER_STUDIO_HOME"] = tempfile.mkdtemp(prefix="vs-ui-home-")
 from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 
 from vocoder_studio.paths import example_path  # noqa: E402
 
@@ -27,6 +28,19 @@ def window(qtbot) -> Iterator:  # type: ignore[no-untyped-def]
     win.resize(1300, 800)
     win.show()
     qtbot.waitExposed(win)
-    qtbot.wait(150)  # let the layout settle before mapping scene coordinates (facts.md)
+    qtbot.wait(150)  # let the layout settle before mapping scene coordinates
     yield win
     win.shutdown()
+
+
+def drag(qtbot, canvas, cells: list[tuple[float, float]]) -> None:  # type: ignore[no-untyped-def]
+    """Press at the first cell, move through the others (≥ 15 ms apart), release at the last."""
+    viewport = canvas.view.viewport()
+    points = [canvas.widget_pos_of_cell(x, y) for x, y in cells]
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=points[0])
+    for p in points[1:]:
+        qtbot.wait(20)
+        qtbot.mouseMove(viewport, p)
+    qtbot.wait(20)
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=points[-1])
+    qtbot.wait(20)

@@ -29,7 +29,7 @@ def canvas(qtbot) -> Iterator[SpectrogramCanvas]:  # type: ignore[no-untyped-def
     widget.resize(1100, 700)
     widget.show()
     qtbot.waitExposed(widget)
-    qtbot.wait(150)  # the layout settles before scene coordinates map right (facts.md)
+    qtbot.wait(150)  # the layout settles before scene coordinates map right
     yield widget
     widget.detach()
 
@@ -63,7 +63,7 @@ def _drag(qtbot, canvas: SpectrogramCanvas, cells: list[tuple[float, float]]) ->
     points = [canvas.widget_pos_of_cell(x, y) for x, y in cells]
     qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=points[0])
     for p in points[1:]:
-        qtbot.wait(20)  # pyqtgraph drops moves closer than 10 ms (facts.md)
+        qtbot.wait(20)  # pyqtgraph drops moves closer than 10 ms
         qtbot.mouseMove(viewport, p)
     qtbot.wait(20)
     qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=points[-1])

@@ -73,5 +73,5 @@ def test_fill_the_selection_block_by_block(window, qtbot, tmp_path: Path,  # typ
     np.testing.assert_allclose(canvas.image_item.image[:, 200:260], 20 * np.log10(np.e) * doc.mel[:, 200:260],
                                rtol=1e-5)
     assert doc.undo_label == "Fill selection" and panel.generate_button.isEnabled()
-    window.undo_action.trigger()
+    window.window_actions.undo_action.trigger()
     np.testing.assert_array_equal(doc.mel, before)

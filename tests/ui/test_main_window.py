@@ -14,19 +14,7 @@ from vocoder_studio.engine.player import playback_status
 from vocoder_studio.ui.tools import Tool
 
 from ..conftest import require
-
-
-def _drag(qtbot, canvas, cells: list[tuple[float, float]]) -> None:  # type: ignore[no-untyped-def]
-    """Press at the first cell, move through the others (≥ 15 ms apart), release at the last."""
-    viewport = canvas.view.viewport()
-    points = [canvas.widget_pos_of_cell(x, y) for x, y in cells]
-    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=points[0])
-    for p in points[1:]:
-        qtbot.wait(20)
-        qtbot.mouseMove(viewport, p)
-    qtbot.wait(20)
-    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=points[-1])
-    qtbot.wait(20)
+from .conftest import drag
 
 
 def test_open_example_shows_mel_in_db(window) -> None:  # type: ignore[no-untyped-def]
@@ -48,7 +36,7 @@ def test_brush_stroke_undo_redo(window, qtbot) -> None:  # type: ignore[no-untyp
     window.tools.brush_gain_db = 12.0
     before = doc.mel.copy()
     path = [(100.5 + 40 * i, 20.5 + 4 * i) for i in range(6)]  # 200 frames, 20 bands: a fast drag
-    _drag(qtbot, canvas, path)
+    drag(qtbot, canvas, path)
     after = doc.mel.copy()
     changed = after != before
     for t in np.linspace(0.0, 1.0, 60):  # every cell along the path changed (interpolated stroke)
@@ -58,12 +46,12 @@ def test_brush_stroke_undo_redo(window, qtbot) -> None:  # type: ignore[no-untyp
     assert np.all(after[changed] > before[changed])
     assert window.windowTitle().startswith("example.flac*")
     assert doc.undo_label == "Brush"
-    window.undo_action.trigger()
+    window.window_actions.undo_action.trigger()
     assert np.array_equal(doc.mel, before)
     assert not doc.can_undo  # the whole stroke was one undo step
     qtbot.wait(10)
     assert np.array_equal(canvas.image_item.image, ln_to_db(before))
-    window.redo_action.trigger()
+    window.window_actions.redo_action.trigger()
     assert np.array_equal(doc.mel, after)
 
 
@@ -71,7 +59,7 @@ def test_ctrl_z_shortcut_undoes(window, qtbot) -> None:  # type: ignore[no-untyp
     canvas = window.current_canvas()
     doc = canvas.doc
     before = doc.mel.copy()
-    _drag(qtbot, canvas, [(300.5, 30.5), (330.5, 35.5), (360.5, 30.5)])
+    drag(qtbot, canvas, [(300.5, 30.5), (330.5, 35.5), (360.5, 30.5)])
     assert not np.array_equal(doc.mel, before)
     window.activateWindow()
     canvas.view.setFocus()
@@ -83,19 +71,19 @@ def test_select_and_gain_is_one_undo_step(window, qtbot) -> None:  # type: ignor
     canvas = window.current_canvas()
     doc = canvas.doc
     window.tool_bar.set_tool(Tool.SELECT)
-    _drag(qtbot, canvas, [(200.2, 10.2), (260.5, 25.5), (320.7, 40.7)])
+    drag(qtbot, canvas, [(200.2, 10.2), (260.5, 25.5), (320.7, 40.7)])
     region = doc.selection
     assert region == Region(200, 321, 10, 41)
     assert canvas.selection_item.isVisible()
     before = doc.mel.copy()
-    window.gain_up_action.trigger()
+    window.window_actions.gain_up_action.trigger()
     after = doc.mel.copy()
     inside = np.zeros(before.shape, bool)
     inside[region.slices] = True
     assert np.array_equal(after[inside], before[inside] + np.float32(db_to_ln(6.0)))
     assert np.array_equal(after[~inside], before[~inside])
     assert doc.undo_label.startswith("Gain +6")
-    window.undo_action.trigger()
+    window.window_actions.undo_action.trigger()
     assert np.array_equal(doc.mel, before) and not doc.can_undo
 
 
@@ -104,10 +92,10 @@ def test_zoom_and_fit(window, qtbot) -> None:  # type: ignore[no-untyped-def]
     full = canvas.view_range()
     assert full[0][0] == pytest.approx(0.0, abs=1e-6)
     assert full[0][1] == pytest.approx(canvas.doc.duration, rel=1e-3)
-    window.zoom_in_action.trigger()
+    window.window_actions.zoom_in_action.trigger()
     zoomed = canvas.view_range()
     assert zoomed[0][1] - zoomed[0][0] == pytest.approx((full[0][1] - full[0][0]) / 2, rel=0.05)
-    window.fit_action.trigger()
+    window.window_actions.fit_action.trigger()
     np.testing.assert_allclose(canvas.view_range(), full, atol=1e-6)
 
 
@@ -154,7 +142,7 @@ def test_unusable_audio_output_says_playback_is_unavailable(window, qtbot) -> No
     qtbot.waitUntil(lambda: not window.transport.is_playing, timeout=5_000)
     labels = [label.text() for label in window.statusBar().findChildren(QLabel)]
     assert any(text.startswith("playback unavailable: cannot open") for text in labels), labels
-    window.cancel_action.trigger()  # Esc with nothing running is harmless
+    window.window_actions.cancel_action.trigger()  # Esc with nothing running is harmless
     # the failure does not wedge the transport: the default output plays again
     window.transport.configure_output(None, 512)
     window.current_canvas().set_selection(Region(100, 200, 0, 80))
@@ -180,7 +168,7 @@ def test_play_and_render_ahead_start_at_the_same_place(window) -> None:  # type:
 
 
 def test_split_view_copy_paste(window, qtbot) -> None:  # type: ignore[no-untyped-def]
-    window.split_action.trigger()
+    window.window_actions.split_action.trigger()
     assert window.split_canvas is not None and window.split.isVisible()
     qtbot.wait(150)
     original = window.split_canvas.doc
@@ -188,14 +176,14 @@ def test_split_view_copy_paste(window, qtbot) -> None:  # type: ignore[no-untype
     assert original is not edited and np.array_equal(original.mel, edited.mel)
     window.split_canvas.set_selection(Region(10, 40, 0, 80))
     window._set_active(window.split_canvas)
-    window.copy_action.trigger()
+    window.window_actions.copy_action.trigger()
     assert window.clipboard is not None and window.clipboard.shape == (80, 30)
     canvas = window.current_canvas()
     canvas.set_cursor_frame(500)
     window._set_active(canvas)
-    window.paste_action.trigger()
+    window.window_actions.paste_action.trigger()
     assert np.array_equal(edited.mel[:, 500:530], original.mel[:, 10:40])
-    window.split_action.trigger()
+    window.window_actions.split_action.trigger()
     assert window.split_canvas is None
 
 
@@ -221,7 +209,7 @@ def test_cancel_long_export(window, qtbot, tmp_path) -> None:  # type: ignore[no
     with qtbot.waitSignal(window.runner.jobCancelled, timeout=60_000):
         window.export_wav(out)
         qtbot.wait(50)
-        window.cancel_action.trigger()
+        window.window_actions.cancel_action.trigger()
     assert not out.exists()
 
 
@@ -237,13 +225,13 @@ def test_cursor_readout(window, qtbot) -> None:  # type: ignore[no-untyped-def]
 def test_pan_tool_moves_view_and_eraser_click(window, qtbot) -> None:  # type: ignore[no-untyped-def]
     canvas = window.current_canvas()
     doc = canvas.doc
-    window.zoom_in_action.trigger()
-    window.zoom_in_action.trigger()
+    window.window_actions.zoom_in_action.trigger()
+    window.window_actions.zoom_in_action.trigger()
     (t0, t1), _ = canvas.view_range()
     window.tool_bar.set_tool(Tool.PAN)
     mid = (t0 + t1) / 2 / doc.config.frame_seconds
     before = doc.mel.copy()
-    _drag(qtbot, canvas, [(mid, 40.0), (mid - 20, 40.0), (mid - 40, 40.0)])
+    drag(qtbot, canvas, [(mid, 40.0), (mid - 20, 40.0), (mid - 40, 40.0)])
     (u0, u1), _ = canvas.view_range()
     assert u0 > t0 + 0.1 and u1 - u0 == pytest.approx(t1 - t0, rel=1e-3)
     assert np.array_equal(doc.mel, before)  # panning does not edit
@@ -254,7 +242,7 @@ def test_pan_tool_moves_view_and_eraser_click(window, qtbot) -> None:  # type: i
     qtbot.wait(20)
     assert doc.mel[30, frame] < before[30, frame] and doc.undo_label == "Eraser"
     assert canvas.cursor_frame == frame
-    window.undo_action.trigger()
+    window.window_actions.undo_action.trigger()
     assert np.array_equal(doc.mel, before)
 
 
@@ -263,7 +251,7 @@ def test_harmonic_pen_draws_harmonics(window, qtbot) -> None:  # type: ignore[no
     doc = canvas.doc
     window.tool_bar.set_tool(Tool.HARMONIC)
     before = doc.mel.copy()
-    _drag(qtbot, canvas, [(700.5, 10.5), (720.5, 10.5), (740.5, 10.5)])
+    drag(qtbot, canvas, [(700.5, 10.5), (720.5, 10.5), (740.5, 10.5)])
     changed_cols = np.flatnonzero(np.any(doc.mel != before, axis=0))
     assert changed_cols.size >= 30 and changed_cols.min() >= 699 and changed_cols.max() <= 741
     assert np.all(doc.mel >= before)
@@ -275,7 +263,7 @@ def test_unsaved_work_is_autosaved_and_recovered_after_a_crash(window, qtbot) ->
 
     doc = window.current_document()
     window.current_canvas().set_selection(Region(50, 90, 10, 30))
-    window.gain_up_action.trigger()
+    window.window_actions.gain_up_action.trigger()
     written = window.autosave_now()
     assert len(written) == 1 and written[0].exists()
     # a second window stands for the next start after a crash: the first never closed cleanly, and the
@@ -312,7 +300,7 @@ def test_render_ahead_vocodes_edits_in_the_background(window, qtbot, tmp_path) -
     qtbot.waitUntil(lambda: renderer.version == doc.version and renderer.is_complete(), timeout=60_000)
     window.current_canvas().set_selection(Region(200, 240, 0, 80))
     vocoded = renderer.vocoded_frames  # before the edit: a fast vocoder may re-vocode it before the next line
-    window.gain_down_action.trigger()
+    window.window_actions.gain_down_action.trigger()
     qtbot.waitUntil(lambda: renderer.version == doc.version and renderer.is_complete(), timeout=60_000)
     c = renderer.vocoder.receptive_field_frames
     assert renderer.vocoded_frames - vocoded == 40 + 2 * c  # only the reach of the edit

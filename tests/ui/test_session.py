@@ -23,8 +23,8 @@ def test_a_window_without_real_changes_leaves_nothing_to_recover(window, qtbot) 
     assert window.autosave_now() == []  # opened, never edited
     silent = np.argwhere(doc.mel <= doc.config.floor_ln + 1e-6)
     canvas.set_selection(Region(100, 140, 10, 30))
-    window.gain_up_action.trigger()
-    window.undo_action.trigger()  # an edit undone: the content is as opened
+    window.window_actions.gain_up_action.trigger()
+    window.window_actions.undo_action.trigger()  # an edit undone: the content is as opened
     window.tool_bar.set_tool(Tool.ERASER)
     if silent.size:  # an eraser click on silence writes the same values
         band, frame = silent[0]
@@ -67,7 +67,7 @@ def test_enter_on_closing_an_edited_tab_keeps_it(qtbot) -> None:  # type: ignore
 
     try:
         win.current_canvas().set_selection(Region(10, 40, 0, 80))
-        win.gain_up_action.trigger()
+        win.window_actions.gain_up_action.trigger()
         QTimer.singleShot(300, lambda: press(Qt.Key.Key_Return, "enter"))
         QTimer.singleShot(5000, lambda: press(Qt.Key.Key_Escape, "fallback"))  # never hang the suite
         assert not win.close_tab(0)

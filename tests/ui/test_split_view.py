@@ -7,11 +7,11 @@ import numpy as np
 from vocoder_studio.document import Region
 from vocoder_studio.ui.tools import Tool
 
-from .test_main_window import _drag
+from .conftest import drag
 
 
 def test_painting_the_original_changes_nothing_and_says_why(window, qtbot) -> None:  # type: ignore[no-untyped-def]
-    window.split_action.trigger()
+    window.window_actions.split_action.trigger()
     qtbot.wait(150)  # layout settles before mapping cells to pixels
     original = window.split_canvas.doc
     edited = window.current_document()
@@ -20,7 +20,7 @@ def test_painting_the_original_changes_nothing_and_says_why(window, qtbot) -> No
     before_original, before_edited = original.mel.copy(), edited.mel.copy()
     window.tool_bar.set_tool(Tool.BRUSH)
     window.tools.brush_gain_db = 12.0
-    _drag(qtbot, window.split_canvas, [(100.5, 20.5), (140.5, 24.5), (180.5, 28.5)])
+    drag(qtbot, window.split_canvas, [(100.5, 20.5), (140.5, 24.5), (180.5, 28.5)])
     np.testing.assert_array_equal(original.mel, before_original)
     np.testing.assert_array_equal(edited.mel, before_edited)
     assert not original.modified and not original.can_undo
@@ -31,11 +31,12 @@ def test_painting_the_original_changes_nothing_and_says_why(window, qtbot) -> No
     window.edits.apply_gain_db(6.0)
     window.edits.clear_selection()
     np.testing.assert_array_equal(original.mel, before_original)
-    assert not window.gain_up_action.isEnabled() and window.copy_action.isEnabled()  # copying from it is fine
+    actions = window.window_actions
+    assert not actions.gain_up_action.isEnabled() and actions.copy_action.isEnabled()  # copying from it is fine
 
 
 def test_another_tab_in_the_split_view_stays_editable(window, qtbot) -> None:  # type: ignore[no-untyped-def]
-    window.split_action.trigger()
+    window.window_actions.split_action.trigger()
     index = window.split.combo.findText(window.tabs.tab().name)  # the edited document itself, not its original
     window.split.combo.setCurrentIndex(index)
     qtbot.wait(150)
@@ -43,5 +44,5 @@ def test_another_tab_in_the_split_view_stays_editable(window, qtbot) -> None:  #
     assert doc is window.current_document() and not window.split.read_only_label.isVisible()
     before = doc.mel.copy()
     window.tool_bar.set_tool(Tool.BRUSH)
-    _drag(qtbot, window.split_canvas, [(100.5, 20.5), (140.5, 24.5)])
+    drag(qtbot, window.split_canvas, [(100.5, 20.5), (140.5, 24.5)])
     assert not np.array_equal(doc.mel, before) and doc.modified

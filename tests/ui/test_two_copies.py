@@ -26,7 +26,7 @@ from vocoder_studio.paths import example_path
 from vocoder_studio.ui.app import create_main_window
 win = create_main_window([example_path()], show_dialogs=False)
 win.current_canvas().set_selection(Region(40, 90, 10, 50))
-win.gain_up_action.trigger()
+win.window_actions.gain_up_action.trigger()
 np.save(sys.argv[1], win.current_document().mel)
 print(win.autosave_now()[0], flush=True)
 time.sleep(120)

@@ -196,8 +196,8 @@ def test_generated_frames_reach_the_canvas_as_they_come_and_are_one_undo_step(wi
     assert widths == [start + 8 * (i + 1) for i in range(10)]  # the image grew with every block
     np.testing.assert_allclose(canvas.image_item.image[:, -8:], 20 * np.log10(np.e) * doc.mel[:, -8:], rtol=1e-5)
     assert doc.frames == start + 80 and doc.undo_label == "Continue"
-    assert window.undo_action.isEnabled()
-    window.undo_action.trigger()
+    assert window.window_actions.undo_action.isEnabled()
+    window.window_actions.undo_action.trigger()
     assert doc.frames == start and canvas.image_item.image.shape[1] == start
 
 
@@ -216,3 +216,20 @@ def test_inserting_frames_into_the_playing_range_stops_playback(window, qtbot) -
     doc.insert_frames(10, doc.mel[:, :4].copy(), "Insert")
     qtbot.waitUntil(lambda: not window.transport.is_playing, timeout=WAIT_MS)
     assert "playback stopped: frames were inserted or deleted" in messages[-1]
+
+
+def test_submit_returns_a_handle_with_its_own_events(runner: JobRunner, qtbot) -> None:  # type: ignore[no-untyped-def]
+    release = threading.Event()
+    first = runner.submit("Compare", generation(3, release), lane=LONG_LANE)
+    seen: list[object] = []
+    first.events.progress.connect(lambda fraction, message: seen.append(fraction))
+    first.events.result.connect(lambda value: seen.append(("first", value)))
+    first.events.cancelled.connect(lambda: seen.append("first cancelled"))
+    qtbot.waitUntil(lambda: len(seen) == 3, timeout=WAIT_MS)  # its progress, and only its
+    first.cancel()  # a newer job replaces it: it never delivers its result
+    second = runner.submit("Compare", generation(2), lane=LONG_LANE)
+    second.events.result.connect(lambda value: seen.append(("second", value)))
+    release.set()
+    qtbot.waitUntil(lambda: second.done and first.done, timeout=WAIT_MS)
+    assert seen[:3] == [1 / 3, 2 / 3, 1.0]
+    assert seen[3:] == ["first cancelled", ("second", "done")]

@@ -16,19 +16,16 @@ from hypothesis import strategies as st
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, wav_to_mel
 from vocoder_studio.errors import VocoderUnavailableError
+from vocoder_studio.training.discriminators import DiscriminatorConfig, MultiScaleDiscriminator
+from vocoder_studio.training.losses import discriminator_hinge_loss, feature_matching_loss, generator_hinge_loss
 from vocoder_studio.vocoders import create_vocoder, get_entry, registry
 from vocoder_studio.vocoders.checkpoints import ModelCard, model_dirs
 from vocoder_studio.vocoders.melgan import (
     CHECKPOINT,
-    DiscriminatorConfig,
     MelGANConfig,
     MelGANGenerator,
     MelGANVocoder,
-    MultiScaleDiscriminator,
     count_parameters,
-    discriminator_hinge_loss,
-    feature_matching_loss,
-    generator_hinge_loss,
     load_model,
     read_checkpoint,
     save_model,
@@ -85,7 +82,7 @@ def test_the_papers_sizes() -> None:
     generator = MelGANGenerator(config)
     assert 4.2e6 < count_parameters(generator) < 4.35e6  # the paper's ≈ 4.3 M (4,266,050)
     assert sum(1 for name, _ in generator.named_parameters() if name.endswith("weight.original0")) == 42
-    assert 16.8e6 < count_parameters(MultiScaleDiscriminator()) < 17.0e6  # G + D = 21.2 M (facts.md)
+    assert 16.8e6 < count_parameters(MultiScaleDiscriminator()) < 17.0e6  # G + D = 21.2 M
     assert config.receptive_field_frames == 6 and config.min_frames == 4
     with pytest.raises(ValueError, match="multiply to 128, not hop_length 256"):
         MelGANConfig(upsample_ratios=(8, 8, 2))

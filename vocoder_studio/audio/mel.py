@@ -60,10 +60,6 @@ class MelConfig:
         """Duration of one frame in seconds (hop_length / sample_rate)."""
         return self.hop_length / self.sample_rate
 
-    def frames_for(self, samples: int) -> int:
-        """Number of mel frames for ``samples`` audio samples: ``samples // hop_length``."""
-        return samples // self.hop_length
-
 
 DEFAULT_CONFIG = MelConfig()
 
@@ -89,7 +85,7 @@ def _librosa_tables(config: MelConfig) -> dict[str, np.ndarray]:
                                           fmin=config.fmin, fmax=config.fmax).astype(np.float32),
         "edges": np.asarray(librosa.mel_frequencies(n_mels=config.n_mels + 2, fmin=config.fmin, fmax=config.fmax)),
     }
-    from vocoder_studio.audio.io import atomic_path  # io imports this module
+    from vocoder_studio.audio.atomic import atomic_path
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

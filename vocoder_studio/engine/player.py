@@ -75,12 +75,6 @@ def _sounddevice() -> Any:
         return _state["module"]
 
 
-def reset_probe() -> None:
-    """Forget the probe's answer (the next use probes again)."""
-    with _lock:
-        _state.clear()
-
-
 @dataclass(frozen=True)
 class OutputDevice:
     """An audio output: PortAudio index, name, host API, channels, default rate in Hz."""
@@ -210,7 +204,7 @@ class Player:
         """Open and close the output once, now: None if it opens, else why not (one line).
 
         :meth:`start` may run on a worker thread; a caller that must say at once whether playback started
-        (``MainWindow.toggle_play``) checks first.
+        (the window's Play command) checks first.
         """
         reason = playback_status()
         if reason is not None:
@@ -291,10 +285,6 @@ class Player:
     def position(self) -> int:
         """The sample being played now, in document samples (offset + samples read)."""
         return self._offset + self._read
-
-    @property
-    def samples_filled(self) -> int:
-        return self._filled
 
     # ----- PortAudio thread -----------------------------------------------------------------------------
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:

@@ -9,7 +9,6 @@ seeded, so two runs give the same scores (the RTF is a timing and varies).
 
 from __future__ import annotations
 
-import importlib
 import math
 import os
 import platform
@@ -41,18 +40,16 @@ class MissingPackageError(VocoderStudioError):
 
 
 def require_packages(names: Iterable[str] = EVAL_PACKAGES) -> None:
-    """Import each package (cheap when present).
+    """Check that each package is installed (:func:`~vocoder_studio.evaluation.metrics.missing_packages`).
 
     Raises:
         MissingPackageError: names the first one missing and how to install the extra.
     """
-    for name in names:
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            raise MissingPackageError(
-                f"the evaluation needs the package {EVAL_PACKAGES.get(name, name)!r}, which is not installed "
-                f"(pip install 'vocoder-studio[eval]')") from None
+    missing = metrics.missing_packages(names)
+    if missing:
+        raise MissingPackageError(
+            f"the evaluation needs the package {EVAL_PACKAGES.get(missing[0], missing[0])!r}, which is not "
+            f"installed (pip install 'vocoder-studio[eval]')")
 
 
 def find_clips(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
@@ -200,12 +197,7 @@ def _cpu_name() -> str:
 
 def score_pair(reference: np.ndarray, test: np.ndarray, sample_rate: int) -> dict[str, float | None]:
     """Every quality score of ``test`` against ``reference`` (both ``(samples,)`` at ``sample_rate``)."""
-    try:
-        pesq: float | None = metrics.pesq_wb(reference, test, sample_rate)
-    except Exception as exc:  # the pesq package raises its own errors for clips without speech
-        if type(exc).__module__.split(".")[0] != "pesq":
-            raise
-        pesq = None
+    pesq = metrics.pesq_wb_or_none(reference, test, sample_rate)  # None: no speech in the clip
     sc, logmag = metrics.mrstft_distances(reference, test)
     rmse, f1 = metrics.f0_scores(reference, test, sample_rate)
     return {"pesq_wb": pesq, "stoi": metrics.stoi(reference, test, sample_rate),
@@ -285,29 +277,3 @@ def _unique_names(stems: list[str]) -> list[str]:
         seen[stem] = seen.get(stem, 0) + 1
         out.append(stem if seen[stem] == 1 else f"{stem}-{seen[stem]}")
     return out
-
-
-def run_eval(clips: Sequence[str], vocoders: str | None, device: str = "auto", json_out: str | None = None,
-             report_out: str | None = None) -> int:
-    """The command: evaluate, print the means, write the JSON and the report. Returns the exit status (0).
-
-    Raises:
-        MissingPackageError: pesq or pystoi is missing, or matplotlib when a report is asked for (checked before
-            any work).
-    """
-    from vocoder_studio.engine import choose_device
-    from vocoder_studio.evaluation.report import means_table, write_json, write_report
-
-    require_packages(EVAL_PACKAGES if report_out else ["pesq", "pystoi"])  # figures only for the report
-    paths = find_clips(clips)
-    specs = [VocoderSpec.parse(v) for v in vocoders.split(",") if v.strip()] if vocoders else ready_vocoders()
-    if not specs:
-        raise VocoderStudioError("no vocoder to evaluate: none is ready here (see `vocoder-studio vocoders`)")
-    evaluation = evaluate(paths, specs, str(choose_device(device)))
-    print(means_table(evaluation))
-    if json_out:
-        print(f"{write_json(evaluation, json_out)}: {len(evaluation.scores)} results")
-    if report_out:
-        written = write_report(evaluation, report_out)
-        print(f"{written[0]}: report with {len(written) - 1} figures")
-    return 0

@@ -1,10 +1,14 @@
 """Listening with numbers: alignment, PESQ (ITU-T P.862.2 wide-band), STOI, log-mel and multi-resolution STFT
 distances, F0 error and voicing agreement (pYIN).
 
-PESQ and STOI come from the ``pesq`` and ``pystoi`` packages (the ``dev`` extra); they are imported when used.
+PESQ and STOI come from the ``pesq`` and ``pystoi`` packages (the ``eval`` extra); they are imported when used,
+and :func:`missing_packages` says which are absent (the one place that asks).
 """
 
 from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterable
 
 import librosa
 import numpy as np
@@ -54,6 +58,15 @@ def align(reference: np.ndarray, test: np.ndarray, sample_rate: int = DEFAULT_CO
     return reference[:n], test[:n], lag
 
 
+#: The packages the intelligibility and quality scores need.
+SCORERS = ("pesq", "pystoi")
+
+
+def missing_packages(names: Iterable[str] = SCORERS) -> list[str]:
+    """Those of the packages ``names`` that are not installed (found without importing them)."""
+    return [name for name in names if importlib.util.find_spec(name) is None]
+
+
 def pesq_wb(reference: np.ndarray, test: np.ndarray, sample_rate: int = DEFAULT_CONFIG.sample_rate) -> float:
     """Wide-band PESQ (MOS-LQO, 1.0–4.64) of ``test`` against ``reference`` after alignment (16 kHz inside)."""
     from pesq import pesq
@@ -62,6 +75,18 @@ def pesq_wb(reference: np.ndarray, test: np.ndarray, sample_rate: int = DEFAULT_
     ref16 = librosa.resample(ref, orig_sr=sample_rate, target_sr=16000)
     deg16 = librosa.resample(deg, orig_sr=sample_rate, target_sr=16000)
     return float(pesq(16000, ref16, deg16, "wb"))
+
+
+def pesq_wb_or_none(reference: np.ndarray, test: np.ndarray,
+                    sample_rate: int = DEFAULT_CONFIG.sample_rate) -> float | None:
+    """:func:`pesq_wb`, or None where the ``pesq`` package refuses the input (no utterance found: silence-like
+    or too short audio). Any other error is raised."""
+    try:
+        return pesq_wb(reference, test, sample_rate)
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] != "pesq":
+            raise
+        return None
 
 
 def stoi(reference: np.ndarray, test: np.ndarray, sample_rate: int = DEFAULT_CONFIG.sample_rate) -> float:

@@ -1,4 +1,5 @@
-"""The evaluation's Markdown report and its figures (matplotlib, written beside the report as PNG files).
+"""The evaluation's Markdown report and its figures (matplotlib, written beside the report as PNG files), and
+the ``eval vocoders`` command that evaluates and reports (:func:`run_eval`).
 
 Figures: for each clip the original mel and each vocoder's output re-analysed as a mel, with the difference
 (dB) beside it; one bar chart of the mean scores per vocoder.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,17 @@ import numpy as np
 
 from vocoder_studio.audio import wav_to_mel
 from vocoder_studio.audio.io import atomic_path
-from vocoder_studio.evaluation.evaluate import Evaluation
+from vocoder_studio.audio.mel import DB_PER_NEPER
+from vocoder_studio.errors import VocoderStudioError
+from vocoder_studio.evaluation.evaluate import (
+    EVAL_PACKAGES,
+    Evaluation,
+    VocoderSpec,
+    evaluate,
+    find_clips,
+    ready_vocoders,
+    require_packages,
+)
 
 #: (key, column title, format, better) of the report's tables.
 COLUMNS: tuple[tuple[str, str, str, str], ...] = (
@@ -31,7 +43,6 @@ COLUMNS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 #: ln magnitude → dB (the canvas shows mels in dB too).
-DB_PER_NEPER = 20 / math.log(10)
 
 
 def _cell(value: Any, fmt: str) -> str:
@@ -178,3 +189,28 @@ def write_json(evaluation: Evaluation, path: str | Path) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(evaluation.to_json(), indent=2) + "\n")
     return path
+
+
+def run_eval(clips: Sequence[str], vocoders: str | None, device: str = "auto", json_out: str | None = None,
+             report_out: str | None = None) -> int:
+    """The command: evaluate, print the means, write the JSON and the report. Returns the exit status (0).
+
+    Raises:
+        MissingPackageError: pesq or pystoi is missing, or matplotlib when a report is asked for (checked before
+            any work).
+    """
+    from vocoder_studio.engine import choose_device
+
+    require_packages(EVAL_PACKAGES if report_out else ["pesq", "pystoi"])  # figures only for the report
+    paths = find_clips(clips)
+    specs = [VocoderSpec.parse(v) for v in vocoders.split(",") if v.strip()] if vocoders else ready_vocoders()
+    if not specs:
+        raise VocoderStudioError("no vocoder to evaluate: none is ready here (see `vocoder-studio vocoders`)")
+    evaluation = evaluate(paths, specs, str(choose_device(device)))
+    print(means_table(evaluation))
+    if json_out:
+        print(f"{write_json(evaluation, json_out)}: {len(evaluation.scores)} results")
+    if report_out:
+        written = write_report(evaluation, report_out)
+        print(f"{written[0]}: report with {len(written) - 1} figures")
+    return 0

@@ -29,7 +29,9 @@ import soundfile as sf
 
 from vocoder_studio.audio.io import atomic_path, load_audio
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig
-from vocoder_studio.errors import VocoderStudioError
+from vocoder_studio.errors import CorpusError
+from vocoder_studio.paths import APP_NAME
+from vocoder_studio.training.data import INT16_SCALE, Pack, validation_clips, write_pack
 
 #: Debian package → language code; the clips are ``sound/<level>/<language>/<name>-<m|v>-<line>.ogg``.
 PACKAGES = {"fillets-ng-data-cs": "cs", "fillets-ng-data-nl": "nl"}
@@ -40,10 +42,6 @@ MIN_SECONDS = 0.25
 _FIELDS = ("file", "language", "speaker", "level", "split", "seconds")
 
 Progress = Callable[[float, str], None]
-
-
-class CorpusError(VocoderStudioError):
-    """The corpus cannot be fetched or read (no apt-get, a failed download, a missing pack)."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +69,7 @@ def data_dir() -> Path:
     """Where fetched packages, unpacked clips and packs live: ``$VOCODER_STUDIO_DATA``, else the user cache
     (``~/.cache/vocoder-studio/corpus``). Created on demand."""
     value = os.environ.get("VOCODER_STUDIO_DATA")
-    path = Path(value) if value else Path(platformdirs.user_cache_dir("vocoder-studio")) / "corpus"
+    path = Path(value) if value else Path(platformdirs.user_cache_dir(APP_NAME)) / "corpus"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -196,22 +194,9 @@ def prepare(progress: Progress | None = None, config: MelConfig = DEFAULT_CONFIG
             file = root / clip.file
             if not file.is_file():
                 raise CorpusError(f"{file}: listed in the manifest but missing")
-            pieces.append(np.round(load_audio(file, config) * 32767).astype(np.int16))
+            pieces.append(np.round(load_audio(file, config) * INT16_SCALE).astype(np.int16))
         write_pack(path, pieces, config.sample_rate)
     return out
-
-
-def write_pack(path: Path, clips: Iterable[np.ndarray], sample_rate: int) -> Path:
-    """Write int16 clips end to end as a pack (``audio``, ``offsets``, ``sample_rate``), atomically."""
-    pieces, offsets, total = [], [0], 0
-    for clip in clips:
-        pieces.append(np.asarray(clip, np.int16))
-        total += clip.size
-        offsets.append(total)
-    with atomic_path(path) as tmp, tmp.open("wb") as f:
-        audio = np.concatenate(pieces) if pieces else np.zeros(0, np.int16)
-        np.savez(f, audio=audio, offsets=np.asarray(offsets, np.int64), sample_rate=np.int64(sample_rate))
-    return path
 
 
 def travel_pack(folder: Path, minutes: float, valid_clips: int = 8, seed: int = 0) -> dict[str, Path]:
@@ -219,7 +204,7 @@ def travel_pack(folder: Path, minutes: float, valid_clips: int = 8, seed: int = 
 
     ``train.npz``: about ``minutes`` of the training split, whole clips taken in turn from each speaker (seeded
     order), so every voice and both languages are in it. ``valid.npz``: exactly the clips the trainer scores
-    (:func:`~vocoder_studio.training.trainer.validation_clips` with ``valid_clips``), so that validation figures
+    (:func:`~vocoder_studio.training.data.validation_clips` with ``valid_clips``), so that validation figures
     from the GPU compare with runs on the full packs here. Both are plain ``.npz`` files: reading them needs only
     numpy. Point ``VOCODER_STUDIO_DATA`` at ``folder`` to train from it.
 
@@ -228,8 +213,6 @@ def travel_pack(folder: Path, minutes: float, valid_clips: int = 8, seed: int = 
     Raises:
         CorpusError: the full packs are missing (run ``vocoder-studio data prepare``), or ``minutes`` ≤ 0.
     """
-    from vocoder_studio.training.trainer import validation_clips
-
     if not minutes > 0:
         raise CorpusError(f"--minutes {minutes}: must be more than 0")
     train, valid = Pack.load(pack_path("train")), Pack.load(pack_path("valid"))
@@ -249,42 +232,8 @@ def travel_pack(folder: Path, minutes: float, valid_clips: int = 8, seed: int = 
                 total += int(train.offsets[index + 1] - train.offsets[index])
     folder.mkdir(parents=True, exist_ok=True)
     clips = [train.audio[train.offsets[i] : train.offsets[i + 1]] for i in sorted(chosen)]
-    held_out = [np.round(c * 32767).astype(np.int16) for c in validation_clips(valid, valid_clips)]
+    held_out = [np.round(c * INT16_SCALE).astype(np.int16) for c in validation_clips(valid, valid_clips)]
     return {"train": write_pack(folder / "train.npz", clips, train.sample_rate),
             "valid": write_pack(folder / "valid.npz", held_out, valid.sample_rate)}
 
 
-@dataclass
-class Pack:
-    """A loaded split: int16 audio of its clips end to end, and where each clip starts."""
-
-    audio: np.ndarray
-    offsets: np.ndarray
-    sample_rate: int
-
-    @classmethod
-    def load(cls, path: Path) -> Pack:
-        """Read a pack written by :func:`prepare`.
-
-        Raises:
-            CorpusError: missing (run ``vocoder-studio data prepare``) or not a pack.
-        """
-        if not path.is_file():
-            raise CorpusError(f"{path}: no corpus pack; run `vocoder-studio data prepare` first")
-        try:
-            with np.load(path) as data:
-                return cls(data["audio"], data["offsets"], int(data["sample_rate"]))
-        except (OSError, KeyError, ValueError) as exc:
-            raise CorpusError(f"{path}: not a corpus pack ({exc})") from None
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    def clip(self, index: int) -> np.ndarray:
-        """Clip ``index`` as float32 in [-1, 1]."""
-        a, b = self.offsets[index], self.offsets[index + 1]
-        return self.audio[a:b].astype(np.float32) / 32767.0
-
-    @property
-    def seconds(self) -> float:
-        return self.audio.size / self.sample_rate

@@ -8,7 +8,11 @@
   kan-bayashi/ParallelWaveGAN ``stft_loss.py``): spectral convergence ‖|Y| − |Ŷ|‖_F / ‖|Y|‖_F plus the L1 of
   log-magnitudes, averaged over three STFT resolutions.
 
-Every function takes waveforms ``(samples,)`` or ``(batch, samples)`` float at the front-end's sample rate,
+- The adversarial terms of MelGAN (Kumar et al. 2019, reference code descriptinc/melgan-neurips): hinge losses
+  of the discriminator and the generator, and feature matching, on the outputs of
+  :class:`~vocoder_studio.training.discriminators.MultiScaleDiscriminator`.
+
+The reconstruction losses take waveforms ``(samples,)`` or ``(batch, samples)`` float at the front-end's sample rate,
 the prediction first and the target second, and returns a scalar tensor that gradients flow through.
 """
 
@@ -134,3 +138,36 @@ def reconstruction_loss(
     parts = {"mel_l1": float(mel.detach()), "stft_sc": float(convergence.detach()),
              "stft_mag": float(log_l1.detach()), "total": float(total.detach())}
     return total, parts
+
+
+def discriminator_hinge_loss(real: list[list[torch.Tensor]],
+                             fake: list[list[torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The discriminator's hinge loss, summed over scales: ``mean relu(1 - D(x))`` and ``mean relu(1 + D(G(s)))``.
+
+    Args:
+        real, fake: :class:`MultiScaleDiscriminator` outputs for real and generated audio (``fake`` detached from
+            the generator).
+    Returns:
+        ``(real_term, fake_term)``, two scalar float32 tensors; the loss is their sum.
+    """
+    real_term = torch.stack([F.relu(1 - scale[-1].float()).mean() for scale in real]).sum()
+    fake_term = torch.stack([F.relu(1 + scale[-1].float()).mean() for scale in fake]).sum()
+    return real_term, fake_term
+
+
+def generator_hinge_loss(fake: list[list[torch.Tensor]]) -> torch.Tensor:
+    """The generator's adversarial loss, summed over scales: ``-mean D(G(s))`` (scalar float32)."""
+    return -torch.stack([scale[-1].float().mean() for scale in fake]).sum()
+
+
+def feature_matching_loss(real: list[list[torch.Tensor]], fake: list[list[torch.Tensor]]) -> torch.Tensor:
+    """L1 between the discriminator's feature maps on real and generated audio (every layer but the score),
+    weighted ``4 / (layers - 2)`` per layer and ``1 / scales`` per scale (the reference's ``feat_weights`` and
+    ``D_weights``). The real features are detached. Scalar float32; zero when ``fake`` equals ``real``."""
+    if not real:
+        raise ValueError("feature_matching_loss needs at least one scale")
+    weight = 4.0 / (len(real[0]) - 2) / len(real)
+    terms = [F.l1_loss(f.float(), r.detach().float())
+             for real_scale, fake_scale in zip(real, fake, strict=True)
+             for r, f in zip(real_scale[:-1], fake_scale[:-1], strict=True)]
+    return weight * torch.stack(terms).sum()

@@ -13,6 +13,7 @@ from torch import nn
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, wav_to_mel
 from vocoder_studio.melnet import checkpoint as melnet_checkpoint
 from vocoder_studio.melnet.model import MelNet, MelNetConfig, count_parameters
+from vocoder_studio.training import discriminators, losses
 from vocoder_studio.training.losses import mel_l1_loss, reconstruction_loss
 from vocoder_studio.training.melnet_trainer import MelNetTrainer
 from vocoder_studio.training.trainer import DiscriminatorSettings, Recipe, TrainSettings
@@ -23,7 +24,7 @@ from vocoder_studio.vocoders.trained import save_checkpoint
 @dataclass
 class ISTFTRecipe:
     """The iSTFT vocoder (Vocos-style, ``vocoders/istft.py``) trained on mel-L1 + multi-resolution STFT losses,
-    without a discriminator (on a 2-core CPU the adversarial terms cost more steps than they pay back; facts.md).
+    without a discriminator (on a 2-core CPU the adversarial terms cost more steps than they pay back).
 
     Attributes:
         model_config: the generator's hyper-parameters.
@@ -68,7 +69,7 @@ def _istft() -> tuple[ISTFTRecipe, TrainSettings]:
 
 
 #: MelGAN's discriminator turns on at this step by default: beyond what a CPU run reaches (1.6 s a step on one
-#: thread), because adversarial terms cost quality for thousands of steps before they pay back (facts.md).
+#: thread), because adversarial terms cost quality for thousands of steps before they pay back.
 MELGAN_DISCRIMINATOR_START = 100_000
 
 
@@ -77,7 +78,7 @@ class MelGANRecipe:
     """MelGAN (``vocoders/melgan.py``): a generator warm-up on mel-L1 + multi-resolution STFT (as Parallel
     WaveGAN; lr 1e-3), then, from ``discriminator_settings.start_step`` on, the 3-scale discriminator with
     hinge loss, feature matching × ``feature_weight`` (MelGAN's 10) and mel-L1 × ``mel_weight`` (HiFi-GAN's
-    45). Measured on one H200 (facts.md): adversarial training from step 0 was still noise after 1,600 steps,
+    45). Measured on one H200: adversarial training from step 0 was still noise after 1,600 steps,
     the warm-up alone intelligible after 2,000, and switching the discriminator on then cost quality for
     thousands of steps before paying back; so it turns on only at step 100,000 by default.
 
@@ -90,7 +91,7 @@ class MelGANRecipe:
     """
 
     model_config: melgan.MelGANConfig = field(default_factory=melgan.MelGANConfig)
-    discriminator_config: melgan.DiscriminatorConfig = field(default_factory=melgan.DiscriminatorConfig)
+    discriminator_config: discriminators.DiscriminatorConfig = field(default_factory=discriminators.DiscriminatorConfig)
     discriminator_settings: DiscriminatorSettings = field(
         default_factory=lambda: DiscriminatorSettings(start_step=MELGAN_DISCRIMINATOR_START))
     feature_weight: float = 10.0
@@ -102,7 +103,7 @@ class MelGANRecipe:
         return melgan.MelGANGenerator(self.model_config)
 
     def build_discriminator(self) -> nn.Module:
-        return melgan.MultiScaleDiscriminator(self.discriminator_config)
+        return discriminators.MultiScaleDiscriminator(self.discriminator_config)
 
     def generate(self, model: nn.Module, audio: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
@@ -117,7 +118,7 @@ class MelGANRecipe:
 
     def discriminator_loss(self, discriminator: nn.Module, real: torch.Tensor,
                            fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        real_term, fake_term = melgan.discriminator_hinge_loss(discriminator(real), discriminator(fake))
+        real_term, fake_term = losses.discriminator_hinge_loss(discriminator(real), discriminator(fake))
         return real_term + fake_term, {"d_real": float(real_term.detach()), "d_fake": float(fake_term.detach())}
 
     def generator_loss(self, discriminator: nn.Module, real: torch.Tensor,
@@ -125,8 +126,8 @@ class MelGANRecipe:
         fake_out = discriminator(fake)
         with torch.no_grad():
             real_out = discriminator(real)
-        adversarial = melgan.generator_hinge_loss(fake_out)
-        matching = melgan.feature_matching_loss(real_out, fake_out)
+        adversarial = losses.generator_hinge_loss(fake_out)
+        matching = losses.feature_matching_loss(real_out, fake_out)
         mel = mel_l1_loss(fake, real, self.mel_config)
         total = adversarial + self.feature_weight * matching + self.mel_weight * mel
         return total, {"adv": float(adversarial.detach()), "fm": float(matching.detach()),
@@ -218,7 +219,7 @@ class WaveNetRecipe:
     """WaveNet (``vocoders/wavenet.py``) trained teacher-forced: the cross-entropy of each sample's 8-bit μ-law
     class given the true samples before it and the mel computed from the segment itself.
 
-    Validation vocodes autoregressively (slow on a CPU: a few clips only, rarely). facts.md: the GPU probe
+    Validation vocodes autoregressively (slow on a CPU: a few clips only, rarely). A GPU probe
     diverged at lr 1e-3 with clip 10, so the defaults are lr 3e-4 and clip 1.
 
     ``input_noise``: noise injection (Valin & Skoglund 2019, LPCNet, section 3.3): the past samples the network

@@ -4,8 +4,8 @@ scores, a wall-clock budget, CPU or one GPU.
 A model plugs in as a :class:`Recipe` (build the network, its loss on a batch of audio, and how it vocodes a
 mel for validation). The trainer owns everything else:
 
-- **data**: random segments of the training pack (:mod:`vocoder_studio.training.corpus`), drawn by a seeded
-  ``numpy`` generator whose state is part of the checkpoint (the "data position");
+- **data**: random segments of the training pack (:class:`~vocoder_studio.training.data.SegmentSampler`), drawn
+  by a seeded ``numpy`` generator whose state is part of the checkpoint (the "data position");
 - **exact resume**: the checkpoint holds the model, the optimiser, the step, the sampler's and torch's random
   states and the elapsed time; a run stopped and resumed reaches the same weights as one that never stopped
   (tested bit for bit on the CPU);
@@ -13,7 +13,7 @@ mel for validation). The trainer owns everything else:
   where the ``pesq``/``pystoi`` packages are present, PESQ-wb and STOI on held-out clips);
 - **budget**: stops itself after ``minutes`` (or ``steps``), saving a checkpoint; it also saves every
   ``checkpoint_every_s`` seconds, atomically, so a killed run loses little;
-- **speed**: bf16 autocast and TF32 on a GPU; float32 on the CPU (emulated bf16 is far slower, facts.md);
+- **speed**: bf16 autocast and TF32 on a GPU; float32 on the CPU (emulated bf16 is far slower there);
 - **adversarial training** (optional): a recipe that also follows :class:`AdversarialRecipe` declares a
   discriminator, its loss and the generator's loss against it, and :class:`DiscriminatorSettings` (its
   optimiser and the step it turns on at). Before that step the trainer runs the recipe's plain ``loss`` (a
@@ -40,16 +40,14 @@ import torch.distributed as dist
 from torch import nn
 
 from vocoder_studio.audio.io import atomic_path
-from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, wav_to_mel
+from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig
 from vocoder_studio.engine.jobs import CancelToken
-from vocoder_studio.errors import VocoderStudioError
-from vocoder_studio.training.corpus import Pack
+from vocoder_studio.errors import TrainingError
+from vocoder_studio.training.data import Pack, SegmentSampler, validation_clips
+from vocoder_studio.training.distributed import AgreedStop, distributed_rank_world
+from vocoder_studio.training.validation import score_clips
 
 Progress = Callable[[float, str], None]
-
-
-class TrainingError(VocoderStudioError):
-    """A run cannot start or resume (a checkpoint of another model or settings, a missing pack)."""
 
 
 class Recipe(Protocol):
@@ -175,89 +173,6 @@ class TrainSettings:
         return self.lr_floor + (1.0 - self.lr_floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-class SegmentSampler:
-    """Random training segments from a pack, each inside one clip (short clips are zero-padded on the right).
-
-    A clip is chosen with probability proportional to its length, so every second of speech is equally likely.
-    """
-
-    def __init__(self, pack: Pack, segment_samples: int, seed: int = 0, gain: float = 0.0,
-                 speed: float = 0.0) -> None:
-        if gain < 0 or not 0 <= speed < 1:
-            raise TrainingError(f"augmentation: gain {gain} must be ≥ 0 nats and speed {speed} in [0, 1)")
-        self.pack = pack
-        self.segment = segment_samples
-        self.rng = np.random.default_rng(seed)
-        #: :attr:`TrainSettings.augment_gain` and :attr:`TrainSettings.augment_speed`
-        self.gain, self.speed = gain, speed
-
-    def batch(self, size: int) -> np.ndarray:
-        """``(size, segment_samples)`` float32 audio, in [-1, 1] unless gain augmentation scales it up."""
-        out = np.zeros((size, self.segment), np.float32)
-        total = int(self.pack.offsets[-1])
-        for row in range(size):
-            factor = float(np.exp(self.rng.uniform(-1, 1) * np.log1p(self.speed))) if self.speed else 1.0
-            length = int(round(self.segment * factor))  # source samples that play in one segment
-            position = int(self.rng.integers(total))
-            clip = int(np.searchsorted(self.pack.offsets, position, side="right")) - 1
-            a, b = int(self.pack.offsets[clip]), int(self.pack.offsets[clip + 1])
-            if b - a <= length:
-                start = a
-            else:
-                start = a + int(self.rng.integers(b - a - length + 1))
-            piece = self.pack.audio[start : min(b, start + length)].astype(np.float32) / 32767.0
-            if length != self.segment:
-                import librosa  # here: a lent GPU machine may train without librosa (and without this option)
-
-                piece = np.pad(piece, (0, length - piece.size))
-                piece = librosa.resample(piece, orig_sr=length, target_sr=self.segment, res_type="soxr_hq")
-                piece = piece[: self.segment]
-            out[row, : piece.size] = piece
-        if self.gain:  # drawn after the segments: with speed off they are the segments an unaugmented run draws
-            out *= np.exp(self.rng.uniform(-self.gain, self.gain, size)).astype(np.float32)[:, None]
-        return out
-
-    def state(self) -> dict[str, Any]:
-        return dict(self.rng.bit_generator.state)
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        self.rng.bit_generator.state = state
-
-
-def validation_clips(pack: Pack, count: int, config: MelConfig = DEFAULT_CONFIG,
-                     max_seconds: float = 4.0) -> list[np.ndarray]:
-    """``count`` held-out clips spread evenly over the pack (so over its speakers and levels), each at least
-    1.5 s and cut to ``max_seconds``, a whole number of frames long."""
-    keep = []
-    for index in np.linspace(0, len(pack) - 1, num=min(len(pack), 4 * count)).astype(int):
-        clip = pack.clip(int(index))
-        if clip.size >= 1.5 * config.sample_rate:
-            clip = clip[: int(max_seconds * config.sample_rate)]
-            keep.append(clip[: clip.size // config.hop_length * config.hop_length])
-    step = max(1, len(keep) // max(1, count))
-    return keep[::step][:count]
-
-
-def score_clips(clips: list[np.ndarray], vocode: Callable[[np.ndarray], np.ndarray],
-                config: MelConfig = DEFAULT_CONFIG) -> dict[str, float]:
-    """Mean scores of ``vocode(mel) -> audio`` against the original clips: ``mel_l1`` always, ``pesq_wb`` and
-    ``stoi`` when their packages are installed (after alignment, :mod:`vocoder_studio.evaluation.metrics`)."""
-    from vocoder_studio.evaluation import metrics
-
-    scores: dict[str, list[float]] = {"mel_l1": [], "pesq_wb": [], "stoi": []}
-    for clip in clips:
-        audio = vocode(wav_to_mel(clip, config))
-        scores["mel_l1"].append(metrics.log_mel_l1(clip, audio))
-        try:
-            scores["pesq_wb"].append(metrics.pesq_wb(clip, audio, config.sample_rate))
-            scores["stoi"].append(metrics.stoi(clip, audio, config.sample_rate))
-        except ImportError:
-            pass
-        except Exception:  # PESQ refuses silence-like output of an untrained model: score it as the floor
-            scores["pesq_wb"].append(1.0)
-    return {k: float(np.mean(v)) for k, v in scores.items() if v}
-
-
 @dataclass
 class RunState:
     """What a run has done so far (saved in its checkpoint)."""
@@ -265,31 +180,6 @@ class RunState:
     step: int = 0
     elapsed_s: float = 0.0
     history: list[dict[str, float]] = field(default_factory=list)
-
-
-def distributed_rank_world() -> tuple[int, int]:
-    """``(rank, world size)`` of the initialised process group (``torchrun``), or ``(0, 1)`` without one."""
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
-class AgreedStop:
-    """Stands in for a run's cancel token when several ranks train together: ``cancelled`` is asked once per step
-    on every rank and all-reduced, so every rank stops after the same step (out of wall-clock time on any rank,
-    or cancelled there); a rank that stopped alone would leave the others waiting in their next all-reduce."""
-
-    def __init__(self, minutes: float | None, cancel: CancelToken | None) -> None:
-        self.deadline = None if minutes is None else time.monotonic() + minutes * 60.0
-        self.cancel = cancel
-
-    @property
-    def cancelled(self) -> bool:
-        stop = (self.deadline is not None and time.monotonic() >= self.deadline) or (
-            self.cancel is not None and self.cancel.cancelled)
-        flag = torch.tensor([1.0 if stop else 0.0])
-        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-        return bool(flag.item() > 0)
 
 
 class Trainer:

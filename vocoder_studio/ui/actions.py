@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QMenu, QMenuBar, QWidget
 
 from vocoder_studio.document import Document
-from vocoder_studio.ui.compare import open_compare
-
-if TYPE_CHECKING:
-    from vocoder_studio.ui.main_window import MainWindow
+from vocoder_studio.ui.edit_commands import EditCommands
+from vocoder_studio.ui.files import FileCommands
+from vocoder_studio.ui.transport import Transport
+from vocoder_studio.ui.view_commands import ViewCommands
 
 
 def _fill_menu(menu: QMenu, actions: list[QAction | None]) -> None:
@@ -26,20 +26,31 @@ def _fill_menu(menu: QMenu, actions: list[QAction | None]) -> None:
 
 
 class Actions(QObject):
-    """Every command of ``window`` as a ``QAction`` named ``<command>_action`` (``undo_action`` …)."""
+    """Every command as a ``QAction`` named ``<command>_action`` (``undo_action`` …).
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
-        w, files, edits, view, sk = window, window.files, window.edits, window.view, QKeySequence.StandardKey
+    Args:
+        owner: the widget whose shortcuts these are (the window); each action is added to it.
+        files, edits, view: the command modules the actions trigger.
+        close_tab: closes the current tab. quit_app: closes the window. cancel: cancels jobs and playback.
+        render_ahead: turns rendering ahead on or off. compare: opens the Compare view.
+    """
+
+    def __init__(self, owner: QWidget, files: FileCommands, edits: EditCommands, view: ViewCommands, *,
+                 close_tab: Callable[[], object], quit_app: Callable[[], object], cancel: Callable[[], object],
+                 render_ahead: Callable[[bool], object], compare: Callable[[], object]) -> None:
+        super().__init__(owner)
+        self.owner, self.files = owner, files
+        sk = QKeySequence.StandardKey
         self.open_action = self._make("&Open…", files.open_dialog, sk.Open)
         self.save_action = self._make("&Save project", lambda: files.save_project(), sk.Save)
         self.save_as_action = self._make("Save project &as…", lambda: files.save_project_as(), sk.SaveAs)
-        self.export_action = self._make("&Export WAV…", lambda: files.export_dialog(False), "Ctrl+E")
-        self.export_sel_action = self._make("Export &selection as WAV…", lambda: files.export_dialog(True))
+        self.export_action = self._make("&Export WAV…", lambda: files.export_dialog(False, self.wav_format()),
+                                        "Ctrl+E")
+        self.export_sel_action = self._make("Export &selection as WAV…",
+                                            lambda: files.export_dialog(True, self.wav_format()))
         self.wav_float_action = self._make("Export as 32-bit float", None, checkable=True)
-        self.close_tab_action = self._make("&Close tab", lambda: files.close_tab(w.tabs.currentIndex()), sk.Close)
-        self.quit_action = self._make("&Quit", w.close, sk.Quit)
+        self.close_tab_action = self._make("&Close tab", close_tab, sk.Close)
+        self.quit_action = self._make("&Quit", quit_app, sk.Quit)
         self.undo_action = self._make("&Undo", edits.undo, "Ctrl+Z")
         self.redo_action = self._make("&Redo", edits.redo, "Ctrl+Shift+Z")
         self.copy_action = self._make("&Copy", edits.copy, sk.Copy, tip="Copy the selected cells")
@@ -59,18 +70,23 @@ class Actions(QObject):
                                         tip="Set the colour range from the document's levels")
         self.split_action = self._make("&Split view", view.set_split_view, "Ctrl+\\", checkable=True,
                                        tip="Show a second canvas (the read-only original or another tab) beside")
-        self.cancel_action = self._make("&Cancel", w.cancel_jobs, Qt.Key.Key_Escape,
+        view.splitChanged.connect(self.split_action.setChecked)
+        self.cancel_action = self._make("&Cancel", cancel, Qt.Key.Key_Escape,
                                         tip="Cancel vocoding, export and playback (Esc)")
         self.render_ahead_action = self._make(
-            "Render ahead in the background", w.render_ahead.set_enabled, checkable=True,
+            "Render ahead in the background", render_ahead, checkable=True,
             tip="vocode while you are idle, so that play and edits are heard at once")
         self.render_ahead_action.setChecked(True)
-        self.compare_action = self._make("&Compare vocoders…", lambda: open_compare(w),
+        self.compare_action = self._make("&Compare vocoders…", compare,
                                          tip="Render the selection with several vocoders, score them, switch by ear")
+
+    def wav_format(self) -> str:
+        """The export format the File menu's check box picks: "float32" or "pcm16"."""
+        return "float32" if self.wav_float_action.isChecked() else "pcm16"
 
     def _make(self, text: str, slot: Callable[..., Any] | None, shortcut: Any = None, checkable: bool = False,
               tip: str | None = None) -> QAction:
-        action = QAction(text, self.window)
+        action = QAction(text, self.owner)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
         action.setCheckable(checkable)
@@ -79,23 +95,19 @@ class Actions(QObject):
             action.setStatusTip(tip)
         if slot is not None:
             action.triggered.connect(slot)
-        self.window.addAction(action)  # shortcuts work without the menu open
+        self.owner.addAction(action)  # shortcuts work without the menu open
         return action
 
-    def build_menus(self) -> None:
-        """The menu bar and the view toolbar (above the tool bar)."""
-        w = self.window
-        view_bar = w.addToolBar("View")
-        view_bar.setObjectName("view")
-        for action in (self.fit_action, self.zoom_in_action, self.zoom_out_action, self.split_action):
-            view_bar.addAction(action)
-        w.insertToolBar(w.tool_bar, view_bar)
-        w.insertToolBarBreak(w.tool_bar)
-        menu = w.menuBar()
+    def view_actions(self) -> list[QAction]:
+        """The actions of the view toolbar."""
+        return [self.fit_action, self.zoom_in_action, self.zoom_out_action, self.split_action]
+
+    def build_menus(self, menu: QMenuBar, transport: Transport, panel_toggles: list[QAction]) -> None:
+        """The menu bar: File, Edit, View (``panel_toggles`` show or hide docks and bars), Transport."""
         file_menu = menu.addMenu("&File")
         file_menu.addAction(self.open_action)
-        recent_menu = QMenu("Open &recent", w)
-        recent_menu.aboutToShow.connect(lambda: w.files.fill_recent_menu(recent_menu))
+        recent_menu = QMenu("Open &recent", menu)
+        recent_menu.aboutToShow.connect(lambda: self.files.fill_recent_menu(recent_menu))
         file_menu.addMenu(recent_menu)
         _fill_menu(file_menu, [None, self.save_action, self.save_as_action, None, self.export_action,
                                self.export_sel_action, self.wav_float_action, None, self.close_tab_action,
@@ -106,9 +118,8 @@ class Actions(QObject):
             self.fade_out_action, None, self.deselect_action])
         _fill_menu(menu.addMenu("&View"), [
             self.fit_action, self.zoom_in_action, self.zoom_out_action, self.levels_action, None,
-            self.split_action, self.compare_action, None, w.vocoder_dock.toggleViewAction(),
-            w.tool_bar.toggleViewAction(), w.transport_bar.toggleViewAction(), view_bar.toggleViewAction()])
-        t = w.transport
+            self.split_action, self.compare_action, None, *panel_toggles])
+        t = transport
         _fill_menu(menu.addMenu("&Transport"), [t.play_action, t.stop_action, t.from_cursor_action, t.loop_action,
                                                 None, self.render_ahead_action, self.cancel_action])
 

@@ -11,11 +11,13 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOption, QWidget
 
+from vocoder_studio.ui.dialogs import APP_TITLE
+
 if TYPE_CHECKING:
     from vocoder_studio.ui.main_window import MainWindow
 
 ORGANIZATION = "VocoderStudio"
-APPLICATION = "Vocoder Studio"
+APPLICATION = APP_TITLE
 
 STYLE_SHEET = """
 QToolBar { spacing: 3px; padding: 2px; border: none; }

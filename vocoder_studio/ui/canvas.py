@@ -310,11 +310,6 @@ class SpectrogramCanvas(QWidget):
         self._refresh_pending = False
         self.image_item.updateImage()
 
-    def refresh_now(self) -> None:
-        """Redraw the image from the document now (tests and screenshots)."""
-        self._db[...] = ln_to_db(np.asarray(self.doc.mel))
-        self._refresh()
-
     def detach(self) -> None:
         """Stop observing the document (before the canvas is thrown away)."""
         self.doc.unsubscribe(self._on_doc_changed)

@@ -6,47 +6,58 @@ it is allowed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QInputDialog
+from PySide6.QtWidgets import QInputDialog, QWidget
 
 from vocoder_studio.document import Document, Region
 from vocoder_studio.editing import apply_gain, clear_region, copy_region, fade_region, paste
+from vocoder_studio.engine.app_model import AppModel, Clip
+from vocoder_studio.ui.canvas import SpectrogramCanvas
 from vocoder_studio.ui.tabs import READ_ONLY_MESSAGE, is_read_only
-
-if TYPE_CHECKING:
-    from vocoder_studio.ui.main_window import MainWindow
 
 
 class EditCommands(QObject):
-    """The Edit menu's commands for ``window``; holds the clipboard (cells copied, ``(bands, frames)``)."""
+    """The Edit menu's commands on ``model``'s active document; the clipboard is the model's.
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
-        self.clipboard: np.ndarray | None = None
-        self.clip_band0 = 0
+    Args:
+        model: the application model (its active document, clipboard and messages).
+        active_canvas: the canvas of the active document (paste goes to its cursor; select none clears its
+            selection).
+        parent: the owner and the parent of the gain dialog.
+    """
+
+    def __init__(self, model: AppModel, active_canvas: Callable[[], SpectrogramCanvas | None],
+                 parent: QWidget) -> None:
+        super().__init__(parent)
+        self.model, self.active_canvas, self.parent_widget = model, active_canvas, parent
+
+    @property
+    def clipboard(self) -> np.ndarray | None:
+        """The cells copied, ``(bands, frames)`` float32, or None."""
+        clip = self.model.clipboard
+        return None if clip is None else clip.cells
 
     def _editable(self) -> Document | None:
-        doc = self.window.active_document()
+        doc = self.model.active
         if doc is not None and is_read_only(doc):
-            self.window.show_status(READ_ONLY_MESSAGE)
+            self.model.say(READ_ONLY_MESSAGE)
             return None
         return doc
 
     def _selection(self, editing: bool = True) -> tuple[Document, Region] | None:
-        doc = self._editable() if editing else self.window.active_document()
+        doc = self._editable() if editing else self.model.active
         if doc is None:
             return None
         if doc.selection is None or doc.selection.empty:
-            self.window.show_status("select a region first (Select tool, S)")
+            self.model.say("select a region first (Select tool, S)")
             return None
         return doc, doc.selection
 
     def _done(self) -> None:
-        self.window.update_actions()
+        self.model.commands_changed()
 
     def undo(self) -> None:
         self._history_step(redo=False)
@@ -60,30 +71,29 @@ class EditCommands(QObject):
             return
         label = doc.redo_label if redo else doc.undo_label
         if doc.redo() if redo else doc.undo():
-            self.window.show_status(f"{'redid' if redo else 'undid'} {label}")
+            self.model.say(f"{'redid' if redo else 'undid'} {label}")
         self._done()  # also for a split-view document, which has no history listener here
 
     def copy(self) -> None:
         sel = self._selection(editing=False)
         if sel is not None:
             doc, region = sel
-            self.clipboard = copy_region(doc, region)
-            self.clip_band0 = region.band0
-            self.window.show_status(f"copied {self.clipboard.shape[1]} frames × {self.clipboard.shape[0]} bands")
-            self._done()
+            cells = copy_region(doc, region)
+            self.model.clipboard = Clip(cells, region.band0)
+            self.model.say(f"copied {cells.shape[1]} frames × {cells.shape[0]} bands")
 
     def paste(self) -> None:
-        canvas = self.window.active_canvas()
-        if canvas is None or self.clipboard is None or self._editable() is None:
+        canvas, clip = self.active_canvas(), self.model.clipboard
+        if canvas is None or clip is None or self._editable() is None:
             return
         doc = canvas.doc
         if doc.selection is not None:
             frame0, band0 = doc.selection.frame0, doc.selection.band0
         else:
-            frame0, band0 = canvas.cursor_frame, self.clip_band0
-        region = paste(doc, self.clipboard, frame0, band0)
+            frame0, band0 = canvas.cursor_frame, clip.band0
+        region = paste(doc, clip.cells, frame0, band0)
         self._done()
-        self.window.show_status(f"pasted at {frame0 * doc.config.frame_seconds:.3f} s ({region.cells} cells)")
+        self.model.say(f"pasted at {frame0 * doc.config.frame_seconds:.3f} s ({region.cells} cells)")
 
     def apply_gain_db(self, gain_db: float) -> None:
         sel = self._selection()
@@ -92,8 +102,8 @@ class EditCommands(QObject):
             self._done()
 
     def gain_dialog(self) -> None:
-        if self.window.show_dialogs and self._selection() is not None:
-            value, ok = QInputDialog.getDouble(self.window, "Selection gain", "Gain (dB):", 6.0, -80.0, 80.0, 1)
+        if self.model.interactive and self._selection() is not None:
+            value, ok = QInputDialog.getDouble(self.parent_widget, "Selection gain", "Gain (dB):", 6.0, -80.0, 80.0, 1)
             if ok:
                 self.apply_gain_db(value)
 
@@ -110,6 +120,6 @@ class EditCommands(QObject):
             self._done()
 
     def deselect(self) -> None:
-        canvas = self.window.active_canvas()
+        canvas = self.active_canvas()
         if canvas is not None:
             canvas.set_selection(None)

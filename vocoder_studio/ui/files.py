@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from PySide6.QtCore import QObject, QSettings
-from PySide6.QtWidgets import QFileDialog, QMenu
+from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
-from vocoder_studio.document import PROJECT_SUFFIX, Document
+from vocoder_studio.document import Document
+from vocoder_studio.engine.app_model import AppModel
+from vocoder_studio.engine.cache import RenderCache
 from vocoder_studio.engine.documents import open_checked
 from vocoder_studio.engine.export import export_job
 from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.paths import config_dir
+from vocoder_studio.project_file import PROJECT_SUFFIX
 from vocoder_studio.ui.dialogs import confirm_discard, dialog_start_folder
-from vocoder_studio.ui.tabs import DocumentTab
-from vocoder_studio.ui.worker import JobFn
-
-if TYPE_CHECKING:
-    from vocoder_studio.ui.main_window import MainWindow
+from vocoder_studio.ui.tabs import DocumentTab, DocumentTabs
+from vocoder_studio.ui.worker import JobFn, JobRunner
 
 OPEN_FILTER = ("Audio, mel or project (*.wav *.flac *.ogg *.oga *.mp3 *.opus *.aiff *.aif *.npy *.vsproj);;"
                "All files (*)")
@@ -33,11 +33,19 @@ def settings() -> QSettings:
 
 
 class FileCommands(QObject):
-    """Open, close, save and export for ``window``'s tabs; remembers recent files and the last folder used."""
+    """Open, close, save and export the model's documents; remembers recent files and the last folder used.
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    Args:
+        model: the application model (documents are opened into it and closed from it; its messages).
+        tabs: the tabs showing the documents (names and paths for the dialogs).
+        runner, cache: the worker exports run on, and the vocoders they use.
+        parent: the owner and the parent of the file dialogs.
+    """
+
+    def __init__(self, model: AppModel, tabs: DocumentTabs, runner: JobRunner, cache: RenderCache,
+                 parent: QWidget) -> None:
+        super().__init__(parent)
+        self.model, self.tabs, self.runner, self.cache, self.parent_widget = model, tabs, runner, cache, parent
 
     # ----- recent files and folders -----
     def recent(self) -> list[Path]:
@@ -70,49 +78,49 @@ class FileCommands(QObject):
 
     def suggested_path(self, suffix: str, fallback: str) -> Path:
         """A file name for a save/export dialog: the current tab's name with ``suffix`` in :meth:`start_folder`."""
-        tab = self.window.tabs.tab()
+        tab = self.tabs.tab()
         stem = Path(tab.name).stem if tab is not None and (tab.path or tab.doc.project_path) else fallback
         return self.start_folder() / f"{stem}{suffix}"
 
     # ----- open and close -----
     def open_dialog(self) -> None:
-        if not self.window.show_dialogs:
+        if not self.model.interactive:
             return
-        name, _ = QFileDialog.getOpenFileName(self.window, "Open", str(self.start_folder()), OPEN_FILTER)
+        name, _ = QFileDialog.getOpenFileName(self.parent_widget, "Open", str(self.start_folder()), OPEN_FILTER)
         if name:
             self.remember_folder(Path(name))
             self.open_path(Path(name))
 
     def open_path(self, path: Path) -> DocumentTab | None:
-        """Open an audio file, ``.npy`` mel or project as a new tab (errors go to the window's error display)."""
+        """Open an audio file, ``.npy`` mel or project into the model (a new tab; errors go to the model's error
+        event)."""
         path = Path(path)
         try:
             doc = open_checked(path)
         except VocoderStudioError as exc:
-            self.window.show_error(str(exc))
+            self.model.fail(str(exc))
             return None
-        tab = self.window.add_document(doc, path)
+        self.model.add(doc, path)
+        tab = self.tabs.tab_of(doc)
         self.add_recent(path)
-        self.window.show_status(f"opened {path.name}: {doc.frames} frames, {doc.duration:.2f} s")
+        self.model.say(f"opened {path.name}: {doc.frames} frames, {doc.duration:.2f} s")
         return tab
 
     def close_tab(self, index: int) -> bool:
         """Close tab ``index``; asks first (Cancel is the default) when it has unsaved changes."""
-        window = self.window
-        tab = window.tabs.tab(index)
+        tab = self.tabs.tab(index)
         if tab is None:
             return False
-        if (tab.doc.modified and window.show_dialogs
-                and not confirm_discard(window, f"Discard the changes to {tab.name}?")):
+        if (tab.doc.modified and self.model.interactive
+                and not confirm_discard(self.parent_widget, f"Discard the changes to {tab.name}?")):
             return False
-        window.tabs.remove(tab)
+        self.model.remove(tab.doc)
         return True
 
     # ----- save and export -----
     def save_project(self, path: Path | None = None) -> Path | None:
         """Save the current document as a project (asks for a path the first time)."""
-        window = self.window
-        doc = window.current_document()
+        doc = self.model.current
         if doc is None:
             return None
         target = path or doc.project_path
@@ -121,19 +129,18 @@ class FileCommands(QObject):
         try:
             saved = doc.save(target)
         except VocoderStudioError as exc:
-            window.show_error(str(exc))
+            self.model.fail(str(exc))
             return None
         self.add_recent(saved)
-        window.session.autosaver.mark_clean(doc)
-        window.show_status(f"saved {saved}")
-        window.update_title()
+        self.model.saved(doc, saved)
+        self.model.say(f"saved {saved}")
         return saved
 
     def save_project_as(self, path: Path | None = None) -> Path | None:
         if path is None:
-            if not self.window.show_dialogs:
+            if not self.model.interactive:
                 return None
-            name, _ = QFileDialog.getSaveFileName(self.window, "Save project",
+            name, _ = QFileDialog.getSaveFileName(self.parent_widget, "Save project",
                                                   str(self.suggested_path(PROJECT_SUFFIX, "untitled")),
                                                   f"Vocoder Studio project (*{PROJECT_SUFFIX})")
             if not name:
@@ -144,35 +151,33 @@ class FileCommands(QObject):
                 path = path.with_suffix(PROJECT_SUFFIX)
         return self.save_project(Path(path))
 
-    def export_dialog(self, selection_only: bool) -> None:
-        window = self.window
-        if not window.show_dialogs or window.current_document() is None:
+    def export_dialog(self, selection_only: bool, fmt: str = "pcm16") -> None:
+        """Ask where to export (``fmt``: "pcm16" or "float32") and start :meth:`export_wav`."""
+        if not self.model.interactive or self.model.current is None:
             return
-        name, _ = QFileDialog.getSaveFileName(window, "Export WAV", str(self.suggested_path(".vocoded.wav",
+        name, _ = QFileDialog.getSaveFileName(self.parent_widget, "Export WAV", str(self.suggested_path(".vocoded.wav",
                                                                                         "vocoded")),
                                               "WAV audio (*.wav)")
         if name:
             self.remember_folder(Path(name))
-            fmt = "float32" if window.window_actions.wav_float_action.isChecked() else "pcm16"
             self.export_wav(Path(name), selection_only, fmt)
 
     def export_wav(self, path: Path, selection_only: bool = False, fmt: str = "pcm16") -> bool:
         """Vocode the active document (or its selection's frames) on the worker and write ``path``
-        (:func:`vocoder_studio.engine.export.export_job`). The window emits ``exportFinished(path)`` when the
-        file is written; errors go to its error display. False if nothing was started."""
-        window = self.window
-        doc: Document | None = window.active_document()
+        (:func:`vocoder_studio.engine.export.export_job`) with the model's vocoder. The model's ``exported`` event
+        fires when the file is written; errors go to its error event. False if nothing was started."""
+        doc: Document | None = self.model.active
         if doc is None:
             return False
         try:
-            job = export_job(doc, path, window.cache, window.vocoder_panel.choice(), selection_only, fmt)
+            job = export_job(doc, path, self.cache, self.model.vocoder, selection_only, fmt)
         except VocoderStudioError as exc:
-            window.show_status(str(exc))
+            self.model.say(str(exc))
             return False
 
         def done(result: object) -> None:
-            window.show_status(f"exported {result}")
-            window.exportFinished.emit(str(result))
+            self.model.say(f"exported {result}")
+            self.model.exported(Path(str(result)))
 
-        window.runner.submit(f"Export {Path(path).name}", cast(JobFn, job), on_result=done)
+        self.runner.submit(f"Export {Path(path).name}", cast(JobFn, job), on_result=done)
         return True

@@ -1,6 +1,7 @@
 """The main window: composes the document tabs, split view, docks, toolbars, status bar, actions and the
-commands (files, edits, session) and wires their signals. The work itself lives in those parts and in the
-engine."""
+commands (files, edits, view, session) around one application model and wires their signals. The work itself
+lives in those parts and in the engine; the parts receive the model (:class:`AppModel`) and the few Qt objects
+they draw on, never the window."""
 
 from __future__ import annotations
 
@@ -8,20 +9,20 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QAction, QCloseEvent
-from PySide6.QtWidgets import QMainWindow
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QSplitter, QWidget
 
 from vocoder_studio.document import Document
+from vocoder_studio.engine.app_model import AppModel
 from vocoder_studio.engine.cache import RenderCache
 from vocoder_studio.ui.actions import Actions
 from vocoder_studio.ui.canvas import SpectrogramCanvas
-from vocoder_studio.ui.compare import compare_dialog
+from vocoder_studio.ui.compare_dialog import CompareDialog, compare_dialog, open_compare
 from vocoder_studio.ui.dialogs import APP_TITLE, error_box
 from vocoder_studio.ui.edit_commands import EditCommands
 from vocoder_studio.ui.files import FileCommands
 from vocoder_studio.ui.generate import GeneratePanel
-from vocoder_studio.ui.layout import central_splitter, right_dock, top_bars
 from vocoder_studio.ui.panels import VocoderPanel
 from vocoder_studio.ui.prerender import RenderAhead
 from vocoder_studio.ui.session import Session
@@ -41,8 +42,10 @@ class MainWindow(QMainWindow):
         show_dialogs: False keeps every dialog closed (tests); default: on unless
             ``VOCODER_STUDIO_NO_DIALOGS=1``.
     Attributes:
-        tabs, split, status, files, edits, view, session, window_actions: the parts (see their modules); every action
-        is also reachable as ``window.<name>_action``.
+        model: the application model every part receives (documents, the current and active one, the vocoder
+            choice, the transport state, the clipboard, messages).
+        tabs, split, status, files, edits, view, session, window_actions: the parts (see their modules); the actions
+        are ``window.window_actions.<name>_action``.
     Signals:
         exportFinished(path), errorShown(message)
     """
@@ -54,7 +57,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         if show_dialogs is None:
             show_dialogs = os.environ.get("VOCODER_STUDIO_NO_DIALOGS", "") != "1"
-        self.show_dialogs = show_dialogs
+        self.model = AppModel(interactive=show_dialogs)
         self.last_error: str | None = None
         self._active_canvas: SpectrogramCanvas | None = None
         self.setWindowTitle(APP_TITLE)
@@ -65,29 +68,78 @@ class MainWindow(QMainWindow):
 
         self.tabs = DocumentTabs()
         self.split = SplitView(self.tabs, self.tools)
-        self.splitter = central_splitter(self, self.tabs, self.split)
+        self.splitter = self._central_splitter(self.tabs, self.split)
         self.vocoder_panel = VocoderPanel()
-        self.vocoder_dock = right_dock(self, "Vocoder", "vocoder-dock", self.vocoder_panel)
+        self.vocoder_dock = self._right_dock("Vocoder", "vocoder-dock", self.vocoder_panel)
         self.generate_panel = GeneratePanel(self)
-        self.generate_dock = right_dock(self, "Generate", "generate-dock", self.generate_panel)
+        self.generate_dock = self._right_dock("Generate", "generate-dock", self.generate_panel)
         self.tabifyDockWidget(self.vocoder_dock, self.generate_dock)
         self.vocoder_dock.raise_()
         self.render_ahead = RenderAhead(self.runner, self.cache, self._render_ahead_target,
-                                        self.vocoder_panel.choice, self)
+                                        lambda: self.model.vocoder, self)
         self.tool_bar, self.transport_bar = ToolBar(self.tools, self), TransportBar(self.transport, self)
-        top_bars(self, self.transport_bar, self.tool_bar)
+        self.addToolBar(self.transport_bar)
+        self.addToolBar(self.tool_bar)
 
         self.status = StatusBar(self.statusBar(), self.runner, self.transport)
         self.status.show_playback_in(getattr(self.vocoder_panel, "playback_label", None))
         self.cursor_label = self.status.cursor_label
-        self.files, self.edits, self.session = FileCommands(self), EditCommands(self), Session(self)
-        self.view = ViewCommands(self)
-        self.window_actions = Actions(self)
-        self.window_actions.build_menus()
+        model, tabs = self.model, self.tabs
+        self.files = FileCommands(model, tabs, self.runner, self.cache, self)
+        self.edits = EditCommands(model, self.active_canvas, self)
+        self.session = Session(model, tabs, self)
+        self.view = ViewCommands(model, self.current_canvas, self.active_canvas, self.split, self)
+        self.window_actions = Actions(
+            self, self.files, self.edits, self.view, close_tab=lambda: self.close_tab(tabs.currentIndex()),
+            quit_app=self.close, cancel=self.cancel_jobs, render_ahead=self.render_ahead.set_enabled,
+            compare=self.open_compare)
+        self._build_bars_and_menus()
         self._wire()
         self.update_actions()
 
+    # ----- layout -----
+    def _central_splitter(self, left: QWidget, right: QWidget) -> QSplitter:
+        """``left | right`` at equal stretch as the central widget."""
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        self.setCentralWidget(splitter)
+        return splitter
+
+    def _right_dock(self, title: str, name: str, widget: QWidget, min_width: int = 250) -> QDockWidget:
+        """``widget`` in a movable, floatable (not closable) dock on the right."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        dock.setMinimumWidth(min_width)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        return dock
+
+    def _build_bars_and_menus(self) -> None:
+        """The view toolbar (above the tool bar) and the menu bar."""
+        view_bar = self.addToolBar("View")
+        view_bar.setObjectName("view")
+        for action in self.window_actions.view_actions():
+            view_bar.addAction(action)
+        self.insertToolBar(self.tool_bar, view_bar)
+        self.insertToolBarBreak(self.tool_bar)
+        self.window_actions.build_menus(self.menuBar(), self.transport, [
+            self.vocoder_dock.toggleViewAction(), self.tool_bar.toggleViewAction(),
+            self.transport_bar.toggleViewAction(), view_bar.toggleViewAction()])
+
     def _wire(self) -> None:
+        events = self.model.events
+        events.added.connect(self._on_added)
+        events.removed.connect(self._on_removed)
+        events.saved.connect(lambda _doc, _path: self.update_title())
+        events.exported.connect(lambda path: self.exportFinished.emit(str(path)))
+        events.commands.connect(self.update_actions)
+        events.status.connect(self.show_status)
+        events.error.connect(self.show_error)
         self.tabs.tabCloseRequested.connect(self.close_tab)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.tabs.tabOpened.connect(lambda tab: self._connect_canvas(tab.canvas))
@@ -101,19 +153,13 @@ class MainWindow(QMainWindow):
         self.vocoder_panel.changed.connect(self._on_vocoder_changed)
         self.vocoder_panel.changed.connect(self.render_ahead.schedule)
         self.transport.statusMessage.connect(self.show_status)
+        self.transport.playingChanged.connect(lambda playing: setattr(self.model, "playing", playing))
         self.transport.play_action.triggered.connect(self.toggle_play)
         self.runner.jobFailed.connect(lambda _label, message: self.show_error(message))
         self.runner.jobCancelled.connect(lambda label: self.show_status(f"{label}: cancelled"))
         self._on_vocoder_changed()
 
     # ----- access -----
-    def __getattr__(self, name: str) -> QAction:
-        """``window.undo_action`` and the other actions (they live in :attr:`window_actions`)."""
-        actions = self.__dict__.get("window_actions")
-        if name.endswith("_action") and actions is not None and hasattr(actions, name):
-            return getattr(actions, name)  # type: ignore[no-any-return]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
     def current_document(self) -> Document | None:
         tab = self.tabs.tab()
         return tab.doc if tab else None
@@ -137,12 +183,13 @@ class MainWindow(QMainWindow):
         return self.split.canvas
 
     @property
-    def split_panel(self) -> SplitView:
-        return self.split
-
-    @property
     def clipboard(self) -> np.ndarray | None:
         return self.edits.clipboard
+
+    @property
+    def show_dialogs(self) -> bool:
+        """Whether commands may open dialogs (the model's ``interactive``)."""
+        return self.model.interactive
 
     # ----- messages -----
     def show_status(self, message: str, timeout_ms: int = 8000) -> None:
@@ -153,7 +200,7 @@ class MainWindow(QMainWindow):
         self.last_error = message
         self.show_status(f"error: {message}")
         self.errorShown.emit(message)
-        if self.show_dialogs:
+        if self.model.interactive:
             error_box(self, message)
 
     # ----- documents (file commands live in self.files) -----
@@ -170,8 +217,23 @@ class MainWindow(QMainWindow):
         return self.files.close_tab(index)
 
     def add_document(self, doc: Document, path: Path | None = None) -> DocumentTab:
-        """Show ``doc`` in a new tab and make it current."""
-        return self.tabs.open(doc, self.tools, path)
+        """Open ``doc`` into the model: it is shown in a new tab, made current."""
+        self.model.add(doc, path)
+        tab = self.tabs.tab_of(doc)
+        assert tab is not None
+        return tab
+
+    def _on_added(self, doc: Document, path: Path | None) -> None:
+        if self.tabs.tab_of(doc) is None:
+            self.tabs.open(doc, self.tools, path)
+
+    def _on_removed(self, doc: Document) -> None:
+        if (tab := self.tabs.tab_of(doc)) is not None:
+            self.tabs.remove(tab)
+
+    def open_compare(self) -> CompareDialog:
+        """Show the Compare view (made on first use, kept with its cache)."""
+        return open_compare(self.model, self.runner, self.cache, self.transport, self.active_canvas, self)
 
     def _on_tab_closing(self, tab: DocumentTab) -> None:
         if self.transport.canvas is tab.canvas:
@@ -200,10 +262,11 @@ class MainWindow(QMainWindow):
             self._active_canvas = None
         if self.transport.canvas is canvas:
             self.transport.stop()
+        self._sync_model()
 
     def toggle_play(self) -> bool:
         """Play / stop the active canvas's document; False if playback did not start."""
-        return self.transport.toggle(self.active_canvas(), self.vocoder_panel.choice())
+        return self.transport.toggle(self.active_canvas(), self.model.vocoder)
 
     def cancel_jobs(self) -> None:
         self.transport.stop()
@@ -230,15 +293,20 @@ class MainWindow(QMainWindow):
 
     def _on_position_changed(self) -> None:
         """The active canvas, its cursor or its selection changed: where Play starts changed."""
+        self._sync_model()
         self.update_actions()
         self.transport.refresh_time()
         self.render_ahead.schedule()
 
-    def _on_cursor(self, seconds: float, hz: float, db: float) -> None:
-        self.status.set_cursor(seconds, hz, db)
+    def _sync_model(self) -> None:
+        """The model's current and active document follow the tabs and the canvas last clicked."""
+        self.model.current = self.current_document()
+        self.model.active = self.active_document()
 
     def _on_vocoder_changed(self) -> None:
-        self.status.set_vocoder(self.vocoder_panel.choice().describe())
+        panel = self.vocoder_panel
+        self.model.set_vocoder(panel.choice(), {name: p.values() for name, p in panel.panels.items()})
+        self.status.set_vocoder(self.model.vocoder.describe())
 
     def update_title(self) -> None:
         self.tabs.refresh_titles()

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QTimer
 
 from vocoder_studio.document import Document
 from vocoder_studio.engine.cache import RenderCache, VocoderChoice
+from vocoder_studio.engine.jobs import JobHandle
 from vocoder_studio.engine.prerender import render_ahead_job
 from vocoder_studio.ui.worker import JobFn, JobRunner
 
@@ -41,6 +42,7 @@ class RenderAhead(QObject):
         self.runner, self.cache, self.target, self.choice = runner, cache, target, choice
         self.enabled = True
         self.completed = 0
+        self._job: JobHandle | None = None
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
         self.timer.setInterval(DELAY_MS)
@@ -61,7 +63,9 @@ class RenderAhead(QObject):
 
     def cancel(self) -> None:
         self.timer.stop()
-        self.runner.cancel(LABEL)
+        if self._job is not None:
+            self._job.cancel()
+        self._job = None
 
     def _start(self) -> None:
         if not self.enabled:
@@ -78,4 +82,5 @@ class RenderAhead(QObject):
         def done(frames: object) -> None:
             self.completed += 1
 
-        self.runner.submit(LABEL, cast(JobFn, job), on_result=done, on_error=lambda message: None, background=True)
+        self._job = self.runner.submit(LABEL, cast(JobFn, job), on_result=done, on_error=lambda message: None,
+                                       background=True)

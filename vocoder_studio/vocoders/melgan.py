@@ -1,6 +1,7 @@
 """MelGAN (Kumar et al., NeurIPS 2019, arXiv 1910.06711; reference code descriptinc/melgan-neurips
-``mel2wav/modules.py``): the paper's generator and its multi-scale discriminator, with the hinge and
-feature-matching losses, trained here (``vocoder-studio train melgan``).
+``mel2wav/modules.py``): the paper's generator, trained here (``vocoder-studio train melgan``). Its multi-scale
+discriminator (:mod:`vocoder_studio.training.discriminators`) and the hinge and feature-matching losses
+(:mod:`vocoder_studio.training.losses`) are training's, not the vocoder's.
 
 Generator: reflection-pad 3 + weight-normed conv (kernel 7, 16 · ngf channels) on the ln-mel; then, for each
 upsampling ratio 8, 8, 2, 2: LeakyReLU(0.2), a transposed conv (kernel 2r, stride r) that halves the channels,
@@ -14,12 +15,6 @@ stride r, padding r / 2) spreads input sample ``i`` over output samples ``[r i -
 the block ``[r i, r (i + 1))``, so ``T`` frames give exactly ``T * 256`` samples and frame ``k`` lands on
 ``[256 k, 256 (k + 1))``, centred on ``256 k + 127.5``.
 
-Discriminator: three copies of the same network on the audio, on its 2× and on its 4× average-pooled version
-(AvgPool1d(4, stride 2, padding 1)); each is a conv 15 (ndf 16) followed by four grouped convs of stride 4
-(kernel 41, groups channels / 4, up to 1024 channels), a conv 5 and a conv 3 to one score channel; all weight
-normed, LeakyReLU(0.2). Losses: hinge on the score maps, feature matching (L1 of every intermediate feature
-map, weighted ``4 / (n_layers + 1)`` per layer and ``1 / num_scales`` per scale, as the reference code).
-
 A checkpoint ``melgan.pt`` is a torch file ``{"config": MelGANConfig as a dict, "model": state_dict}`` (the
 generator with its weight-norm parametrisations: ``….parametrizations.weight.original0`` = g,
 ``original1`` = v) plus whatever the trainer adds, with its model card ``melgan.json`` beside it in a models
@@ -29,10 +24,8 @@ it loads one.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import nn
@@ -222,125 +215,6 @@ class MelGANGenerator(nn.Module):
         return self
 
 
-@dataclass(frozen=True)
-class DiscriminatorConfig:
-    """Hyper-parameters of :class:`MultiScaleDiscriminator` (the paper's defaults: 3 scales, ndf 16, 4 strided
-    layers, downsampling 4, at most 1024 channels: 16.9 M parameters).
-
-    Attributes:
-        num_scales: discriminators, each on the audio average-pooled once more than the previous one.
-        ndf: channels of the first conv.
-        n_layers: grouped strided convs per discriminator.
-        downsampling_factor: their stride (kernel ``10 · stride + 1``, groups ``in_channels / 4``).
-        max_channels: the channel count stops growing here.
-    Raises:
-        ValueError: a value that is not a positive integer, or channels that the groups do not divide.
-    """
-
-    num_scales: int = 3
-    ndf: int = 16
-    n_layers: int = 4
-    downsampling_factor: int = 4
-    max_channels: int = 1024
-
-    def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            _positive_int("DiscriminatorConfig", f.name, getattr(self, f.name))
-        if self.ndf % 4 or self.max_channels % 4 or self.max_channels < self.ndf:
-            raise ValueError(f"DiscriminatorConfig: ndf {self.ndf} and max_channels {self.max_channels} must be "
-                             "multiples of 4 (grouped convs of in_channels / 4 groups), with ndf ≤ max_channels")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-class ScaleDiscriminator(nn.Module):
-    """One MelGAN discriminator (the reference's ``NLayerDiscriminator``): audio ``(B, 1, N)`` → the output of
-    each of its ``n_layers + 3`` layers; the last is the score map ``(B, 1, ≈ N / stride^n_layers)``."""
-
-    def __init__(self, config: DiscriminatorConfig) -> None:
-        super().__init__()
-        c = config
-        layers: list[nn.Module] = [nn.Sequential(
-            nn.ReflectionPad1d(7), weight_norm(nn.Conv1d(1, c.ndf, 15)), nn.LeakyReLU(LRELU_SLOPE))]
-        channels, stride = c.ndf, c.downsampling_factor
-        for _ in range(c.n_layers):
-            previous, channels = channels, min(channels * stride, c.max_channels)
-            layers.append(nn.Sequential(
-                weight_norm(nn.Conv1d(previous, channels, 10 * stride + 1, stride=stride, padding=5 * stride,
-                                      groups=previous // 4)),
-                nn.LeakyReLU(LRELU_SLOPE)))
-        wide = min(channels * 2, c.max_channels)
-        layers.append(nn.Sequential(weight_norm(nn.Conv1d(channels, wide, 5, padding=2)),
-                                    nn.LeakyReLU(LRELU_SLOPE)))
-        layers.append(weight_norm(nn.Conv1d(wide, 1, 3, padding=1)))
-        self.layers = nn.ModuleList(layers)
-
-    def forward(self, audio: torch.Tensor) -> list[torch.Tensor]:
-        features = []
-        x = audio
-        for layer in self.layers:
-            x = layer(x)
-            features.append(x)
-        return features
-
-
-class MultiScaleDiscriminator(nn.Module):
-    """MelGAN's discriminator: :class:`ScaleDiscriminator` on the audio and on ``num_scales - 1`` successively
-    average-pooled (×2) versions of it.
-
-    ``forward(audio (B, N) or (B, 1, N))`` → one list of feature maps per scale (the score map last).
-    """
-
-    def __init__(self, config: DiscriminatorConfig = DiscriminatorConfig()) -> None:
-        super().__init__()
-        self.config = config
-        self.discriminators = nn.ModuleList(ScaleDiscriminator(config) for _ in range(config.num_scales))
-        self.downsample = nn.AvgPool1d(4, stride=2, padding=1, count_include_pad=False)
-
-    def forward(self, audio: torch.Tensor) -> list[list[torch.Tensor]]:
-        x = audio.unsqueeze(1) if audio.ndim == 2 else audio
-        outputs = []
-        for index, discriminator in enumerate(self.discriminators):
-            if index:
-                x = self.downsample(x)
-            outputs.append(discriminator(x))
-        return outputs
-
-
-def discriminator_hinge_loss(real: list[list[torch.Tensor]],
-                             fake: list[list[torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
-    """The discriminator's hinge loss, summed over scales: ``mean relu(1 - D(x))`` and ``mean relu(1 + D(G(s)))``.
-
-    Args:
-        real, fake: :class:`MultiScaleDiscriminator` outputs for real and generated audio (``fake`` detached from
-            the generator).
-    Returns:
-        ``(real_term, fake_term)``, two scalar float32 tensors; the loss is their sum.
-    """
-    real_term = torch.stack([F.relu(1 - scale[-1].float()).mean() for scale in real]).sum()
-    fake_term = torch.stack([F.relu(1 + scale[-1].float()).mean() for scale in fake]).sum()
-    return real_term, fake_term
-
-
-def generator_hinge_loss(fake: list[list[torch.Tensor]]) -> torch.Tensor:
-    """The generator's adversarial loss, summed over scales: ``-mean D(G(s))`` (scalar float32)."""
-    return -torch.stack([scale[-1].float().mean() for scale in fake]).sum()
-
-
-def feature_matching_loss(real: list[list[torch.Tensor]], fake: list[list[torch.Tensor]]) -> torch.Tensor:
-    """L1 between the discriminator's feature maps on real and generated audio (every layer but the score),
-    weighted ``4 / (layers - 2)`` per layer and ``1 / scales`` per scale (the reference's ``feat_weights`` and
-    ``D_weights``). The real features are detached. Scalar float32; zero when ``fake`` equals ``real``."""
-    if not real:
-        raise ValueError("feature_matching_loss needs at least one scale")
-    weight = 4.0 / (len(real[0]) - 2) / len(real)
-    terms = [F.l1_loss(f.float(), r.detach().float())
-             for real_scale, fake_scale in zip(real, fake, strict=True)
-             for r, f in zip(real_scale[:-1], fake_scale[:-1], strict=True)]
-    return weight * torch.stack(terms).sum()
-
-
 #: this model's checkpoint files (:class:`~vocoder_studio.vocoders.trained.CheckpointFiles`)
 FILES = trained.CheckpointFiles("MelGAN", MelGANConfig, MelGANGenerator)
 save_model = FILES.save
@@ -420,15 +294,10 @@ VOCODERS = (
 
 __all__ = [
     "CHECKPOINT",
-    "DiscriminatorConfig",
     "MelGANConfig",
     "MelGANGenerator",
     "MelGANVocoder",
-    "MultiScaleDiscriminator",
     "count_parameters",
-    "discriminator_hinge_loss",
-    "feature_matching_loss",
-    "generator_hinge_loss",
     "load_model",
     "read_checkpoint",
     "save_model",

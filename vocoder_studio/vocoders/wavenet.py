@@ -18,7 +18,7 @@ projection; the checkpoint with AdamW state is about 13 MB):
 * output: ReLU → 1×1 → ReLU → 1×1 to 256 logits.
 
 Why this size: two stacks of dilations 1…512 see 2,047 past samples (93 ms at 22,050 Hz: several pitch periods
-of any voice), the 64 / 128 channels are what the GPU probes used (shared/facts.md), and one queued step costs
+of any voice), the 64 / 128 channels are what the GPU probes used, and one queued step costs
 about 0.6 MFLOP, so the step is bound by per-operation overhead on a CPU, not by arithmetic: a wider or deeper
 model would train slower on this CPU for no gain in the speed of generation.
 
@@ -33,7 +33,7 @@ convolutions (Shen et al.) would interpolate within a frame; the layers' own sam
 Output: 8-bit μ-law with a softmax (not a mixture of logistics): cross-entropy trains stably at the small
 batches a CPU affords, a draw is one categorical sample, and the logits give an exact per-step check of the
 sampler against the parallel pass. A mixture of logistics (Parallel WaveNet / PixelCNN++) gives 16-bit output but
-needs many more steps and is touchy to train (facts.md: even the μ-law model diverged at lr 1e-3).
+needs many more steps and is touchy to train (even the μ-law model diverged at lr 1e-3 in a GPU probe).
 
 Fast generation: each layer keeps a queue (a ring of its last ``dilation`` inputs), so one sample costs one
 step per layer instead of recomputing the whole receptive field. Measured here with this model, one thread, on a

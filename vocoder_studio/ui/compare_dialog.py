@@ -1,8 +1,8 @@
 """The Compare view: render the current mel (or the selection) with several vocoders, see each output analysed
 again beside the original with its difference map and scores, and switch playback between them while it plays.
 
-The work is :class:`vocoder_studio.evaluation.compare.CompareCache` (a job on the worker's long lane, cached per
-document version and vocoder settings); playback is :class:`vocoder_studio.engine.compare.TakeSwitcher`. Keys:
+The work is :class:`vocoder_studio.evaluation.comparison.CompareCache` (a job on the worker's long lane, cached per
+document version and vocoder settings); playback is :class:`vocoder_studio.engine.take_switch.TakeSwitcher`. Keys:
 1–9 play vocoder 1–9, 0 the original recording (when the document came from one and the range is unedited),
 Space plays / stops. While the view is open it follows the document: an edit of the compared document renders
 it again (debounced by :data:`RERENDER_DELAY_MS`, on the worker, the stale job cancelled, only the frames the edit
@@ -16,7 +16,8 @@ audio — what had already been handed to the device).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -36,20 +37,18 @@ from PySide6.QtWidgets import (
 
 from vocoder_studio.audio.mel import ln_to_db
 from vocoder_studio.document import Document
-from vocoder_studio.engine.cache import VocoderChoice
-from vocoder_studio.engine.compare import TakeSwitcher
-from vocoder_studio.engine.jobs import CancelToken
+from vocoder_studio.engine.app_model import AppModel
+from vocoder_studio.engine.cache import RenderCache, VocoderChoice
+from vocoder_studio.engine.jobs import CancelToken, JobHandle
 from vocoder_studio.engine.play_range import is_selection_range
 from vocoder_studio.engine.player import Player, playback_status
+from vocoder_studio.engine.take_switch import TakeSwitcher
 from vocoder_studio.errors import VocoderStudioError
-from vocoder_studio.evaluation.compare import CompareCache, Comparison
-from vocoder_studio.ui.canvas import AXIS_COLOR, BACKGROUND, DEFAULT_LEVELS, READOUT_COLOR
-from vocoder_studio.ui.transport import format_time
-from vocoder_studio.ui.worker import LONG_LANE
+from vocoder_studio.evaluation.comparison import CompareCache, Comparison
+from vocoder_studio.ui.canvas import AXIS_COLOR, BACKGROUND, DEFAULT_LEVELS, READOUT_COLOR, SpectrogramCanvas
+from vocoder_studio.ui.transport import Transport, format_time
+from vocoder_studio.ui.worker import LONG_LANE, JobRunner
 from vocoder_studio.vocoders.registry import DEFAULT_VOCODER, get_entry, list_vocoders
-
-if TYPE_CHECKING:
-    from vocoder_studio.ui.main_window import MainWindow
 
 COMPARE_LABEL = "Compare vocoders"
 #: The difference map's colour range: ± this many dB.
@@ -66,8 +65,15 @@ OUTDATED_OPACITY = 0.35
 
 
 class CompareDialog(QDialog):
-    """The Compare view of ``window`` (non-modal; one per window, see :func:`open_compare`).
+    """The Compare view (non-modal; one per window, see :func:`open_compare`).
 
+    Args:
+        model: the application model (its documents, active document, vocoder settings and transport state).
+        runner: the worker the compare jobs run on.
+        cache: the window's render cache (the vocoders, loaded once).
+        transport: the window's playback (its output device; stopped when the comparison plays).
+        active_canvas: the active document's canvas (its colour range is used).
+        parent: the window.
     Attributes:
         cache: the results, per document version, range and vocoder settings.
         comparison: the comparison shown, or None.
@@ -86,13 +92,14 @@ class CompareDialog(QDialog):
 
     comparisonShown = Signal(object)
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.main_window = window
+    def __init__(self, model: AppModel, runner: JobRunner, cache: RenderCache, transport: Transport,
+                 active_canvas: Callable[[], SpectrogramCanvas | None], parent: QWidget) -> None:
+        super().__init__(parent)
+        self.model, self.runner, self.transport, self.active_canvas = model, runner, transport, active_canvas
         self.setWindowTitle("Compare vocoders")
         self.setModal(False)
         self.resize(1240, 760)
-        self.cache = CompareCache(window.cache)
+        self.cache = CompareCache(cache)
         self.comparison: Comparison | None = None
         self.mel_images: list[pg.ImageItem] = []
         self.diff_images: list[pg.ImageItem] = []
@@ -100,12 +107,41 @@ class CompareDialog(QDialog):
         self.score_texts: list[str] = []
         self._plots: list[pg.PlotItem] = []
         self._playheads: list[pg.InfiniteLine] = []
-        self._token: CancelToken | None = None
-        self._request = 0  # the newest compare job; results of older ones are dropped
+        self._job: JobHandle | None = None  # the compare job under way; replacing it cancels it (never stale)
         self._followed: int | None = None  # Document.uid of the document last compared
-        self.switcher = TakeSwitcher(Player(blocksize=window.transport.blocksize,
-                                            device=window.transport.output_device))
+        self.switcher = TakeSwitcher(Player(blocksize=transport.blocksize, device=transport.output_device))
 
+        picks = self._picks_row()
+        self.message = QLabel("Check two or more vocoders and press Compare.")
+        self.message.setWordWrap(True)
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setBackground(BACKGROUND)
+        self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.dim = QGraphicsOpacityEffect(self.view)
+        self.dim.setOpacity(1.0)
+        self.view.setGraphicsEffect(self.dim)
+
+        bottom = self._bottom_row()
+        layout = QVBoxLayout(self)
+        layout.addLayout(picks)
+        layout.addWidget(self.message)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(bottom)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(33)
+        self._timer.timeout.connect(self._tick)
+        self.rerender_timer = QTimer(self)
+        self.rerender_timer.setSingleShot(True)
+        self.rerender_timer.setInterval(RERENDER_DELAY_MS)
+        self.rerender_timer.timeout.connect(self._rerender)
+        model.events.edited.connect(self._on_document_changed)
+        model.events.vocoder.connect(self._on_settings_changed)
+        model.events.removed.connect(self._on_document_closed)
+        model.events.playing.connect(self._on_transport_playing)
+
+    def _picks_row(self) -> QHBoxLayout:
+        """The top row: a check box per ready vocoder, Compare, Cancel, the progress bar, Follow edits."""
         self.vocoder_boxes: dict[str, QCheckBox] = {}
         picks = QHBoxLayout()
         picks.addWidget(QLabel("Vocoders:"))
@@ -139,16 +175,10 @@ class CompareDialog(QDialog):
         self.follow_box.setChecked(True)
         self.follow_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         picks.addWidget(self.follow_box)
+        return picks
 
-        self.message = QLabel("Check two or more vocoders and press Compare.")
-        self.message.setWordWrap(True)
-        self.view = pg.GraphicsLayoutWidget()
-        self.view.setBackground(BACKGROUND)
-        self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.dim = QGraphicsOpacityEffect(self.view)
-        self.dim.setOpacity(1.0)
-        self.view.setGraphicsEffect(self.dim)
-
+    def _bottom_row(self) -> QHBoxLayout:
+        """The bottom row: Play, Loop, the time, the keys hint."""
         self.play_button = QPushButton("▶ Play")
         self.play_button.setAutoDefault(False)
         self.play_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -166,26 +196,7 @@ class CompareDialog(QDialog):
             bottom.addWidget(widget)
         bottom.addStretch(1)
         bottom.addWidget(hint)
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(picks)
-        layout.addWidget(self.message)
-        layout.addWidget(self.view, 1)
-        layout.addLayout(bottom)
-
-        self._timer = QTimer(self)
-        self._timer.setInterval(33)
-        self._timer.timeout.connect(self._tick)
-        self.rerender_timer = QTimer(self)
-        self.rerender_timer.setSingleShot(True)
-        self.rerender_timer.setInterval(RERENDER_DELAY_MS)
-        self.rerender_timer.timeout.connect(self._rerender)
-        window.runner.jobProgress.connect(self._on_progress)
-        window.runner.jobCancelled.connect(self._on_cancelled)
-        window.tabs.documentChanged.connect(self._on_document_changed)
-        window.vocoder_panel.changed.connect(self._on_settings_changed)
-        window.tabs.tabClosing.connect(self._on_tab_closing)
-        window.transport.playingChanged.connect(self._on_transport_playing)
+        return bottom
 
     def _on_transport_playing(self, playing: bool) -> None:
         if playing:  # one sound at a time: the window's Play stops the comparison's
@@ -205,11 +216,8 @@ class CompareDialog(QDialog):
             box.setChecked(name in names)
 
     def choices(self) -> list[VocoderChoice]:
-        """The checked vocoders with the settings of the vocoder panel (its device, each one's parameters)."""
-        panel = self.main_window.vocoder_panel
-        device = panel.device_combo.currentText()
-        return [VocoderChoice.make(name, device, **panel.panels[name].values())
-                for name, box in self.vocoder_boxes.items() if box.isChecked()]
+        """The checked vocoders with the model's vocoder settings (the device, each one's parameters)."""
+        return [self.model.choice_for(name) for name, box in self.vocoder_boxes.items() if box.isChecked()]
 
     @staticmethod
     def range_of(doc: Document) -> tuple[int, int]:
@@ -227,7 +235,7 @@ class CompareDialog(QDialog):
         Returns False (and says why) without a document or with fewer than two vocoders checked.
         """
         self.rerender_timer.stop()
-        doc = doc if doc is not None else self.main_window.active_document()
+        doc = doc if doc is not None else self.model.active
         choices = self.choices()
         if doc is None or doc.frames == 0:
             self.message.setText("Open a document to compare vocoders on.")
@@ -249,29 +257,33 @@ class CompareDialog(QDialog):
         self.progress.setValue(0)
         self.cancel_button.setEnabled(True)
         self._followed = doc.uid
-        self._request += 1
-        request = self._request
 
         def run(progress: Any, cancel: CancelToken) -> Comparison:
             return job(progress, cancel)
 
-        self._token = self.main_window.runner.submit(
-            COMPARE_LABEL, run, on_result=lambda result: self._on_result(result, request),
-            on_error=lambda message: self._on_error(message, request), lane=LONG_LANE)
+        handle = self.runner.submit(COMPARE_LABEL, run, on_result=self._on_result, on_error=self._on_error,
+                                    lane=LONG_LANE)
+        handle.events.progress.connect(self._on_progress)
+        handle.events.cancelled.connect(self._on_cancelled)
+        self._job = handle
         return True
 
     def cancel(self) -> None:
         """Stop a compare job under way, or one waiting to follow an edit (its finished takes stay cached)."""
         self.rerender_timer.stop()
-        if self._token is not None:
-            self._token.cancel()
-        self._token = None
+        self._drop_job()
         self.cancel_button.setEnabled(False)
+
+    def _drop_job(self) -> None:
+        """Cancel the job under way (its result will never be shown)."""
+        if self._job is not None:
+            self._job.cancel()
+        self._job = None
 
     @property
     def busy(self) -> bool:
         """Whether a compare job runs or is about to (an edit waiting for :data:`RERENDER_DELAY_MS`)."""
-        return self._token is not None or self.rerender_timer.isActive()
+        return self._job is not None or self.rerender_timer.isActive()
 
     @property
     def outdated(self) -> bool:
@@ -281,28 +293,25 @@ class CompareDialog(QDialog):
         return doc is not None and result is not None and doc.version != result.version
 
     def _document(self, uid: int) -> Document | None:
-        """The open document ``uid`` of the window's tabs, or None."""
-        return next((tab.doc for tab in self.main_window.tabs if tab.doc.uid == uid), None)
+        """The open document ``uid``, or None."""
+        return self.model.document(uid)
 
     def _newer_job_pending(self) -> bool:
-        return self.rerender_timer.isActive() or (self._token is not None and not self._token.cancelled)
+        return self.rerender_timer.isActive() or (self._job is not None and not self._job.cancelled)
 
-    def _on_progress(self, label: str, fraction: float, message: str) -> None:
-        if label == COMPARE_LABEL:
-            self.progress.setValue(int(round(1000 * fraction)))
-            self.progress.setToolTip(message)
+    def _on_progress(self, fraction: float, message: str) -> None:
+        self.progress.setValue(int(round(1000 * fraction)))
+        self.progress.setToolTip(message)
 
-    def _on_cancelled(self, label: str) -> None:
-        if label == COMPARE_LABEL and not self._newer_job_pending():  # not a stale job a newer one replaced
-            self._token = None
+    def _on_cancelled(self) -> None:
+        if not self._newer_job_pending():  # not a job a newer one replaced
+            self._job = None
             self.cancel_button.setEnabled(False)
             self.progress.setValue(0)
             self.message.setText("Compare cancelled.")
 
-    def _on_error(self, message: str, request: int | None = None) -> None:
-        if request is not None and request != self._request:
-            return  # a stale job's
-        self._token = None
+    def _on_error(self, message: str) -> None:
+        self._job = None
         self.cancel_button.setEnabled(False)
         self.progress.setValue(0)
         self.message.setText(message)
@@ -313,9 +322,7 @@ class CompareDialog(QDialog):
         if self.comparison is not None and self.comparison.uid == doc.uid:
             self.dim.setOpacity(OUTDATED_OPACITY)
         if self.isVisible() and self.follow_box.isChecked():
-            if self._token is not None:  # its result would be of an older version
-                self._token.cancel()
-                self._token = None
+            self._drop_job()  # its result would be of an older version
             self.rerender_timer.start()  # restarted by each edit: renders once the edits pause
             self.cancel_button.setEnabled(True)
             self.progress.setValue(0)
@@ -325,15 +332,13 @@ class CompareDialog(QDialog):
             self.message.setText("The document changed since: press Compare to render it again "
                                  "(only what the edit reaches is vocoded again).")
 
-    def _on_settings_changed(self) -> None:
+    def _on_settings_changed(self, _choice: VocoderChoice | None = None) -> None:
         """A vocoder's parameters or the device changed in the panel: the takes it shows were rendered with the
         old settings, so render again once the changes pause (the other takes come from the cache)."""
         if self.comparison is None or self._followed is None:
             return
         if self.isVisible() and self.follow_box.isChecked():
-            if self._token is not None:
-                self._token.cancel()
-                self._token = None
+            self._drop_job()
             self.dim.setOpacity(OUTDATED_OPACITY)
             self.rerender_timer.start()
             self.cancel_button.setEnabled(True)
@@ -348,16 +353,14 @@ class CompareDialog(QDialog):
         if doc is not None and self.isVisible():
             self.compare(doc)
 
-    def _on_tab_closing(self, tab: Any) -> None:
-        self.cache.forget(tab.doc.uid)
-        if tab.doc.uid == self._followed:
+    def _on_document_closed(self, doc: Document) -> None:
+        self.cache.forget(doc.uid)
+        if doc.uid == self._followed:
             self.rerender_timer.stop()
             self._followed = None
 
-    def _on_result(self, result: Comparison, request: int) -> None:
-        """A job's result: shown unless a newer job replaced it or the document moved on and is followed."""
-        if request != self._request:
-            return
+    def _on_result(self, result: Comparison) -> None:
+        """The job's result (a replaced job's never comes): shown unless the document moved on and is followed."""
         doc = self._document(result.uid)
         if doc is not None and doc.version != result.version and self.rerender_timer.isActive():
             return  # the document changed while it rendered: the new rendering is on its way
@@ -365,7 +368,7 @@ class CompareDialog(QDialog):
 
     # ----- showing -----
     def _levels(self) -> tuple[float, float]:
-        canvas = self.main_window.active_canvas()
+        canvas = self.active_canvas()
         return canvas.levels() if canvas is not None else DEFAULT_LEVELS
 
     def show_comparison(self, result: Comparison) -> None:
@@ -379,38 +382,42 @@ class CompareDialog(QDialog):
                 and (previous.uid, previous.start, previous.end) == (result.uid, result.start, result.end))
         if not keep:
             self.stop()
-        self._token = None
+        self._job = None
         self.cancel_button.setEnabled(False)
         self.progress.setValue(1000)
         self.comparison = result
-        cfg = result.config
-        seconds = cfg.frame_seconds
-        x0 = result.start * seconds
         self.view.clear()
         self.mel_images, self.diff_images, self.titles, self._plots, self._playheads = [], [], [], [], []
         self.score_texts = [take.scores.describe() for take in result.takes]
         levels = self._levels()
+        rows = self._draw_rows(result, levels)
+        self._add_colour_bars(levels, rows)
+        self._set_takes(result, keep)
+        self.dim.setOpacity(1.0)
+        self._mark_current()
+        seconds = result.config.frame_seconds
+        done = f"{len(result.takes)} vocoders on {format_time(result.start * seconds)}–" \
+               f"{format_time(result.end * seconds)}"
+        self.message.setText(f"{done}. mel-L1: the output analysed again against the document's mel (lower is "
+                             f"closer). {result.note}".strip())
+        if self.outdated:  # shown all the same: nothing is on its way (Follow edits is off, or hidden)
+            self.dim.setOpacity(OUTDATED_OPACITY)
+            self.message.setText("The document changed since: press Compare to render it again "
+                                 "(only what the edit reaches is vocoded again).")
+        self.comparisonShown.emit(result)
+
+    def _draw_rows(self, result: Comparison, levels: tuple[float, float]) -> int:
+        """A row per take (the original first): its mel in dB and its difference map; returns the rows."""
         original = "0 · Original recording" if result.reference is not None else \
             "0 · Document mel (no recording to play)"
         rows: list[tuple[np.ndarray, np.ndarray | None, str]] = [(result.mel, None, original)]
         rows += [(take.mel, take.diff_db, f"{i} · {take_name(take.choice)}")
                  for i, take in enumerate(result.takes, start=1)]
-        last = len(rows) - 1
         first_plot: pg.PlotItem | None = None
         for row, (mel, diff, title) in enumerate(rows):
             self.titles.append(title)
             for col, data in ((0, ln_to_db(mel)), (1, diff)):
-                plot = self.view.addPlot(row=row, col=col)
-                plot.setMenuEnabled(False)
-                plot.hideButtons()
-                plot.setMouseEnabled(x=True, y=False)
-                plot.hideAxis("left")
-                if row != last:
-                    plot.hideAxis("bottom")
-                else:
-                    axis = plot.getAxis("bottom")
-                    axis.setPen(pg.mkPen(AXIS_COLOR))
-                    axis.setTextPen(pg.mkPen(AXIS_COLOR))
+                plot = self._new_plot(row, col, last=row == len(rows) - 1)
                 if first_plot is None:
                     first_plot = plot
                 else:
@@ -421,26 +428,51 @@ class CompareDialog(QDialog):
                     plot.hideAxis("bottom")
                     plot.getViewBox().setBackgroundColor(BACKGROUND)
                     continue
-                image = pg.ImageItem(axisOrder="row-major")
-                image.setImage(np.ascontiguousarray(data, dtype=np.float32), autoLevels=False,
-                               levels=levels if col == 0 else (-DIFF_RANGE_DB, DIFF_RANGE_DB))
-                image.setTransform(QTransform.fromScale(seconds, 1.0))
-                image.setPos(x0, 0.0)
-                plot.addItem(image)
-                plot.setRange(xRange=(x0, x0 + data.shape[1] * seconds), yRange=(0, data.shape[0]), padding=0)
+                image = self._add_image(plot, result, data, levels if col == 0 else (-DIFF_RANGE_DB, DIFF_RANGE_DB))
                 if col == 0:
                     plot.setTitle(title, color=AXIS_COLOR, size="9pt")
-                    self.mel_images.append(image)
                 else:  # a title too, so that the two images of a row line up
                     take = result.takes[row - 1]  # the scores here: the two titles of a row share the width
                     plot.setTitle(f"{take.scores.describe()} · mean |Δ| {float(np.mean(np.abs(data))):.1f} dB",
                                   color=AXIS_COLOR, size="9pt")
-                    self.diff_images.append(image)
-                line = pg.InfiniteLine(x0, angle=90, movable=False, pen=pg.mkPen("#ffffff", width=1.5))
-                line.setVisible(False)
-                plot.addItem(line, ignoreBounds=True)
-                self._playheads.append(line)
-                self._plots.append(plot)
+                (self.mel_images if col == 0 else self.diff_images).append(image)
+        return len(rows)
+
+    def _new_plot(self, row: int, col: int, last: bool) -> pg.PlotItem:
+        """An empty plot of the grid: no menu, no left axis, the time axis only on the ``last`` row."""
+        plot = self.view.addPlot(row=row, col=col)
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        plot.setMouseEnabled(x=True, y=False)
+        plot.hideAxis("left")
+        if not last:
+            plot.hideAxis("bottom")
+        else:
+            axis = plot.getAxis("bottom")
+            axis.setPen(pg.mkPen(AXIS_COLOR))
+            axis.setTextPen(pg.mkPen(AXIS_COLOR))
+        return plot
+
+    def _add_image(self, plot: pg.PlotItem, result: Comparison, data: np.ndarray,
+                   levels: tuple[float, float]) -> pg.ImageItem:
+        """``data`` (bands, frames) dB as an image placed at the compared range's times, with a hidden playhead."""
+        seconds = result.config.frame_seconds
+        x0 = result.start * seconds
+        image = pg.ImageItem(axisOrder="row-major")
+        image.setImage(np.ascontiguousarray(data, dtype=np.float32), autoLevels=False, levels=levels)
+        image.setTransform(QTransform.fromScale(seconds, 1.0))
+        image.setPos(x0, 0.0)
+        plot.addItem(image)
+        plot.setRange(xRange=(x0, x0 + data.shape[1] * seconds), yRange=(0, data.shape[0]), padding=0)
+        line = pg.InfiniteLine(x0, angle=90, movable=False, pen=pg.mkPen("#ffffff", width=1.5))
+        line.setVisible(False)
+        plot.addItem(line, ignoreBounds=True)
+        self._playheads.append(line)
+        self._plots.append(plot)
+        return image
+
+    def _add_colour_bars(self, levels: tuple[float, float], rows: int) -> None:
+        """The level bar of the mels and the difference bar of the maps, right of the grid."""
         mel_bar = pg.ColorBarItem(values=levels, colorMap=pg.colormap.get("inferno"), label="Level (dB)",
                                   interactive=False, width=12)
         mel_bar.setImageItem(self.mel_images)
@@ -448,16 +480,19 @@ class CompareDialog(QDialog):
                                    label="Difference (dB)", interactive=False, width=12)
         diff_bar.setImageItem(self.diff_images)
         for col, bar in ((2, mel_bar), (3, diff_bar)):
-            for axis_name in ("right",):
-                bar.getAxis(axis_name).setPen(pg.mkPen(AXIS_COLOR))
-                bar.getAxis(axis_name).setTextPen(pg.mkPen(AXIS_COLOR))
-            self.view.addItem(bar, row=0, col=col, rowspan=len(rows))
+            bar.getAxis("right").setPen(pg.mkPen(AXIS_COLOR))
+            bar.getAxis("right").setTextPen(pg.mkPen(AXIS_COLOR))
+            self.view.addItem(bar, row=0, col=col, rowspan=rows)
         for col in (0, 1):  # the output and its difference map get the same width
             self.view.ci.layout.setColumnStretchFactor(col, 1)
-        self.view.setMinimumHeight(min(4, len(rows)) * ROW_HEIGHT)
+        self.view.setMinimumHeight(min(4, rows) * ROW_HEIGHT)
+
+    def _set_takes(self, result: Comparison, keep: bool) -> None:
+        """Hand the takes to the switcher (the recording first, silence where there is none); ``keep``: playing
+        goes on with them at the same time."""
         takes = [result.reference if result.reference is not None
                  else np.zeros(result.takes[0].audio.size, np.float32), *(t.audio for t in result.takes)]
-        offset = result.start * cfg.hop_length
+        offset = result.start * result.config.hop_length
         if keep:
             current = self.switcher.current
             if current >= len(takes) or (current == 0 and result.reference is None):
@@ -468,17 +503,6 @@ class CompareDialog(QDialog):
         else:
             self.switcher.set_takes(takes, offset)
             self.switcher.current = 0 if result.reference is not None else 1
-        self.dim.setOpacity(1.0)
-        self._mark_current()
-        done = f"{len(result.takes)} vocoders on {format_time(result.start * seconds)}–" \
-               f"{format_time(result.end * seconds)}"
-        self.message.setText(f"{done}. mel-L1: the output analysed again against the document's mel (lower is "
-                             f"closer). {result.note}".strip())
-        if self.outdated:  # shown all the same: nothing is on its way (Follow edits is off, or hidden)
-            self.dim.setOpacity(OUTDATED_OPACITY)
-            self.message.setText("The document changed since: press Compare to render it again "
-                                 "(only what the edit reaches is vocoded again).")
-        self.comparisonShown.emit(result)
 
     def _mark_current(self) -> None:
         """Highlight the title of the take that plays."""
@@ -520,7 +544,7 @@ class CompareDialog(QDialog):
         if reason is not None:
             self.message.setText(reason)
             return False
-        self.main_window.transport.stop()
+        self.transport.stop()
         try:
             self.switcher.play(loop=self.loop_box.isChecked())
         except VocoderStudioError as exc:
@@ -596,11 +620,13 @@ def take_name(choice: VocoderChoice) -> str:
     return f"{label} · {settings}" if settings else label
 
 
-def open_compare(window: MainWindow) -> CompareDialog:
-    """Show ``window``'s Compare view (made on first use, kept with its cache) and return it."""
+def open_compare(model: AppModel, runner: JobRunner, cache: RenderCache, transport: Transport,
+                 active_canvas: Callable[[], SpectrogramCanvas | None], window: QWidget) -> CompareDialog:
+    """Show ``window``'s Compare view (made on first use, kept with its cache) and return it; the arguments are
+    :class:`CompareDialog`'s."""
     dialog = compare_dialog(window)
     if dialog is None:
-        dialog = CompareDialog(window)
+        dialog = CompareDialog(model, runner, cache, transport, active_canvas, window)
     dialog.show()
     dialog.raise_()
     dialog.activateWindow()

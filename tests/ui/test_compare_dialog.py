@@ -9,8 +9,8 @@ from PySide6.QtCore import Qt
 
 from vocoder_studio.document import Region
 from vocoder_studio.engine.player import playback_status
-from vocoder_studio.evaluation.compare import missing_scorers
-from vocoder_studio.ui.compare import COMPARE_LABEL, RERENDER_DELAY_MS, CompareDialog, compare_dialog
+from vocoder_studio.evaluation.comparison import missing_scorers
+from vocoder_studio.ui.compare_dialog import COMPARE_LABEL, RERENDER_DELAY_MS, CompareDialog, compare_dialog
 
 from ..conftest import require
 
@@ -29,7 +29,7 @@ def dialog(window, qtbot):  # type: ignore[no-untyped-def]
     """The window's Compare view after comparing Griffin-Lim (4 iterations) and HiFi-GAN on the selection."""
     canvas = window.current_canvas()
     canvas.set_selection(Region(START, END, 0, canvas.doc.n_mels))
-    window.compare_action.trigger()
+    window.window_actions.compare_action.trigger()
     view = compare_dialog(window)
     assert view is not None and view.isVisible()
     view.set_vocoders(["griffin-lim", "hifigan"])
@@ -100,7 +100,7 @@ def test_results_are_cached_per_version_and_rendered_again_after_an_edit(window,
 
 
 def test_cancel_stops_a_compare_under_way(window, qtbot) -> None:  # type: ignore[no-untyped-def]
-    window.compare_action.trigger()
+    window.window_actions.compare_action.trigger()
     view = compare_dialog(window)
     view.set_vocoders(["griffin-lim", "hifigan"])
     window.current_canvas().set_selection(None)  # the whole document

@@ -20,7 +20,6 @@ frames the edit reaches (each (document, vocoder) keeps its own :class:`~vocoder
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import threading
 from collections import OrderedDict
@@ -123,7 +122,9 @@ def difference_db(test_ln: np.ndarray, reference_ln: np.ndarray, config: MelConf
 
 def missing_scorers() -> list[str]:
     """The scoring packages (``pesq``, ``pystoi``) that are not installed."""
-    return [name for name in ("pesq", "pystoi") if importlib.util.find_spec(name) is None]
+    from vocoder_studio.evaluation import metrics
+
+    return metrics.missing_packages(metrics.SCORERS)
 
 
 def _score(reference: np.ndarray | None, audio: np.ndarray, sample_rate: int, scorers: Sequence[str]) -> \
@@ -135,10 +136,7 @@ def _score(reference: np.ndarray | None, audio: np.ndarray, sample_rate: int, sc
 
     pesq = stoi = None
     if "pesq" in scorers:
-        try:
-            pesq = metrics.pesq_wb(reference, audio, sample_rate)
-        except Exception:  # pesq raises its own errors on silence-only or too short input
-            pesq = None
+        pesq = metrics.pesq_wb_or_none(reference, audio, sample_rate)  # None: silence-only or too short
     if "pystoi" in scorers:
         try:
             value = metrics.stoi(reference, audio, sample_rate)

@@ -12,7 +12,7 @@ from vocoder_studio.editing import apply_gain
 from vocoder_studio.engine.cache import RenderCache, VocoderChoice
 from vocoder_studio.engine.jobs import run_job
 from vocoder_studio.errors import VocoderStudioError
-from vocoder_studio.evaluation.compare import CompareCache, Comparison, difference_db, missing_scorers
+from vocoder_studio.evaluation.comparison import CompareCache, Comparison, difference_db, missing_scorers
 
 from ..conftest import EXAMPLE
 

@@ -1,0 +1,35 @@
+"""Fixtures of the engine tests: the PulseAudio null sink real playback is heard through."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from vocoder_studio.engine.player import playback_status
+
+from ..conftest import require
+
+
+def _sink_ready() -> bool:
+    if shutil.which("pactl") is None:
+        return False
+    done = subprocess.run(["pactl", "list", "short", "sinks"], capture_output=True, text=True)
+    return done.returncode == 0 and "ci_sink" in done.stdout
+
+
+@pytest.fixture
+def null_sink() -> None:
+    require(_sink_ready(), "no PulseAudio null sink 'ci_sink' (run scripts/pulse-null-sink.sh)")
+    require(playback_status() is None, f"PortAudio sees no output: {playback_status()}")
+
+
+def record_sink(path: Path) -> subprocess.Popen[bytes]:
+    """Record the sink's monitor into a file (a pipe would fill after 0.7 s and stall parec)."""
+    return subprocess.Popen(
+        ["parec", "--device=ci_sink.monitor", "--format=float32le", "--rate=22050", "--channels=1",
+         "--latency-msec=20", str(path)],
+        stderr=subprocess.DEVNULL,
+    )
