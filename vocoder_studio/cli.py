@@ -283,11 +283,21 @@ def _seconds_range(text: str) -> tuple[float, float]:
     return start, end
 
 
+def _numbers(text: str, option: str) -> list[float]:
+    """``"1.2,0.5"`` → ``[1.2, 0.5]``; anything else is a one-line error naming ``option``."""
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise VocoderStudioError(f"{option} {text!r}: expected numbers separated by commas, e.g. 1.2,0,0,0"
+                                 ) from None
+
+
 def _cmd_generate(args: argparse.Namespace) -> int:
     from vocoder_studio.audio import save_mel
     from vocoder_studio.audio.mel import DEFAULT_CONFIG
     from vocoder_studio.document import open_document
     from vocoder_studio.melnet import MelNet, sample
+    from vocoder_studio.melnet.sampling import default_tier_temperatures
 
     output = Path(args.output)
     _require_suffix(output, ".npy", "a float32 mel array")
@@ -310,8 +320,11 @@ def _cmd_generate(args: argparse.Namespace) -> int:
             prime = open_document(Path(args.prime)).mel
             if args.prime_seconds is not None:
                 prime = prime[:, : max(1, round(args.prime_seconds * frames_per_s))]
+        tier_temperatures = (default_tier_temperatures(model.config.n_tiers) if args.tier_temperatures is None
+                             else _numbers(args.tier_temperatures, "--tier-temperatures"))
         mel = sample(model, max(1, round(args.seconds * frames_per_s)), prime=prime,
-                     temperature=args.temperature, seed=args.seed, floor=DEFAULT_CONFIG.floor_ln)
+                     temperature=args.temperature, tier_temperatures=tier_temperatures, seed=args.seed,
+                     floor=DEFAULT_CONFIG.floor_ln)
     save_mel(output, mel)
     print(f"{output}: mel {mel.shape[0]} × {mel.shape[1]} frames ({mel.shape[1] / frames_per_s:.2f} s)")
     return 0
@@ -466,7 +479,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prime-seconds", type=float, default=None, metavar="P", help="use the first P s of --prime")
     p.add_argument("--inpaint", default=None, metavar="START:END", help="regenerate this range (seconds) of --input")
     p.add_argument("--input", default=None, metavar="IN", help="audio or .npy mel to inpaint")
-    p.add_argument("--temperature", type=float, default=1.0, help="0 (most likely) … 1 (the model's spread)")
+    p.add_argument("--temperature", type=float, default=1.0, help="0 (most likely) … 1 (the model's spread); "
+                   "new and continued frames draw each tier at this times its --tier-temperatures factor")
+    p.add_argument("--tier-temperatures", default=None, metavar="F1,F2,...",
+                   help="new and continued frames: one factor per tier, coarsest first, multiplying --temperature "
+                   "(default for a 4-tier model: 1.2,0,0,0, chosen for voiced samples; 1,1,1,1 draws every "
+                   "tier at --temperature)")
     p.add_argument("--seed", type=int, default=0, help="the same seed gives the same output")
     p.add_argument("--model", default=None, metavar="PATH", help="a MelNet checkpoint (default: melnet.pt of the "
                    "models directories)")
