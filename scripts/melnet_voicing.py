@@ -212,6 +212,33 @@ def exp_single(model: MelNet, listen: Listener, mels: list[np.ndarray], temps: l
     return out
 
 
+def exp_forced(model: MelNet, listen: Listener, mels: list[np.ndarray]) -> dict[str, object]:
+    """Teacher forcing: tier g's cells replaced by the most likely component's mean that the full forward pass
+    predicts from the *true* cells before them (and the true lower tiers), the other tiers true. Voiced here
+    but not when sampled: the loss comes from sampling (errors fed back); unvoiced here: the tier cannot
+    predict the harmonics even from the truth (capacity)."""
+    from vocoder_studio.melnet.model import gmm_parts
+
+    n = model.config.n_tiers
+    out: dict[str, object] = {}
+    for g in range(n):
+        vals = []
+        for mel in mels:
+            with torch.inference_mode():
+                x = model.normalise(torch.from_numpy(mel).unsqueeze(0))
+                parts, params = model.tier_params(x, only=g)
+                net = model.tiers[g]
+                mu, _, log_w = gmm_parts(params[g][0], net.mixtures, net.log_scale_min)  # type: ignore[index]
+                parts = [p[0].clone() for p in parts]
+                parts[g] = mu.gather(-1, log_w.argmax(-1, keepdim=True)).squeeze(-1)
+                guess = model.denormalise(tiering.interleave(parts)).numpy()
+            vals.append(listen(np.maximum(guess, FLOOR).astype(np.float32))[0])
+        out[f"forced_tier{g + 1}"] = float(np.mean(vals))
+        print(f"forced: tier {g + 1} predicted from the truth (greedy), others true: voiced "
+              f"{out[f'forced_tier{g + 1}']:.3f} {np.round(vals, 2).tolist()}", flush=True)
+    return out
+
+
 def continuation(model: MelNet, listen: Listener, mel: np.ndarray, temps: Sequence[float], seed: int, rule: str,
                  prime_s: float = 2.0, new_s: float = 2.0) -> tuple[float, float, float]:
     """Voiced fraction of the new ``new_s`` s, its first second's median F0 and the prime's median F0."""
@@ -269,7 +296,7 @@ def parse_configs(specs: list[str], n: int) -> list[tuple[str, list[float]]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("experiments", nargs="+", choices=["real", "tiers", "single", "draw"])
+    parser.add_argument("experiments", nargs="+", choices=["real", "tiers", "single", "forced", "draw"])
     parser.add_argument("--model", default=None)
     parser.add_argument("--set", default="valid", choices=["valid", "test", "english"])
     parser.add_argument("--clips", type=int, default=6)
@@ -297,6 +324,8 @@ def main() -> None:
     if "single" in args.experiments:
         report["single"] = exp_single(model, listen, [m[:, : round(3 * FPS)] for m in mels],
                                       [float(t) for t in args.temps.split(",")], args.rule)
+    if "forced" in args.experiments:
+        report["forced"] = exp_forced(model, listen, [m[:, : round(3 * FPS)] for m in mels])
     if "draw" in args.experiments:
         report["draw"] = exp_draw(model, listen, mels, parse_configs(args.configs, model.config.n_tiers),
                                   args.seeds)

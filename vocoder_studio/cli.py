@@ -288,7 +288,7 @@ def _numbers(text: str, option: str) -> list[float]:
     try:
         return [float(v) for v in text.split(",")]
     except ValueError:
-        raise VocoderStudioError(f"{option} {text!r}: expected numbers separated by commas, e.g. 1.2,0,0,0"
+        raise VocoderStudioError(f"{option} {text!r}: expected numbers separated by commas, e.g. 1.1,0,0,0"
                                  ) from None
 
 
@@ -483,7 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "new and continued frames draw each tier at this times its --tier-temperatures factor")
     p.add_argument("--tier-temperatures", default=None, metavar="F1,F2,...",
                    help="new and continued frames: one factor per tier, coarsest first, multiplying --temperature "
-                   "(default for a 4-tier model: 1.2,0,0,0, chosen for voiced samples; 1,1,1,1 draws every "
+                   "(default for a 4-tier model: 1.1,0,0,0, chosen for voiced samples; 1,1,1,1 draws every "
                    "tier at --temperature)")
     p.add_argument("--seed", type=int, default=0, help="the same seed gives the same output")
     p.add_argument("--model", default=None, metavar="PATH", help="a MelNet checkpoint (default: melnet.pt of the "

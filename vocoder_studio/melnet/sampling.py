@@ -50,7 +50,7 @@ SAMPLE_LIMIT = 8.0
 #: of a 4 s sample is silent); the upper tiers at 0, their most likely component's mean: their independent
 #: per-cell noise blurs the harmonics between the coarse bands (keeping tier 1 true and resampling tiers 2-4
 #: at 1 halves real speech's voiced fraction).
-VOICED_TIER_TEMPERATURES = (1.2, 0.0, 0.0, 0.0)
+VOICED_TIER_TEMPERATURES = (1.1, 0.0, 0.0, 0.0)
 
 
 def default_tier_temperatures(n_tiers: int) -> tuple[float, ...] | None:
