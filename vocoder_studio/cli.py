@@ -310,7 +310,8 @@ def _generate_options(args: argparse.Namespace) -> None:
         if args.input is None:
             raise VocoderStudioError("--inpaint needs --input IN (the mel or audio to fill)")
         for option, value in (("--seconds", args.seconds), ("--prime", args.prime),
-                              ("--prime-seconds", args.prime_seconds)):
+                              ("--prime-seconds", args.prime_seconds),
+                              ("--tier-temperatures", args.tier_temperatures)):
             if value is not None:
                 raise VocoderStudioError(f"{option} does not apply to --inpaint (it regenerates a range of --input)")
         return
@@ -323,6 +324,18 @@ def _generate_options(args: argparse.Namespace) -> None:
         if args.prime is None:
             raise VocoderStudioError("--prime-seconds needs --prime IN (the sound to continue)")
         _check_number("--prime-seconds", args.prime_seconds)
+    if args.tier_temperatures is not None:
+        for value in _numbers(args.tier_temperatures, "--tier-temperatures"):
+            _check_number("--tier-temperatures", value, zero_allowed=True)
+
+
+def _numbers(text: str, option: str) -> list[float]:
+    """``"1.2,0.5"`` → ``[1.2, 0.5]``; anything else is a one-line error naming ``option``."""
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise VocoderStudioError(f"{option} {text!r}: expected numbers separated by commas, e.g. 1.1,0,0,0"
+                                 ) from None
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -332,6 +345,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from vocoder_studio.document import open_document
     from vocoder_studio.errors import AudioFileError
     from vocoder_studio.melnet import MelNet, sample
+    from vocoder_studio.melnet.sampling import default_tier_temperatures
 
     output = Path(args.output)
     _require_suffix(output, ".npy", "a float32 mel array")
@@ -365,7 +379,10 @@ def _cmd_generate(args: argparse.Namespace) -> int:
                                      f"({MAX_MEL_SECONDS / 60:.0f} minutes)")
         model = _melnet_model(args.model)
         assert isinstance(model, MelNet)
-        mel = sample(model, frames, prime=prime, temperature=args.temperature, seed=args.seed,
+        tier_temperatures = (default_tier_temperatures(model.config.n_tiers) if args.tier_temperatures is None
+                             else _numbers(args.tier_temperatures, "--tier-temperatures"))
+        mel = sample(model, frames, prime=prime,
+                     temperature=args.temperature, tier_temperatures=tier_temperatures, seed=args.seed,
                      floor=DEFAULT_CONFIG.floor_ln)
     save_mel(output, mel)
     print(f"{output}: mel {mel.shape[0]} × {mel.shape[1]} frames ({mel.shape[1] / frames_per_s:.2f} s)")
@@ -534,7 +551,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inpaint", default=None, metavar="START:END", help="regenerate this range (seconds) of --input "
                    "(to its end when END is past it)")
     p.add_argument("--input", default=None, metavar="IN", help="audio or .npy mel to inpaint")
-    p.add_argument("--temperature", type=float, default=1.0, help="0 (most likely) … 1 (the model's spread)")
+    p.add_argument("--temperature", type=float, default=1.0, help="0 (most likely) … 1 (the model's spread); "
+                   "new and continued frames draw each tier at this times its --tier-temperatures factor")
+    p.add_argument("--tier-temperatures", default=None, metavar="F1,F2,...",
+                   help="new and continued frames: one factor per tier, coarsest first, multiplying --temperature "
+                   "(default for a 4-tier model: 1.1,0,0,0, chosen for voiced samples; 1,1,1,1 draws every "
+                   "tier at --temperature)")
     p.add_argument("--seed", type=int, default=0, help="the same seed gives the same output")
     p.add_argument("--model", default=None, metavar="PATH", help="a MelNet checkpoint (default: melnet.pt of the "
                    "models directories)")

@@ -78,3 +78,21 @@ def test_a_fill_outside_the_document_is_refused(tiny_model: Path, speech_mel: np
 
     with pytest.raises(VocoderStudioError, match="select frames inside the document"):
         _run(GenerateRequest("fill", start=10, end=5000), speech_mel[:, :100], tiny_model, None)
+
+
+def test_new_frames_draw_each_tier_with_the_voiced_factors(tmp_path: Path) -> None:
+    """A 4-tier model: the job's new utterance is ``sample`` at the request's temperature times the default
+    per-tier factors (``VOICED_TIER_TEMPERATURES``), not every tier at the plain temperature."""
+    from vocoder_studio.audio.mel import DEFAULT_CONFIG
+    from vocoder_studio.melnet import sample
+    from vocoder_studio.melnet.sampling import VOICED_TIER_TEMPERATURES
+
+    torch.manual_seed(0)
+    model = MelNet(MelNetConfig(n_tiers=4, layers=(1, 1, 1, 1), hidden=8, mixtures=2))
+    path = save_model(tmp_path / "melnet.pt", model)
+    request = GenerateRequest("new", seconds=0.1, seed=5)
+    got = np.concatenate([b for _, b in _run(request, np.zeros((80, 0), np.float32), path, None)], axis=1)
+    kwargs: dict[str, Any] = {"temperature": request.temperature, "seed": 5, "floor": DEFAULT_CONFIG.floor_ln}
+    voiced = sample(model.eval(), request.frames(), tier_temperatures=VOICED_TIER_TEMPERATURES, **kwargs)
+    np.testing.assert_array_equal(got, voiced)
+    assert not np.array_equal(got, sample(model, request.frames(), **kwargs))

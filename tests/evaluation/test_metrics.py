@@ -66,3 +66,18 @@ def test_f0_of_a_pitch_shifted_tone_is_off_by_the_shift_in_cents() -> None:
     assert rmse == pytest.approx(shift, abs=8.0)
     assert f1 > 0.95
     assert metrics.f0_scores(low, low)[0] < 2.0
+
+
+def test_voicing_hears_a_voice_in_speech_and_none_in_noise(clip: np.ndarray) -> None:
+    voiced, median = metrics.voicing(clip)
+    assert 0.3 < voiced < 0.95 and 60.0 < median < 400.0  # three seconds of spoken channel names
+    noise = np.random.default_rng(0).normal(0, 0.1, clip.size).astype(np.float32)
+    voiced, median = metrics.voicing(noise)
+    assert voiced < 0.05
+
+
+def test_voicing_pools_two_second_windows_and_finds_the_pitch() -> None:
+    tone = np.concatenate([harmonic_tone(150.0, 2.0), harmonic_tone(150.0, 1.6)])  # a last window of 1.6 s
+    voiced, median = metrics.voicing(tone)
+    assert voiced > 0.8 and median == pytest.approx(150.0, rel=0.02)
+    assert metrics.voicing(np.zeros(SR, np.float32)) == (0.0, pytest.approx(float("nan"), nan_ok=True))

@@ -59,6 +59,28 @@ def test_generate_continues_and_inpaints(tmp_path: Path, model_path: Path, speec
     assert np.array_equal(fill[:, :a], speech_mel[:, :a]) and np.array_equal(fill[:, b:], speech_mel[:, b:60])
 
 
+def test_generate_tier_temperatures_multiply_the_temperature(tmp_path: Path, model_path: Path) -> None:
+    """A 2-tier model has no default factors: ``1,1`` is the plain temperature, ``1,0`` a greedy upper tier."""
+    def run(*extra: str) -> np.ndarray:
+        out = tmp_path / "t.npy"
+        assert main(["generate", "-o", str(out), "--seconds", "0.2", "--seed", "3", "--temperature", "0.9",
+                     "--model", str(model_path), *extra]) == 0
+        return np.load(out)
+
+    plain = run()
+    assert np.array_equal(plain, run("--tier-temperatures", "1,1"))
+    assert not np.array_equal(plain, run("--tier-temperatures", "1,0"))
+
+
+def test_generate_help_gives_the_default_tier_temperatures(capsys: pytest.CaptureFixture[str]) -> None:
+    from vocoder_studio.melnet.sampling import VOICED_TIER_TEMPERATURES
+
+    with pytest.raises(SystemExit):
+        main(["generate", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert ",".join(f"{v:g}" for v in VOICED_TIER_TEMPERATURES) in text
+
+
 @pytest.mark.parametrize("args", [
     ["--seconds", "0"],
     ["--seconds", "1", "-o", "x.txt"],
@@ -67,6 +89,10 @@ def test_generate_continues_and_inpaints(tmp_path: Path, model_path: Path, speec
     ["--inpaint", "0.1:0.2"],
     ["--seconds", "1", "--prime", "missing.wav"],
     ["--seconds", "1", "--model", "missing.pt"],
+    ["--seconds", "1", "--tier-temperatures", "1,x"],
+    ["--seconds", "1", "--tier-temperatures", "1,1,1"],
+    ["--seconds", "1", "--tier-temperatures", "1,-1"],
+    ["--seconds", "1", "--tier-temperatures", "1,nan"],
 ])
 def test_generate_bad_input_is_one_line_and_status_2(tmp_path: Path, model_path: Path, speech_mel: np.ndarray,
                                                      capsys: pytest.CaptureFixture[str], args: list[str]) -> None:

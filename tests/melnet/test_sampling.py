@@ -124,7 +124,35 @@ def test_partial_frames_reach_a_cancel_token_listener(model: MelNet) -> None:
     assert got and np.array_equal(np.concatenate([b for _, b in got], axis=1), out)  # type: ignore[misc]
 
 
+def test_tier_temperatures_of_one_are_the_plain_temperature(model: MelNet) -> None:
+    plain = sample(model, 10, seed=2, temperature=0.7)
+    assert np.array_equal(plain, sample(model, 10, seed=2, temperature=0.7, tier_temperatures=[1.0] * 4))
+    assert not np.array_equal(plain, sample(model, 10, seed=2, temperature=0.7, tier_temperatures=[1, 1, 1, 0.5]))
+
+
+def test_a_tier_at_temperature_zero_takes_its_modes_while_the_others_draw(model: MelNet) -> None:
+    """Factors (1, 1, 0, 0): tiers 3-4 are the full forward pass's most likely means given the output, tiers 1-2
+    are random (they differ between seeds)."""
+    from vocoder_studio.melnet.model import gmm_parts
+
+    a = sample(model, 14, seed=1, tier_temperatures=(1, 1, 0, 0))
+    b = sample(model, 14, seed=2, tier_temperatures=(1, 1, 0, 0))
+    parts_a, parts_b = tiering.split(a.T, 4), tiering.split(b.T, 4)
+    assert not np.array_equal(parts_a[0], parts_b[0]) and not np.array_equal(parts_a[1], parts_b[1])
+    with torch.no_grad():
+        x = model.normalise(torch.from_numpy(a).unsqueeze(0))
+        parts, params = model.tier_params(x)
+    for g in (2, 3):
+        net = model.tiers[g]
+        mu, _, log_w = gmm_parts(params[g][0], net.mixtures, net.log_scale_min)  # type: ignore[index]
+        greedy = mu.gather(-1, log_w.argmax(-1, keepdim=True)).squeeze(-1)
+        torch.testing.assert_close(parts[g][0], greedy, rtol=0, atol=2e-4)
+
+
 @pytest.mark.parametrize("kwargs, error", [
+    ({"frames": 5, "tier_temperatures": [1.0, 1.0, 1.0]}, MelNetError),
+    ({"frames": 5, "tier_temperatures": [1.0, 1.0, -0.5, 1.0]}, MelNetError),
+    ({"frames": 5, "tier_temperatures": [1.0, float("nan"), 1.0, 1.0]}, MelNetError),
     ({"frames": 0}, MelNetError),
     ({"frames": 5, "temperature": -1.0}, MelNetError),
     ({"frames": 5, "prime": np.zeros((40, 9), np.float32)}, MelShapeError),

@@ -53,7 +53,10 @@ class GenerateRequest:
         seconds: length of new material (new, continue).
         cursor: frame where a continuation is inserted.
         start, end: the frame range to fill.
-        temperature: sampling temperature (0 = the most likely value; 1 = the model's distribution).
+        temperature: sampling temperature (0 = the most likely value; 1 = the model's distribution). New and
+            continued frames draw each tier at it times the model's default tier factor
+            (``melnet.sampling.default_tier_temperatures``: tier 1 a little above, the finer tiers below); a fill
+            draws every tier at it.
         seed: random seed (the same seed gives the same frames).
     """
 
@@ -62,7 +65,7 @@ class GenerateRequest:
     cursor: int = 0
     start: int = 0
     end: int = 0
-    temperature: float = 0.8
+    temperature: float = 1.0
     seed: int = 0
 
     def frames(self, config: MelConfig = DEFAULT_CONFIG) -> int:
@@ -99,6 +102,7 @@ def generation_job(request: GenerateRequest, mel: np.ndarray, model_path: Path |
 
     def job(progress: Progress, cancel: CancelToken) -> int:
         from vocoder_studio.melnet import load_model, sample
+        from vocoder_studio.melnet.sampling import default_tier_temperatures
 
         model = load_model(model_path or default_model_path(config), config)
         seen = [0]
@@ -115,10 +119,12 @@ def generation_job(request: GenerateRequest, mel: np.ndarray, model_path: Path |
         elif request.mode == "continue":
             cursor = min(max(request.cursor, 0), mel.shape[1])
             prime = mel[:, max(0, cursor - round(MAX_PRIME_SECONDS / config.frame_seconds)) : cursor]
-            kwargs = {"prime": prime if prime.shape[1] else None, "frames": request.frames(config)}
+            kwargs = {"prime": prime if prime.shape[1] else None, "frames": request.frames(config),
+                      "tier_temperatures": default_tier_temperatures(model.config.n_tiers)}
             offset, keep = cursor - prime.shape[1], (prime.shape[1], prime.shape[1] + request.frames(config))
         else:
-            kwargs = {"frames": request.frames(config)}
+            kwargs = {"frames": request.frames(config),
+                      "tier_temperatures": default_tier_temperatures(model.config.n_tiers)}
             keep = (0, request.frames(config))
 
         def on_frames(start: int, block: np.ndarray) -> None:

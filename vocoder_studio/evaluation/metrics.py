@@ -164,7 +164,8 @@ def _localmin(x: np.ndarray, *, axis: int = 0) -> np.ndarray:
 
 
 def f0_track(audio: np.ndarray, sample_rate: int = DEFAULT_CONFIG.sample_rate,
-             hop_length: int = DEFAULT_CONFIG.hop_length) -> tuple[np.ndarray, np.ndarray]:
+             hop_length: int = DEFAULT_CONFIG.hop_length,
+             f0_range: tuple[float, float] = F0_RANGE_HZ) -> tuple[np.ndarray, np.ndarray]:
     """Fundamental frequency by probabilistic YIN (``librosa.pyin``, Mauch & Dixon 2014), one value a hop.
 
     librosa's numba ``localmin`` kernel crashes the interpreter (SIGSEGV) with numba 0.68 / numpy 2.4, so the
@@ -172,6 +173,7 @@ def f0_track(audio: np.ndarray, sample_rate: int = DEFAULT_CONFIG.sample_rate,
 
     Args:
         audio: ``(samples,)`` at ``sample_rate`` Hz.
+        f0_range: pYIN's search range ``(fmin, fmax)`` in Hz.
     Returns:
         ``(f0, voiced)``: float64 Hz (NaN where unvoiced) and bool, both ``(frames,)``.
     """
@@ -180,11 +182,44 @@ def f0_track(audio: np.ndarray, sample_rate: int = DEFAULT_CONFIG.sample_rate,
     saved = librosa.util.localmin
     librosa.util.localmin = _localmin
     try:
-        f0, voiced, _ = librosa.pyin(np.asarray(audio, np.float64), fmin=F0_RANGE_HZ[0], fmax=F0_RANGE_HZ[1],
+        f0, voiced, _ = librosa.pyin(np.asarray(audio, np.float64), fmin=f0_range[0], fmax=f0_range[1],
                                      sr=sample_rate, frame_length=4 * hop_length, hop_length=hop_length)
     finally:
         librosa.util.localmin = saved
     return f0, np.asarray(voiced, bool)
+
+
+#: The speaking-voice range (Hz) of :func:`voicing`: pYIN's default C2–C6 lets it call noise "voiced" at 1 kHz.
+SPEECH_F0_HZ = (60.0, 400.0)
+
+
+def voicing(audio: np.ndarray, sample_rate: int = DEFAULT_CONFIG.sample_rate, window_s: float = 2.0,
+            f0_range: tuple[float, float] = SPEECH_F0_HZ) -> tuple[float, float]:
+    """Is there a voice with a pitch? pYIN (:func:`f0_track`, Mauch & Dixon 2014) over ``window_s`` windows of
+    ``audio`` (a last window shorter than half of that joins the one before), pooled.
+
+    Args:
+        audio: ``(samples,)`` at ``sample_rate`` Hz.
+    Returns:
+        ``(voiced_fraction, median_f0)``: the fraction of hops pYIN calls voiced (0…1) and the median F0 in Hz of
+        those hops (NaN when none is voiced).
+    """
+    audio = np.asarray(audio, np.float64).reshape(-1)
+    step = max(1, round(window_s * sample_rate))
+    starts = list(range(0, max(1, audio.size), step))
+    if len(starts) > 1 and audio.size - starts[-1] < step // 2:
+        starts.pop()
+    bounds = [*starts[1:], audio.size]
+    f0s, flags = [], []
+    for a, b in zip(starts, bounds, strict=True):
+        f0, voiced = f0_track(audio[a:b], sample_rate, f0_range=f0_range)
+        f0s.append(f0)
+        flags.append(voiced)
+    f0_all, voiced_all = np.concatenate(f0s), np.concatenate(flags)
+    if not voiced_all.size:
+        return 0.0, float("nan")
+    median = float(np.nanmedian(f0_all[voiced_all])) if voiced_all.any() else float("nan")
+    return float(voiced_all.mean()), median
 
 
 def f0_scores(reference: np.ndarray, test: np.ndarray,

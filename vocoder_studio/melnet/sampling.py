@@ -17,13 +17,14 @@ How context is used (``known`` cells are kept exactly, the others are sampled):
   The output keeps every cell outside the gap bit for bit.
 
 Temperature ``τ`` divides the mixture logits and multiplies the component scales; ``τ = 0`` takes the mean of
-the most likely component (deterministic). The same seed gives the same sample.
+the most likely component (deterministic). Each tier may draw at its own temperature, ``τ`` times a per-tier
+factor (``tier_temperatures``, coarsest first). The same seed gives the same sample.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,19 @@ FramesFn = Callable[[int, np.ndarray], None]
 #: Sampled values are kept within ± this many band standard deviations of the band mean (the data lies within
 #: about ±4): a draw from a mixture's tail fed back into the network must not grow without bound.
 SAMPLE_LIMIT = 8.0
+
+#: Per-tier temperature factors (coarsest first) for new and continued frames of a 4-tier model, chosen on the
+#: corpus's validation levels by the pYIN voiced fraction of HiFi-GAN audio (scripts/melnet_voicing.py). Tier 1
+#: a little above 1: at 1 and below the coarse tier drifts into silence, a state it rarely leaves (at 0.8 most
+#: of a 4 s sample is silent); the upper tiers at 0, their most likely component's mean: their independent
+#: per-cell noise blurs the harmonics between the coarse bands (keeping tier 1 true and resampling tiers 2-4
+#: at 1 halves real speech's voiced fraction).
+VOICED_TIER_TEMPERATURES = (1.1, 0.0, 0.0, 0.0)
+
+
+def default_tier_temperatures(n_tiers: int) -> tuple[float, ...] | None:
+    """:data:`VOICED_TIER_TEMPERATURES` for a model of that many tiers, else None (every tier at ``τ``)."""
+    return VOICED_TIER_TEMPERATURES if n_tiers == len(VOICED_TIER_TEMPERATURES) else None
 
 
 def _check_cancel(cancel: Any) -> None:
@@ -236,16 +250,19 @@ class _TierRun:
         return logp
 
 
-def _generate(model: MelNet, target: np.ndarray, known: np.ndarray, temperature: float, seed: int,
-              progress: ProgressFn | None, cancel: Any, on_frames: FramesFn | None, chunk: int,
+def _generate(model: MelNet, target: np.ndarray, known: np.ndarray, temperature: float | Sequence[float],
+              seed: int, progress: ProgressFn | None, cancel: Any, on_frames: FramesFn | None, chunk: int,
               score: bool = False) -> tuple[np.ndarray, list[torch.Tensor | None]]:
-    """Fill the unknown cells of ``target`` ``(n_mels, T)`` (raw ln-mel; ``known`` same shape, bool)."""
+    """Fill the unknown cells of ``target`` ``(n_mels, T)`` (raw ln-mel; ``known`` same shape, bool); tier ``g``
+    draws at ``temperature[g]`` (one number: every tier at it)."""
     config = model.config
     n_mels, frames = target.shape
     if n_mels != config.n_mels:
         raise MelShapeError(f"mel has {n_mels} bands; this MelNet models {config.n_mels}")
     if frames < 1:
         raise MelNetError("nothing to generate: 0 frames")
+    temperatures = ([float(temperature)] * config.n_tiers if isinstance(temperature, (int, float))
+                    else [float(t) for t in temperature])
     generator = torch.Generator().manual_seed(int(seed))
     model.eval()
     logps: list[torch.Tensor | None] = []
@@ -283,7 +300,7 @@ def _generate(model: MelNet, target: np.ndarray, known: np.ndarray, temperature:
                     emitted = ready
 
             _check_cancel(cancel)
-            logps.append(run.run(temperature, generator, score, after))
+            logps.append(run.run(temperatures[g], generator, score, after))
             done_frames += int(parts[g].shape[0])
         out = _raw(model, tiering.interleave(parts), target, known)
         if on_frames is not None and emitted < frames:  # frames after the last one sampled (all known)
@@ -300,7 +317,8 @@ def _raw(model: MelNet, x: torch.Tensor, target: np.ndarray, known: np.ndarray) 
 
 
 def sample(model: MelNet, frames: int = 0, *, prime: np.ndarray | None = None, source: np.ndarray | None = None,
-           inpaint: tuple[int, int] | None = None, temperature: float = 1.0, seed: int = 0,
+           inpaint: tuple[int, int] | None = None, temperature: float = 1.0,
+           tier_temperatures: Sequence[float] | None = None, seed: int = 0,
            progress: ProgressFn | None = None, cancel: Any = None, on_frames: FramesFn | None = None,
            chunk: int = 8, floor: float | None = None, threads: int | None = 1) -> np.ndarray:
     """Sample a mel from MelNet.
@@ -316,6 +334,9 @@ def sample(model: MelNet, frames: int = 0, *, prime: np.ndarray | None = None, s
         model: a trained :class:`MelNet` (``load_model``).
         frames: new frames (unconditional, continuation); ignored when inpainting.
         temperature: ``τ >= 0``; 0 is deterministic (the most likely component's mean).
+        tier_temperatures: one factor ``>= 0`` per tier, coarsest first: tier ``g`` draws at ``temperature ×
+            tier_temperatures[g]`` (None: 1 for every tier, the same ``τ`` everywhere).
+            :data:`VOICED_TIER_TEMPERATURES` are the factors the command line and the window use.
         seed: the random seed (the same seed, model and arguments give the same output).
         progress: ``progress(fraction, "tier g/n, frame i/T")`` after each frame of each tier.
         cancel: checked between frames: an object with ``check()`` that raises (the engine's ``CancelToken``)
@@ -329,7 +350,8 @@ def sample(model: MelNet, frames: int = 0, *, prime: np.ndarray | None = None, s
     Returns:
         the ln-mel ``(n_mels, T)`` float32.
     Raises:
-        MelNetError: no frames to generate, or an inpainting range outside the source.
+        MelNetError: no frames to generate, an inpainting range outside the source, a negative or non-finite
+            temperature, or not one tier temperature per tier.
         MelShapeError: a prime/source of the wrong shape or with non-finite values.
         JobCancelled: cancelled between frames.
     """
@@ -354,8 +376,13 @@ def sample(model: MelNet, frames: int = 0, *, prime: np.ndarray | None = None, s
         known[:, : prefix.shape[1]] = True
     if not math.isfinite(temperature) or temperature < 0:
         raise MelNetError(f"temperature must be a finite number >= 0, not {temperature}")
+    factors = [1.0] * model.config.n_tiers if tier_temperatures is None else [float(v) for v in tier_temperatures]
+    if len(factors) != model.config.n_tiers or not all(math.isfinite(v) and v >= 0 for v in factors):
+        raise MelNetError(f"tier temperatures must be {model.config.n_tiers} finite numbers >= 0 (one per tier, "
+                          f"coarsest first), not {list(tier_temperatures or [])}")
     with intra_op_threads(threads):
-        out, _ = _generate(model, target, known, temperature, seed, progress, cancel, on_frames, chunk)
+        out, _ = _generate(model, target, known, [temperature * v for v in factors], seed, progress, cancel,
+                           on_frames, chunk)
     if floor is not None:
         out = np.where(known, out, np.maximum(out, floor)).astype(np.float32)
     return out

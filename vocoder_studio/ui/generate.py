@@ -62,8 +62,10 @@ class GeneratePanel(QWidget):
         self.temperature_spin = QDoubleSpinBox()
         self.temperature_spin.setRange(0.0, 1.5)
         self.temperature_spin.setSingleStep(0.05)
-        self.temperature_spin.setValue(0.8)
-        self.temperature_spin.setToolTip("0 = the most likely frames (smooth, dull); 1 = the model's own spread")
+        self.temperature_spin.setValue(1.0)
+        self.temperature_spin.setToolTip("0 = the most likely frames (smooth, dull; new sound fades to silence "
+                                         "below about 0.8); 1 = the model's own spread, each tier scaled for a "
+                                         "voice (see generate --tier-temperatures)")
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2**31 - 1)
         self.seed_spin.setToolTip("the same seed gives the same frames")

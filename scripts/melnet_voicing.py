@@ -1,0 +1,337 @@
+"""Why are MelNet's samples unvoiced? Measurements on HiFi-GAN audio with pYIN (60-400 Hz, 2 s windows):
+
+- ``real``: real speech through the same pipeline (validation, test levels, unseen English);
+- ``tiers``: which tier loses the harmonics: real mels with tiers 1..k kept and tiers k+1..n resampled by the
+  model (each upper tier sees a true lower view up to k), k = n-1 … 0, per temperature;
+- ``draw``: how the mixture is drawn (temperature on weights and scales, on scales only, the most likely
+  component) and per-tier temperatures, on unconditional samples and continuations.
+
+Figures are means over clips (and seeds); validation chooses, test levels and English report.
+
+    nice -n 10 python scripts/melnet_voicing.py real tiers draw --set valid --json /tmp/voicing.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import math
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vocoder_studio.audio import load_audio, wav_to_mel
+from vocoder_studio.audio.mel import DEFAULT_CONFIG
+from vocoder_studio.evaluation.metrics import voicing
+from vocoder_studio.melnet import load_model
+from vocoder_studio.melnet import sampling as melnet_sampling
+from vocoder_studio.melnet import tiers as tiering
+from vocoder_studio.melnet.model import MelNet
+from vocoder_studio.training import corpus
+from vocoder_studio.vocoders.checkpoints import find_model
+from vocoder_studio.vocoders.registry import create_vocoder
+
+ROOT = Path(__file__).resolve().parent.parent
+FPS = 1.0 / DEFAULT_CONFIG.frame_seconds
+FLOOR = DEFAULT_CONFIG.floor_ln
+
+
+def pack_mels(split: str, count: int, seconds: float) -> list[np.ndarray]:
+    """``count`` clips of at least ``seconds`` from a corpus pack, evenly spread, cut to ``seconds``."""
+    pack = corpus.Pack.load(corpus.pack_path(split))
+    long = [i for i in range(len(pack)) if pack.clip(i).size >= seconds * pack.sample_rate]
+    pick = [long[int(j)] for j in np.linspace(0, len(long) - 1, num=min(count, len(long)))]
+    return [wav_to_mel(pack.clip(i)[: int(seconds * pack.sample_rate)]) for i in pick]
+
+
+def english_mels() -> list[np.ndarray]:
+    paths = [p for p in sorted(glob.glob("/usr/share/sounds/alsa/*.wav")) if not p.endswith("Noise.wav")]
+    paths.append(str(ROOT / "resources" / "example.flac"))
+    return [wav_to_mel(load_audio(p)) for p in paths]
+
+
+class Listener:
+    """HiFi-GAN + pYIN: the voiced fraction and median F0 of a mel ``(n_mels, T)``."""
+
+    def __init__(self) -> None:
+        self.hifigan = create_vocoder("hifigan")
+
+    def audio(self, mel: np.ndarray) -> np.ndarray:
+        return self.hifigan.vocode(mel).detach().cpu().numpy().reshape(-1)
+
+    def __call__(self, mel: np.ndarray) -> tuple[float, float]:
+        return voicing(self.audio(mel))
+
+
+# ------------------------------------------------------------------------------------ draw rules (experiments)
+def correlated_rule(rho: float, bands: int) -> Callable[..., float]:
+    """``corrρ``: the components ordered by their means, and the random numbers of the cells of one frame
+    correlated (``ρ``) with the frame's first cell: the same quantile across bands, a coherent frame. Counts its
+    calls to know where a frame starts (every cell of a frame must be drawn: new and continued frames)."""
+    limit = melnet_sampling.SAMPLE_LIMIT
+    unit = statistics.NormalDist()
+    state = {"calls": 0, "z_u": 0.0, "z_n": 0.0}
+    rest = math.sqrt(max(0.0, 1.0 - rho * rho))
+
+    def draw(params: list[float], mixtures: int, log_scale_min: float, temperature: float, uniform: float,
+             normal: float) -> float:
+        z_u = unit.inv_cdf(min(max(uniform, 1e-9), 1 - 1e-9))
+        if state["calls"] % bands == 0:
+            state["z_u"], state["z_n"] = z_u, normal
+        state["calls"] += 1
+        u = unit.cdf(rho * state["z_u"] + rest * z_u)
+        n = rho * state["z_n"] + rest * normal
+        mu, log_s, logits = params[:mixtures], params[mixtures: 2 * mixtures], params[2 * mixtures:]
+        if temperature <= 0:
+            k = logits.index(max(logits))
+        else:
+            order = sorted(range(mixtures), key=lambda i: mu[i])
+            top = max(logits)
+            weights = [math.exp((logits[i] - top) / temperature) for i in order]
+            goal, total, k = u * math.fsum(weights), 0.0, order[-1]
+            for i, w in zip(order, weights, strict=True):
+                total += w
+                if total >= goal:
+                    k = i
+                    break
+        value = mu[k] + math.exp(max(log_s[k], log_scale_min)) * temperature * n
+        return min(max(value, -limit), limit)
+
+    return draw
+
+
+def draw_rule(rule: str, bands: int = 0) -> Callable[..., float]:
+    """A replacement for ``sampling._draw``: ``both`` (the shipped rule: logits / τ and scales × τ), ``std``
+    (the model's weights, scales × τ), ``mode`` (the most likely component, scale × τ), ``mean`` (the most likely
+    component's mean, no noise)."""
+    if rule.startswith("corr"):
+        return correlated_rule(float(rule[4:]), bands)
+    limit = melnet_sampling.SAMPLE_LIMIT
+
+    def draw(params: list[float], mixtures: int, log_scale_min: float, temperature: float, uniform: float,
+             normal: float) -> float:
+        mu, log_s, logits = params[:mixtures], params[mixtures: 2 * mixtures], params[2 * mixtures:]
+        top = max(logits)
+        if rule in ("mode", "mean") or temperature <= 0:
+            k = logits.index(top)
+        else:
+            sharpen = temperature if rule == "both" else 1.0
+            weights = [math.exp((v - top) / sharpen) for v in logits]
+            goal, total, k = uniform * math.fsum(weights), 0.0, mixtures - 1
+            for i, w in enumerate(weights):
+                total += w
+                if total >= goal:
+                    k = i
+                    break
+        spread = 0.0 if rule == "mean" else temperature
+        value = mu[k] + math.exp(max(log_s[k], log_scale_min)) * spread * normal
+        return min(max(value, -limit), limit)
+
+    return draw
+
+
+def generate(model: MelNet, target: np.ndarray, known: np.ndarray, temperatures: Sequence[float], seed: int,
+             rule: str = "both") -> np.ndarray:
+    """Fill the unknown cells of ``target`` with tier ``g`` at ``temperatures[g]`` under draw ``rule``."""
+    saved_draw, saved_run = melnet_sampling._draw, melnet_sampling._TierRun.run
+    tier_of = {id(net): g for g, net in enumerate(model.tiers)}
+    rules = rule.split(",") if "," in rule else [rule] * len(temperatures)
+    bands = model.config.tier_bands()
+    draws = [draw_rule(r, bands[g]) for g, r in enumerate(rules)]
+
+    def run(self: melnet_sampling._TierRun, temperature: float, *args: object, **kw: object) -> object:
+        g = tier_of[id(self.net)]
+        melnet_sampling._draw = draws[g]
+        return saved_run(self, temperatures[g], *args, **kw)  # type: ignore[arg-type]
+
+    melnet_sampling._TierRun.run = run  # type: ignore[method-assign]
+    try:
+        out, _ = melnet_sampling._generate(model, target, known, 1.0, seed, None, None, None, 8)
+    finally:
+        melnet_sampling._draw, melnet_sampling._TierRun.run = saved_draw, saved_run  # type: ignore[method-assign]
+    return np.where(known, out, np.maximum(out, FLOOR)).astype(np.float32)
+
+
+def tier_mask(frames: int, n_mels: int, n_tiers: int, keep: int, only: int | None = None) -> np.ndarray:
+    """``(n_mels, frames)`` bool: True on the cells of tiers 1..keep (or, with ``only``, on every tier but tier
+    ``only``, 1-based)."""
+    parts = tiering.split(np.zeros((frames, n_mels), bool), n_tiers)
+    parts = [np.ones_like(p) if (g < keep if only is None else g != only - 1) else p for g, p in enumerate(parts)]
+    return tiering.interleave(parts).T.copy()
+
+
+# ------------------------------------------------------------------------------------------------ experiments
+def exp_real(listen: Listener, sets: dict[str, list[np.ndarray]]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for name, mels in sets.items():
+        rows = [listen(m) for m in mels]
+        out[name] = {"voiced": float(np.mean([r[0] for r in rows])),
+                     "voiced_per_clip": [round(r[0], 3) for r in rows],
+                     "median_f0": [round(r[1], 1) for r in rows]}
+        print(f"real {name}: voiced {out[name]['voiced']:.3f} per clip {out[name]['voiced_per_clip']}", flush=True)
+    return out
+
+
+def exp_tiers(model: MelNet, listen: Listener, mels: list[np.ndarray], temps: list[float]) -> dict[str, object]:
+    n = model.config.n_tiers
+    out: dict[str, object] = {}
+    for tau in temps:
+        for keep in range(n - 1, -1, -1):
+            vals = []
+            for i, mel in enumerate(mels):
+                known = tier_mask(mel.shape[1], mel.shape[0], n, keep)
+                fake = generate(model, mel, known, [tau] * n, seed=i)
+                vals.append(listen(fake)[0])
+            key = f"T{tau:g}_keep{keep}"
+            out[key] = float(np.mean(vals))
+            print(f"tiers τ {tau:g}: true tiers 1..{keep}, model {keep + 1}..{n}: voiced {out[key]:.3f} "
+                  f"{np.round(vals, 2).tolist()}", flush=True)
+    return out
+
+
+def exp_single(model: MelNet, listen: Listener, mels: list[np.ndarray], temps: list[float], rule: str
+               ) -> dict[str, object]:
+    """Real mels with one tier resampled (all the others true): whose draws cost the voice?"""
+    n = model.config.n_tiers
+    out: dict[str, object] = {}
+    for tau in temps:
+        for only in range(1, n + 1):
+            vals = []
+            for i, mel in enumerate(mels):
+                known = tier_mask(mel.shape[1], mel.shape[0], n, 0, only)
+                vals.append(listen(generate(model, mel, known, [tau] * n, seed=i, rule=rule))[0])
+            key = f"{rule}_T{tau:g}_only{only}"
+            out[key] = float(np.mean(vals))
+            print(f"single {rule} τ {tau:g}: only tier {only} resampled: voiced {out[key]:.3f} "
+                  f"{np.round(vals, 2).tolist()}", flush=True)
+    return out
+
+
+def exp_forced(model: MelNet, listen: Listener, mels: list[np.ndarray]) -> dict[str, object]:
+    """Teacher forcing: tier g's cells replaced by the most likely component's mean that the full forward pass
+    predicts from the *true* cells before them (and the true lower tiers), the other tiers true. Voiced here
+    but not when sampled: the loss comes from sampling (errors fed back); unvoiced here: the tier cannot
+    predict the harmonics even from the truth (capacity)."""
+    from vocoder_studio.melnet.model import gmm_parts
+
+    n = model.config.n_tiers
+    out: dict[str, object] = {}
+    for g in range(n):
+        vals = []
+        for mel in mels:
+            with torch.inference_mode():
+                x = model.normalise(torch.from_numpy(mel).unsqueeze(0))
+                parts, params = model.tier_params(x, only=g)
+                net = model.tiers[g]
+                mu, _, log_w = gmm_parts(params[g][0], net.mixtures, net.log_scale_min)  # type: ignore[index]
+                parts = [p[0].clone() for p in parts]
+                parts[g] = mu.gather(-1, log_w.argmax(-1, keepdim=True)).squeeze(-1)
+                guess = model.denormalise(tiering.interleave(parts)).numpy()
+            vals.append(listen(np.maximum(guess, FLOOR).astype(np.float32))[0])
+        out[f"forced_tier{g + 1}"] = float(np.mean(vals))
+        print(f"forced: tier {g + 1} predicted from the truth (greedy), others true: voiced "
+              f"{out[f'forced_tier{g + 1}']:.3f} {np.round(vals, 2).tolist()}", flush=True)
+    return out
+
+
+def continuation(model: MelNet, listen: Listener, mel: np.ndarray, temps: Sequence[float], seed: int, rule: str,
+                 prime_s: float = 2.0, new_s: float = 2.0) -> tuple[float, float, float]:
+    """Voiced fraction of the new ``new_s`` s, its first second's median F0 and the prime's median F0."""
+    p, q = min(round(prime_s * FPS), mel.shape[1]), round(new_s * FPS)
+    target = np.concatenate([mel[:, :p], np.zeros((mel.shape[0], q), np.float32)], axis=1)
+    known = np.zeros(target.shape, bool)
+    known[:, :p] = True
+    out = generate(model, target, known, temps, seed, rule)
+    audio = listen.audio(out)
+    hop = DEFAULT_CONFIG.hop_length
+    voiced, _ = voicing(audio[p * hop:])
+    _, f0_first = voicing(audio[p * hop: (p + round(FPS)) * hop])
+    _, f0_prime = voicing(audio[: p * hop])
+    return voiced, f0_first, f0_prime
+
+
+def unconditional(model: MelNet, listen: Listener, temps: Sequence[float], seed: int, rule: str,
+                  seconds: float = 4.0) -> float:
+    frames = round(seconds * FPS)
+    target = np.zeros((model.config.n_mels, frames), np.float32)
+    out = generate(model, target, np.zeros(target.shape, bool), temps, seed, rule)
+    return listen(out)[0]
+
+
+def exp_draw(model: MelNet, listen: Listener, mels: list[np.ndarray], configs: list[tuple[str, list[float]]],
+             seeds: int) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for rule, temps in configs:
+        t0 = time.perf_counter()
+        cont = [continuation(model, listen, m, temps, seed=i, rule=rule) for i, m in enumerate(mels)]
+        unc = [unconditional(model, listen, temps, seed=s, rule=rule) for s in range(seeds)]
+        cents = [abs(1200 * math.log2(a / b)) for _, a, b in cont if a == a and b == b]
+        key = f"{rule}_{'/'.join(f'{t:g}' for t in temps)}"
+        out[key] = {"continuation_voiced": float(np.mean([c[0] for c in cont])),
+                    "unconditional_voiced": float(np.mean(unc)),
+                    "f0_first_s_cents_off": float(np.median(cents)) if cents else None,
+                    "f0_pairs": [[round(a, 1), round(b, 1)] for _, a, b in cont],
+                    "per_clip": [round(c[0], 2) for c in cont], "per_seed": [round(u, 2) for u in unc]}
+        r = out[key]
+        print(f"draw {key}: continuation {r['continuation_voiced']:.3f} {r['per_clip']}, unconditional "
+              f"{r['unconditional_voiced']:.3f} {r['per_seed']}, F0 first s off by {r['f0_first_s_cents_off']} "
+              f"cents ({time.perf_counter() - t0:.0f} s)", flush=True)
+    return out
+
+
+def parse_configs(specs: list[str], n: int) -> list[tuple[str, list[float]]]:
+    """``RULE:T`` or ``RULE:T1/T2/…/Tn``; RULE may be one per tier, ``R1,R2,…,Rn``."""
+    out = []
+    for spec in specs:
+        rule, _, temps = spec.partition(":")
+        values = [float(v) for v in temps.split("/")]
+        out.append((rule, values * n if len(values) == 1 else values))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("experiments", nargs="+", choices=["real", "tiers", "single", "forced", "draw"])
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--set", default="valid", choices=["valid", "test", "english"])
+    parser.add_argument("--clips", type=int, default=6)
+    parser.add_argument("--seeds", type=int, default=3, help="unconditional samples per draw configuration")
+    parser.add_argument("--temps", default="0.5,0.8,1.0", help="tiers: temperatures")
+    parser.add_argument("--configs", nargs="*", default=["both:1.0", "both:0.8", "std:0.8", "mode:1.0",
+                                                         "mean:0"])
+    parser.add_argument("--rule", default="both", help="single: the draw rule")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    model = load_model(args.model or find_model("melnet.pt"))
+    listen = Listener()
+    if args.set == "english":
+        mels = english_mels()
+    else:
+        mels = pack_mels(args.set, args.clips, 4.0)
+    report: dict[str, object] = {"set": args.set, "clips": len(mels)}
+    if "real" in args.experiments:
+        report["real"] = exp_real(listen, {"valid": pack_mels("valid", args.clips, 4.0),
+                                           "test": pack_mels("test", args.clips, 4.0), "english": english_mels()})
+    if "tiers" in args.experiments:
+        report["tiers"] = exp_tiers(model, listen, [m[:, : round(3 * FPS)] for m in mels],
+                                    [float(t) for t in args.temps.split(",")])
+    if "single" in args.experiments:
+        report["single"] = exp_single(model, listen, [m[:, : round(3 * FPS)] for m in mels],
+                                      [float(t) for t in args.temps.split(",")], args.rule)
+    if "forced" in args.experiments:
+        report["forced"] = exp_forced(model, listen, [m[:, : round(3 * FPS)] for m in mels])
+    if "draw" in args.experiments:
+        report["draw"] = exp_draw(model, listen, mels, parse_configs(args.configs, model.config.n_tiers),
+                                  args.seeds)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
