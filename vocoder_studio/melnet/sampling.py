@@ -11,10 +11,13 @@ How context is used (``known`` cells are kept exactly, the others are sampled):
 - *continuation* (``prime``): the prefix is known in every tier; generation proceeds left to right after it.
 - *inpainting* (``source`` + ``inpaint=(start, end)``): every cell outside frames ``[start, end)`` is known.
   Within a tier the order is left to right, so a tier sees the frames *before* the gap directly, and the frames
-  *after* the gap only through its conditioning: every upper tier (2…n) is conditioned on the whole view of the
+  *after* the gap through its conditioning: every upper tier (2…n) is conditioned on the whole view of the
   tiers below it, run by bidirectional RNNs over both axes, which holds the right-hand frames (known) as well
-  as the gap as sampled by the lower tiers. Tier 1 (the coarsest) fills the gap from the left context only.
-  The output keeps every cell outside the gap bit for bit.
+  as the gap as sampled by the lower tiers. Tier 1 (the coarsest) of a ``bidirectional`` model runs its future
+  stack backward over the known frames after the gap once, before sampling it, so that each gap frame sees
+  what follows; a left-to-right model's tier 1 fills from the left context only. The output keeps every cell
+  outside the gap bit for bit. Continuation and unconditional sampling have no right context: they run no
+  future stack and cost what they did.
 
 Temperature ``τ`` divides the mixture logits and multiplies the component scales; ``τ = 0`` takes the mean of
 the most likely component (deterministic). The same seed gives the same sample.
@@ -117,10 +120,17 @@ class _TierRun:
     match it, tested), only cheaper per call.
     """
 
-    def __init__(self, net: TierNet, x: torch.Tensor, known: torch.Tensor, view: torch.Tensor | None) -> None:
+    def __init__(self, net: TierNet, x: torch.Tensor, known: torch.Tensor, view: torch.Tensor | None,
+                 right: torch.Tensor | None = None) -> None:
         self.net, self.x, self.known = net, x, known
         self.frames, self.bands = x.shape
         cond_t, cond_f = net.conditioning(None if view is None else view.unsqueeze(0), self.frames)
+        # the future stack (tier 1 of a bidirectional model) over the right-hand known cells ``right`` (T, F),
+        # run once for the whole tier: its terms join the conditioning (layer 0) and each layer's context
+        future_t, future_c = net.future_terms(x.unsqueeze(0), None if right is None else right.unsqueeze(0))
+        if future_t is not None:
+            cond_t = future_t if cond_t is None else cond_t + future_t
+        self.future = None if future_c is None else [c[0, :, 0] for c in future_c]  # L × (T, H)
         self.cond_t = cond_t
         # layer-0 inputs without the value-dependent term, per frame: (T, F, H) (or (F, H) without conditioning)
         time_base = net.time_in.bias + net.band_embedding
@@ -172,6 +182,8 @@ class _TierRun:
                 bias, weight = self.proj_c[i]
                 c = torch.addmm(bias, central[i], weight).add_(c)
                 outs[i] = outs[i] + c
+        if self.future is not None:
+            outs = [out + future[t] for out, future in zip(outs, self.future, strict=True)]
         return outs
 
     def run(self, temperature: float, generator: torch.Generator, score: bool = False,
@@ -238,8 +250,10 @@ class _TierRun:
 
 def _generate(model: MelNet, target: np.ndarray, known: np.ndarray, temperature: float, seed: int,
               progress: ProgressFn | None, cancel: Any, on_frames: FramesFn | None, chunk: int,
-              score: bool = False) -> tuple[np.ndarray, list[torch.Tensor | None]]:
-    """Fill the unknown cells of ``target`` ``(n_mels, T)`` (raw ln-mel; ``known`` same shape, bool)."""
+              score: bool = False, right: np.ndarray | None = None) -> tuple[np.ndarray, list[torch.Tensor | None]]:
+    """Fill the unknown cells of ``target`` ``(n_mels, T)`` (raw ln-mel; ``known`` same shape, bool). ``right``
+    (same shape, bool): the cells a bidirectional tier 1 sees ahead of it; default: the known cells of the frames
+    after the last frame holding an unknown cell (none when generation runs to the end)."""
     config = model.config
     n_mels, frames = target.shape
     if n_mels != config.n_mels:
@@ -254,6 +268,11 @@ def _generate(model: MelNet, target: np.ndarray, known: np.ndarray, temperature:
         x = torch.where(torch.from_numpy(known.T.copy()), x, torch.zeros(()))
         parts = [p.clone() for p in tiering.split(x, config.n_tiers)]
         masks = tiering.split(torch.from_numpy(known.T.copy()), config.n_tiers)
+        if right is None:
+            unknown_frames = np.flatnonzero(~known.all(axis=0))
+            right = known.copy()
+            right[:, : int(unknown_frames.max()) + 1 if unknown_frames.size else 0] = False
+        right_1 = tiering.split(torch.from_numpy(right.T.copy()), config.n_tiers)[0]
         time_index = tiering.split(torch.arange(frames).unsqueeze(1).expand(frames, n_mels), config.n_tiers)
         total = sum(int(p.shape[0]) for p in parts)
         done_frames = 0
@@ -263,7 +282,7 @@ def _generate(model: MelNet, target: np.ndarray, known: np.ndarray, temperature:
         for g, net in enumerate(model.tiers):
             assert isinstance(net, TierNet)
             view = tiering.views(parts[:g], config.n_tiers)[-1] if g else None
-            run = _TierRun(net, parts[g], masks[g], view)
+            run = _TierRun(net, parts[g], masks[g], view, right_1 if g == 0 else None)
             base = done_frames
 
             def after(t: int, g: int = g, base: int = base, view: torch.Tensor | None = view) -> None:
@@ -361,11 +380,17 @@ def sample(model: MelNet, frames: int = 0, *, prime: np.ndarray | None = None, s
     return out
 
 
-def incremental_log_probs(model: MelNet, mel: np.ndarray) -> list[torch.Tensor]:
+def incremental_log_probs(model: MelNet, mel: np.ndarray, gap_end: int | None = None) -> list[torch.Tensor]:
     """Each tier's per-cell log-probability ``(T_g, F_g)`` (normalised units) computed by the *sampler's*
-    incremental pass with every cell known — equal, up to float rounding, to the full forward pass's."""
+    incremental pass with every cell known — equal, up to float rounding, to the full forward pass's
+    (``MelNet.tier_params``). ``gap_end``: a bidirectional tier 1 sees the frames from it on as its right
+    context (as when a gap ending there is filled); None: no right context."""
     target = _checked(mel, model.config.n_mels, "mel")
-    _, logps = _generate(model, target, np.ones(target.shape, bool), 1.0, 0, None, None, None, 8, score=True)
+    right = np.zeros(target.shape, bool)
+    if gap_end is not None:
+        right[:, gap_end:] = True
+    _, logps = _generate(model, target, np.ones(target.shape, bool), 1.0, 0, None, None, None, 8, score=True,
+                         right=right)
     return [lp for lp in logps if lp is not None]
 
 
