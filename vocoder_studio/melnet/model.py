@@ -219,8 +219,15 @@ class FeatureNet(nn.Module):
 class FutureStack(nn.Module):
     """Tier 1's view of the known frames after a gap: a two-layer GRU of ``2H`` units run backward in time over
     ``(frame × known, known)``; its summary of frame ``t`` (frames ``>= t``) is projected into layer 0 of the
-    time-delayed stack (per band) and into each frequency-delayed layer's context. The projections start at
-    zero, so a bidirectional model made from a left-to-right one computes the same densities until it trains."""
+    time-delayed stack (per band) and into each frequency-delayed layer's context. Beside it, each band's layer-0
+    input also gets the band's nearest known value at or after ``t``, weighted by its closeness (``exp(-d/τ)``
+    for ``d`` frames away, τ in :attr:`SCALES`): a direct path, as the time-delayed stack sees the previous frame
+    directly, that gradients reach from the first step (the GRU's path only once its projection has grown).
+    Every projection starts at zero, so a bidirectional model made from a left-to-right one computes the same
+    densities until it trains."""
+
+    #: closeness scales (tier-1 frames) of the nearest known value's weights
+    SCALES = (1.0, 3.0, 10.0)
 
     def __init__(self, hidden: int, bands: int, layers: int) -> None:
         super().__init__()
@@ -229,9 +236,11 @@ class FutureStack(nn.Module):
         self.gru = nn.GRU(2 * hidden, 2 * hidden, num_layers=2, batch_first=True)
         self.to_time = nn.Linear(2 * hidden, bands * hidden)
         self.to_context = nn.Linear(2 * hidden, layers * hidden)
-        for lin in (self.to_time, self.to_context):
+        self.nearest = nn.Linear(2 * len(self.SCALES) + 1, hidden, bias=False)
+        for lin in (self.to_time, self.to_context, self.nearest):
             nn.init.zeros_(lin.weight)
-            nn.init.zeros_(lin.bias)
+            if lin.bias is not None:
+                nn.init.zeros_(lin.bias)
 
     def forward(self, x: torch.Tensor, known: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """``x`` ``(B, T, F)`` normalised values, ``known`` ``(B, T, F)`` bool (the right-hand cells it may see)
@@ -243,7 +252,15 @@ class FutureStack(nn.Module):
         out, _ = self.gru(h.flip(1))
         out = out.flip(1)
         ahead = (known.any(dim=-1).flip(1).cumsum(1).flip(1) > 0).to(x.dtype).unsqueeze(-1)  # (B, T, 1)
-        time = (self.to_time(out) * ahead).reshape(b, t, f, self.hidden)
+        # each band's nearest known frame at or after t: its index (t if none), value and distance
+        frame = torch.arange(t, device=x.device).view(1, t, 1)
+        index = torch.where(known, frame, torch.full_like(frame, t)).flip(1).cummin(1).values.flip(1)
+        has = (index < t).to(x.dtype)
+        value = x.gather(1, index.clamp(max=t - 1)) * has
+        distance = (index - frame).to(x.dtype)
+        weights = [torch.exp(-distance / scale) * has for scale in self.SCALES]
+        features = torch.stack([*(value * w for w in weights), *weights, has], dim=-1)  # (B, T, F, 2S + 1)
+        time = (self.to_time(out) * ahead).reshape(b, t, f, self.hidden) + self.nearest(features)
         ctx = (self.to_context(out) * ahead).reshape(b, t, self.n_layers, 1, self.hidden)
         return time, list(ctx.unbind(2))
 
