@@ -32,6 +32,7 @@ def load_any(path: str) -> MelNet:
     if isinstance(data, dict) and "identity" in data:
         hyper = dict(data["identity"]["hyperparameters"])
         hyper.pop("tier", None)
+        hyper.pop("future_only", None)
         model = MelNet(MelNetConfig.from_dict(hyper, path))
         model.load_state_dict(data["model"])
         return model.eval()

@@ -18,12 +18,13 @@ Causality inside a tier (frame by frame in time, low to high frequency within a 
   stack's output of the same depth;
 - upper tiers add features of the tiers below (a bidirectional GRU along each axis over the lower view) into
   layer 0 of both stacks; the lower view is known when a tier is sampled, so it may look both ways;
-- the *future* stack (tier 1 of a ``bidirectional`` model, for inpainting): a GRU run backward in time over the
-  known frames *after* a gap (input: each frame times its known mask, and the mask), so that frame ``t``'s
-  summary holds every right-hand frame ``>= t`` that is known in advance; it is added into layer 0 of the
-  time-delayed stack (per band) and into the context of every frequency-delayed layer (as the centralized stack
-  is), and is exactly zero for a frame with nothing known after it (continuation and unconditional sampling
-  are the unidirectional model's). This follows MelNet's own bidirectional conditioning (the feature network of
+- the *future* stack (tier 1 of a ``bidirectional`` model, for inpainting, :class:`FutureStack`): a GRU run
+  backward in time over the known frames *after* a gap (input: each frame times its known mask, and the mask),
+  so that frame ``t``'s summary holds every right-hand frame ``>= t`` that is known in advance, and each band's
+  nearest known value weighted by its closeness; it is added into layer 0 of the time-delayed stack (per band)
+  and into the context of every frequency-delayed layer (as the centralized stack is), and is exactly zero for
+  a frame with nothing known after it (continuation and unconditional sampling are the unidirectional
+  model's). This follows MelNet's own bidirectional conditioning (the feature network of
   the upper tiers, Vasquez & Lewis 2019, section 4) for the coarsest tier, trained on random gaps: each
   training segment gets a random right-context start ``b`` (or none), the future stack sees the frames
   ``>= b`` only, and tier 1's loss counts the frames before ``b`` (frames after it would see their own future).
@@ -92,8 +93,12 @@ class MelNetConfig:
             raise MelNetError(f"MelNet config: right_context_rate {self.right_context_rate} must be in [0, 1]")
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as JSON values; a left-to-right model's omit ``bidirectional`` and ``right_context_rate``
+        (so its checkpoints and training runs read as before they existed)."""
         data = asdict(self)
         data["layers"] = list(self.layers)
+        if not self.bidirectional:
+            del data["bidirectional"], data["right_context_rate"]
         return data
 
     @classmethod
@@ -217,35 +222,60 @@ class FeatureNet(nn.Module):
 
 
 class FutureStack(nn.Module):
-    """Tier 1's view of the known frames after a gap: a two-layer GRU of ``2H`` units run backward in time over
-    ``(frame × known, known)``; its summary of frame ``t`` (frames ``>= t``) is projected into layer 0 of the
-    time-delayed stack (per band) and into each frequency-delayed layer's context. Beside it, each band's layer-0
-    input also gets the band's nearest known value at or after ``t``, weighted by its closeness (``exp(-d/τ)``
-    for ``d`` frames away, τ in :attr:`SCALES`): a direct path, as the time-delayed stack sees the previous frame
-    directly, that gradients reach from the first step (the GRU's path only once its projection has grown).
-    Every projection starts at zero, so a bidirectional model made from a left-to-right one computes the same
-    densities until it trains."""
+    """Tier 1's view of the known frames after a gap, three terms added into layer 0 of its time-delayed stack
+    (per band) and one into the context of each frequency-delayed layer:
 
-    #: closeness scales (tier-1 frames) of the nearest known value's weights
-    SCALES = (1.0, 3.0, 10.0)
+    - a two-layer GRU of ``2H`` units run backward in time over ``(frame × known, known)``: its summary of frame
+      ``t`` (frames ``>= t``) is projected into layer 0 and into every layer's context (as the centralized
+      stack's output is);
+    - each band's nearest known value at or after ``t``, ``v``, ``d`` frames ahead, weighted by the closeness
+      ``c_k(d)`` in (``1 / (d + 1)``, ``exp(-d / 3)``, ``exp(-d / 10)``): ``Σ_k n_k (v c_k(d))`` plus
+      ``Σ_k m_k c_k(d)``;
+    - the previous frame's value ``p`` weighted the same: ``Σ_k q_k (p c_k(d))``.
+
+    Every weight starts at zero but the last two paths' first: :meth:`init_interpolation` sets them to the time
+    stack's own input weight ``w`` (``n_0 = w``, ``q_0 = -w``), so that layer 0 reads its previous frame as
+    ``p + (v - p) / (d + 1)`` — one step of linear interpolation towards the next known frame — and the warm
+    started model fills like MelNet continuing along the interpolation line; training refines every path. Each
+    term is zero for a frame with nothing known at or after it: without a right context the model is exactly the
+    left-to-right one (continuation, unconditional sampling)."""
+
+    #: closeness functions of the distance ``d`` (tier-1 frames) to the nearest known frame; the first is the
+    #: step of linear interpolation
+    CLOSENESS = ("1/(d+1)", "exp(-d/3)", "exp(-d/10)")
 
     def __init__(self, hidden: int, bands: int, layers: int) -> None:
         super().__init__()
         self.bands, self.hidden, self.n_layers = bands, hidden, layers
+        k = len(self.CLOSENESS)
         self.inp = nn.Linear(2 * bands, 2 * hidden)
         self.gru = nn.GRU(2 * hidden, 2 * hidden, num_layers=2, batch_first=True)
         self.to_time = nn.Linear(2 * hidden, bands * hidden)
         self.to_context = nn.Linear(2 * hidden, layers * hidden)
-        self.nearest = nn.Linear(2 * len(self.SCALES) + 1, hidden, bias=False)
-        for lin in (self.to_time, self.to_context, self.nearest):
+        self.nearest = nn.Linear(2 * k, hidden, bias=False)
+        self.previous = nn.Linear(k, hidden, bias=False)
+        for lin in (self.to_time, self.to_context, self.nearest, self.previous):
             nn.init.zeros_(lin.weight)
             if lin.bias is not None:
                 nn.init.zeros_(lin.bias)
 
-    def forward(self, x: torch.Tensor, known: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """``x`` ``(B, T, F)`` normalised values, ``known`` ``(B, T, F)`` bool (the right-hand cells it may see)
-        → the time stack's layer-0 term ``(B, T, F, H)`` and each layer's context term ``L × (B, T, 1, H)``,
-        both zero for a frame with no known cell at or after it."""
+    @torch.no_grad()
+    def init_interpolation(self, time_in: nn.Linear) -> None:
+        """Set the nearest value's and the previous value's first weights to ``±`` the time stack's input weight
+        (``time_in``, ``Linear(1, H)``), the others to zero (see the class docstring)."""
+        self.nearest.weight.zero_()
+        self.previous.weight.zero_()
+        self.nearest.weight[:, 0] = time_in.weight[:, 0]
+        self.previous.weight[:, 0] = -time_in.weight[:, 0]
+
+    @staticmethod
+    def closeness(distance: torch.Tensor) -> torch.Tensor:
+        """``(..., 3)`` closeness weights of distances ``(...)`` (frames): see :attr:`CLOSENESS`."""
+        return torch.stack([1.0 / (distance + 1.0), torch.exp(-distance / 3.0), torch.exp(-distance / 10.0)], -1)
+
+    def forward(self, x: torch.Tensor, known: torch.Tensor) -> FutureTerms:
+        """``x`` ``(B, T, F)`` normalised values, ``known`` ``(B, T, F)`` bool (the right-hand cells it may see).
+        Only ``x``'s known cells are read."""
         b, t, f = x.shape
         m = known.to(x.dtype)
         h = self.inp(torch.cat([x * m, m], dim=-1))
@@ -255,14 +285,30 @@ class FutureStack(nn.Module):
         # each band's nearest known frame at or after t: its index (t if none), value and distance
         frame = torch.arange(t, device=x.device).view(1, t, 1)
         index = torch.where(known, frame, torch.full_like(frame, t)).flip(1).cummin(1).values.flip(1)
-        has = (index < t).to(x.dtype)
-        value = x.gather(1, index.clamp(max=t - 1)) * has
-        distance = (index - frame).to(x.dtype)
-        weights = [torch.exp(-distance / scale) * has for scale in self.SCALES]
-        features = torch.stack([*(value * w for w in weights), *weights, has], dim=-1)  # (B, T, F, 2S + 1)
-        time = (self.to_time(out) * ahead).reshape(b, t, f, self.hidden) + self.nearest(features)
+        has = (index < t).to(x.dtype).unsqueeze(-1)
+        value = (x * m).gather(1, index.clamp(max=t - 1)).unsqueeze(-1)
+        weights = self.closeness((index - frame).to(x.dtype)) * has  # (B, T, F, 3)
+        time = (self.to_time(out) * ahead).reshape(b, t, f, self.hidden) + self.nearest(
+            torch.cat([value * weights, weights], dim=-1))
         ctx = (self.to_context(out) * ahead).reshape(b, t, self.n_layers, 1, self.hidden)
-        return time, list(ctx.unbind(2))
+        return FutureTerms(time, list(ctx.unbind(2)), weights)
+
+    def previous_term(self, x_prev: torch.Tensor, terms: FutureTerms) -> torch.Tensor:
+        """The previous value's term ``(B, n, F, H)`` for previous frames ``x_prev`` ``(B, n, F)`` of the first
+        ``n`` frames of ``terms``."""
+        n = x_prev.shape[1]
+        return self.previous(x_prev.unsqueeze(-1) * terms.closeness[:, :n])
+
+
+@dataclass
+class FutureTerms:
+    """The future stack's output for ``T`` frames: ``time`` ``(B, T, F, H)`` (layer 0 of the time stack, without
+    the previous value's term), ``context`` ``L × (B, T, 1, H)``, ``closeness`` ``(B, T, F, 3)`` (zero where
+    nothing is known ahead)."""
+
+    time: torch.Tensor
+    context: list[torch.Tensor]
+    closeness: torch.Tensor
 
 
 @dataclass
@@ -309,6 +355,8 @@ class TierNet(nn.Module):
         self.central_layers = None if conditioned else nn.ModuleList(CentralLayer(hid) for _ in range(layers))
         self.future: FutureStack | None = (FutureStack(hid, bands, layers)
                                            if config.bidirectional and not conditioned else None)
+        if self.future is not None:
+            self.future.init_interpolation(self.time_in)
         self.head = nn.Linear(hid, 3 * config.mixtures)
 
     def conditioning(self, view: torch.Tensor | None, frames: int
@@ -349,12 +397,11 @@ class TierNet(nn.Module):
         h = self.freq_in(x_below.unsqueeze(-1)) + self.band_embedding[bands]
         return h if cond is None else h + cond[:, :, bands]
 
-    def future_terms(self, x: torch.Tensor, known: torch.Tensor | None
-                     ) -> tuple[torch.Tensor | None, list[torch.Tensor] | None]:
+    def future_terms(self, x: torch.Tensor, known: torch.Tensor | None) -> FutureTerms | None:
         """The future stack's terms (:meth:`FutureStack.forward`) for values ``x`` and right-hand ``known``
-        ``(B, T, F)``; ``(None, None)`` without the stack, without ``known`` or with nothing known."""
+        ``(B, T, F)``; None without the stack, without ``known`` or with nothing known."""
         if self.future is None or known is None or not bool(known.any()):
-            return None, None
+            return None
         return self.future(x, known)
 
     def forward(self, x: torch.Tensor, view: torch.Tensor | None = None, known: torch.Tensor | None = None
@@ -365,12 +412,14 @@ class TierNet(nn.Module):
         the known cells of frames ``>= t`` only."""
         frames = x.shape[1]
         cond_t, cond_f = self.conditioning(view, frames)
-        future_t, future_c = self.future_terms(x, known)
-        if future_t is not None:
-            cond_t = future_t if cond_t is None else cond_t + future_t
         x_prev = F.pad(x, (0, 0, 1, 0))[:, :frames]
+        future = self.future_terms(x, known)
+        if future is not None:
+            assert self.future is not None
+            term = future.time + self.future.previous_term(x_prev, future)
+            cond_t = term if cond_t is None else cond_t + term
         ctx = self.time_context(x_prev, cond_t)
-        ctx.future = future_c
+        ctx.future = None if future is None else future.context
         h = self.freq_start(F.pad(x, (1, 0))[..., : self.bands], cond_f, slice(None))
         for i, layer in enumerate(self.freq_layers):
             h, _ = layer(h, ctx.context(i, slice(None)), None)

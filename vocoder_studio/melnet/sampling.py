@@ -127,10 +127,14 @@ class _TierRun:
         cond_t, cond_f = net.conditioning(None if view is None else view.unsqueeze(0), self.frames)
         # the future stack (tier 1 of a bidirectional model) over the right-hand known cells ``right`` (T, F),
         # run once for the whole tier: its terms join the conditioning (layer 0) and each layer's context
-        future_t, future_c = net.future_terms(x.unsqueeze(0), None if right is None else right.unsqueeze(0))
-        if future_t is not None:
-            cond_t = future_t if cond_t is None else cond_t + future_t
-        self.future = None if future_c is None else [c[0, :, 0] for c in future_c]  # L × (T, H)
+        future = net.future_terms(x.unsqueeze(0), None if right is None else right.unsqueeze(0))
+        self.future_terms = future
+        if future is not None:
+            cond_t = future.time if cond_t is None else cond_t + future.time
+        self.future = None if future is None else [c[0, :, 0] for c in future.context]  # L × (T, H)
+        # the previous value's term: (x_prev ⊙ closeness[t]) (F, 3) @ previous.weight.T, added per frame
+        self.closeness = None if future is None else future.closeness[0]
+        self.w_previous = None if net.future is None else net.future.previous.weight.t()
         self.cond_t = cond_t
         # layer-0 inputs without the value-dependent term, per frame: (T, F, H) (or (F, H) without conditioning)
         time_base = net.time_in.bias + net.band_embedding
@@ -156,6 +160,8 @@ class _TierRun:
         context of each frequency-delayed layer, ``L × (F, H)``."""
         base = self.time_base if self.time_base.dim() == 2 else self.time_base[t]
         h = torch.addr(base, x_prev, self.w_time)
+        if self.closeness is not None and self.w_previous is not None:
+            h = h.addmm(x_prev.unsqueeze(1) * self.closeness[t], self.w_previous)
         hid = self.hidden
         zeros = h.new_zeros(1, 1, 2 * hid)
         outs = []
@@ -200,7 +206,11 @@ class _TierRun:
         central = [x.new_zeros(1, hidden) for _ in self.central_layers]
         if 0 < first <= last:  # frames [0, first) are known: one batched call primes the time/central GRUs
             x_prev = torch.nn.functional.pad(x[: first - 1], (0, 0, 1, 0)).unsqueeze(0)
-            ctx = net.time_context(x_prev, None if self.cond_t is None else self.cond_t[:, :first])
+            cond = None if self.cond_t is None else self.cond_t[:, :first]
+            if self.future_terms is not None and net.future is not None:
+                term = net.future.previous_term(x_prev, self.future_terms)
+                cond = term if cond is None else cond + term
+            ctx = net.time_context(x_prev, cond)
             states = [s[0] for s in ctx.states]
             central = [s[0] for s in ctx.central_states]
         mixtures, floor = net.mixtures, net.log_scale_min
