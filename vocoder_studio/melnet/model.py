@@ -24,10 +24,12 @@ Causality inside a tier (frame by frame in time, low to high frequency within a 
   nearest known value weighted by its closeness; it is added into layer 0 of the time-delayed stack (per band)
   and into the context of every frequency-delayed layer (as the centralized stack is), and is exactly zero for
   a frame with nothing known after it (continuation and unconditional sampling are the unidirectional
-  model's). This follows MelNet's own bidirectional conditioning (the feature network of
-  the upper tiers, Vasquez & Lewis 2019, section 4) for the coarsest tier, trained on random gaps: each
-  training segment gets a random right-context start ``b`` (or none), the future stack sees the frames
-  ``>= b`` only, and tier 1's loss counts the frames before ``b`` (frames after it would see their own future).
+  model's). It carries MelNet's own two-way conditioning of the upper tiers (their feature network runs
+  bidirectional RNNs over the known lower view, Vasquez & Lewis 2019) to the coarsest tier, over the known
+  frames only, trained on random gaps as infilling language models are (Donahue, Lee & Liang 2020, "Enabling
+  Language Models to Fill in the Blanks"): each training segment gets a random right-context start ``b`` (or
+  none), the future stack sees the frames ``>= b`` only, and tier 1's loss counts the frames before ``b``
+  (frames after it would see their own future).
 
 Every RNN runs as one batched ``nn.GRU`` call over reshaped batches (one sequence per band along time, one per
 frame along frequency); there is no Python loop over cells in training.
