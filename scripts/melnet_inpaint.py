@@ -4,7 +4,11 @@ temperature, against linear interpolation across the gap: L1 in the gap (ln-mel 
 boundary discontinuity (L1 between the two frames meeting at each gap edge) against the original's at the same
 edges and its natural frame-to-frame L1. Prints a Markdown table. One intra-op thread.
 
-    VOCODER_STUDIO_DATA=/work/data python scripts/melnet_inpaint.py [MODEL.pt] [--gap 0.5] [--temperature 0.3]
+MODEL may also be a training run's ``checkpoint.pt`` (to follow a run). ``--split valid`` measures on the
+validation pack instead (to choose the fill temperature there, not on the test levels); ``--temperature`` takes
+several values; ``--no-english`` leaves the English clips out.
+
+    VOCODER_STUDIO_DATA=/work/data python scripts/melnet_inpaint.py [MODEL.pt] [--gap 0.5] [--temperature 0.3 ...]
 """
 
 from __future__ import annotations
@@ -17,14 +21,27 @@ import torch
 
 from vocoder_studio.audio import load_audio, wav_to_mel
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
-from vocoder_studio.melnet import evaluate_inpainting, load_model
+from vocoder_studio.melnet import MelNet, MelNetConfig, evaluate_inpainting, load_model
 from vocoder_studio.training import corpus
 from vocoder_studio.vocoders.checkpoints import find_model
 
 
-def test_pack_mels(count: int, max_seconds: float) -> list[np.ndarray]:
-    """Mels of ``count`` clips spread evenly over the test pack, each cut to ``max_seconds``."""
-    pack = corpus.Pack.load(corpus.pack_path("test"))
+def load_any(path: str) -> MelNet:
+    """A MelNet checkpoint, or the model in a training run's ``checkpoint.pt``."""
+    data = torch.load(path, map_location="cpu", weights_only=False)
+    if isinstance(data, dict) and "identity" in data:
+        hyper = dict(data["identity"]["hyperparameters"])
+        hyper.pop("tier", None)
+        hyper.pop("future_only", None)
+        model = MelNet(MelNetConfig.from_dict(hyper, path))
+        model.load_state_dict(data["model"])
+        return model.eval()
+    return load_model(path)
+
+
+def test_pack_mels(count: int, max_seconds: float, split: str = "test") -> list[np.ndarray]:
+    """Mels of ``count`` clips spread evenly over the ``split`` pack, each cut to ``max_seconds``."""
+    pack = corpus.Pack.load(corpus.pack_path(split))
     out = []
     for i in np.linspace(0, len(pack) - 1, num=min(count, len(pack))).astype(int):
         clip = pack.clip(int(i))[: int(max_seconds * pack.sample_rate)]
@@ -36,25 +53,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", nargs="?", default=None, help="a MelNet checkpoint (default: the shipped one)")
     parser.add_argument("--gap", type=float, default=0.5, help="seconds")
-    parser.add_argument("--temperature", type=float, default=0.3)
-    parser.add_argument("--clips", type=int, default=40, help="test-pack clips")
+    parser.add_argument("--temperature", type=float, nargs="+", default=[0.3])
+    parser.add_argument("--clips", type=int, default=40, help="pack clips")
     parser.add_argument("--max-seconds", type=float, default=6.0)
+    parser.add_argument("--split", default="test", choices=["test", "valid"], help="the Czech/Dutch pack")
+    parser.add_argument("--no-english", action="store_true", help="leave the English clips out")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    model = load_model(args.model or find_model("melnet.pt"))
+    model = load_any(args.model or str(find_model("melnet.pt")))
     gap = round(args.gap / DEFAULT_CONFIG.frame_seconds)
-    sets = {"Czech/Dutch test levels": test_pack_mels(args.clips, args.max_seconds)}
+    sets = {f"Czech/Dutch {args.split} levels": test_pack_mels(args.clips, args.max_seconds, args.split)}
     english = [p for p in sorted(glob.glob("/usr/share/sounds/alsa/*.wav")) if not p.endswith("Noise.wav")]
-    if english:
+    if english and not args.no_english:
         sets["English (alsa-utils)"] = [wav_to_mel(load_audio(p)) for p in english]
-    print(f"{gap}-frame gap ({args.gap:g} s) in the middle of each clip, fill at temperature {args.temperature:g}; "
-          "mean |difference| per cell, ln-mel units")
-    print("| clips | n | fill L1 | linear L1 | fill edge L1 | linear edge L1 | original edge L1 | natural L1 |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print(f"{gap}-frame gap ({args.gap:g} s) in the middle of each clip; mean |difference| per cell, ln-mel units; "
+          "edge ratio: fill edge L1 / natural L1")
+    print("| clips | n | temperature | fill L1 | linear L1 | fill edge L1 | linear edge L1 | original edge L1 | "
+          "natural L1 | edge ratio |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, mels in sets.items():
-        r = evaluate_inpainting(model, mels, gap, temperature=args.temperature, floor=DEFAULT_CONFIG.floor_ln)
-        print(f"| {name} | {r['clips']} | {r['fill_l1']:.3f} | {r['linear_l1']:.3f} | {r['fill_edge_l1']:.3f} | "
-              f"{r['linear_edge_l1']:.3f} | {r['true_edge_l1']:.3f} | {r['natural_l1']:.3f} |")
+        for temperature in args.temperature:
+            r = evaluate_inpainting(model, mels, gap, temperature=temperature, floor=DEFAULT_CONFIG.floor_ln)
+            print(f"| {name} | {r['clips']} | {temperature:g} | {r['fill_l1']:.3f} | {r['linear_l1']:.3f} | "
+                  f"{r['fill_edge_l1']:.3f} | {r['linear_edge_l1']:.3f} | {r['true_edge_l1']:.3f} | "
+                  f"{r['natural_l1']:.3f} | {r['fill_edge_l1'] / r['natural_l1']:.2f} |", flush=True)
 
 
 if __name__ == "__main__":

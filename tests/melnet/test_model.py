@@ -3,6 +3,7 @@ training on real speech, checkpoints."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -202,3 +203,65 @@ def test_a_corrupt_checkpoint_is_a_clear_error(tmp_path: Path, damage: str) -> N
     message = str(info.value)
     assert isinstance(info.value, VocoderStudioError)
     assert str(path) in message and "\n" not in message
+
+
+BIDIRECTIONAL = MelNetConfig(n_tiers=4, layers=(2, 2, 2, 2), hidden=16, mixtures=3, bidirectional=True)
+
+
+def test_future_stack_sees_only_the_right_context_and_nothing_when_there_is_none() -> None:
+    """Tier 1 of a bidirectional model: a cell depends on the right-hand cells it is given (every frame before
+    them), never on right-hand cells it is not given, and without any it is the left-to-right model's."""
+    model = small_model(config=BIDIRECTIONAL)
+    left_to_right = MelNet(replace(BIDIRECTIONAL, bidirectional=False))
+    missing, _ = left_to_right.load_state_dict(model.state_dict(), strict=False)
+    assert missing == []
+    frames = 16
+    x = torch.randn(1, frames, 80, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        _, plain = left_to_right.tier_params(x, only=0)
+        _, none = model.tier_params(x, only=0, right=torch.zeros(1, frames, 80, dtype=torch.bool))
+        assert plain[0] is not None and none[0] is not None
+        assert torch.equal(plain[0], none[0])
+        right = torch.zeros(1, frames, 80, dtype=torch.bool)
+        right[:, 10:] = True  # frames 10.. are the right context: tier-1 frames 5..
+        _, base = model.tier_params(x, only=0, right=right)
+        y = x.clone()
+        y[:, 12] += 3.0  # a right-context frame (tier-1 frame 6)
+        _, moved = model.tier_params(y, only=0, right=right)
+        z = x.clone()
+        z[:, 8] += 3.0  # a frame before the right context (tier-1 frame 4): frames before it do not see it
+        _, later = model.tier_params(z, only=0, right=right)
+    assert base[0] is not None and moved[0] is not None and later[0] is not None
+    change = (moved[0] - base[0]).abs().amax(dim=(-1, -2))[0]
+    assert float(change[:5].min()) > 0  # every frame before the right context sees it
+    assert float((later[0] - base[0])[0, :4].abs().max()) == 0
+    assert float((later[0] - base[0])[0, 5].abs().max()) > 0
+
+
+def test_an_old_checkpoint_loads_and_a_bidirectional_one_round_trips(tmp_path: Path) -> None:
+    old = small_model()
+    save_model(tmp_path / "old.pt", old)
+    assert load_model(tmp_path / "old.pt").config.bidirectional is False
+    new = small_model(config=BIDIRECTIONAL)
+    save_model(tmp_path / "new.pt", new)
+    back = load_model(tmp_path / "new.pt")
+    assert back.config == BIDIRECTIONAL
+    for (k, v), (k2, v2) in zip(new.state_dict().items(), back.state_dict().items(), strict=True):
+        assert k == k2 and torch.equal(v, v2)
+
+
+def test_gap_training_counts_tier_1_cells_before_the_gap_end_only() -> None:
+    model = small_model(config=BIDIRECTIONAL)
+    mel = torch.randn(2, 80, 16, generator=torch.Generator().manual_seed(4)) - 4.0
+    with torch.no_grad():
+        _, per_tier = model.nll(mel, only=0, gap_end=torch.tensor([8, 16]))
+        cells = model.cell_nll(mel, only=0, right=(torch.arange(16) >= torch.tensor([[8], [16]])).unsqueeze(1)
+                               .expand(2, 80, 16))
+    assert cells[0] is not None
+    # frames 0..7 of the first mel (tier-1 frames 0..3) and all of the second
+    expected = torch.cat([cells[0][0, :4].flatten(), cells[0][1].flatten()]).mean()
+    assert per_tier[0] == pytest.approx(float(expected), rel=1e-5)
+    model.train()
+    torch.manual_seed(0)
+    loss, _ = model.nll(mel, only=0)  # draws its own gap ends
+    assert torch.isfinite(loss)

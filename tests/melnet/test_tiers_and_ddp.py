@@ -205,3 +205,29 @@ def test_torchrun_two_cpu_processes_train_and_rank_0_alone_writes(data_dir: Path
     assert sorted(p.name for p in run.iterdir()) == ["checkpoint.pt", "config.json", "valid.csv"]
     assert len((run / "valid.csv").read_text().splitlines()) == 2
     assert load_model(models / "melnet.pt").config == CONFIG
+
+
+def test_future_only_trains_tier_1s_future_stack_alone_and_resumes_exactly(tmp_path: Path, speech: np.ndarray) -> None:
+    """A bidirectional model's future stack trained alone (``MelNetRecipe.future_only``, random gap ends): every
+    other weight stays as it was, so densities without a right context are the original model's; a run stopped
+    and resumed reaches the same weights as one that never stopped."""
+    train, valid = _packs(speech)
+    config = MelNetConfig(n_tiers=3, layers=(1, 1, 1), hidden=8, mixtures=2, bidirectional=True)
+    recipe = MelNetRecipe(model_config=config, tier=1, future_only=True)
+    settings = TrainSettings(batch_size=2, segment_samples=32 * 256, learning_rate=1e-2, validate_every=0)
+
+    def trainer(run: Path) -> MelNetTrainer:
+        return MelNetTrainer(recipe, train, valid, run, settings, torch.device("cpu"), True, DEFAULT_CONFIG)
+
+    first = trainer(tmp_path / "a")
+    before = {k: v.clone() for k, v in first.model.state_dict().items()}
+    first.run(steps=2)
+    trainer(tmp_path / "a").run(steps=2)
+    trainer(tmp_path / "b").run(steps=4)
+    resumed, straight = _weights(tmp_path / "a"), _weights(tmp_path / "b")
+    assert all(torch.equal(resumed[k], straight[k]) for k in straight)
+    changed = {k for k in straight if not torch.equal(straight[k], before[k])}
+    assert changed and all(k.startswith("tiers.0.future.") for k in changed)
+    with pytest.raises(Exception, match="bidirectional"):
+        MelNetTrainer(MelNetRecipe(model_config=CONFIG, future_only=True), train, valid, tmp_path / "c", settings,
+                      torch.device("cpu"), True, DEFAULT_CONFIG)

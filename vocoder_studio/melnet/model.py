@@ -17,7 +17,19 @@ Causality inside a tier (frame by frame in time, low to high frequency within a 
   forward along frequency per layer, fed by its own previous layer plus the time-delayed (and centralized)
   stack's output of the same depth;
 - upper tiers add features of the tiers below (a bidirectional GRU along each axis over the lower view) into
-  layer 0 of both stacks; the lower view is known when a tier is sampled, so it may look both ways.
+  layer 0 of both stacks; the lower view is known when a tier is sampled, so it may look both ways;
+- the *future* stack (tier 1 of a ``bidirectional`` model, for inpainting, :class:`FutureStack`): a GRU run
+  backward in time over the known frames *after* a gap (input: each frame times its known mask, and the mask),
+  so that frame ``t``'s summary holds every right-hand frame ``>= t`` that is known in advance, and each band's
+  nearest known value weighted by its closeness; it is added into layer 0 of the time-delayed stack (per band)
+  and into the context of every frequency-delayed layer (as the centralized stack is), and is exactly zero for
+  a frame with nothing known after it (continuation and unconditional sampling are the unidirectional
+  model's). It carries MelNet's own two-way conditioning of the upper tiers (their feature network runs
+  bidirectional RNNs over the known lower view, Vasquez & Lewis 2019) to the coarsest tier, over the known
+  frames only, trained on random gaps as infilling language models are (Donahue, Lee & Liang 2020, "Enabling
+  Language Models to Fill in the Blanks"): each training segment gets a random right-context start ``b`` (or
+  none), the future stack sees the frames ``>= b`` only, and tier 1's loss counts the frames before ``b``
+  (frames after it would see their own future).
 
 Every RNN runs as one batched ``nn.GRU`` call over reshaped batches (one sequence per band along time, one per
 frame along frequency); there is no Python loop over cells in training.
@@ -56,6 +68,10 @@ class MelNetConfig:
         mixtures: K, Gaussians per cell.
         log_scale_min: the lowest log standard deviation (normalised units): about 0.45 % of cells sit exactly on
             the front-end's floor, where an unclamped component would spike and drive the NLL to minus infinity.
+        bidirectional: tier 1 has the future stack (see the module docstring) and trains on random gaps; False
+            (the default, and every checkpoint made before it existed) is the left-to-right model.
+        right_context_rate: the share of training segments that get a right context (a random gap end); the
+            others train tier 1 as the left-to-right model (continuation, unconditional sampling).
     """
 
     n_mels: int = 80
@@ -64,6 +80,8 @@ class MelNetConfig:
     hidden: int = 32
     mixtures: int = 10
     log_scale_min: float = -5.0
+    bidirectional: bool = False
+    right_context_rate: float = 0.75
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(int(v) for v in self.layers))
@@ -73,10 +91,16 @@ class MelNetConfig:
         if self.hidden < 1 or self.mixtures < 1 or self.n_mels < 2 ** ((self.n_tiers) // 2):
             raise MelNetError(f"MelNet config: hidden {self.hidden}, mixtures {self.mixtures} or n_mels "
                               f"{self.n_mels} out of range")
+        if not 0.0 <= self.right_context_rate <= 1.0:
+            raise MelNetError(f"MelNet config: right_context_rate {self.right_context_rate} must be in [0, 1]")
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as JSON values; a left-to-right model's omit ``bidirectional`` and ``right_context_rate``
+        (so its checkpoints and training runs read as before they existed)."""
         data = asdict(self)
         data["layers"] = list(self.layers)
+        if not self.bidirectional:
+            del data["bidirectional"], data["right_context_rate"]
         return data
 
     @classmethod
@@ -199,6 +223,96 @@ class FeatureNet(nn.Module):
         return h + self.proj(torch.cat([along_t, along_f.reshape(b, t, f, 2 * hid)], dim=-1))
 
 
+class FutureStack(nn.Module):
+    """Tier 1's view of the known frames after a gap, three terms added into layer 0 of its time-delayed stack
+    (per band) and one into the context of each frequency-delayed layer:
+
+    - a two-layer GRU of ``2H`` units run backward in time over ``(frame × known, known)``: its summary of frame
+      ``t`` (frames ``>= t``) is projected into layer 0 and into every layer's context (as the centralized
+      stack's output is);
+    - each band's nearest known value at or after ``t``, ``v``, ``d`` frames ahead, weighted by the closeness
+      ``c_k(d)`` in (``1 / (d + 1)``, ``exp(-d / 3)``, ``exp(-d / 10)``): ``Σ_k n_k (v c_k(d))`` plus
+      ``Σ_k m_k c_k(d)``;
+    - the previous frame's value ``p`` weighted the same: ``Σ_k q_k (p c_k(d))``.
+
+    Every weight starts at zero but the last two paths' first: :meth:`init_interpolation` sets them to the time
+    stack's own input weight ``w`` (``n_0 = w``, ``q_0 = -w``), so that layer 0 reads its previous frame as
+    ``p + (v - p) / (d + 1)`` — one step of linear interpolation towards the next known frame — and the warm
+    started model fills like MelNet continuing along the interpolation line; training refines every path. Each
+    term is zero for a frame with nothing known at or after it: without a right context the model is exactly the
+    left-to-right one (continuation, unconditional sampling)."""
+
+    #: closeness functions of the distance ``d`` (tier-1 frames) to the nearest known frame; the first is the
+    #: step of linear interpolation
+    CLOSENESS = ("1/(d+1)", "exp(-d/3)", "exp(-d/10)")
+
+    def __init__(self, hidden: int, bands: int, layers: int) -> None:
+        super().__init__()
+        self.bands, self.hidden, self.n_layers = bands, hidden, layers
+        k = len(self.CLOSENESS)
+        self.inp = nn.Linear(2 * bands, 2 * hidden)
+        self.gru = nn.GRU(2 * hidden, 2 * hidden, num_layers=2, batch_first=True)
+        self.to_time = nn.Linear(2 * hidden, bands * hidden)
+        self.to_context = nn.Linear(2 * hidden, layers * hidden)
+        self.nearest = nn.Linear(2 * k, hidden, bias=False)
+        self.previous = nn.Linear(k, hidden, bias=False)
+        for lin in (self.to_time, self.to_context, self.nearest, self.previous):
+            nn.init.zeros_(lin.weight)
+            if lin.bias is not None:
+                nn.init.zeros_(lin.bias)
+
+    @torch.no_grad()
+    def init_interpolation(self, time_in: nn.Linear) -> None:
+        """Set the nearest value's and the previous value's first weights to ``±`` the time stack's input weight
+        (``time_in``, ``Linear(1, H)``), the others to zero (see the class docstring)."""
+        self.nearest.weight.zero_()
+        self.previous.weight.zero_()
+        self.nearest.weight[:, 0] = time_in.weight[:, 0]
+        self.previous.weight[:, 0] = -time_in.weight[:, 0]
+
+    @staticmethod
+    def closeness(distance: torch.Tensor) -> torch.Tensor:
+        """``(..., 3)`` closeness weights of distances ``(...)`` (frames): see :attr:`CLOSENESS`."""
+        return torch.stack([1.0 / (distance + 1.0), torch.exp(-distance / 3.0), torch.exp(-distance / 10.0)], -1)
+
+    def forward(self, x: torch.Tensor, known: torch.Tensor) -> FutureTerms:
+        """``x`` ``(B, T, F)`` normalised values, ``known`` ``(B, T, F)`` bool (the right-hand cells it may see).
+        Only ``x``'s known cells are read."""
+        b, t, f = x.shape
+        m = known.to(x.dtype)
+        h = self.inp(torch.cat([x * m, m], dim=-1))
+        out, _ = self.gru(h.flip(1))
+        out = out.flip(1)
+        ahead = (known.any(dim=-1).flip(1).cumsum(1).flip(1) > 0).to(x.dtype).unsqueeze(-1)  # (B, T, 1)
+        # each band's nearest known frame at or after t: its index (t if none), value and distance
+        frame = torch.arange(t, device=x.device).view(1, t, 1)
+        index = torch.where(known, frame, torch.full_like(frame, t)).flip(1).cummin(1).values.flip(1)
+        has = (index < t).to(x.dtype).unsqueeze(-1)
+        value = (x * m).gather(1, index.clamp(max=t - 1)).unsqueeze(-1)
+        weights = self.closeness((index - frame).to(x.dtype)) * has  # (B, T, F, 3)
+        time = (self.to_time(out) * ahead).reshape(b, t, f, self.hidden) + self.nearest(
+            torch.cat([value * weights, weights], dim=-1))
+        ctx = (self.to_context(out) * ahead).reshape(b, t, self.n_layers, 1, self.hidden)
+        return FutureTerms(time, list(ctx.unbind(2)), weights)
+
+    def previous_term(self, x_prev: torch.Tensor, terms: FutureTerms) -> torch.Tensor:
+        """The previous value's term ``(B, n, F, H)`` for previous frames ``x_prev`` ``(B, n, F)`` of the first
+        ``n`` frames of ``terms``."""
+        n = x_prev.shape[1]
+        return self.previous(x_prev.unsqueeze(-1) * terms.closeness[:, :n])
+
+
+@dataclass
+class FutureTerms:
+    """The future stack's output for ``T`` frames: ``time`` ``(B, T, F, H)`` (layer 0 of the time stack, without
+    the previous value's term), ``context`` ``L × (B, T, 1, H)``, ``closeness`` ``(B, T, F, 3)`` (zero where
+    nothing is known ahead)."""
+
+    time: torch.Tensor
+    context: list[torch.Tensor]
+    closeness: torch.Tensor
+
+
 @dataclass
 class TimeContext:
     """The time-delayed (and centralized) stacks' outputs for ``n`` frames, per layer, and their GRU states."""
@@ -207,10 +321,13 @@ class TimeContext:
     central: list[torch.Tensor] | None           # L × (B, n, 1, H)
     states: list[torch.Tensor] = field(default_factory=list)
     central_states: list[torch.Tensor] = field(default_factory=list)
+    future: list[torch.Tensor] | None = None     # L × (B, n, 1, H): the future stack's context terms
 
     def context(self, layer: int, bands: slice) -> torch.Tensor:
         h = self.time[layer][:, :, bands]
-        return h if self.central is None else h + self.central[layer]
+        if self.central is not None:
+            h = h + self.central[layer]
+        return h if self.future is None else h + self.future[layer]
 
 
 class TierNet(nn.Module):
@@ -238,6 +355,10 @@ class TierNet(nn.Module):
         self.cond_freq = nn.Linear(hid, hid) if conditioned else None
         self.central_in = None if conditioned else nn.Linear(bands, hid)
         self.central_layers = None if conditioned else nn.ModuleList(CentralLayer(hid) for _ in range(layers))
+        self.future: FutureStack | None = (FutureStack(hid, bands, layers)
+                                           if config.bidirectional and not conditioned else None)
+        if self.future is not None:
+            self.future.init_interpolation(self.time_in)
         self.head = nn.Linear(hid, 3 * config.mixtures)
 
     def conditioning(self, view: torch.Tensor | None, frames: int
@@ -278,14 +399,29 @@ class TierNet(nn.Module):
         h = self.freq_in(x_below.unsqueeze(-1)) + self.band_embedding[bands]
         return h if cond is None else h + cond[:, :, bands]
 
-    def forward(self, x: torch.Tensor, view: torch.Tensor | None = None) -> torch.Tensor:
+    def future_terms(self, x: torch.Tensor, known: torch.Tensor | None) -> FutureTerms | None:
+        """The future stack's terms (:meth:`FutureStack.forward`) for values ``x`` and right-hand ``known``
+        ``(B, T, F)``; None without the stack, without ``known`` or with nothing known."""
+        if self.future is None or known is None or not bool(known.any()):
+            return None
+        return self.future(x, known)
+
+    def forward(self, x: torch.Tensor, view: torch.Tensor | None = None, known: torch.Tensor | None = None
+                ) -> torch.Tensor:
         """GMM parameters ``(B, T, F, 3K)`` of tier values ``x`` ``(B, T, F)`` (normalised) given the lower view
-        ``(B, T', F')`` (upper tiers). Cell ``(t, f)``'s parameters depend on ``x[:, :t]``, ``x[:, t, :f]`` and
-        the view only."""
+        ``(B, T', F')`` (upper tiers) and, for tier 1 of a bidirectional model, the right-hand cells ``known``
+        ``(B, T, F)`` bool. Cell ``(t, f)``'s parameters depend on ``x[:, :t]``, ``x[:, t, :f]``, the view and
+        the known cells of frames ``>= t`` only."""
         frames = x.shape[1]
         cond_t, cond_f = self.conditioning(view, frames)
         x_prev = F.pad(x, (0, 0, 1, 0))[:, :frames]
+        future = self.future_terms(x, known)
+        if future is not None:
+            assert self.future is not None
+            term = future.time + self.future.previous_term(x_prev, future)
+            cond_t = term if cond_t is None else cond_t + term
         ctx = self.time_context(x_prev, cond_t)
+        ctx.future = None if future is None else future.context
         h = self.freq_start(F.pad(x, (1, 0))[..., : self.bands], cond_f, slice(None))
         for i, layer in enumerate(self.freq_layers):
             h, _ = layer(h, ctx.context(i, slice(None)), None)
@@ -336,25 +472,30 @@ class MelNet(nn.Module):
         """Normalised ``(..., T, n_mels)`` → raw ln-mels ``(..., n_mels, T)``."""
         return (x * self.band_std + self.band_mean).transpose(-1, -2)
 
-    def tier_params(self, x: torch.Tensor, only: int | None = None
+    def tier_params(self, x: torch.Tensor, only: int | None = None, right: torch.Tensor | None = None
                     ) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
         """The tiers of normalised ``x`` ``(B, T, n_mels)`` and each tier's GMM parameters ``(B, T_g, F_g, 3K)``
-        (None for tiers other than ``only`` when it is given, 0-based)."""
+        (None for tiers other than ``only`` when it is given, 0-based). ``right`` ``(B, T, n_mels)`` bool: the
+        cells tier 1's future stack may see (a bidirectional model; None: none)."""
         parts = tiering.split(x, self.config.n_tiers)
         views = tiering.views(parts)
+        known = None if right is None else tiering.split(right, self.config.n_tiers)[0]
         params: list[torch.Tensor | None] = []
         for g, net in enumerate(self.tiers):
             if only is not None and g != only:
                 params.append(None)
                 continue
-            params.append(net(parts[g], views[g - 1] if g else None))
+            params.append(net(parts[g], views[g - 1] if g else None, known if g == 0 else None))
         return parts, params
 
-    def cell_nll(self, mel: torch.Tensor, only: int | None = None) -> list[torch.Tensor | None]:
-        """Per-cell NLL ``(B, T_g, F_g)`` of each tier, nats of the raw ln-mel (log-Jacobian added back)."""
+    def cell_nll(self, mel: torch.Tensor, only: int | None = None, right: torch.Tensor | None = None
+                 ) -> list[torch.Tensor | None]:
+        """Per-cell NLL ``(B, T_g, F_g)`` of each tier, nats of the raw ln-mel (log-Jacobian added back), with
+        tier 1 seeing the cells ``right`` ``(B, n_mels, T)`` bool (a bidirectional model's right context; None:
+        none)."""
         x = self.normalise(mel)
         log_std = torch.log(self.band_std).expand(x.shape[1], -1)
-        parts, params = self.tier_params(x, only)
+        parts, params = self.tier_params(x, only, None if right is None else right.transpose(-1, -2))
         jacobians = tiering.split(log_std, self.config.n_tiers)
         out: list[torch.Tensor | None] = []
         for g, net in enumerate(self.tiers):
@@ -367,16 +508,41 @@ class MelNet(nn.Module):
         """:meth:`nll` (the training loss), so that a ``DistributedDataParallel`` wrapper sees the pass."""
         return self.nll(mel, only)
 
-    def nll(self, mel: torch.Tensor, only: int | None = None) -> tuple[torch.Tensor, list[float]]:
+    def nll(self, mel: torch.Tensor, only: int | None = None, gap_end: torch.Tensor | None = None
+            ) -> tuple[torch.Tensor, list[float]]:
         """Mean NLL per cell (nats of the raw ln-mel) of ln-mels ``(B, n_mels, T)``, and each tier's mean.
 
         The total is over all cells (the tiers partition them), or over tier ``only``'s cells when given.
+        ``gap_end`` ``(B,)`` int (a bidirectional model): tier 1's future stack sees frames ``>= gap_end`` of each
+        mel and only tier 1's cells of frames before it count (``T``: no right context). In training mode a
+        bidirectional model draws it when not given (:func:`random_gap_ends`, torch's global generator).
         """
-        cells = self.cell_nll(mel, only)
+        right = score = None
+        if self.config.bidirectional and gap_end is None and self.training:
+            gap_end = random_gap_ends(mel.shape[0], mel.shape[-1], self.config.right_context_rate, mel.device)
+        if self.config.bidirectional and gap_end is not None:
+            frame = torch.arange(mel.shape[-1], device=mel.device)
+            after = (frame >= gap_end.unsqueeze(1)).unsqueeze(1).expand(mel.shape)  # (B, n_mels, T)
+            right = after
+            score = tiering.split((~after).transpose(-1, -2), self.config.n_tiers)[0]
+        cells = self.cell_nll(mel, only, right)
+        if score is not None and cells[0] is not None:
+            cells[0] = cells[0][score]
         sums = [c.sum() for c in cells if c is not None]
         count = sum(c.numel() for c in cells if c is not None)
         per_tier = [float("nan") if c is None else float(c.detach().mean()) for c in cells]
         return torch.stack(sums).sum() / count, per_tier
+
+
+def random_gap_ends(batch: int, frames: int, rate: float, device: torch.device | None = None) -> torch.Tensor:
+    """``(batch,)`` int64 right-context starts for gap training (the infilling recipe of Donahue, Lee & Liang
+    2020, "Enabling Language Models to Fill in the Blanks", for mel frames): with probability ``rate`` uniform in
+    ``[frames // 8, frames - 1]``, else ``frames`` (no right context). Drawn from torch's global generator (part
+    of a training checkpoint, so resume stays exact)."""
+    low = max(1, frames // 8)
+    ends = torch.randint(low, max(low + 1, frames), (batch,))
+    keep = torch.rand(batch) < rate
+    return torch.where(keep, ends, torch.full_like(ends, frames)).to(device)
 
 
 def count_parameters(model: nn.Module) -> int:

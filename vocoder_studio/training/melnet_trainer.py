@@ -53,6 +53,12 @@ class MelNetTrainer(Trainer):
         if self.only is not None:  # the other tiers keep their initial weights and get no gradients
             for g, net in enumerate(model.tiers):
                 net.requires_grad_(g == self.only)
+        if getattr(self.recipe, "future_only", False):  # an adapter: only tier 1's future stack trains
+            future = model.tiers[0].future
+            if future is None:
+                raise TrainingError("future_only needs a bidirectional MelNet (config bidirectional: true)")
+            model.requires_grad_(False)
+            future.requires_grad_(True)
         self.ddp: DistributedDataParallel | None = None
         if self.world > 1:  # MelNet's loss is its forward pass: the DistributedDataParallel wrapper itself
             ids = ([torch.cuda.current_device() if self.device.index is None else self.device.index]
@@ -134,6 +140,7 @@ def merge_tier_runs(run_dirs: list[Path]) -> tuple[MelNet, dict[str, Any]]:
         except Exception as exc:
             raise TrainingError(f"{path}: unreadable training checkpoint ({exc})") from None
         tier = hyper.pop("tier", None)
+        hyper.pop("future_only", None)
         if identity.get("model") != "melnet" or tier is None:
             raise TrainingError(f"{path}: not a single-tier MelNet run (train melnet --tier N)")
         try:

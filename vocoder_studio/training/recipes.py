@@ -170,11 +170,15 @@ class MelNetRecipe:
     Attributes:
         model_config: the network's hyper-parameters.
         tier: train only this tier (1-based); None trains all of them.
+        future_only: train only tier 1's future stack (a ``bidirectional`` model warm-started from a trained
+            left-to-right one: the rest keeps its weights, so every density without a right context stays the
+            trained model's exactly).
     """
 
     model_config: MelNetConfig = field(default_factory=MelNetConfig)
     mel_config: MelConfig = DEFAULT_CONFIG
     tier: int | None = None
+    future_only: bool = False
     name: str = "melnet"
     #: the trainer class ``train`` uses (fits the normalisation, validates by NLL)
     trainer_class: ClassVar[type] = MelNetTrainer
@@ -193,7 +197,8 @@ class MelNetRecipe:
         raise NotImplementedError("MelNet makes mels; its trainer validates by NLL, not by vocoding")
 
     def hyperparameters(self) -> dict[str, Any]:
-        return {**self.model_config.to_dict(), "tier": self.tier}
+        extra = {"future_only": True} if self.future_only else {}  # absent otherwise: older runs resume
+        return {**self.model_config.to_dict(), "tier": self.tier, **extra}
 
     def save(self, model: nn.Module, path: Path) -> None:
         assert isinstance(model, MelNet)
