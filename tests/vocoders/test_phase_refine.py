@@ -31,7 +31,8 @@ def _convergence(magnitude: torch.Tensor, phase: torch.Tensor) -> float:
 @pytest.mark.parametrize("start", ["random", "network"])
 def test_refinement_never_raises_the_spectral_convergence(speech_mel: np.ndarray, start: str) -> None:
     """From a random phase and from an (untrained) network's phase, against the mel's pseudo-inverse magnitude of
-    real speech: every further iteration gives a spectral convergence at most the one before."""
+    real speech: the fast iterations (the default) never end above the start, and the classic ones never rise
+    from one iteration to the next (Griffin & Lim's monotonicity)."""
     mel = torch.from_numpy(speech_mel[None, :, :200].copy())
     magnitude = mel_to_linear(mel).transpose(1, 2)
     torch.manual_seed(3)
@@ -40,9 +41,11 @@ def test_refinement_never_raises_the_spectral_convergence(speech_mel: np.ndarray
     else:
         with torch.inference_mode():
             phase = ISTFTGenerator(SMALL_ISTFT).spectrum(mel)[1].float()
-    curve = [_convergence(magnitude, refine_phase(magnitude, phase, n)) for n in (0, 1, 2, 4, 8)]
-    assert all(b <= a + 1e-6 for a, b in zip(curve, curve[1:], strict=False)), curve
-    assert curve[-1] < 0.9 * curve[0]
+    fast = [_convergence(magnitude, refine_phase(magnitude, phase, n)) for n in range(9)]
+    assert all(c <= fast[0] for c in fast[1:]), fast
+    assert fast[-1] < 0.9 * fast[0]
+    classic = [_convergence(magnitude, refine_phase(magnitude, phase, n, momentum=0.0)) for n in (0, 1, 2, 4)]
+    assert all(b <= a + 1e-6 for a, b in zip(classic, classic[1:], strict=False)), classic
 
 
 def test_istft_refinement_widens_the_support_by_three_frames_an_iteration() -> None:
@@ -67,7 +70,8 @@ def test_istft_refinement_streams_exactly(speech_mel: np.ndarray, magnitude: str
     full = vocoder.vocode(speech_mel[:, :400])
     streamed = torch.cat(list(vocoder.stream(speech_mel[:, :400], chunk_frames=64)))
     assert float(full.abs().max()) > 1e-3
-    assert snr_db(full.numpy(), streamed.numpy()) > 90
+    assert snr_db(full.numpy(), streamed.numpy()) > 80  # exact up to float rounding (89.5 dB measured: the
+    # momentum carries the rounding of each iteration into the next; mel matching alone gives > 90)
 
 
 def test_waveform_vocoder_refinement_streams_exactly(speech_mel: np.ndarray) -> None:
@@ -79,7 +83,7 @@ def test_waveform_vocoder_refinement_streams_exactly(speech_mel: np.ndarray) -> 
     assert vocoder.receptive_field_frames == MelGANConfig(ngf=4).receptive_field_frames + 4 + 3 * 2
     full = vocoder.vocode(speech_mel[:, :300])
     streamed = torch.cat(list(vocoder.stream(speech_mel[:, :300], chunk_frames=64)))
-    assert snr_db(full.numpy(), streamed.numpy()) > 90
+    assert snr_db(full.numpy(), streamed.numpy()) > 80  # exact up to float rounding, as above
 
 
 def test_phase_refine_is_in_every_magnitude_path_schema() -> None:
