@@ -104,6 +104,26 @@ class GriffinLim(Vocoder):
         return torch.istft(spec, c.n_fft, c.hop_length, c.win_length, window, center=True, length=length)
 
     def _synthesize(self, mel: torch.Tensor) -> torch.Tensor:
+        return self._run(mel, None)
+
+    def spectral_convergence(self, mel: torch.Tensor | np.ndarray) -> np.ndarray:
+        """How far each iteration is from a consistent STFT: ``‖|STFT(x_k)| − S‖ / ‖S‖`` of the signal ``x_k``
+        synthesised from the starting phase (k = 0) and after each iteration, against the magnitude ``S`` the mel
+        gives (the measure Griffin-Lim decreases; Griffin & Lim 1984).
+
+        Args:
+            mel: ln-mel ``(n_mels, frames)``, vocoded whole.
+        Returns:
+            float64 ``(iterations + 1,)``, dimensionless (0: consistent).
+        """
+        curve: list[float] = []
+        with torch.inference_mode():
+            self._run(as_mel_tensor(mel, self.config).unsqueeze(0).to(self.device), curve)
+        return np.asarray(curve, np.float64)
+
+    def _run(self, mel: torch.Tensor, curve: list[float] | None) -> torch.Tensor:
+        """The iterations; with ``curve`` a list, the spectral convergence before each and after the last is
+        appended to it."""
         c = self.config
         batch, _, frames = mel.shape
         magnitude = mel_to_linear(mel.clamp(max=MAX_LN_MEL), c)  # (B, bins, T); exp cannot overflow
@@ -120,10 +140,15 @@ class GriffinLim(Vocoder):
         alpha = self.momentum / (1.0 + self.momentum) if self.momentum else 0.0
         for _ in range(self.iterations):
             rebuilt = self._stft(self._istft(magnitude * angles, window, length), window)
+            if curve is not None:
+                curve.append(float((rebuilt.abs() - magnitude).norm() / magnitude.norm().clamp_min(1e-12)))
             angles = rebuilt - alpha * previous if alpha else rebuilt
             angles = angles / angles.abs().clamp_min(1e-16)
             previous = rebuilt
         audio = self._istft(magnitude * angles, window, length)
+        if curve is not None:
+            rebuilt = self._stft(audio, window)
+            curve.append(float((rebuilt.abs() - magnitude).norm() / magnitude.norm().clamp_min(1e-12)))
         shift = c.hop_length // 2
         out = torch.zeros(batch, frames * c.hop_length, device=mel.device)
         usable = min(length, frames * c.hop_length - shift)
