@@ -37,8 +37,11 @@ HANN_GAMMA = 0.25645
 #: Width in nats of one bucket of the integration's priority queue (0.087 dB).
 QUANTUM = 0.01
 
-#: Coefficients below this fraction of a block's largest magnitude (-100 dB) keep their given phase.
-TOLERANCE = 1e-5
+#: Coefficients below this fraction of a block's largest magnitude (-60 dB) keep their given (random) phase. With
+#: -100 dB Griffin-Lim (8 iterations) scored PESQ-wb 3.26 and voicing F1 0.84 on 8 validation clips, with -60 dB
+#: 3.29 and 0.96 (-40 dB: 3.26, 0.96): integrating the quiet coefficients too gave unvoiced noise a coherent phase
+#: that the pitch tracker heard as voiced.
+TOLERANCE = 1e-3
 
 
 @numba.njit(cache=True)
