@@ -52,6 +52,14 @@ MEL_MATCH_STEPS = 1
 #: Where the synthesised magnitudes come from: the network's head, or the mel's pseudo-inverse.
 MAGNITUDES = ("network", "mel")
 
+#: The default: the network's phase on the mel's pseudo-inverse magnitude, refined by :data:`PHASE_REFINE` fast
+#: Griffin-Lim iterations, then one mel-matching step. The network's magnitudes fail on voices it never heard; its
+#: phase does not. On the 8 validation clips (one thread): network magnitudes + 1 step PESQ-wb 2.32 / STOI 0.921;
+#: pseudo-inverse + 4 / 6 / 8 iterations + 1 step 3.04 / 0.943, 3.08 / 0.946, 3.16 / 0.949 at 35 / 39 / 46 % of
+#: Griffin-Lim 32's compute (3.15 / 0.952).
+MAGNITUDE = "mel"
+PHASE_REFINE = 8
+
 
 @dataclass(frozen=True)
 class ISTFTConfig(ModelConfig):
@@ -232,10 +240,10 @@ class ISTFTVocoder(trained.TrainedVocoder):
         config: the mel front-end; the model's ``n_mels`` and ``hop_length`` must match it.
         mel_match_steps: steps of :func:`mel_match` after the network (default :data:`MEL_MATCH_STEPS`; 0 plays
             the network's raw output, as its training scores it).
-        phase_refine: Griffin-Lim iterations after the mel matching, from the network's phase (default
-            :data:`PHASE_REFINE`).
-        magnitude: ``"network"`` or ``"mel"`` (the mel's pseudo-inverse with the network's phase; default
-            :data:`MAGNITUDE`).
+        phase_refine: fast Griffin-Lim iterations from the network's phase, before the mel matching (default 0;
+            the registry entry's is :data:`PHASE_REFINE`).
+        magnitude: ``"network"`` (default: the model as trained, what the trainer's previews score) or ``"mel"``
+            (the mel's pseudo-inverse with the network's phase; the registry entry's default, :data:`MAGNITUDE`).
     Raises:
         VocoderUnavailableError: no usable checkpoint, or a model for another front-end.
     """
@@ -273,7 +281,8 @@ class ISTFTVocoder(trained.TrainedVocoder):
 
 
 def _build(device: str | torch.device = "cpu", config: MelConfig = DEFAULT_CONFIG,
-           mel_match: int = MEL_MATCH_STEPS, phase_refine: int = 0, magnitude: str = "network") -> ISTFTVocoder:
+           mel_match: int = MEL_MATCH_STEPS, phase_refine: int = PHASE_REFINE,
+           magnitude: str = MAGNITUDE) -> ISTFTVocoder:
     return ISTFTVocoder(device=device, config=config, mel_match_steps=mel_match, phase_refine=phase_refine,
                         magnitude=magnitude)
 
@@ -287,8 +296,8 @@ VOCODERS = (
         factory=_build,
         parameters=(
             mel_match_parameter(MEL_MATCH_STEPS),
-            phase_refine_parameter(0),
-            Parameter("magnitude", "choice", "network", "the STFT magnitudes synthesised: the network's, or the "
+            phase_refine_parameter(PHASE_REFINE),
+            Parameter("magnitude", "choice", MAGNITUDE, "the STFT magnitudes synthesised: the network's, or the "
                       "mel's pseudo-inverse (Griffin-Lim's) with the network's phase", choices=MAGNITUDES),
         ),
         weights=f"models/{CHECKPOINT} (trained here: `vocoder-studio train istft`)",
