@@ -26,3 +26,11 @@ def test_griffin_lim_convergence_falls_and_pghi_starts_lower(speech_mel: np.ndar
     pghi = GriffinLim(iterations=8, init="pghi").spectral_convergence(mel)
     assert random.shape == pghi.shape == (9,)
     assert random[-1] < 0.8 * random[0] and pghi[0] < 0.8 * random[0] and pghi[-1] < random[-1]
+
+
+def test_eval_and_bench_score_griffin_lim_32_beside_the_defaults() -> None:
+    from vocoder_studio.evaluation.evaluate import ready_vocoders
+
+    labels = [spec.label for spec in ready_vocoders()]
+    assert "griffin-lim" in labels and "griffin-lim:init=random:iterations=32" in labels
+    assert labels.index("griffin-lim") < labels.index("griffin-lim:init=random:iterations=32")

@@ -99,13 +99,12 @@ class VocoderSpec:
 
 
 #: Settings scored beside the defaults (``eval vocoders`` and ``bench`` without ``--vocoders``), each where its
-#: vocoder is ready: Griffin-Lim 32 from a random phase (the classic reference every other row is judged
-#: against) and the phase-retrieval settings of issue 20 (PGHI starts; the iSTFT vocoder's phase on the mel's
-#: pseudo-inverse, refined).
+#: vocoder is ready and unless it is the default already: Griffin-Lim 32 from a random phase (the classic
+#: reference every other row is judged against; the default starts from PGHI) and the iSTFT vocoder with its own
+#: magnitudes and no phase refinement (the network alone, mel-matched; the default takes only its phase).
 COMPARISON_SETTINGS = (
     "griffin-lim:init=random:iterations=32",
-    "griffin-lim:init=pghi:iterations=8",
-    "istft:magnitude=mel:phase_refine=4",
+    "istft:magnitude=network:phase_refine=0",
 )
 
 
