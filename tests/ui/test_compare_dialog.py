@@ -188,3 +188,16 @@ def test_playback_goes_on_at_the_same_time_through_a_re_render_and_switches(wind
     assert dialog.current == 1 and 0 <= player.position - before <= player.blocksize
     qtbot.keyClick(dialog, Qt.Key.Key_Space)
     assert not switcher.is_playing
+
+
+def test_the_phase_view_shows_each_outputs_instantaneous_frequency_and_the_convergence(dialog) -> None:  # type: ignore[no-untyped-def]
+    """Issue 20: the phase made visible. One map per output (and the original's, when there is a recording),
+    Griffin-Lim's spectral convergence per iteration falls, and from PGHI it starts lower than from random."""
+    view = dialog.show_phase()
+    assert view is not None
+    takes = len(dialog.comparison.takes)
+    assert len(view.deviations) == takes + (dialog.comparison.reference is not None)
+    assert all(d.shape[1] == END - START and np.isfinite(d).any() for d in view.deviations)
+    random, pghi = view.curves["random"], view.curves["pghi"]
+    assert random[-1] < random[0] and pghi[0] < random[0]
+    view.close()

@@ -69,7 +69,7 @@ def test_json_shape() -> None:
     entry = get_entry("griffin-lim").to_json()
     assert {"name", "label", "sample_rate", "status", "reason", "parameters", "card"} <= set(entry)
     assert entry["status"] == "ready" and entry["reason"] is None and entry["card"] is None
-    assert entry["parameters"]["iterations"] == {"type": "int", "default": 32, "min": 1, "max": 1000,
+    assert entry["parameters"]["iterations"] == {"type": "int", "default": 8, "min": 1, "max": 1000,
                                                  "help": entry["parameters"]["iterations"]["help"]}
     card = get_entry("hifigan").to_json()["card"]
     assert card["name"] == "hifigan" and card["scores"]["pesq_wb"] > 3

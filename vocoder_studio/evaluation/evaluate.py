@@ -95,11 +95,29 @@ class VocoderSpec:
         return cls(name, parse_assignments(entry.parameters, assignments, name), text.strip())
 
 
+#: Settings scored beside the defaults (``eval vocoders`` and ``bench`` without ``--vocoders``), each where its
+#: vocoder is ready and unless it is the default already: Griffin-Lim 32 from a random phase (the classic
+#: reference every other row is judged against; the default starts from PGHI) and the iSTFT vocoder with its own
+#: magnitudes and no phase refinement (the network alone, mel-matched; the default takes only its phase).
+COMPARISON_SETTINGS = (
+    "griffin-lim:init=random:iterations=32",
+    "istft:magnitude=network:phase_refine=0",
+)
+
+
 def ready_vocoders() -> list[VocoderSpec]:
-    """Every vocoder of the registry that can run here, with its default parameters."""
+    """Every vocoder of the registry that can run here, with its default parameters, then the
+    :data:`COMPARISON_SETTINGS` whose vocoder is ready (a setting equal to a default is left out)."""
     from vocoder_studio.vocoders import list_vocoders
 
-    return [VocoderSpec(e.name, {}, e.name) for e in list_vocoders() if e.unavailable_reason() is None]
+    ready = [e for e in list_vocoders() if e.unavailable_reason() is None]
+    specs = [VocoderSpec(e.name, {}, e.name) for e in ready]
+    defaults = {e.name: e.defaults() for e in ready}
+    for text in COMPARISON_SETTINGS:
+        spec = VocoderSpec.parse(text)
+        if spec.name in defaults and {**defaults[spec.name], **spec.params} != defaults[spec.name]:
+            specs.append(spec)
+    return specs
 
 
 @dataclass

@@ -165,7 +165,10 @@ class CompareDialog(QDialog):
         self.progress.setRange(0, 1000)
         self.progress.setFixedWidth(160)
         self.progress.setTextVisible(False)
-        for button in (self.compare_button, self.cancel_button):
+        self.phase_button = QPushButton("Phase…")
+        self.phase_button.setToolTip("The phase of each output beside the original's, and Griffin-Lim's convergence")
+        self.phase_button.clicked.connect(self.show_phase)
+        for button in (self.compare_button, self.cancel_button, self.phase_button):
             button.setAutoDefault(False)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             picks.addWidget(button)
@@ -365,6 +368,17 @@ class CompareDialog(QDialog):
         if doc is not None and doc.version != result.version and self.rerender_timer.isActive():
             return  # the document changed while it rendered: the new rendering is on its way
         self.show_comparison(result)
+
+    def show_phase(self) -> QDialog | None:
+        """Open the Phase view (:mod:`vocoder_studio.ui.phase_view`) of the comparison shown, if any."""
+        from vocoder_studio.ui.phase_view import PhaseView
+
+        if self.comparison is None:
+            self.message.setText("Compare first: the Phase view shows the phase of the compared outputs.")
+            return None
+        view = PhaseView(self.comparison, [take_name(t.choice) for t in self.comparison.takes], self)
+        view.show()
+        return view
 
     # ----- showing -----
     def _levels(self) -> tuple[float, float]:

@@ -16,7 +16,7 @@ import torch
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, validate_mel
 from vocoder_studio.errors import MelShapeError
-from vocoder_studio.vocoders.stft import MAX_MEL_MATCH_STEPS, match_waveform
+from vocoder_studio.vocoders.stft import MAX_MEL_MATCH_STEPS, MAX_PHASE_REFINE, match_waveform
 
 
 @runtime_checkable
@@ -90,6 +90,9 @@ class Vocoder(ABC):
     mel_match_steps: int = 0
     #: a subclass that applies mel matching inside ``_synthesize`` itself (from its own spectrum) sets this
     mel_match_inside: bool = False
+    #: Griffin-Lim iterations after the mel matching, from the vocoder's own phase
+    #: (:func:`~vocoder_studio.vocoders.stft.refine_phase`); set with :meth:`set_mel_match`
+    phase_refine: int = 0
 
     def __init__(self, device: str | torch.device = "cpu", config: MelConfig = DEFAULT_CONFIG) -> None:
         self.config = config
@@ -101,30 +104,35 @@ class Vocoder(ABC):
     def _synthesize(self, mel: torch.Tensor) -> torch.Tensor:
         """Vocode ``(B, n_mels, T)`` on ``self.device`` → ``(B, T * hop_length)`` float32."""
 
-    def set_mel_match(self, steps: int, widen: int | None = None) -> None:
-        """Run ``steps`` mel-matching steps after the vocoder and widen ``receptive_field_frames`` by what they
-        reach: ``widen`` frames, by default ``2 o + (n_fft / hop_length - 1) (steps - 1)`` with ``o`` the hops a
-        frame reaches past its own (``ceil(pad / hop_length)``): the first step sees the vocoder's audio within
-        ±o hops through the analysis and ±o through the synthesis, each further step STFT frames ±(n_fft / hop - 1)
-        away (4 + 3 (steps - 1) for the shared front-end). Call once, from ``__init__``.
+    def set_mel_match(self, steps: int, widen: int | None = None, refine: int = 0) -> None:
+        """Run ``steps`` mel-matching steps and then ``refine`` Griffin-Lim iterations after the vocoder, and widen
+        ``receptive_field_frames`` by what they reach: ``widen`` frames, by default
+        ``2 o + (n_fft / hop_length - 1) (steps + refine - 1)`` with ``o`` the hops a frame reaches past its own
+        (``ceil(pad / hop_length)``): the first step sees the vocoder's audio within ±o hops through the analysis
+        and ±o through the synthesis, each further step or iteration STFT frames ±(n_fft / hop - 1) away
+        (4 + 3 (steps + refine - 1) for the shared front-end). Call once, from ``__init__``.
 
         Raises:
-            ValueError: ``steps`` outside ``[0, MAX_MEL_MATCH_STEPS]``.
+            ValueError: ``steps`` outside ``[0, MAX_MEL_MATCH_STEPS]`` or ``refine`` outside
+                ``[0, MAX_PHASE_REFINE]``.
         """
         if not 0 <= steps <= MAX_MEL_MATCH_STEPS:
             raise ValueError(f"mel_match must be in [0, {MAX_MEL_MATCH_STEPS}], got {steps}")
+        if not 0 <= refine <= MAX_PHASE_REFINE:
+            raise ValueError(f"phase_refine must be in [0, {MAX_PHASE_REFINE}], got {refine}")
         self.mel_match_steps = steps
-        if steps:
+        self.phase_refine = refine
+        if steps or refine:
             c = self.config
             reach = -(-c.pad // c.hop_length)
-            self.receptive_field_frames += (2 * reach + (c.n_fft // c.hop_length - 1) * (steps - 1)
+            self.receptive_field_frames += (2 * reach + (c.n_fft // c.hop_length - 1) * (steps + refine - 1)
                                             if widen is None else widen)
 
     def _synthesize_matched(self, mel: torch.Tensor) -> torch.Tensor:
         """:meth:`_synthesize`, then :attr:`mel_match_steps` of mel matching (unless the subclass does it)."""
         audio = self._synthesize(mel)
-        if self.mel_match_steps and not self.mel_match_inside:
-            audio = match_waveform(audio.float(), mel, self.mel_match_steps, self.config)
+        if (self.mel_match_steps or self.phase_refine) and not self.mel_match_inside:
+            audio = match_waveform(audio.float(), mel, self.mel_match_steps, self.config, self.phase_refine)
         return audio
 
     def vocode(self, mel: torch.Tensor | np.ndarray) -> torch.Tensor:

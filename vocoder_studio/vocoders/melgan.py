@@ -38,7 +38,7 @@ from vocoder_studio.vocoders import trained
 from vocoder_studio.vocoders.checkpoints import trained_checkpoint
 from vocoder_studio.vocoders.entry import VocoderEntry
 from vocoder_studio.vocoders.hifigan import _conv2d_of
-from vocoder_studio.vocoders.stft import mel_match_parameter
+from vocoder_studio.vocoders.stft import mel_match_parameter, phase_refine_parameter
 from vocoder_studio.vocoders.trained import ModelConfig, count_parameters
 
 #: The checkpoint's file name in a models directory; its model card is ``melgan.json``.
@@ -233,6 +233,8 @@ class MelGANVocoder(trained.TrainedVocoder):
         config: the mel front-end; the model's ``n_mels`` and ``hop_length`` must match it.
         mel_match_steps: steps of :func:`~vocoder_studio.vocoders.stft.match_waveform` after the generator (the
             panel's default is :data:`MEL_MATCH_DEFAULT` while the shipped generator is under-trained).
+        phase_refine: Griffin-Lim iterations after the mel matching, from the generator's own phase
+            (:func:`~vocoder_studio.vocoders.stft.refine_phase`; default 0).
     Raises:
         VocoderUnavailableError: no usable checkpoint, or a model for another front-end.
     """
@@ -248,13 +250,13 @@ class MelGANVocoder(trained.TrainedVocoder):
     model: MelGANGenerator
 
     def __init__(self, model: MelGANGenerator | None = None, device: str | torch.device = "cpu",
-                 config: MelConfig = DEFAULT_CONFIG, mel_match_steps: int = 0) -> None:
+                 config: MelConfig = DEFAULT_CONFIG, mel_match_steps: int = 0, phase_refine: int = 0) -> None:
         if model is not None:  # a copy (deepcopy of weight-norm parametrisations breaks the original: rebuild)
             copied = MelGANGenerator(model.config)
             copied.load_state_dict(model.state_dict())
             model = copied
         super().__init__(model, device, config)
-        self.set_mel_match(mel_match_steps)
+        self.set_mel_match(mel_match_steps, refine=phase_refine)
 
     def prepare(self, model: nn.Module) -> nn.Module:
         """Weight norm folded into plain weights and the 2-D channels-last layout (the fast CPU path)."""
@@ -273,8 +275,8 @@ MEL_MATCH_DEFAULT = 1
 
 
 def _build(device: str | torch.device = "cpu", config: MelConfig = DEFAULT_CONFIG,
-           mel_match: int = MEL_MATCH_DEFAULT) -> MelGANVocoder:
-    return MelGANVocoder(device=device, config=config, mel_match_steps=mel_match)
+           mel_match: int = MEL_MATCH_DEFAULT, phase_refine: int = 0) -> MelGANVocoder:
+    return MelGANVocoder(device=device, config=config, mel_match_steps=mel_match, phase_refine=phase_refine)
 
 
 _check, _card = trained_checkpoint(CHECKPOINT, DEFAULT_CONFIG, verify=FILES.check_weights)
@@ -284,7 +286,7 @@ VOCODERS = (
         name="melgan",
         label="MelGAN (ours)",
         factory=_build,
-        parameters=(mel_match_parameter(MEL_MATCH_DEFAULT),),
+        parameters=(mel_match_parameter(MEL_MATCH_DEFAULT), phase_refine_parameter(0)),
         weights=f"models/{CHECKPOINT} (trained here: `vocoder-studio train melgan`)",
         description="fully convolutional GAN generator, mel to waveform in one fast pass (Kumar et al. 2019)",
         check=_check,

@@ -33,6 +33,9 @@ MAX_MAGNITUDE = 1e2
 #: The most mel-matching steps a vocoder's ``mel_match`` parameter takes.
 MAX_MEL_MATCH_STEPS = 4
 
+#: The most Griffin-Lim iterations a vocoder's ``phase_refine`` parameter takes.
+MAX_PHASE_REFINE = 32
+
 
 class FrameConfig(Protocol):
     """STFT sizes: :class:`~vocoder_studio.audio.mel.MelConfig` and the iSTFT generator's config both fit."""
@@ -124,9 +127,44 @@ def _band_to_bin_weights(config: MelConfig) -> np.ndarray:
     return out
 
 
+#: The "fast" Griffin-Lim acceleration of :func:`refine_phase` (Perraudin, Balazs & Søndergaard 2013; the
+#: Griffin-Lim vocoder's default): from the iSTFT vocoder's phase, 4 iterations with it scored PESQ-wb 2.98 where
+#: 4 classic ones scored 2.92 (8 validation clips, then one mel-matching step: 3.04 against 2.98).
+REFINE_MOMENTUM = 0.99
+
+
+def refine_phase(magnitude: torch.Tensor, phase: torch.Tensor, iterations: int, mel_config: MelConfig = DEFAULT_CONFIG,
+                 window: torch.Tensor | None = None, momentum: float = REFINE_MOMENTUM) -> torch.Tensor:
+    """Fast Griffin-Lim iterations (Griffin & Lim 1984; Perraudin, Balazs & Søndergaard 2013) from a given phase
+    against fixed magnitudes: synthesise with :func:`inverse_stft`, analyse with the front-end's STFT, keep the
+    new phase (extrapolated by ``momentum``).
+
+    Args:
+        magnitude, phase: ``(B, T, n_fft // 2 + 1)`` float32, frames first, in the front-end's framing.
+        iterations: projections (0 returns ``phase``).
+        mel_config: the STFT sizes (the front-end's).
+        momentum: the acceleration α in [0, 1) (0: the classic algorithm).
+    Returns:
+        the phase ``(B, T, n_fft // 2 + 1)``. Each iteration widens the receptive field by
+        ``n_fft / hop_length - 1`` (3) frames on each side.
+    """
+    if window is None:
+        window = hann_frame_window(mel_config, magnitude.device)
+    alpha = momentum / (1.0 + momentum)
+    angles = torch.polar(torch.ones_like(magnitude), phase)
+    previous = torch.zeros_like(angles)
+    for _ in range(iterations):
+        rebuilt = front_end_stft(inverse_stft(magnitude * angles, mel_config, window), mel_config).transpose(1, 2)
+        angles = rebuilt - alpha * previous
+        angles = angles / angles.abs().clamp_min(1e-16)
+        previous = rebuilt
+    return angles.angle().to(magnitude.dtype) if iterations else phase
+
+
 def mel_match(mel: torch.Tensor, log_magnitude: torch.Tensor, phase: torch.Tensor, config: FrameConfig,
               window: torch.Tensor, steps: int = 1, mel_config: MelConfig = DEFAULT_CONFIG,
-              first_mel: torch.Tensor | None = None, max_magnitude: float = MAX_MAGNITUDE) -> torch.Tensor:
+              first_mel: torch.Tensor | None = None, max_magnitude: float = MAX_MAGNITUDE,
+              refine: int = 0, refine_first: bool = True) -> torch.Tensor:
     """Synthesise the predicted STFT, then make the waveform's own mel match the input mel: each step analyses
     the output with the shared front-end, takes the per-band error ``mel - mel(output)`` (nats), spreads it to
     the bins (:func:`band_to_bin_weights`) and adds it to the predicted log-magnitudes, phases kept; the result
@@ -147,11 +185,19 @@ def mel_match(mel: torch.Tensor, log_magnitude: torch.Tensor, phase: torch.Tenso
         max_magnitude: magnitudes are clipped to this before synthesis (Vocos's 100).
         first_mel: the ln-mel of the plain synthesis when it is already known (:func:`match_waveform`, whose
             prediction is the STFT of a waveform): the first step uses it instead of synthesising and analysing.
+        refine: Griffin-Lim iterations (:func:`refine_phase`) from the given phase (``config`` must then have the
+            front-end's STFT sizes): against the given magnitudes before the steps (``refine_first``, the iSTFT
+            vocoder: refine, then match measured 3.04 PESQ-wb where match, then refine measured 2.40 with a mel
+            L1 of 0.53: refining towards the matched magnitudes undoes the match), else against the mel-matched
+            magnitudes after them (a waveform vocoder's own STFT is already consistent: there is nothing to
+            refine before matching).
     Returns:
-        the waveform ``(B, T * hop_length)`` float32. Each step widens the receptive field by
+        the waveform ``(B, T * hop_length)`` float32. Each step and each refinement widens the receptive field by
         ``n_fft / hop_length - 1`` (3) frames on each side.
     """
     weights = band_to_bin_weights(mel_config).to(mel.device) if steps else None
+    if refine and refine_first:
+        phase = refine_phase(torch.exp(log_magnitude).clamp(max=max_magnitude), phase, refine, mel_config, window)
 
     def synthesise(log_mag: torch.Tensor) -> torch.Tensor:
         magnitude = torch.exp(log_mag).clamp(max=max_magnitude)
@@ -164,33 +210,37 @@ def mel_match(mel: torch.Tensor, log_magnitude: torch.Tensor, phase: torch.Tenso
                                                                                        mel_config)
         error = mel.float() - output_mel  # (B, n_mels, T), nats
         log_magnitude = log_magnitude + error.transpose(1, 2) @ weights
+    if refine and not refine_first:
+        phase = refine_phase(torch.exp(log_magnitude).clamp(max=max_magnitude), phase, refine, mel_config, window)
     return synthesise(log_magnitude)
 
 
 def match_waveform(audio: torch.Tensor, mel: torch.Tensor, steps: int = 1,
-                   mel_config: MelConfig = DEFAULT_CONFIG) -> torch.Tensor:
+                   mel_config: MelConfig = DEFAULT_CONFIG, refine: int = 0) -> torch.Tensor:
     """:func:`mel_match` for any vocoder's waveform: the front-end's own STFT of ``audio`` (reflect-padded, the
     frames of the mel) gives the magnitudes and phases to start from, which :func:`inverse_stft` would turn
     back into ``audio`` exactly; ``steps`` corrections then make the output's mel follow ``mel``.
 
     Args:
         audio: ``(B, T * hop_length)`` float32 (not clipped), made from ``mel`` ``(B, n_mels, T)``.
-        steps: corrections (0 returns ``audio`` unchanged).
+        steps: corrections (0 and no ``refine`` returns ``audio`` unchanged).
+        refine: Griffin-Lim iterations after the corrections, from ``audio``'s own phase (:func:`refine_phase`).
     Returns:
-        ``(B, T * hop_length)`` float32. Output block ``k`` depends on ``audio`` within ``±(4 + 3 (steps - 1))``
-        hops of it for the shared front-end (the analysis and the synthesis frames each reach two hops; each
-        further step three: :meth:`Vocoder.set_mel_match` has the general count).
+        ``(B, T * hop_length)`` float32. Output block ``k`` depends on ``audio`` within
+        ``±(4 + 3 (steps + refine - 1))`` hops of it for the shared front-end (the analysis and the synthesis
+        frames each reach two hops; each further step or iteration three: :meth:`Vocoder.set_mel_match` has the
+        general count).
         The one STFT of ``audio`` gives both the starting spectrum and the first step's mel of the output (the
         STFT round trip is exact), so nothing is synthesised or analysed twice.
     """
-    if steps == 0:
+    if steps == 0 and refine == 0:
         return audio
     spec = front_end_stft(audio.float(), mel_config)  # (B, bins, T)
     first_mel = spectrum_to_mel(spec, mel_config)
     spec = spec.transpose(1, 2)
     window = hann_frame_window(mel_config, audio.device)
     return mel_match(mel, torch.log(spec.abs().clamp_min(1e-9)), spec.angle(), mel_config, window, steps,
-                     mel_config, first_mel=first_mel)
+                     mel_config, first_mel=first_mel, refine=refine, refine_first=False)
 
 
 def mel_match_parameter(default: int) -> Parameter:
@@ -199,3 +249,13 @@ def mel_match_parameter(default: int) -> Parameter:
                      "mel-matching steps after the vocoder: its output is analysed and its STFT magnitudes "
                      "corrected so that its mel follows the input mel (phases kept); 0 plays the vocoder's own output",
                      min=0, max=MAX_MEL_MATCH_STEPS)
+
+
+def phase_refine_parameter(default: int) -> Parameter:
+    """The ``phase_refine`` parameter of a vocoder with a magnitude path: :func:`refine_phase` iterations from the
+    vocoder's own phase against its (mel-matched) magnitudes."""
+    return Parameter("phase_refine", "int", default,
+                     "fast Griffin-Lim iterations (Griffin & Lim 1984) from the vocoder's own phase: a more "
+                     "consistent STFT (the iSTFT vocoder refines before its mel matching, a waveform vocoder after "
+                     "it, against the mel-matched magnitudes)",
+                     min=0, max=MAX_PHASE_REFINE, unit="iterations")
