@@ -13,7 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
 
-from vocoder_studio.evaluation.compare import Comparison
+from vocoder_studio.evaluation.comparison import Comparison
 from vocoder_studio.evaluation.phase import instantaneous_frequency, phase_coherence
 from vocoder_studio.ui.canvas import AXIS_COLOR, BACKGROUND, READOUT_COLOR
 from vocoder_studio.vocoders.griffin_lim import GriffinLim
