@@ -93,3 +93,11 @@ def test_the_command_itself_refuses_a_range_outside_the_input(short_clip: Path, 
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr == f"vocoder-studio: error: {short_clip}: --inpaint 2:3 starts after its end (1.00 s)\n"
     assert not out.exists() and _folder_listing(tmp_path) == []
+
+
+def test_each_mode_has_its_own_default_temperature() -> None:
+    from vocoder_studio.engine.generate import default_temperature
+    from vocoder_studio.melnet.sampling import FILL_TEMPERATURE, NEW_TEMPERATURE
+
+    assert default_temperature("fill") == FILL_TEMPERATURE == 0.0
+    assert default_temperature("new") == default_temperature("continue") == NEW_TEMPERATURE == 1.0

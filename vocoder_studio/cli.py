@@ -305,6 +305,10 @@ def _seconds_range(text: str) -> tuple[float, float]:
 def _generate_options(args: argparse.Namespace) -> None:
     """Refuse what ``generate`` cannot do before anything is read or sampled: a bad number, or an option that
     does not belong to the mode (``--inpaint`` fills a range of ``--input``; otherwise ``--seconds`` are new)."""
+    if args.temperature is None:  # each mode's own default
+        from vocoder_studio.melnet.sampling import FILL_TEMPERATURE, NEW_TEMPERATURE
+
+        args.temperature = FILL_TEMPERATURE if args.inpaint is not None else NEW_TEMPERATURE
     _check_number("--temperature", args.temperature, zero_allowed=True)
     if args.inpaint is not None:
         if args.input is None:
@@ -551,8 +555,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inpaint", default=None, metavar="START:END", help="regenerate this range (seconds) of --input "
                    "(to its end when END is past it)")
     p.add_argument("--input", default=None, metavar="IN", help="audio or .npy mel to inpaint")
-    p.add_argument("--temperature", type=float, default=1.0, help="0 (most likely) … 1 (the model's spread); "
-                   "new and continued frames draw each tier at this times its --tier-temperatures factor")
+    p.add_argument("--temperature", type=float, default=None, help="0 (most likely) … 1 (the model's spread); "
+                   "new and continued frames draw each tier at this times its --tier-temperatures factor "
+                   "(default 1); a fill draws every tier at it (default 0: the fills closest to the truth on "
+                   "validation speech)")
     p.add_argument("--tier-temperatures", default=None, metavar="F1,F2,...",
                    help="new and continued frames: one factor per tier, coarsest first, multiplying --temperature "
                    "(default for a 4-tier model: 1.1,0,0,0, chosen for voiced samples; 1,1,1,1 draws every "

@@ -75,3 +75,18 @@ def test_fill_the_selection_block_by_block(window, qtbot, tmp_path: Path,  # typ
     assert doc.undo_label == "Fill selection" and panel.generate_button.isEnabled()
     window.window_actions.undo_action.trigger()
     np.testing.assert_array_equal(doc.mel, before)
+
+
+def test_each_mode_keeps_its_own_temperature(window) -> None:  # type: ignore[no-untyped-def]
+    """A fill starts at the fill temperature (0: the fills closest to the truth), new sound at 1; a value the
+    user sets is kept for its mode."""
+    panel = window.generate_panel
+    panel.set_mode("new")
+    assert panel.temperature_spin.value() == 1.0
+    panel.set_mode("fill")
+    assert panel.temperature_spin.value() == 0.0 and panel.request().temperature == 0.0
+    panel.temperature_spin.setValue(0.3)
+    panel.set_mode("continue")
+    assert panel.temperature_spin.value() == 1.0
+    panel.set_mode("fill")
+    assert panel.temperature_spin.value() == 0.3

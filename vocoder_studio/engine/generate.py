@@ -43,6 +43,14 @@ def default_model_path(config: MelConfig = DEFAULT_CONFIG) -> Path:
     return find_checked(CHECKPOINT, config)[0]
 
 
+def default_temperature(mode: str) -> float:
+    """The temperature a ``mode`` samples at unless told: a fill ``melnet.sampling.FILL_TEMPERATURE`` (0: the fills
+    closest to the truth on validation speech), new and continued frames ``NEW_TEMPERATURE`` (1)."""
+    from vocoder_studio.melnet.sampling import FILL_TEMPERATURE, NEW_TEMPERATURE
+
+    return FILL_TEMPERATURE if mode == "fill" else NEW_TEMPERATURE
+
+
 @dataclass(frozen=True)
 class GenerateRequest:
     """What to generate.
@@ -53,10 +61,10 @@ class GenerateRequest:
         seconds: length of new material (new, continue).
         cursor: frame where a continuation is inserted.
         start, end: the frame range to fill.
-        temperature: sampling temperature (0 = the most likely value; 1 = the model's distribution). New and
-            continued frames draw each tier at it times the model's default tier factor
-            (``melnet.sampling.default_tier_temperatures``: tier 1 a little above, the finer tiers below); a fill
-            draws every tier at it.
+        temperature: sampling temperature (0 = the most likely value; 1 = the model's distribution); None: the
+            mode's default (:func:`default_temperature`). New and continued frames draw each tier at it times the
+            model's default tier factor (``melnet.sampling.default_tier_temperatures``: tier 1 a little above, the
+            finer tiers below); a fill draws every tier at it.
         seed: random seed (the same seed gives the same frames).
     """
 
@@ -65,7 +73,7 @@ class GenerateRequest:
     cursor: int = 0
     start: int = 0
     end: int = 0
-    temperature: float = 1.0
+    temperature: float | None = None
     seed: int = 0
 
     def frames(self, config: MelConfig = DEFAULT_CONFIG) -> int:
@@ -133,7 +141,8 @@ def generation_job(request: GenerateRequest, mel: np.ndarray, model_path: Path |
                 cancel.partial((offset + a if request.mode != "new" else a, block[:, a - start : b - start]))
                 seen[0] += b - a
 
-        sample(model, temperature=request.temperature, seed=request.seed, progress=progress, cancel=cancel,
+        temperature = default_temperature(request.mode) if request.temperature is None else request.temperature
+        sample(model, temperature=temperature, seed=request.seed, progress=progress, cancel=cancel,
                on_frames=on_frames, floor=config.floor_ln, threads=1, **kwargs)
         return seen[0]
 

@@ -47,6 +47,10 @@ FramesFn = Callable[[int, np.ndarray], None]
 #: MelNet's 0.5 s fills at 0 / 0.3 / 1.0 had L1 0.910 / 0.925 / 0.950 (20 clips; scripts/melnet_inpaint.py).
 FILL_TEMPERATURE = 0.0
 
+#: New and continued frames' temperature (with :func:`default_tier_temperatures`): the model's own spread; below
+#: about 0.8 new sound fades to silence (docs/melnet_voicing.md).
+NEW_TEMPERATURE = 1.0
+
 #: Sampled values are kept within ± this many band standard deviations of the band mean (the data lies within
 #: about ±4): a draw from a mixture's tail fed back into the network must not grow without bound.
 SAMPLE_LIMIT = 8.0

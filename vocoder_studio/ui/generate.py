@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
 from vocoder_studio.document import Document
-from vocoder_studio.engine.generate import CHECKPOINT, GenerateRequest, generation_job
+from vocoder_studio.engine.generate import CHECKPOINT, GenerateRequest, default_temperature, generation_job
 from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.ui.worker import LONG_LANE
 
@@ -65,7 +65,8 @@ class GeneratePanel(QWidget):
         self.temperature_spin.setValue(1.0)
         self.temperature_spin.setToolTip("0 = the most likely frames (smooth, dull; new sound fades to silence "
                                          "below about 0.8); 1 = the model's own spread, each tier scaled for a "
-                                         "voice (see generate --tier-temperatures)")
+                                         "voice (see generate --tier-temperatures). Each mode keeps its own: "
+                                         "a fill starts at 0, the fills closest to the truth")
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2**31 - 1)
         self.seed_spin.setToolTip("the same seed gives the same frames")
@@ -96,6 +97,9 @@ class GeneratePanel(QWidget):
         self._doc: Document | None = None
         self._first = True
         self._request: GenerateRequest | None = None
+        #: the temperature of each mode, as last set (each starts at its default: a fill 0, new sound 1)
+        self._temperatures = {key: default_temperature(key) for key, _ in _MODES}
+        self._mode = str(self.mode_combo.currentData())
         self.refresh_model()
         self._on_mode()
 
@@ -125,7 +129,11 @@ class GeneratePanel(QWidget):
         return False
 
     def _on_mode(self) -> None:
-        self.seconds_spin.setEnabled(self.mode_combo.currentData() != "fill")
+        mode = str(self.mode_combo.currentData())
+        self.seconds_spin.setEnabled(mode != "fill")
+        self._temperatures[self._mode] = self.temperature_spin.value()
+        self._mode = mode
+        self.temperature_spin.setValue(self._temperatures[mode])
 
     def set_mode(self, mode: str) -> None:
         """Choose ``"new"``, ``"continue"`` or ``"fill"``."""
