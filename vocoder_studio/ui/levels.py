@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QMenu, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QMenu, QSizePolicy, QWidget
 
 from vocoder_studio.display import COLORMAPS, DEFAULT_COLORMAP, LEVEL_LIMITS_DB, colormap_label
 from vocoder_studio.ui.canvas import SpectrogramCanvas
@@ -107,6 +107,9 @@ def attach_display(canvas: SpectrogramCanvas, default_colormap: str = DEFAULT_CO
     canvas.levelsChanged.connect(keep)
     keep(*canvas.levels())
     box = LevelsBox(canvas, canvas.header)
+    # the selection read-out beside it may be clipped rather than widen the canvas (a long read-out would
+    # otherwise resize the plot under the mouse while a selection is dragged)
+    canvas.selection_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     layout = canvas.header.layout()
     if isinstance(layout, QHBoxLayout):
         layout.insertWidget(1, box)

@@ -1,23 +1,29 @@
 """The workstation features composed for the window: colour maps and levels (``ui/levels.py``), follow
-playback (``ui/follow.py``) and the settings that persist (``ui/settings.py``); their menu items and toolbar
-button. The window makes one :class:`Workstation`, attaches each canvas to it, and lets it restore the settings
-at start and save them at close.
+playback (``ui/follow.py``), the waveform lane (``ui/waveform_lane.py``) and the settings that persist
+(``ui/settings.py``); their menu items and toolbar button. The window makes one :class:`Workstation`, attaches
+each canvas to it, and lets it restore the settings at start and save them at close.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMainWindow, QMenu, QMenuBar, QToolBar
 
 from vocoder_studio.engine.app_model import AppModel
+from vocoder_studio.engine.cache import RenderCache
 from vocoder_studio.ui.canvas import SpectrogramCanvas
 from vocoder_studio.ui.follow import FollowPlayback
 from vocoder_studio.ui.levels import ColormapChoice, attach_display
 from vocoder_studio.ui.panels import VocoderPanel
 from vocoder_studio.ui.settings import WindowSettings, set_aside_damaged
+from vocoder_studio.ui.waveform_lane import LaneMode, WaveformLane, add_lane
+from vocoder_studio.ui.worker import JobRunner
+
+_LANE_LABELS = {LaneMode.SOURCE: "&Source audio", LaneMode.TAKE: "Vocoded &take", LaneMode.BOTH: "&Both, overlaid"}
 
 
 def menu_named(bar: QMenuBar, title: str) -> QMenu | None:
@@ -37,13 +43,28 @@ class Workstation:
         model: the application model (messages).
         panel: the vocoder panel (its settings persist).
         active_canvas: gives the canvas the View menu's colour map applies to.
+        runner, cache: the worker (a finished job may have made new audio) and the render cache (the lanes draw
+            the audio of the model's vocoder for their document).
     Attributes:
-        colormaps, follow, settings: the parts. settings_message: what :func:`set_aside_damaged` said at start.
+        colormaps, follow, settings: the parts. lanes: the waveform lanes of the open canvases.
+        settings_message: what :func:`set_aside_damaged` said at start.
     """
 
     def __init__(self, window: QMainWindow, model: AppModel, panel: VocoderPanel,
-                 active_canvas: Callable[[], SpectrogramCanvas | None]) -> None:
-        self.model = model
+                 active_canvas: Callable[[], SpectrogramCanvas | None], runner: JobRunner,
+                 cache: RenderCache) -> None:
+        self.model, self.cache = model, cache
+        self.lanes: list[WaveformLane] = []
+        self.lane_group = QActionGroup(window)
+        self.lane_actions: dict[LaneMode, QAction] = {}
+        for mode in LaneMode:
+            action = QAction(_LANE_LABELS[mode], window, checkable=True)
+            action.setChecked(mode == LaneMode.BOTH)
+            action.triggered.connect(lambda _=False, m=mode: self.set_lane_mode(m))
+            self.lane_group.addAction(action)
+            self.lane_actions[mode] = action
+        runner.jobFinished.connect(lambda *_: self.refresh_takes())
+        model.events.vocoder.connect(lambda _choice: self.refresh_takes())
         self.settings_message = set_aside_damaged()
         self.colormaps = ColormapChoice(active_canvas, window)
         self.follow = FollowPlayback(window)
@@ -58,6 +79,10 @@ class Workstation:
             first: QAction = view.actions()[0]
             view.insertMenu(first, self.colormaps.menu(view))
             view.insertMenu(first, self.follow.menu(view))
+            lane_menu = QMenu("&Waveform lane", view)
+            for action in self.lane_actions.values():
+                lane_menu.addAction(action)
+            view.insertMenu(first, lane_menu)
             view.insertSeparator(first)
 
     def attach(self, canvas: SpectrogramCanvas) -> None:
@@ -65,6 +90,30 @@ class Workstation:
         attach_display(canvas, self.colormaps.current)
         self.follow.attach(canvas)
         canvas.activated.connect(lambda c=canvas: self.colormaps.follow(c))
+        lane = add_lane(canvas, lambda: self.take_audio(canvas))
+        lane.set_mode(next(m for m, a in self.lane_actions.items() if a.isChecked()))
+        self.lanes.append(lane)
+        canvas.destroyed.connect(lambda _=None, x=lane: self._drop(x))
+
+    def _drop(self, lane: WaveformLane) -> None:
+        if lane in self.lanes:
+            self.lanes.remove(lane)
+
+    def take_audio(self, canvas: SpectrogramCanvas) -> np.ndarray | None:
+        """The audio rendered so far of ``canvas``'s document with the model's vocoder (None: none yet)."""
+        renderer = self.cache.existing_renderer(canvas.doc.uid, self.model.vocoder)
+        return renderer.cached_audio() if renderer is not None else None
+
+    def refresh_takes(self) -> None:
+        for lane in list(self.lanes):
+            lane.refresh_take()
+
+    def set_lane_mode(self, mode: LaneMode | str) -> None:
+        """Show the source audio, the vocoded take, or both in every lane."""
+        mode = LaneMode(mode)
+        self.lane_actions[mode].setChecked(True)
+        for lane in self.lanes:
+            lane.set_mode(mode)
 
     def restore(self) -> None:
         """Apply the saved settings; say once if the settings file was damaged and set aside."""
