@@ -153,3 +153,16 @@ def test_a_damaged_settings_file_is_set_aside_and_said_once(qtbot, tmp_path, mon
 def test_pg_colormap_names() -> None:
     assert pg_colormap("grey").getLookupTable(nPts=2)[1][:3].tolist() == [255, 255, 255]
     assert pg_colormap("no-such").name == "inferno"
+
+
+def test_the_transport_menu_toggles_solo(window) -> None:  # type: ignore[no-untyped-def]
+    from vocoder_studio.document import Region
+    from vocoder_studio.ui.workstation import menu_named
+
+    transport = menu_named(window.menuBar(), "Transport")
+    assert transport is not None and window.station.solo_action in transport.actions()
+    doc = window.current_document()
+    doc.selection = Region(10, 60, 5, 30)
+    assert window.transport.source.soloing(doc)
+    window.station.solo_action.trigger()
+    assert not window.transport.source.solo and not window.transport.source.soloing(doc)

@@ -94,7 +94,8 @@ class MainWindow(QMainWindow):
             self, self.files, self.edits, self.view, close_tab=lambda: self.close_tab(tabs.currentIndex()),
             quit_app=self.close, cancel=self.cancel_jobs, render_ahead=self.render_ahead.set_enabled,
             compare=self.open_compare)
-        self.station = Workstation(self, model, self.vocoder_panel, self.active_canvas, self.runner, self.cache)
+        self.station = Workstation(self, model, self.vocoder_panel, self.active_canvas, self.runner, self.cache,
+                                   self.transport.source)
         self._build_bars_and_menus()
         self._wire()
         self.update_actions()

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QMainWindow, QMenu, QMenuBar, QToolBar
 
 from vocoder_studio.engine.app_model import AppModel
 from vocoder_studio.engine.cache import RenderCache
+from vocoder_studio.engine.solo import PlaySource
 from vocoder_studio.ui.canvas import SpectrogramCanvas
 from vocoder_studio.ui.follow import FollowPlayback
 from vocoder_studio.ui.levels import ColormapChoice, attach_display
@@ -45,6 +46,7 @@ class Workstation:
         active_canvas: gives the canvas the View menu's colour map applies to.
         runner, cache: the worker (a finished job may have made new audio) and the render cache (the lanes draw
             the audio of the model's vocoder for their document).
+        play_source: what the transport vocodes (the Transport menu's *Solo the selected band* sets its ``solo``).
     Attributes:
         colormaps, follow, settings: the parts. lanes: the waveform lanes of the open canvases.
         settings_message: what :func:`set_aside_damaged` said at start.
@@ -52,8 +54,13 @@ class Workstation:
 
     def __init__(self, window: QMainWindow, model: AppModel, panel: VocoderPanel,
                  active_canvas: Callable[[], SpectrogramCanvas | None], runner: JobRunner,
-                 cache: RenderCache) -> None:
+                 cache: RenderCache, play_source: PlaySource) -> None:
         self.model, self.cache = model, cache
+        self.solo_action = QAction("&Solo the selected band", window, checkable=True)
+        self.solo_action.setChecked(play_source.solo)
+        self.solo_action.setToolTip("Play only the selected frequency band (off: the whole spectrum over the "
+                                    "selected time)")
+        self.solo_action.toggled.connect(lambda on: setattr(play_source, "solo", bool(on)))
         self.lanes: list[WaveformLane] = []
         self.lane_group = QActionGroup(window)
         self.lane_actions: dict[LaneMode, QAction] = {}
@@ -71,7 +78,8 @@ class Workstation:
         self.settings = WindowSettings(window, panel, self.colormaps, self.follow)
 
     def install(self, bar: QMenuBar, view_bar: QToolBar) -> None:
-        """Add the View menu's *Colour map* and *Follow playback* menus and the toolbar's Follow button."""
+        """Add the View menu's *Colour map*, *Follow playback* and *Waveform lane* menus, the toolbar's Follow
+        button and the Transport menu's *Solo the selected band*."""
         view_bar.addSeparator()
         view_bar.addAction(self.follow.toggle_action)
         view = menu_named(bar, "View")
@@ -84,6 +92,10 @@ class Workstation:
                 lane_menu.addAction(action)
             view.insertMenu(first, lane_menu)
             view.insertSeparator(first)
+        transport = menu_named(bar, "Transport")
+        if transport is not None:
+            transport.addSeparator()
+            transport.addAction(self.solo_action)
 
     def attach(self, canvas: SpectrogramCanvas) -> None:
         """Show ``canvas`` with its document's display, add its levels box, make it follow playback."""
