@@ -7,17 +7,20 @@ each canvas to it, and lets it restore the settings at start and save them at cl
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QMainWindow, QMenu, QMenuBar, QToolBar
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMenuBar, QToolBar
 
 from vocoder_studio.engine.app_model import AppModel
 from vocoder_studio.engine.cache import RenderCache
 from vocoder_studio.engine.solo import PlaySource
+from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.ui.canvas import SpectrogramCanvas
 from vocoder_studio.ui.follow import FollowPlayback
+from vocoder_studio.ui.image_export import IMAGE_FILTER, IMAGE_SUFFIXES, export_image
 from vocoder_studio.ui.levels import ColormapChoice, attach_display
 from vocoder_studio.ui.panels import VocoderPanel
 from vocoder_studio.ui.settings import WindowSettings, set_aside_damaged
@@ -55,7 +58,10 @@ class Workstation:
     def __init__(self, window: QMainWindow, model: AppModel, panel: VocoderPanel,
                  active_canvas: Callable[[], SpectrogramCanvas | None], runner: JobRunner,
                  cache: RenderCache, play_source: PlaySource) -> None:
-        self.model, self.cache = model, cache
+        self.model, self.cache, self.window, self.active_canvas = model, cache, window, active_canvas
+        self.export_image_action = QAction("Export &image…", window)
+        self.export_image_action.setToolTip("Save the spectrogram with its axes and colour bar as PNG or SVG")
+        self.export_image_action.triggered.connect(self.export_image_dialog)
         self.solo_action = QAction("&Solo the selected band", window, checkable=True)
         self.solo_action.setChecked(play_source.solo)
         self.solo_action.setToolTip("Play only the selected frequency band (off: the whole spectrum over the "
@@ -92,6 +98,15 @@ class Workstation:
                 lane_menu.addAction(action)
             view.insertMenu(first, lane_menu)
             view.insertSeparator(first)
+        files = menu_named(bar, "File")
+        if files is not None:
+            after = next((a for a in files.actions() if a.text().startswith("Export as 32-bit")), None)
+            index = files.actions().index(after) + 1 if after is not None else len(files.actions())
+            before = files.actions()[index] if index < len(files.actions()) else None
+            if before is not None:
+                files.insertAction(before, self.export_image_action)
+            else:
+                files.addAction(self.export_image_action)
         transport = menu_named(bar, "Transport")
         if transport is not None:
             transport.addSeparator()
@@ -135,3 +150,27 @@ class Workstation:
 
     def save(self) -> None:
         self.settings.save()
+
+    def export_image_dialog(self) -> None:
+        """Ask where to save a picture of the active canvas and write it."""
+        if not self.model.interactive or self.active_canvas() is None:
+            return
+        name, chosen = QFileDialog.getSaveFileName(self.window, "Export image", "spectrogram.png", IMAGE_FILTER)
+        if name:
+            path = Path(name)
+            if path.suffix.lower() not in IMAGE_SUFFIXES:
+                path = path.with_suffix(".svg" if "svg" in chosen.lower() else ".png")
+            self.export_image(path)
+
+    def export_image(self, path: Path, width: int | None = None) -> Path | None:
+        """Write the active canvas's picture to ``path`` (.png or .svg); errors go to the model."""
+        canvas = self.active_canvas()
+        if canvas is None:
+            return None
+        try:
+            written = export_image(canvas, path, width)
+        except VocoderStudioError as exc:
+            self.model.fail(str(exc))
+            return None
+        self.model.say(f"exported image {written}")
+        return written
