@@ -25,7 +25,7 @@ from vocoder_studio.ui.canvas import BACKGROUND, SpectrogramCanvas
 
 LANE_HEIGHT = 96
 SOURCE_COLOR = "#7fa7c9"
-TAKE_COLOR = "#ffb74d"
+TAKE_COLOR = (255, 183, 77, 170)  # translucent: the source shows through where both are drawn
 #: Suffixes of files the lane reads as source audio (a mel or project file has none).
 _NOT_AUDIO = {".npy", ".vsproj"}
 
