@@ -166,3 +166,17 @@ def test_the_transport_menu_toggles_solo(window) -> None:  # type: ignore[no-unt
     assert window.transport.source.soloing(doc)
     window.station.solo_action.trigger()
     assert not window.transport.source.solo and not window.transport.source.soloing(doc)
+
+
+def test_version_1_settings_are_migrated(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from vocoder_studio.engine.settings import MAX_RECENT, SCHEMA_VERSION
+    from vocoder_studio.ui.settings import qsettings, read
+
+    monkeypatch.setenv("VOCODER_STUDIO_HOME", str(tmp_path))
+    names = ", ".join(f"/music/take{i}.wav" for i in range(12))
+    settings_path().write_text(f"[General]\nrecent_files={names}\nlast_folder=/music\n")  # as version 1 wrote it
+    store = qsettings()
+    assert read("recent_files", store) == [f"/music/take{i}.wav" for i in range(MAX_RECENT)]
+    assert read("last_folder", store) == "/music" and read("view/colormap", store) == "inferno"
+    store.sync()
+    assert f"schema={SCHEMA_VERSION}" in settings_path().read_text()
