@@ -71,15 +71,17 @@ class WaveformLane(QWidget):
     Args:
         canvas: the canvas whose time axis, cursor and playhead the lane shares.
         take_audio: gives the vocoded audio of the current take (float32 samples; None before any).
+        take_key: gives a value that changes whenever that audio may have (the take is read again only then).
     Attributes:
         source_peaks, take_peaks: the pyramids drawn (None: none yet).
         mode: a :class:`LaneMode`.
     """
 
     def __init__(self, canvas: SpectrogramCanvas, take_audio: Callable[[], np.ndarray | None],
-                 parent: QWidget | None = None) -> None:
+                 take_key: Callable[[], object] = object, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.canvas, self.take_audio = canvas, take_audio
+        self.canvas, self.take_audio, self.take_key = canvas, take_audio, take_key
+        self._last_take: object = None
         self.mode = LaneMode.BOTH
         self.source_peaks: Peaks | None = None
         self.take_peaks: Peaks | None = None
@@ -147,10 +149,18 @@ class WaveformLane(QWidget):
         self.redraw()
 
     def refresh_take(self) -> None:
-        """Read the current take's audio again (after a render, or when the vocoder changed)."""
+        """Read the current take's audio again (after a render, or when the vocoder changed) if it changed."""
+        key = self.take_key()
+        if key == self._last_take:
+            return
+        self._last_take = key
         audio = self.take_audio()
         self.take_peaks = Peaks.from_audio(audio) if audio is not None and audio.size else None
         self.redraw()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt naming)
+        super().showEvent(event)
+        self.refresh_take()  # its tab became current: a take may have been made meanwhile
 
     def set_mode(self, mode: LaneMode | str) -> None:
         self.mode = LaneMode(mode)
@@ -188,9 +198,10 @@ class WaveformLane(QWidget):
         canvas.positionClicked.emit(canvas.cursor_frame)
 
 
-def add_lane(canvas: SpectrogramCanvas, take_audio: Callable[[], np.ndarray | None]) -> WaveformLane:
+def add_lane(canvas: SpectrogramCanvas, take_audio: Callable[[], np.ndarray | None],
+             take_key: Callable[[], object] = object) -> WaveformLane:
     """Put a :class:`WaveformLane` under ``canvas`` (in its own layout, below the plot)."""
-    lane = WaveformLane(canvas, take_audio, canvas)
+    lane = WaveformLane(canvas, take_audio, take_key, canvas)
     layout = canvas.layout()
     if layout is not None:
         layout.addWidget(lane)

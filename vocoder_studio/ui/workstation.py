@@ -117,7 +117,7 @@ class Workstation:
         attach_display(canvas, self.colormaps.current)
         self.follow.attach(canvas)
         canvas.activated.connect(lambda c=canvas: self.colormaps.follow(c))
-        lane = add_lane(canvas, lambda: self.take_audio(canvas))
+        lane = add_lane(canvas, lambda: self.take_audio(canvas), lambda: self.take_key(canvas))
         lane.set_mode(next(m for m, a in self.lane_actions.items() if a.isChecked()))
         self.lanes.append(lane)
         canvas.destroyed.connect(lambda _=None, x=lane: self._drop(x))
@@ -131,9 +131,16 @@ class Workstation:
         renderer = self.cache.existing_renderer(canvas.doc.uid, self.model.vocoder)
         return renderer.cached_audio() if renderer is not None else None
 
+    def take_key(self, canvas: SpectrogramCanvas) -> object:
+        """Changes whenever :meth:`take_audio` may: another renderer, version, or frames vocoded."""
+        renderer = self.cache.existing_renderer(canvas.doc.uid, self.model.vocoder)
+        return None if renderer is None else (id(renderer), renderer.version, renderer.vocoded_frames)
+
     def refresh_takes(self) -> None:
+        """Read the takes of the lanes on screen again where they changed (hidden ones do when shown)."""
         for lane in list(self.lanes):
-            lane.refresh_take()
+            if lane.isVisible():
+                lane.refresh_take()
 
     def set_lane_mode(self, mode: LaneMode | str) -> None:
         """Show the source audio, the vocoded take, or both in every lane."""
