@@ -193,7 +193,8 @@ class Transport(QObject):
         canvas.set_playhead(start * doc.config.frame_seconds)
         self._timer.start()
         self.playingChanged.emit(True)
-        self.statusMessage.emit(f"playing with {choice.describe()}")
+        band = "the selected band " if self.source.soloing(doc) else ""
+        self.statusMessage.emit(f"playing {band}with {choice.describe()}")
         return True
 
     def document_changed(self, doc: Document) -> bool:
