@@ -34,6 +34,11 @@ def test_a_project_without_display_loads_with_defaults(tmp_path) -> None:  # typ
         archive.writestr("mel.npy", mel)
         archive.writestr("meta.json", json.dumps(meta))
     assert Document.load(path).display == Display(DEFAULT_COLORMAP, None)
+    meta["display"] = None
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mel.npy", mel)
+        archive.writestr("meta.json", json.dumps(meta))
+    assert Document.load(path).display == Display(DEFAULT_COLORMAP, None)
 
 
 @pytest.mark.parametrize("display, field", [

@@ -90,7 +90,7 @@ def check_meta(meta: object, path: str | os.PathLike[str], config: MelConfig = D
     :data:`PROJECT_FORMAT_VERSION`), ``app_version`` (string), ``source`` and ``vocoder`` (string or null),
     ``sample_rate`` / ``hop_length`` / ``n_mels`` (integers equal to ``config``'s: the front-end the mel was
     made with), ``selection`` (null or four integers, checked against the mel by :func:`read_project`),
-    ``display`` (optional: ``{"colormap": name, "levels": null or [low, high] dB}``, see
+    ``display`` (optional, null or ``{"colormap": name, "levels": null or [low, high] dB}``, see
     :meth:`~vocoder_studio.display.Display.from_json`).
     Missing optional fields take their defaults; unknown fields are ignored.
 
@@ -138,7 +138,7 @@ def check_meta(meta: object, path: str | os.PathLike[str], config: MelConfig = D
             raise bad("selection", f"is {selection!r:.60}, expected null or four integers "
                                    "[frame0, frame1, band0, band1]")
     try:
-        display = Display.from_json(meta.get("display", {}))
+        display = Display.from_json(meta.get("display") if meta.get("display") is not None else {})
     except ValueError as exc:
         raise AudioFileError(where, str(exc)) from None
     return ProjectMeta(version, meta.get("app_version"), meta.get("source"), vocoder, selection, display)
