@@ -104,6 +104,8 @@ def test_settings_round_trip_across_two_windows(qtbot, tmp_path, monkeypatch) ->
     first.vocoder_panel.blocksize_combo.setCurrentIndex(first.vocoder_panel.blocksize_combo.findData(1024))
     first.station.colormaps.choose("viridis")
     first.station.follow.set_mode(FollowMode.SCROLL)
+    first.station.set_lane_mode("take")
+    first.station.solo_action.setChecked(False)
     first.vocoder_dock.setFloating(True)
     first.resize(700, 520)  # inside the offscreen screen (restoreGeometry keeps windows on it)
     qtbot.wait(50)
@@ -119,6 +121,7 @@ def test_settings_round_trip_across_two_windows(qtbot, tmp_path, monkeypatch) ->
         assert second.station.colormaps.current == "viridis"
         assert _canvas(second).doc.display.colormap == "viridis"  # new documents start with it
         assert second.station.follow.mode == FollowMode.SCROLL
+        assert second.station.lane_actions["take"].isChecked() and not second.transport.source.solo
         assert (second.width(), second.height()) == (700, 520)
         assert second.vocoder_dock.isFloating()
         assert second.files.recent()[0] == Path(example_path()).resolve()

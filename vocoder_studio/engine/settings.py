@@ -38,6 +38,8 @@ KEYS: dict[str, Key] = {key.name: key for key in (
     Key("audio/blocksize", "int", 512),
     Key("view/colormap", "str", "inferno"),
     Key("view/follow", "str", "page"),
+    Key("view/lane", "str", "both"),  # the waveform lane: "source", "take" or "both"
+    Key("transport/solo", "bool", True),  # Space with a band selected plays only the band
     Key("window/geometry", "bytes", b""),
     Key("window/state", "bytes", b""),
     Key("recent_files", "list", []),

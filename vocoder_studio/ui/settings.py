@@ -2,7 +2,8 @@
 written through the typed schema of :mod:`vocoder_studio.engine.settings` (its version, migration and the
 check for damage), and :class:`WindowSettings`, which restores and saves what the window keeps between runs:
 the vocoder and every vocoder's parameters, the device, the audio output and buffer, the colour map, the
-follow mode, the dock layout and the window geometry. Recent files and the last folder are kept by
+follow mode, the dock layout and the window geometry (``ui/workstation.py`` adds the waveform lane's mode and
+the solo toggle). Recent files and the last folder are kept by
 ``ui/files.py`` through the same schema.
 
 A damaged file (see :func:`~vocoder_studio.engine.settings.damage`, or one ``QSettings`` cannot parse) is set

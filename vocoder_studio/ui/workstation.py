@@ -23,7 +23,7 @@ from vocoder_studio.ui.follow import FollowPlayback
 from vocoder_studio.ui.image_export import IMAGE_FILTER, IMAGE_SUFFIXES, export_image
 from vocoder_studio.ui.levels import ColormapChoice, attach_display
 from vocoder_studio.ui.panels import VocoderPanel
-from vocoder_studio.ui.settings import WindowSettings, set_aside_damaged
+from vocoder_studio.ui.settings import WindowSettings, qsettings, read, set_aside_damaged, write
 from vocoder_studio.ui.waveform_lane import LaneMode, WaveformLane, add_lane
 from vocoder_studio.ui.worker import JobRunner
 
@@ -152,11 +152,19 @@ class Workstation:
     def restore(self) -> None:
         """Apply the saved settings; say once if the settings file was damaged and set aside."""
         self.settings.restore()
+        store = qsettings()
+        lane = read("view/lane", store)
+        self.set_lane_mode(lane if lane in {m.value for m in LaneMode} else LaneMode.BOTH)
+        self.solo_action.setChecked(bool(read("transport/solo", store)))
         if self.settings_message:  # once the event loop runs: after the "opened …" of the files given at start
             QTimer.singleShot(0, lambda: self.model.say(self.settings_message or ""))
 
     def save(self) -> None:
         self.settings.save()
+        store = qsettings()
+        write("view/lane", next(m.value for m, a in self.lane_actions.items() if a.isChecked()), store)
+        write("transport/solo", self.solo_action.isChecked(), store)
+        store.sync()
 
     def export_image_dialog(self) -> None:
         """Ask where to save a picture of the active canvas and write it."""
