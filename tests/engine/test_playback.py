@@ -42,6 +42,16 @@ def _record(path: Path) -> subprocess.Popen[bytes]:
     )
 
 
+def _stop_recording(recorder: subprocess.Popen[bytes], path: Path, tail_s: float) -> np.ndarray:
+    """Let the sink's last ``tail_s`` seconds reach the recording, stop it, and return what it recorded
+    (float32 mono)."""
+    time.sleep(tail_s)
+    recorder.terminate()
+    recorder.wait(timeout=5)
+    raw = path.read_bytes()
+    return np.frombuffer(raw[: len(raw) // 4 * 4], dtype=np.float32)
+
+
 def _peak_correlation(sent: np.ndarray, recorded: np.ndarray) -> float:
     n = len(sent) + len(recorded)
     size = 1 << (n - 1).bit_length()
@@ -67,11 +77,7 @@ def test_vocoded_clip_plays_through_the_sink(null_sink: None, example_mel: np.nd
     fed = run_job(job, cancel=CancelToken())
     assert fed == len(sent)
     assert player.wait(timeout=10), "playback did not finish"
-    time.sleep(0.4)
-    recorder.terminate()
-    recorder.wait(timeout=5)
-    raw = recording.read_bytes()
-    recorded = np.frombuffer(raw[: len(raw) // 4 * 4], dtype=np.float32)
+    recorded = _stop_recording(recorder, recording, 0.4)
     assert player.position == len(sent), "the playhead did not reach the end"
     assert player.first_sound_time is not None and player.underruns == 0  # cached audio: no gap
     assert len(recorded) > len(sent)

@@ -16,7 +16,7 @@ from vocoder_studio.engine.playback import play_job
 from vocoder_studio.engine.player import Player
 from vocoder_studio.engine.solo import PlaySource
 
-from .test_playback import _record, null_sink, pytestmark  # noqa: F401 (the fixture and the mark)
+from .test_playback import _record, _stop_recording, null_sink, pytestmark  # noqa: F401 (the fixture and the mark)
 
 
 def _band_ratio_db(mel: np.ndarray, band0: int, band1: int) -> float:
@@ -39,11 +39,7 @@ def test_a_solo_band_is_what_the_sink_hears(null_sink: None, example_mel: np.nda
     player = Player(sample_rate=22050)
     run_job(play_job(renderer, player, mel, version, 100, 360), cancel=CancelToken())
     assert player.wait(timeout=15), "playback did not finish"
-    time.sleep(0.4)
-    recorder.terminate()
-    recorder.wait(timeout=5)
-    raw = recording.read_bytes()
-    recorded = np.frombuffer(raw[: len(raw) // 4 * 4], dtype=np.float32)
+    recorded = _stop_recording(recorder, recording, 0.4)
     loud = np.flatnonzero(np.abs(recorded) > 1e-3)
     assert loud.size > 22050, "the sink heard almost nothing"
     heard = wav_to_mel(recorded[loud[0] : loud[-1]].copy())
