@@ -64,15 +64,39 @@ def _check_number(option: str, value: float, zero_allowed: bool = False) -> floa
     return value
 
 
+def _mel_picture(source: Path, picture: Path) -> None:
+    """Draw the mel of ``source`` with axes and colour bar as PNG or SVG (offscreen Qt)."""
+    import os
+
+    from vocoder_studio.engine.documents import open_checked
+
+    if picture.suffix.lower() not in (".png", ".svg"):
+        raise VocoderStudioError(f"{picture}: the picture must be a .png or .svg file")
+    doc = open_checked(source)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from vocoder_studio.ui.app import ensure_app
+    from vocoder_studio.ui.image_export import mel_image
+
+    ensure_app()
+    mel_image(doc, picture)
+    print(f"{picture}: picture of the mel ({doc.n_mels} × {doc.frames} frames)")
+
+
 def _cmd_mel(args: argparse.Namespace) -> int:
     from vocoder_studio.audio import save_mel
     from vocoder_studio.audio.io import mel_blocks, write_mel_blocks
     from vocoder_studio.document import PROJECT_SUFFIX
     from vocoder_studio.engine.documents import open_checked
 
+    source = Path(args.input)
+    if args.png:
+        _mel_picture(source, Path(args.png))
+        if not args.output:
+            return 0
+    if not args.output:
+        raise VocoderStudioError("mel: give -o OUT.npy, --png OUT.png, or both")
     output = Path(args.output)
     _require_suffix(output, ".npy", "a float32 mel array")
-    source = Path(args.input)
     if source.suffix.lower() in (PROJECT_SUFFIX, ".npy"):
         mel = open_checked(source).mel
         shape = tuple(mel.shape)
@@ -465,7 +489,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("mel", help="audio → mel (.npy, 80 × frames, natural-log magnitude)")
     p.add_argument("input")
-    p.add_argument("-o", "--output", required=True)
+    p.add_argument("-o", "--output", help="the mel as .npy")
+    p.add_argument("--png", metavar="OUT.png|OUT.svg", help="a picture of the mel with axes and colour bar")
     p.set_defaults(func=_cmd_mel)
 
     p = sub.add_parser("vocode", help="audio, .npy mel or project → WAV through a vocoder; several inputs go "

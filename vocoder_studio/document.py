@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, validate_mel
+from vocoder_studio.display import Display
 from vocoder_studio.errors import MelShapeError
 from vocoder_studio.project_file import PROJECT_SUFFIX, project_bytes, read_project, write_project
 
@@ -199,6 +200,8 @@ class Document:
         self.vocoder = vocoder
         self.version = 0
         self.selection: Region | None = None
+        #: the colour map and range it is shown with (kept in the project file; changing it is no edit)
+        self.display = Display()
         self.modified = False
         self.project_path: Path | None = None
         self._undo: list[HistoryStep] = []
@@ -588,7 +591,7 @@ class Document:
     def to_project_bytes(self) -> bytes:
         """The project file's content: a zip of ``mel.npy`` and ``meta.json``."""
         selection = None if self.selection is None else list(vars(self.selection).values())
-        return project_bytes(self._mel, self.config, self.source, self.vocoder, selection)
+        return project_bytes(self._mel, self.config, self.source, self.vocoder, selection, self.display)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Save the project atomically (temporary file + rename); marks the document unmodified.
@@ -613,6 +616,7 @@ class Document:
         doc = cls(mel, source=meta.source, vocoder=meta.vocoder, config=config)
         if meta.selection is not None:
             doc.selection = Region(*meta.selection)
+        doc.display = meta.display
         doc.project_path = Path(path)
         return doc
 

@@ -8,6 +8,7 @@ back; ``Document.save`` and ``Document.load`` use it. Tested in ``tests/test_hos
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -22,6 +23,7 @@ import numpy as np
 from vocoder_studio import __version__
 from vocoder_studio.audio.io import atomic_path, max_mel_frames, read_mel_npy
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig
+from vocoder_studio.display import Display
 from vocoder_studio.errors import AudioFileError, VocoderStudioError
 
 PROJECT_SUFFIX = ".vsproj"
@@ -77,6 +79,8 @@ class ProjectMeta:
     vocoder: str | None
     #: ``[frame0, frame1, band0, band1]`` integers (not yet checked against the mel), or None
     selection: list[int] | None
+    #: the colour map and range (defaults for a project written before they were kept)
+    display: Display = dataclasses.field(default_factory=Display)
 
 
 def check_meta(meta: object, path: str | os.PathLike[str], config: MelConfig = DEFAULT_CONFIG) -> ProjectMeta:
@@ -85,7 +89,9 @@ def check_meta(meta: object, path: str | os.PathLike[str], config: MelConfig = D
     Fields: ``format`` (``"vocoder-studio-project"``), ``format_version`` (integer 1 …
     :data:`PROJECT_FORMAT_VERSION`), ``app_version`` (string), ``source`` and ``vocoder`` (string or null),
     ``sample_rate`` / ``hop_length`` / ``n_mels`` (integers equal to ``config``'s: the front-end the mel was
-    made with), ``selection`` (null or four integers, checked against the mel by :func:`read_project`).
+    made with), ``selection`` (null or four integers, checked against the mel by :func:`read_project`),
+    ``display`` (optional, null or ``{"colormap": name, "levels": null or [low, high] dB}``, see
+    :meth:`~vocoder_studio.display.Display.from_json`).
     Missing optional fields take their defaults; unknown fields are ignored.
 
     Returns:
@@ -131,7 +137,11 @@ def check_meta(meta: object, path: str | os.PathLike[str], config: MelConfig = D
         if not isinstance(selection, list) or len(selection) != 4 or not all(_is_int(v) for v in selection):
             raise bad("selection", f"is {selection!r:.60}, expected null or four integers "
                                    "[frame0, frame1, band0, band1]")
-    return ProjectMeta(version, meta.get("app_version"), meta.get("source"), vocoder, selection)
+    try:
+        display = Display.from_json(meta.get("display") if meta.get("display") is not None else {})
+    except ValueError as exc:
+        raise AudioFileError(where, str(exc)) from None
+    return ProjectMeta(version, meta.get("app_version"), meta.get("source"), vocoder, selection, display)
 
 
 def _check_selection(selection: list[int], path: Path, n_mels: int, frames: int) -> None:
@@ -143,7 +153,7 @@ def _check_selection(selection: list[int], path: Path, n_mels: int, frames: int)
 
 
 def project_bytes(mel: np.ndarray, config: MelConfig, source: str | None, vocoder: str | None,
-                  selection: list[int] | None) -> bytes:
+                  selection: list[int] | None, display: Display | None = None) -> bytes:
     """A project file's content: a zip of ``mel`` as ``mel.npy`` and the fields as ``meta.json``.
 
     Args:
@@ -151,6 +161,7 @@ def project_bytes(mel: np.ndarray, config: MelConfig, source: str | None, vocode
         config: the front-end the mel was made with (its sample rate, hop length and n_mels are recorded).
         source, vocoder: the file the mel came from and the vocoder chosen for it (or None).
         selection: ``[frame0, frame1, band0, band1]`` or None.
+        display: the colour map and range (default: :class:`~vocoder_studio.display.Display`'s defaults).
     """
     buffer = BytesIO()
     mel_bytes = BytesIO()
@@ -165,6 +176,7 @@ def project_bytes(mel: np.ndarray, config: MelConfig, source: str | None, vocode
         "hop_length": config.hop_length,
         "n_mels": config.n_mels,
         "selection": selection,
+        "display": (display or Display()).to_json(),
     }
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("mel.npy", mel_bytes.getvalue())

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from vocoder_studio.engine.player import playback_status
@@ -33,3 +35,13 @@ def record_sink(path: Path) -> subprocess.Popen[bytes]:
          "--latency-msec=20", str(path)],
         stderr=subprocess.DEVNULL,
     )
+
+
+def stop_recording(recorder: subprocess.Popen[bytes], path: Path, tail_s: float) -> np.ndarray:
+    """Let the sink's last ``tail_s`` seconds reach the recording, stop it, and return what it recorded
+    (float32 mono)."""
+    time.sleep(tail_s)
+    recorder.terminate()
+    recorder.wait(timeout=5)
+    raw = path.read_bytes()
+    return np.frombuffer(raw[: len(raw) // 4 * 4], dtype=np.float32)

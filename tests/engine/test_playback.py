@@ -13,7 +13,7 @@ from vocoder_studio.engine import CancelToken, Renderer, run_job
 from vocoder_studio.engine.playback import play_job
 from vocoder_studio.engine.player import Player
 
-from .conftest import record_sink
+from .conftest import record_sink, stop_recording
 
 pytestmark = pytest.mark.playback
 
@@ -43,11 +43,7 @@ def test_vocoded_clip_plays_through_the_sink(null_sink: None, example_mel: np.nd
     fed = run_job(job, cancel=CancelToken())
     assert fed == len(sent)
     assert player.wait(timeout=10), "playback did not finish"
-    time.sleep(0.4)
-    recorder.terminate()
-    recorder.wait(timeout=5)
-    raw = recording.read_bytes()
-    recorded = np.frombuffer(raw[: len(raw) // 4 * 4], dtype=np.float32)
+    recorded = stop_recording(recorder, recording, 0.4)
     assert player.position == len(sent), "the playhead did not reach the end"
     assert player.first_sound_time is not None and player.underruns == 0  # cached audio: no gap
     assert len(recorded) > len(sent)

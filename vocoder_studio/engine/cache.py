@@ -69,6 +69,11 @@ class RenderCache:
                 renderer = self._renderers.setdefault((doc_id, choice.key), renderer)
         return renderer
 
+    def existing_renderer(self, doc_id: int, choice: VocoderChoice) -> Renderer | None:
+        """The renderer of document ``doc_id`` for ``choice`` if one was made (never builds a vocoder)."""
+        with self._lock:
+            return self._renderers.get((doc_id, choice.key))
+
     def private_renderer(self, choice: VocoderChoice) -> Renderer:
         """A new renderer of its own over the shared vocoder of ``choice`` (not kept in the cache).
 

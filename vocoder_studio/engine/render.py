@@ -179,6 +179,13 @@ class Renderer:
         self._valid[a:b] = False
         return (a, b)
 
+    def cached_audio(self) -> np.ndarray:
+        """A copy of the audio made so far, float32 ``(frames * hop_length,)``: silence where a frame's audio is
+        not made yet or an edit made it stale (the waveform lane draws it)."""
+        audio = self._audio.copy()
+        audio.reshape(-1, self.hop_length)[~self._valid] = 0.0
+        return audio
+
     def is_complete(self, start: int = 0, end: int | None = None) -> bool:
         """Whether frames ``[start, end)`` are all cached."""
         return bool(self._valid[start:end].all()) if self._valid.size else False

@@ -154,8 +154,7 @@ def create_main_window(paths: Sequence[Path] = (), show_dialogs: bool | None = N
 def run_app(paths: list[Path]) -> int:
     """Open a window with each of ``paths`` as a tab and run the event loop; returns the exit status."""
     app = ensure_app()
-    window = create_main_window(paths)
-    window.resize(1400, 860)
+    window = create_main_window(paths)  # its size: the last run's (ui/settings.py), else 1400 × 860
     window.show()
     window.recover_autosaves()
     return int(app.exec())

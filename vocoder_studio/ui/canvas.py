@@ -262,6 +262,7 @@ class SpectrogramCanvas(QWidget):
         """
         floor_db = float(ln_to_db(np.array([self.doc.config.floor_ln], dtype=np.float64))[0])
         low, high = auto_levels(self._db, floor_db)
+        self.auto_range = (low, high)  # the reference of the levels box's gain (ui/levels.py)
         self.set_levels(low, high)
         return low, high
 

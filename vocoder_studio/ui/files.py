@@ -13,23 +13,23 @@ from vocoder_studio.engine.app_model import AppModel
 from vocoder_studio.engine.cache import RenderCache
 from vocoder_studio.engine.documents import open_checked
 from vocoder_studio.engine.export import export_job
+from vocoder_studio.engine.settings import MAX_RECENT
 from vocoder_studio.errors import VocoderStudioError
-from vocoder_studio.paths import config_dir
 from vocoder_studio.project_file import PROJECT_SUFFIX
 from vocoder_studio.ui.dialogs import confirm_discard, dialog_start_folder
+from vocoder_studio.ui.settings import qsettings, read
 from vocoder_studio.ui.tabs import DocumentTab, DocumentTabs
 from vocoder_studio.ui.worker import JobFn, JobRunner
 
 OPEN_FILTER = ("Audio, mel or project (*.wav *.flac *.ogg *.oga *.mp3 *.opus *.aiff *.aif *.npy *.vsproj);;"
                "All files (*)")
-MAX_RECENT = 10
 #: Settings keys.
 RECENT_KEY, FOLDER_KEY = "recent_files", "last_folder"
 
 
 def settings() -> QSettings:
-    """The app's settings file (in :func:`vocoder_studio.paths.config_dir`)."""
-    return QSettings(str(config_dir() / "settings.ini"), QSettings.Format.IniFormat)
+    """The app's settings file (in :func:`vocoder_studio.paths.config_dir`; see ``ui/settings.py``)."""
+    return qsettings()
 
 
 class FileCommands(QObject):
@@ -49,10 +49,7 @@ class FileCommands(QObject):
 
     # ----- recent files and folders -----
     def recent(self) -> list[Path]:
-        value = settings().value(RECENT_KEY, [])
-        if isinstance(value, str):
-            value = [value]
-        return [Path(str(v)) for v in value] if isinstance(value, (list, tuple)) else []
+        return [Path(v) for v in read(RECENT_KEY)]
 
     def add_recent(self, path: Path) -> None:
         path = Path(path).resolve()

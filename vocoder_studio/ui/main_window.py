@@ -33,6 +33,7 @@ from vocoder_studio.ui.tools import ToolBar, ToolState
 from vocoder_studio.ui.transport import Transport, TransportBar
 from vocoder_studio.ui.view_commands import ViewCommands
 from vocoder_studio.ui.worker import JobRunner
+from vocoder_studio.ui.workstation import Workstation
 
 
 class MainWindow(QMainWindow):
@@ -93,9 +94,12 @@ class MainWindow(QMainWindow):
             self, self.files, self.edits, self.view, close_tab=lambda: self.close_tab(tabs.currentIndex()),
             quit_app=self.close, cancel=self.cancel_jobs, render_ahead=self.render_ahead.set_enabled,
             compare=self.open_compare)
+        self.station = Workstation(self, model, self.vocoder_panel, self.active_canvas, self.runner, self.cache,
+                                   self.transport.source)
         self._build_bars_and_menus()
         self._wire()
         self.update_actions()
+        self.station.restore()
 
     # ----- layout -----
     def _central_splitter(self, left: QWidget, right: QWidget) -> QSplitter:
@@ -130,6 +134,7 @@ class MainWindow(QMainWindow):
         self.window_actions.build_menus(self.menuBar(), self.transport, [
             self.vocoder_dock.toggleViewAction(), self.tool_bar.toggleViewAction(),
             self.transport_bar.toggleViewAction(), view_bar.toggleViewAction()])
+        self.station.install(self.menuBar(), view_bar)
 
     def _wire(self) -> None:
         events = self.model.events
@@ -241,6 +246,7 @@ class MainWindow(QMainWindow):
         self.cache.forget(tab.doc.uid)
 
     def _connect_canvas(self, canvas: SpectrogramCanvas) -> None:
+        self.station.attach(canvas)
         canvas.cursorMoved.connect(self.status.set_cursor)
         canvas.activated.connect(lambda c=canvas: self._set_active(c))
         canvas.selectionChanged.connect(lambda _r: self._on_position_changed())
@@ -328,6 +334,7 @@ class MainWindow(QMainWindow):
         if not self.session.may_close():
             event.ignore()
             return
+        self.station.save()
         self.shutdown()
         super().closeEvent(event)
 

@@ -21,6 +21,7 @@ from vocoder_studio.engine.jobs import JobHandle
 from vocoder_studio.engine.play_range import is_selection_range, play_range
 from vocoder_studio.engine.playback import play_job, update_job
 from vocoder_studio.engine.player import Player, playback_status
+from vocoder_studio.engine.solo import PlaySource
 from vocoder_studio.ui.canvas import SpectrogramCanvas
 from vocoder_studio.ui.worker import JobRunner
 
@@ -77,6 +78,8 @@ class Transport(QObject):
         self.output_device: int | None = None
         self.blocksize = 512
         self.canvas: SpectrogramCanvas | None = None
+        #: what Play vocodes: the document's mel, or its solo band (engine/solo.py)
+        self.source = PlaySource(cache)
         self.view_canvas: Callable[[], SpectrogramCanvas | None] = lambda: None
         self.failure: str | None = None
         self._active = False
@@ -169,7 +172,7 @@ class Transport(QObject):
         doc = canvas.doc
         start, end = self.range_for(canvas)
         loop = self.loop_action.isChecked() and is_selection_range(doc.frames, doc.selection)
-        mel, version, doc_id, cache = doc.mel.copy(), doc.version, doc.uid, self.cache
+        mel, version, renderer_of = self.source.prepare(doc, choice)
         player = self._player(doc.config.sample_rate)
         self.failure = player.check()  # the device opens on the worker thread: check it now (issue 7)
         if self.failure is not None:
@@ -178,7 +181,7 @@ class Transport(QObject):
             return False
 
         def job(progress: Any, cancel: Any) -> int:
-            renderer = cache.renderer(doc_id, choice)
+            renderer = renderer_of()
             return play_job(renderer, player, mel, version, start, end, loop)(progress, cancel)
 
         self.canvas = canvas
@@ -190,7 +193,8 @@ class Transport(QObject):
         canvas.set_playhead(start * doc.config.frame_seconds)
         self._timer.start()
         self.playingChanged.emit(True)
-        self.statusMessage.emit(f"playing with {choice.describe()}")
+        band = "the selected band " if self.source.soloing(doc) else ""
+        self.statusMessage.emit(f"playing {band}with {choice.describe()}")
         return True
 
     def document_changed(self, doc: Document) -> bool:
@@ -205,11 +209,11 @@ class Transport(QObject):
         if not self.is_playing or self._session is None or self.player is None:
             return
         doc, choice, start, end = self._session
-        mel, version, uid, cache, player = doc.mel.copy(), doc.version, doc.uid, self.cache, self.player
+        (mel, version, renderer_of), player = self.source.prepare(doc, choice), self.player
         self._cancel_update()  # an update still queued is out of date
 
         def job(progress: Any, cancel: Any) -> int:
-            return update_job(cache.renderer(uid, choice), player, mel, version, start, end)(progress, cancel)
+            return update_job(renderer_of(), player, mel, version, start, end)(progress, cancel)
 
         self._update_job = self.runner.submit(UPDATE_LABEL, job, on_error=self.statusMessage.emit)
 
