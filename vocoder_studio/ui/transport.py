@@ -20,8 +20,10 @@ from vocoder_studio.engine.cache import RenderCache, VocoderChoice
 from vocoder_studio.engine.play_range import is_selection_range, play_range
 from vocoder_studio.engine.playback import play_job, update_job
 from vocoder_studio.engine.player import Player, playback_status
+from vocoder_studio.engine.preview import PREVIEW_RTF, PreviewTakes
 from vocoder_studio.ui.canvas import SpectrogramCanvas
 from vocoder_studio.ui.worker import JobRunner
+from vocoder_studio.vocoders.registry import PREVIEW_VOCODER, get_entry, preview_vocoder
 
 PLAY_LABEL = "Play"
 UPDATE_LABEL = "Update playback"
@@ -84,6 +86,9 @@ class Transport(QObject):
         self._timer.timeout.connect(self._tick)
         #: what is playing: (document, vocoder choice, first frame, end frame)
         self._session: tuple[Document, VocoderChoice, int, int] | None = None
+        #: the playing preview take and the chosen vocoder's replacing it (None: no preview this time)
+        self.takes: PreviewTakes | None = None
+        self._take_text = ""
         self._update_timer = QTimer(self)
         self._update_timer.setSingleShot(True)
         self._update_timer.setInterval(UPDATE_DELAY_MS)
@@ -105,6 +110,11 @@ class Transport(QObject):
         self.from_cursor_action = QAction("From cursor", self, checkable=True)
         self.from_cursor_action.setChecked(True)
         self.from_cursor_action.setToolTip("Start at the last clicked time or the selection start")
+        self.preview_action = QAction("Preview", self, checkable=True)
+        self.preview_action.setChecked(True)
+        self.preview_action.setToolTip(
+            f"When the vocoder is slower than {PREVIEW_RTF:g}× real time, start at once on the iSTFT vocoder's "
+            "preview and replace it with the vocoder's own audio as it arrives")
         self.stop_action.triggered.connect(self.stop)
         self.from_cursor_action.toggled.connect(self.refresh_time)
         self.runner.jobCancelled.connect(self._on_job_cancelled)
@@ -132,7 +142,18 @@ class Transport(QObject):
         reason = playback_status() or self.failure
         if reason is not None:
             return reason
+        if self.is_playing and self._take_text:
+            return f"playing {self._take_text}"
         return "playing" if self.is_playing else "playback ready"
+
+    def _takes_text(self) -> str:
+        """Which take plays: ``"preview (iSTFT) → HiFi-GAN V1 (universal)"`` until the chosen vocoder's take is
+        heard, then its label; empty without a preview."""
+        takes = self.takes
+        if takes is None or not takes.active or self._session is None:
+            return ""
+        label = get_entry(self._session[1].name).label
+        return label if takes.playing_slow() else f"preview (iSTFT) → {label}"
 
     def range_for(self, canvas: SpectrogramCanvas) -> tuple[int, int]:
         """The frames Play plays in ``canvas`` (see :func:`play_range`)."""
@@ -175,9 +196,19 @@ class Transport(QObject):
             self.playingChanged.emit(False)  # the playback labels show why
             return False
 
+        takes = None
+        if (self.preview_action.isChecked() and choice.name != PREVIEW_VOCODER
+                and preview_vocoder() == PREVIEW_VOCODER):
+            takes = PreviewTakes()
+        preview_choice = VocoderChoice.make(PREVIEW_VOCODER, choice.device)
+
         def job(progress: Any, cancel: Any) -> int:
             renderer = cache.renderer(doc_id, choice)
-            return play_job(renderer, player, mel, version, start, end, loop)(progress, cancel)
+            if takes is not None:
+                takes.renderer = cache.renderer(doc_id, preview_choice)
+            return play_job(renderer, player, mel, version, start, end, loop, preview=takes)(progress, cancel)
+
+        self.takes, self._take_text = takes, ""
 
         self.canvas = canvas
         self._active = True
@@ -203,10 +234,12 @@ class Transport(QObject):
             return
         doc, choice, start, end = self._session
         mel, version, uid, cache, player = doc.mel.copy(), doc.version, doc.uid, self.cache, self.player
+        takes = self.takes
         self.runner.cancel(UPDATE_LABEL)  # an update still queued is out of date
 
         def job(progress: Any, cancel: Any) -> int:
-            return update_job(cache.renderer(uid, choice), player, mel, version, start, end)(progress, cancel)
+            return update_job(cache.renderer(uid, choice), player, mel, version, start, end,
+                              preview=takes)(progress, cancel)
 
         self.runner.submit(UPDATE_LABEL, job, on_error=self.statusMessage.emit)
 
@@ -216,6 +249,7 @@ class Transport(QObject):
         if self._session is not None:
             self._session[0].unsubscribe_frames(self._on_frames)
         self._session = None
+        self._take_text = ""
         self.runner.cancel(UPDATE_LABEL)
         self.runner.cancel(PLAY_LABEL)
         if self.player is not None:
@@ -257,6 +291,10 @@ class Transport(QObject):
             self.canvas.set_playhead(seconds)
             self.time_label.setText(format_time(seconds))
             self.meter.set_peak(player.level if playing else 0.0)
+            text = self._takes_text()
+            if text != self._take_text:  # the status line says which take plays
+                self._take_text = text
+                self.playingChanged.emit(True)
         if not playing and not self._active:
             self._finish_ui()
             self.playingChanged.emit(False)
@@ -281,6 +319,7 @@ class TransportBar(QToolBar):
         self.addSeparator()
         self.addAction(transport.from_cursor_action)
         self.addAction(transport.loop_action)
+        self.addAction(transport.preview_action)
         self.addSeparator()
         self.addWidget(transport.time_label)
         self.addWidget(transport.meter)
