@@ -144,7 +144,9 @@ class PreviewTakes:
         threshold: :data:`PREVIEW_RTF` (the setting); None turns the preview off.
         crossfade: samples of each fade where the takes meet.
     Attributes:
-        active: the playback started on the preview (set by the play job).
+        active: the playback started on the preview (set by the play job); cleared when its vocoder turned out
+            faster than ``threshold`` (its first chunk timed it), so that an edit is re-vocoded as usual.
+        slow: the vocoder is slower than ``threshold`` (None: not timed yet).
         slow_label, preview_label: names for the status line.
         spliced: the document sample ranges ``[lo, hi)`` where the slow take replaced the preview, in order.
         late_chunks: slow chunks that came after the playhead had passed them (kept in the cache only; the
@@ -157,6 +159,7 @@ class PreviewTakes:
         self.threshold = threshold
         self.crossfade = crossfade
         self.active = False
+        self.slow: bool | None = None
         self.spliced: list[tuple[int, int]] = []
         self.late_chunks = 0
         self.player: Player | None = None
@@ -242,11 +245,16 @@ def preview_play_job(
     hop = renderer.hop_length
     frame_s = hop / player.sample_rate
 
+    def slower() -> bool | None:
+        rtf = predicted_rtf(renderer)
+        return None if rtf is None else takes.threshold is None or rtf > takes.threshold
+
     def job(progress: Progress, cancel: CancelToken) -> int:
         renderer.update(mel, version)
         preview.update(mel, version)
         player.start((end - start) * hop, start * hop, loop=loop, hold=True)
         takes.begin(player, start * hop, (end - start) * hop)
+        takes.slow = slower()
         previews = preview.stream(mel, version, start, end, chunk_frames, first_chunk_frames, cancel=cancel)
         fed_to = start
 
@@ -286,6 +294,7 @@ def preview_play_job(
                 done = takes.put(SLOW, frame * hop, audio, played=loop)
                 if done is None or done[0] == done[1]:
                     takes.late_chunks += 1
+                takes.slow = slower()
                 index += 1
                 progress((b - start) / max(1, end - start), f"vocoding with {renderer.vocoder.name}, "
                                                             f"preview by {preview.vocoder.name}")
@@ -296,6 +305,8 @@ def preview_play_job(
                     takes.put(SLOW, frame * hop, audio, played=loop)
             if loop and renderer.is_complete(start, end):  # the whole slow take, seams included, for every pass
                 takes.put(SLOW, start * hop, renderer.render(mel, version, start, end, cancel=cancel), played=True)
+            if takes.slow is False:  # the vocoder keeps up by itself: edits are re-vocoded as without a preview
+                takes.active = False
         except JobCancelled:
             player.stop()
             raise

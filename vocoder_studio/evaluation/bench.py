@@ -9,7 +9,7 @@ Per vocoder (each in a fresh child process, so its load time, first press and pe
 - ``edit_to_sound_ms``: a 0.5 s gain edit in the middle of the vocoded document → its first re-vocoded
   audio ready (the renderer re-vocodes only the frames the edit reaches);
 - the same two on the preview path (:mod:`vocoder_studio.engine.preview`, the window's default for a vocoder
-  slower than 0.5 × real time), measured after them in the same process with a fresh renderer (nothing
+  with a real-time factor above 0.5), measured after them in the same process with a fresh renderer (nothing
   cached; the vocoder's own kernels warm, the preview vocoder's cold): ``first_audio_preview_ms`` (the first
   sound is the iSTFT vocoder's preview), ``preview_underruns``, ``slow_heard_ms`` (play pressed → the
   vocoder's own take first heard in place of the preview), ``slow_share`` (the fraction of the played

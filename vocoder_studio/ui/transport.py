@@ -113,8 +113,8 @@ class Transport(QObject):
         self.preview_action = QAction("Preview", self, checkable=True)
         self.preview_action.setChecked(True)
         self.preview_action.setToolTip(
-            f"When the vocoder is slower than {PREVIEW_RTF:g}× real time, start at once on the iSTFT vocoder's "
-            "preview and replace it with the vocoder's own audio as it arrives")
+            f"When the vocoder needs more than {PREVIEW_RTF:g} s per second of audio, start at once on the iSTFT "
+            "vocoder's preview and replace it with the vocoder's own audio as it arrives")
         self.stop_action.triggered.connect(self.stop)
         self.from_cursor_action.toggled.connect(self.refresh_time)
         self.runner.jobCancelled.connect(self._on_job_cancelled)
@@ -147,13 +147,12 @@ class Transport(QObject):
         return "playing" if self.is_playing else "playback ready"
 
     def _takes_text(self) -> str:
-        """Which take plays: ``"preview (iSTFT) → HiFi-GAN V1 (universal)"`` until the chosen vocoder's take is
-        heard, then its label; empty without a preview."""
+        """``"preview (iSTFT) → HiFi-GAN V1 (universal)"`` while the preview take plays for a vocoder timed
+        slower than the preview's threshold; empty otherwise (its own take plays)."""
         takes = self.takes
-        if takes is None or not takes.active or self._session is None:
+        if takes is None or not takes.active or not takes.slow or self._session is None or takes.playing_slow():
             return ""
-        label = get_entry(self._session[1].name).label
-        return label if takes.playing_slow() else f"preview (iSTFT) → {label}"
+        return f"preview (iSTFT) → {get_entry(self._session[1].name).label}"
 
     def range_for(self, canvas: SpectrogramCanvas) -> tuple[int, int]:
         """The frames Play plays in ``canvas`` (see :func:`play_range`)."""
