@@ -147,6 +147,7 @@ class PreviewTakes:
         active: the playback started on the preview (set by the play job); cleared when its vocoder turned out
             faster than ``threshold`` (its first chunk timed it), so that an edit is re-vocoded as usual.
         slow: the vocoder is slower than ``threshold`` (None: not timed yet).
+        fed: the whole preview was written (the job may go on vocoding the slow take for the cache).
         slow_label, preview_label: names for the status line.
         spliced: the document sample ranges ``[lo, hi)`` where the slow take replaced the preview, in order.
         late_chunks: slow chunks that came after the playhead had passed them (kept in the cache only; the
@@ -160,6 +161,7 @@ class PreviewTakes:
         self.crossfade = crossfade
         self.active = False
         self.slow: bool | None = None
+        self.fed = False
         self.spliced: list[tuple[int, int]] = []
         self.late_chunks = 0
         self.player: Player | None = None
@@ -171,7 +173,7 @@ class PreviewTakes:
         """A playback of ``samples`` samples from document sample ``start_sample`` starts on the preview."""
         self.player, self._start = player, start_sample
         self._labels = np.full(samples, PREVIEW, np.int8)
-        self.active, self.spliced, self.late_chunks, self._tail = True, [], 0, None
+        self.active, self.fed, self.spliced, self.late_chunks, self._tail = True, False, [], 0, None
 
     @property
     def joined_at(self) -> int | None:
@@ -300,6 +302,7 @@ def preview_play_job(
                                                             f"preview by {preview.vocoder.name}")
             feed(end)
             player.finish()
+            takes.fed = True
             for a, b in skipped:  # for the cache (the next press) and a loop's next pass
                 for frame, audio in renderer.stream(mel, version, a, b, chunk_frames, chunk_frames, cancel=cancel):
                     takes.put(SLOW, frame * hop, audio, played=loop)

@@ -135,7 +135,13 @@ class Transport(QObject):
 
     @property
     def is_playing(self) -> bool:
-        return self._active or (self.player is not None and self.player.is_playing)
+        return self._feeding or (self.player is not None and self.player.is_playing)
+
+    @property
+    def _feeding(self) -> bool:
+        """The play job still feeds the sound (a preview playback's job goes on vocoding for the cache after
+        the feed is complete, maybe after the sound ended: that is not playing)."""
+        return self._active and not (self.takes is not None and self.takes.fed)
 
     def state_text(self) -> str:
         """The playback state for the status bar: why it cannot work, "playing", or "playback ready"."""
@@ -285,7 +291,7 @@ class Transport(QObject):
     def _tick(self) -> None:
         player = self.player
         playing = player is not None and player.is_playing
-        if player is not None and self.canvas is not None and (playing or self._active):
+        if player is not None and self.canvas is not None and (playing or self._feeding):
             seconds = player.position / player.sample_rate
             self.canvas.set_playhead(seconds)
             self.time_label.setText(format_time(seconds))
@@ -294,7 +300,7 @@ class Transport(QObject):
             if text != self._take_text:  # the status line says which take plays
                 self._take_text = text
                 self.playingChanged.emit(True)
-        if not playing and not self._active:
+        if not playing and not self._feeding:
             self._finish_ui()
             self.playingChanged.emit(False)
 
@@ -303,7 +309,7 @@ class Transport(QObject):
         self.meter.set_peak(0.0)
         if self.canvas is not None:
             self.canvas.set_playhead(None)
-        if not self._active:
+        if not self._feeding:
             self.refresh_time()
 
 
