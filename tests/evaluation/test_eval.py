@@ -76,11 +76,21 @@ def test_a_missing_scorer_is_one_line_naming_it(package: str, two_clips: list[Pa
                                                 monkeypatch: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setitem(sys.modules, package, None)  # what an environment without the package looks like
-    status = main(["eval", "vocoders", "--clips", str(two_clips[0]), "--json", str(tmp_path / "x.json")])
+    report = ["--report", str(tmp_path / "r.md")] if package == "matplotlib" else []  # only the report plots
+    status = main(["eval", "vocoders", "--clips", str(two_clips[0]), "--json", str(tmp_path / "x.json"), *report])
     err = capsys.readouterr().err
     assert status == 2
     assert err.count("\n") == 1 and f"'{package}'" in err and "vocoder-studio[eval]" in err
     assert not (tmp_path / "x.json").exists()
+
+
+def test_scores_without_a_report_need_no_plotting_library(two_clips: list[Path], tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    status = main(["eval", "vocoders", "--clips", str(two_clips[0]), "--vocoders", "griffin-lim",
+                   "--json", str(tmp_path / "x.json")])
+    assert status == 0
+    assert json.loads((tmp_path / "x.json").read_text())["results"][0]["vocoder"]
 
 
 def test_a_missing_clip_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -59,3 +59,34 @@ def test_plugin_appears_with_its_parameters(qtbot, toy_plugin: Path) -> None:  #
     trained = model.item(names.index("toy-trained"))
     assert not trained.isEnabled()
     assert "no trained checkpoint found" in str(trained.data(Qt.ItemDataRole.ToolTipRole))
+
+
+def test_broken_plugins_are_disabled_in_the_selector_with_their_reasons(  # type: ignore[no-untyped-def]
+        qtbot, tmp_path: Path, monkeypatch) -> None:
+    """Issue 18: a plug-in that exits at import, or takes a built-in's name, leaves the window working; the
+    selector lists it disabled with the reason, and the built-in keeps its name."""
+    import importlib
+
+    from tests.vocoders.conftest import install_broken_plugins, install_toy_plugin
+    from vocoder_studio.vocoders import registry
+
+    monkeypatch.syspath_prepend(str(install_broken_plugins(install_toy_plugin(tmp_path / "site"))))
+    importlib.invalidate_caches()
+    registry.refresh()
+    try:
+        panel = VocoderPanel()
+        qtbot.addWidget(panel)
+        model = panel.vocoder_combo.model()
+        assert isinstance(model, QStandardItemModel)
+        rows = {panel.vocoder_combo.itemData(i): model.item(i) for i in range(panel.vocoder_combo.count())}
+        for name, words in [("exits-at-import", "it called sys.exit(3)"),
+                            ("vocoder-impostor:griffin-lim", "the name 'griffin-lim' is taken by the built-in"),
+                            ("check-exits", "SystemExit: 5")]:
+            assert not rows[name].isEnabled()
+            assert words in str(rows[name].data(Qt.ItemDataRole.ToolTipRole))
+        assert rows["griffin-lim"].isEnabled() and rows["griffin-lim"].text() == get_entry("griffin-lim").label
+        assert rows["toy-sine"].isEnabled()
+        panel.set_vocoder("griffin-lim", device="cpu")
+        assert panel.choice().name == "griffin-lim"
+    finally:
+        registry.refresh()

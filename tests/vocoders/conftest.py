@@ -26,16 +26,79 @@ def install_toy_plugin(site: Path) -> Path:
     return site
 
 
-@pytest.fixture
-def toy_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """The toy plug-in installed on sys.path for this test, with an empty models directory of its own
-    (``$VOCODER_STUDIO_MODELS``); yields that models directory."""
-    site = install_toy_plugin(tmp_path / "site")
-    models = tmp_path / "models"
-    models.mkdir()
+def plugins_on_path(site: Path, models: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The packages installed in ``site`` on sys.path for one test, with an empty models directory of its own
+    (``$VOCODER_STUDIO_MODELS``), the registry read again before and after; yields ``models``."""
+    models.mkdir(exist_ok=True)
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setenv("VOCODER_STUDIO_MODELS", str(models))
     importlib.invalidate_caches()
     registry.refresh()
     yield models
     registry.refresh()
+
+
+@pytest.fixture
+def toy_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The toy plug-in installed on sys.path for this test; yields its models directory (empty)."""
+    yield from plugins_on_path(install_toy_plugin(tmp_path / "site"), tmp_path / "models", monkeypatch)
+
+
+#: Broken plug-ins, one package each (module name -> source): every way a plug-in can fail that the registry
+#: must survive (issue 18).
+BROKEN_PLUGINS = {
+    "exits_at_import": "import sys\nsys.exit(3)\n",
+    "raises_at_import": "raise RuntimeError('no driver for this card\\nsecond line of the message')\n",
+    "generator_exit_at_import": "raise GeneratorExit\n",
+    "vocoders_of_wrong_type": "VOCODERS = 42\n",
+    "vocoders_of_strings": "VOCODERS = 'griffin-lim'\n",
+    "prints_at_import": "print('a plug-in talking on stdout')\nVOCODERS = ()\n",
+    "vocoder_impostor": (
+        "from vocoder_studio.vocoders.entry import VocoderEntry\n"
+        "def factory(**kwargs):\n"
+        "    raise SystemExit('an impostor was built')\n"
+        "VOCODERS = (VocoderEntry(name='griffin-lim', label='An impostor', factory=factory),\n"
+        "            VocoderEntry(name='toy-sine', label='Another impostor', factory=factory))\n"
+    ),
+    "hooks_raise": (
+        "import sys\n"
+        "from toy_vocoder_plugin import ToySine\n"
+        "from vocoder_studio.vocoders.entry import VocoderEntry\n"
+        "def divide():\n"
+        "    return 1 / 0\n"
+        "def leave(*args, **kwargs):\n"
+        "    sys.exit(5)\n"
+        "VOCODERS = (\n"
+        "    VocoderEntry(name='check-raises', label='Check raises', factory=ToySine, check=divide),\n"
+        "    VocoderEntry(name='check-exits', label='Check exits', factory=ToySine, check=leave),\n"
+        "    VocoderEntry(name='card-exits', label='Card exits', factory=ToySine, card=leave),\n"
+        "    VocoderEntry(name='check-says-yes', label='Check returns True', factory=ToySine, check=lambda: True),\n"
+        "    VocoderEntry(name='factory-exits', label='Factory exits', factory=leave),\n"
+        "    VocoderEntry(name='bad-label', label=7, factory=ToySine),\n"
+        ")\n"
+    ),
+}
+
+
+def install_broken_plugins(site: Path, unparsable: bool = False) -> Path:
+    """Install :data:`BROKEN_PLUGINS` into ``site`` as separate packages (entry point ``NAME`` with dashes);
+    returns ``site``.
+
+    Args:
+        unparsable: add a package whose ``entry_points.txt`` cannot be parsed. Only for a process that has
+            imported torch already: ``import torch`` reads every package's entry points and fails on it.
+    """
+    site.mkdir(parents=True, exist_ok=True)
+    for module, source in BROKEN_PLUGINS.items():
+        (site / f"{module}.py").write_text(source)
+        _dist_info(site, module, f"{module.replace('_', '-')} = {module}\n")
+    if unparsable:
+        _dist_info(site, "unparsable_entry_points", "this line has no equals sign\n")
+    return site
+
+
+def _dist_info(site: Path, module: str, points: str) -> None:
+    info = site / f"{module}-0.1.dist-info"
+    info.mkdir(exist_ok=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[vocoder_studio.vocoders]\n{points}")

@@ -9,7 +9,6 @@ import re
 import secrets
 import stat
 import threading
-import time
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -323,11 +322,36 @@ def _create_exclusive(folder: Path, name: str) -> tuple[int, Path]:
             continue
 
 
+def _still_linked(fd: int, path: Path) -> bool:
+    """Whether ``path`` still names the file open as ``fd`` (a cleaner may have removed it in between)."""
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path, follow_symlinks=False))
+    except OSError:
+        return False
+
+
+def _create_locked(folder: Path, name: str) -> tuple[int, Path]:
+    """:func:`_create_exclusive`, then lock the new file for the whole write (see :func:`clean_stale_parts`).
+
+    Between creating the file and locking it, another process's cleaner can find it unlocked and remove it; the
+    lock is then held on a file no longer in the folder, so a new one is made (the usual lock-file protocol: lock,
+    then check that the path still names the locked file)."""
+    while True:
+        fd, tmp = _create_exclusive(folder, name)
+        _lock(fd, blocking=True)  # held until the rename: a live write is never taken for a stale one
+        if _still_linked(fd, tmp):
+            return fd, tmp
+        os.close(fd)  # pragma: no cover - a cleaner won the race of a few microseconds
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path`` in one rename.
 
-    On any error the temporary file is removed and ``path`` is left as it was (no partial output).
+    On any error the temporary file is removed and ``path`` is left as it was (no partial output). A write that
+    cannot clean up (killed by ``kill -9``, a power cut) leaves its temporary ``.<name>.<12 hex digits>.part``
+    file: the next write into the same folder, by any process, removes it (:func:`clean_stale_parts`), and never
+    the temporary file of a write still running.
 
     Permissions: a new file gets the umask's default, as any program's ``open(path, "w")`` would (0644 under
     umask 022, 0600 under 077). Overwriting an existing file keeps that file's permission bits, as writing it in
@@ -345,9 +369,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
             raise AudioFileError(target, f"{folder} is not a folder")
         raise AudioFileError(target, f"folder {folder} does not exist")
     clean_stale_parts(folder)
-    fd, tmp = _create_exclusive(folder, target.name)
+    fd, tmp = _create_locked(folder, target.name)
     try:
-        _lock(fd, blocking=True)  # held until the rename: a live write is never taken for a stale one
         if target.is_file():
             os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
         yield tmp
@@ -363,9 +386,6 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 #: What :func:`atomic_path`'s temporary files are called: ``.<name>.<12 hex digits>.part``.
 _PART_NAME = re.compile(r"\..+\.[0-9a-f]{12}\.part")
-
-#: A temporary file younger than this is never taken for stale (it may not be locked yet), in seconds.
-STALE_PART_AGE_S = 60.0
 
 
 def _lock(fd: int, blocking: bool) -> bool:
@@ -387,8 +407,11 @@ def _lock(fd: int, blocking: bool) -> bool:
 def clean_stale_parts(folder: str | os.PathLike[str]) -> list[Path]:
     """Remove :func:`atomic_path` temporary files in ``folder`` that a killed write left behind.
 
-    A write holds an OS lock on its temporary file until the rename; a file nobody holds (its writer is gone)
-    and older than :data:`STALE_PART_AGE_S` is stale. Errors are ignored (a read-only folder keeps its files).
+    A write holds an exclusive ``flock`` on its temporary file from the moment it exists until the rename, and
+    the kernel releases it when the writer dies, however it dies: a temporary file whose lock can be taken has
+    no writer and is removed. A live writer's file — another thread's, or another process's on this machine or
+    (on a file system with shared locks, e.g. NFSv4) elsewhere — stays locked and is never touched. Where
+    locks are not supported nothing is removed. Other errors are ignored (a read-only folder keeps its files).
 
     Returns:
         the files removed.
@@ -398,16 +421,14 @@ def clean_stale_parts(folder: str | os.PathLike[str]) -> list[Path]:
         candidates = [p for p in Path(folder).glob(".*.part") if _PART_NAME.fullmatch(p.name)]
     except OSError:
         return removed
-    now = time.time()
     for path in candidates:
         try:
-            if now - path.stat().st_mtime < STALE_PART_AGE_S:
-                continue
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
-        except OSError:
+        except OSError:  # renamed into place or removed meanwhile, a link, or unreadable
             continue
         try:
-            if _lock(fd, blocking=False):
+            # the lock is ours and the path still names the file we locked (not renamed into place meanwhile)
+            if _lock(fd, blocking=False) and _still_linked(fd, path):
                 path.unlink()
                 removed.append(path)
         except OSError:

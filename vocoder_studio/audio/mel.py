@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import overload
@@ -17,7 +16,7 @@ import numpy as np
 import platformdirs
 import torch
 
-from vocoder_studio.errors import MelShapeError
+from vocoder_studio.errors import AudioFileError, MelShapeError
 
 #: Converts a natural-log magnitude to dB: 20 * log10(e).
 DB_PER_NEPER = 20.0 / math.log(10.0)
@@ -90,13 +89,13 @@ def _librosa_tables(config: MelConfig) -> dict[str, np.ndarray]:
                                           fmin=config.fmin, fmax=config.fmax).astype(np.float32),
         "edges": np.asarray(librosa.mel_frequencies(n_mels=config.n_mels + 2, fmin=config.fmin, fmax=config.fmax)),
     }
+    from vocoder_studio.audio.io import atomic_path  # io imports this module
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-        with open(tmp, "wb") as handle:
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
             np.savez(handle, filterbank=tables["filterbank"], edges=tables["edges"])
-        os.replace(tmp, path)
-    except OSError:  # a read-only cache folder only costs the next start its time
+    except (OSError, AudioFileError):  # a read-only cache folder only costs the next start its time
         pass
     return tables
 

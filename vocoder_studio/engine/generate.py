@@ -23,7 +23,7 @@ from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig
 from vocoder_studio.document import Document
 from vocoder_studio.engine.jobs import CancelToken, Progress
 from vocoder_studio.errors import VocoderStudioError
-from vocoder_studio.vocoders.checkpoints import find_model
+from vocoder_studio.vocoders.checkpoints import find_checked
 
 Mode = Literal["new", "continue", "fill"]
 MODES: tuple[str, ...] = ("new", "continue", "fill")
@@ -32,13 +32,15 @@ CHECKPOINT = "melnet.pt"
 MAX_PRIME_SECONDS = 6.0
 
 
-def default_model_path() -> Path:
-    """``melnet.pt`` in the first models directory that has it.
+def default_model_path(config: MelConfig = DEFAULT_CONFIG) -> Path:
+    """``melnet.pt`` in the first models directory that has it, checked with its model card as
+    ``vocoder-studio generate`` checks it (the window and the command agree on what is usable).
 
     Raises:
-        VocoderUnavailableError: none is trained yet (the message says where it looked).
+        VocoderUnavailableError: none is trained yet (the message says where it looked), or the one found is
+            unusable: its card is missing, invalid or for another front-end, or the file is truncated.
     """
-    return find_model(CHECKPOINT)
+    return find_checked(CHECKPOINT, config)[0]
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ def generation_job(request: GenerateRequest, mel: np.ndarray, model_path: Path |
     def job(progress: Progress, cancel: CancelToken) -> int:
         from vocoder_studio.melnet import load_model, sample
 
-        model = load_model(model_path or default_model_path(), config)
+        model = load_model(model_path or default_model_path(config), config)
         seen = [0]
         offset = 0
         kwargs: dict[str, Any] = {}

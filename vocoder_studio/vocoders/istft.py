@@ -253,7 +253,7 @@ def _build(device: str | torch.device = "cpu", config: MelConfig = DEFAULT_CONFI
     return ISTFTVocoder(device=device, config=config, mel_match_steps=mel_match)
 
 
-_check, _card = trained_checkpoint(CHECKPOINT, DEFAULT_CONFIG)
+_check, _card = trained_checkpoint(CHECKPOINT, DEFAULT_CONFIG, verify=FILES.check_weights)
 
 VOCODERS = (
     VocoderEntry(

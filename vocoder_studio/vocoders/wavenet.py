@@ -570,7 +570,7 @@ def _build(device: str | torch.device = "cpu", config: MelConfig = DEFAULT_CONFI
     return WaveNetVocoder(device=device, config=config, temperature=temperature, seed=seed, tail_cut=tail_cut)
 
 
-_check, _card = trained_checkpoint(CHECKPOINT, DEFAULT_CONFIG)
+_check, _card = trained_checkpoint(CHECKPOINT, DEFAULT_CONFIG, verify=FILES.check_weights)
 
 VOCODERS = (
     VocoderEntry(
