@@ -42,11 +42,24 @@ def _record(path: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def _peak_correlation(sent: np.ndarray, recorded: np.ndarray) -> float:
+def _stop_recording(recorder: subprocess.Popen[bytes], path: Path) -> np.ndarray:
+    """End the recording and read it: float32 samples at 22050 Hz."""
+    recorder.terminate()
+    recorder.wait(timeout=5)
+    raw = path.read_bytes()
+    return np.frombuffer(raw[: len(raw) // 4 * 4], dtype=np.float32)
+
+
+def _best_lag(sent: np.ndarray, recorded: np.ndarray) -> int:
+    """Where ``sent`` starts in ``recorded`` (samples): the peak of their cross-correlation."""
     n = len(sent) + len(recorded)
     size = 1 << (n - 1).bit_length()
     corr = np.fft.irfft(np.fft.rfft(recorded, size) * np.conj(np.fft.rfft(sent, size)), size)
-    best = int(np.argmax(np.abs(corr[: len(recorded)])))
+    return int(np.argmax(np.abs(corr[: len(recorded)])))
+
+
+def _peak_correlation(sent: np.ndarray, recorded: np.ndarray) -> float:
+    best = _best_lag(sent, recorded)
     segment = recorded[best : best + len(sent)]
     m = min(len(segment), len(sent))
     a, b = sent[:m], segment[:m]
@@ -68,10 +81,7 @@ def test_vocoded_clip_plays_through_the_sink(null_sink: None, example_mel: np.nd
     assert fed == len(sent)
     assert player.wait(timeout=10), "playback did not finish"
     time.sleep(0.4)
-    recorder.terminate()
-    recorder.wait(timeout=5)
-    raw = recording.read_bytes()
-    recorded = np.frombuffer(raw[: len(raw) // 4 * 4], dtype=np.float32)
+    recorded = _stop_recording(recorder, recording)
     assert player.position == len(sent), "the playhead did not reach the end"
     assert player.first_sound_time is not None and player.underruns == 0  # cached audio: no gap
     assert len(recorded) > len(sent)
@@ -158,18 +168,13 @@ def test_preview_then_replace_plays_without_a_gap_and_the_slow_take_sample_align
     run_job(play_job(renderer, player, mel, 1, preview=takes), cancel=CancelToken())
     assert player.wait(timeout=20), "playback did not finish"
     time.sleep(0.4)
-    recorder.terminate()
-    recorder.wait(timeout=5)
-    raw = recording.read_bytes()
-    recorded = np.frombuffer(raw[: len(raw) // 4 * 4], dtype=np.float32)
+    recorded = _stop_recording(recorder, recording)
     sent = player.snapshot()
     assert takes.active and player.underruns == 0 and sent.size == mel.shape[1] * 256
     labels = takes.labels()
     assert labels[0] != SLOW and labels[-1] == SLOW, "the preview first, then the slow take"
 
-    size = 1 << (len(recorded) + len(sent)).bit_length()
-    corr = np.fft.irfft(np.fft.rfft(recorded, size) * np.conj(np.fft.rfft(sent, size)), size)[: len(recorded)]
-    lag = int(np.argmax(corr))
+    lag = _best_lag(sent, recorded)
     heard = recorded[lag : lag + sent.size]
     assert heard.size == sent.size, "the recording stopped early"
     # the stream's last blocks never reach the sink when it stops (0.1-0.13 s, also before this change)

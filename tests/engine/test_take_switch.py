@@ -13,7 +13,7 @@ from vocoder_studio.audio.mel import DEFAULT_CONFIG
 from vocoder_studio.engine.compare import TakeSwitcher
 from vocoder_studio.engine.player import Player
 
-from .test_playback import _record, null_sink  # noqa: F401 (a fixture)
+from .test_playback import _record, _stop_recording, null_sink  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.playback
 SR = DEFAULT_CONFIG.sample_rate
@@ -44,10 +44,7 @@ def test_a_switch_continues_at_the_same_sample_without_a_gap(null_sink: None, tm
     assert switched_at > position
     assert switcher.player.wait(timeout=10)
     time.sleep(0.3)
-    recorder.terminate()
-    recorder.wait(timeout=5)
-    raw = recording.read_bytes()
-    heard = np.frombuffer(raw[: len(raw) // 4 * 4], dtype=np.float32)
+    heard = _stop_recording(recorder, recording)
     sounding = np.flatnonzero(np.abs(heard) > 1e-3)
     heard = heard[sounding[0] : sounding[-1] + 1]
     window = 2048
