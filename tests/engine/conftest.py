@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -45,3 +46,25 @@ def stop_recording(recorder: subprocess.Popen[bytes], path: Path, tail_s: float)
     recorder.wait(timeout=5)
     raw = path.read_bytes()
     return np.frombuffer(raw[: len(raw) // 4 * 4], dtype=np.float32)
+
+
+class Slowed:
+    """A real vocoder made slow: every call takes ``rtf`` × the duration of the frames it computes (context
+    included), like HiFi-GAN on a CPU without bfloat16. ``calls`` logs ``(start, end, finished at)``."""
+
+    def __init__(self, inner: Any, rtf: float) -> None:
+        self._inner, self.rtf = inner, rtf
+        self.calls: list[tuple[int, int, float]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def vocode_range(self, mel: Any, start: int, end: int, context_frames: int | None = None) -> Any:
+        began = time.perf_counter()
+        audio = self._inner.vocode_range(mel, start, end, context_frames)
+        c = self._inner.receptive_field_frames if context_frames is None else context_frames
+        computed = min(mel.shape[-1], end + c) - max(0, start - c)
+        time.sleep(max(0.0, self.rtf * computed * self.hop_length / self.sample_rate
+                       - (time.perf_counter() - began)))
+        self.calls.append((start, end, time.perf_counter()))
+        return audio

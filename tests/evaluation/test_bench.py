@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
-from vocoder_studio.evaluation.bench import VOCODER_KEYS, bench_vocoder, load_reference_hifigan, run_bench
+from vocoder_studio.evaluation.bench import PREVIEW_KEYS, VOCODER_KEYS, bench_vocoder, load_reference_hifigan, run_bench
 from vocoder_studio.evaluation.evaluate import VocoderSpec
 from vocoder_studio.vocoders import create_vocoder
 
@@ -34,15 +34,22 @@ def test_the_bench_json_has_every_field(bench: dict) -> None:
     assert "app_start_s" in data
     (name, entry), = data["vocoders"].items()
     assert name == "griffin-lim:iterations=4"
-    assert set(VOCODER_KEYS) <= set(entry) and entry["device"] == "cpu"
+    assert set(VOCODER_KEYS) | set(PREVIEW_KEYS) <= set(entry) and entry["device"] == "cpu"
     for key in ("rtf", "ref_rtf", "edit_to_sound_ms", "peak_rss_mb", "load_s"):
         assert isinstance(entry[key], float) and entry[key] > 0, key
     from vocoder_studio.engine.player import playback_status
+    from vocoder_studio.vocoders.registry import PREVIEW_VOCODER, preview_vocoder
 
+    previewed = preview_vocoder() == PREVIEW_VOCODER  # the preview path beside the hold, where iSTFT is installed
+    if previewed:
+        assert entry["edit_to_sound_preview_ms"] > 0 and entry["preview_load_s"] > 0
     if playback_status() is None:  # the PulseAudio null sink under CI
         assert entry["first_audio_ms"] > 0 and entry["underruns"] == 0
+        if previewed:
+            assert entry["first_audio_preview_ms"] > 0 and entry["preview_underruns"] == 0
+            assert 0.0 <= entry["slow_share"] <= 1.0
     else:
-        assert entry["first_audio_ms"] is None
+        assert entry["first_audio_ms"] is None and entry["first_audio_preview_ms"] is None
 
 
 def test_the_reference_hifigan_is_the_original_generator_and_matches_ours(speech_mel: np.ndarray) -> None:

@@ -31,6 +31,8 @@ from vocoder_studio.vocoders.melgan import (
     save_model,
 )
 
+from .conftest import lively
+
 HOP = DEFAULT_CONFIG.hop_length
 N_MELS = DEFAULT_CONFIG.n_mels
 SMALL = MelGANConfig(ngf=4)
@@ -39,24 +41,6 @@ SMALL = MelGANConfig(ngf=4)
 def snr_db(reference: torch.Tensor, estimate: torch.Tensor) -> float:
     noise = (reference - estimate).double().pow(2).sum().clamp_min(1e-30)
     return float(10 * torch.log10(reference.double().pow(2).sum() / noise))
-
-
-def lively(model: MelGANGenerator, gain: float = 0.8) -> MelGANGenerator:
-    """Re-draw every convolution weight with about ``gain`` times unit gain, in place (through weight norm).
-
-    Torch's default initialisation under weight norm makes a near-constant output (std 3e-4 around 0.15 on
-    speech): too tame to show a wrong splice or a wrong fold. This one varies with the mel without saturating.
-    """
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, torch.nn.Conv1d):
-                fan_in = module.weight[0].numel()
-            elif isinstance(module, torch.nn.ConvTranspose1d):
-                fan_in = module.weight.shape[0] * module.weight.shape[2] // module.stride[0]
-            else:
-                continue
-            module.weight = torch.randn_like(module.weight) * gain / fan_in**0.5  # right_inverse sets g and v
-    return model
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from vocoder_studio.vocoders.istft import ISTFTConfig, ISTFTGenerator, ISTFTVoco
 from vocoder_studio.vocoders.melgan import MelGANConfig, MelGANGenerator, MelGANVocoder
 from vocoder_studio.vocoders.stft import inverse_stft, refine_phase
 
-from .test_melgan import lively
+from .conftest import lively
 
 HOP = DEFAULT_CONFIG.hop_length
 SMALL_ISTFT = ISTFTConfig(dim=32, intermediate_dim=64, num_layers=2)

@@ -3,7 +3,9 @@
 The output opens at once and holds (silence) until the audio buffered and the vocoder's measured speed
 (:meth:`Renderer.predict_seconds`) say that every later chunk will be ready before the playhead reaches it;
 a fast vocoder or cached audio starts after the first small chunk, a slow one buffers a little longer
-instead of stuttering.
+instead of stuttering. With a :class:`~vocoder_studio.engine.preview.PreviewTakes` (the window's default) a
+slow vocoder starts at once on a fast vocoder's preview take instead, which its own audio replaces as it comes
+(:mod:`vocoder_studio.engine.preview`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 
 from vocoder_studio.engine.jobs import CancelToken, Progress
 from vocoder_studio.engine.player import Player
+from vocoder_studio.engine.preview import PreviewTakes, preview_play_job, preview_update_job, wants_preview
 from vocoder_studio.engine.render import Renderer, can_start_playback
 from vocoder_studio.errors import JobCancelled
 
@@ -37,9 +40,15 @@ def play_job(
     loop: bool = False,
     first_chunk_frames: int = FIRST_CHUNK_FRAMES,
     chunk_frames: int = 256,
+    preview: PreviewTakes | None = None,
 ) -> Callable[[Progress, CancelToken], int]:
     """A job that plays frames ``[start_frame, end_frame)`` of ``mel`` (looping if asked) and returns the
     samples fed. Cancelling stops the vocoder and the sound.
+
+    Args:
+        preview: where the audio is not all cached and the vocoder is predicted slower than
+            ``preview.threshold`` (or was never timed), play ``preview.renderer``'s take at once and let this
+            vocoder's replace it (``preview.active`` says whether it did); None: hold until gapless.
     """
     end = mel.shape[1] if end_frame is None else min(end_frame, mel.shape[1])
     hop = renderer.hop_length
@@ -47,6 +56,12 @@ def play_job(
 
     def job(progress: Progress, cancel: CancelToken) -> int:
         renderer.update(mel, version)
+        if preview is not None:
+            preview.active = False
+            if (preview.renderer is not None and not renderer.is_complete(start_frame, end)
+                    and wants_preview(renderer, preview.threshold)):
+                return preview_play_job(renderer, preview, player, mel, version, start_frame, end, loop,
+                                        first_chunk_frames, chunk_frames)(progress, cancel)
         blocks = renderer.plan(start_frame, end, chunk_frames, first_chunk_frames)
         player.start((end - start_frame) * hop, start_frame * hop, loop=loop, hold=True)
         fed = 0
@@ -83,10 +98,16 @@ def update_job(
     version: int | None,
     start_frame: int,
     end_frame: int,
+    preview: PreviewTakes | None = None,
 ) -> Callable[[Progress, CancelToken], int]:
     """A job that brings the audio of a playback under way up to date after an edit: the renderer re-vocodes
     only the frames the edit reaches, and the player's audio for ``[start_frame, end_frame)`` is replaced, so
-    the rest of the pass (or the next pass of a loop) sounds the new way. Returns the frames re-vocoded."""
+    the rest of the pass (or the next pass of a loop) sounds the new way. Returns the frames re-vocoded.
+
+    ``preview``: the playback's takes; if it started on a preview, the preview vocoder re-vocodes the edit
+    first and this one second (:func:`vocoder_studio.engine.preview.preview_update_job`)."""
+    if preview is not None and preview.active and preview.renderer is not None:
+        return preview_update_job(renderer, preview, mel, version, start_frame, end_frame)
 
     def job(progress: Progress, cancel: CancelToken) -> int:
         before = renderer.vocoded_frames

@@ -240,6 +240,50 @@ class Player:
             self._buffer[lo:hi] = samples[start : start + hi - lo]
             return hi - lo
 
+    def splice(self, offset_samples: int, samples: np.ndarray, crossfade: int = 0, fade_in: bool = False,
+               fade_out: bool = False, played: bool = False) -> tuple[int, int] | None:
+        """Replace audio supplied but not yet played with another take of the same samples (a preview take
+        replaced by the slow vocoder's, see :mod:`vocoder_studio.engine.preview`), never what was played.
+
+        Decided under the lock the audio callback holds while it copies, so the first sample replaced is
+        exactly the first the callback has not taken yet (what PortAudio already holds is behind it). Where
+        the replacement begins while the old take plays (the playhead is inside the range, or ``fade_in``)
+        it fades in from the old audio over ``crossfade`` samples (raised cosine, equal gain); ``fade_out``
+        fades back into the old audio over the range's last ``crossfade`` samples (the old take goes on
+        after it).
+
+        Args:
+            offset_samples: the document sample of ``samples[0]``.
+            samples: float32 ``(n,)``.
+            crossfade: samples of each fade (shortened to half the part replaced).
+            played: also write the part already played, as it is (a loop's next pass plays it).
+        Returns:
+            the document sample range ``[lo, hi)`` replaced ahead of the playhead (``lo == hi``: only the
+            played part was written), or None when nothing was written (all of it played, or never supplied).
+        """
+        samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+        with self._lock:
+            base = offset_samples - self._offset
+            start, hi = max(base, 0), min(self._filled, base + samples.size)
+            if hi <= start:
+                return None
+            lo = min(max(start, self._read), hi)
+            if played and lo > start:
+                self._buffer[start:lo] = samples[start - base : lo - base]
+            elif lo == hi:
+                return None
+            seg = samples[lo - base : hi - base].copy()
+            old = self._buffer[lo:hi]
+            x = min(crossfade, (hi - lo) // 2)
+            if x > 0:
+                ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(x) + 0.5) / x)).astype(np.float32)
+                if (lo > base or fade_in) and lo > 0:
+                    seg[:x] = old[:x] * (1.0 - ramp) + seg[:x] * ramp
+                if fade_out and hi == base + samples.size:
+                    seg[-x:] = seg[-x:] * ramp[::-1] + old[-x:] * (1.0 - ramp[::-1])
+            self._buffer[lo:hi] = seg
+            return lo + self._offset, hi + self._offset
+
     def snapshot(self) -> np.ndarray:
         """A copy of the audio supplied so far (the played range, from its first sample)."""
         with self._lock:
@@ -285,6 +329,11 @@ class Player:
     def position(self) -> int:
         """The sample being played now, in document samples (offset + samples read)."""
         return self._offset + self._read
+
+    @property
+    def looping(self) -> bool:
+        """Whether this playback loops (set by :meth:`start`)."""
+        return self._loop
 
     # ----- PortAudio thread -----------------------------------------------------------------------------
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:

@@ -8,6 +8,15 @@ Per vocoder (each in a fresh child process, so its load time, first press and pe
   the gaps there were);
 - ``edit_to_sound_ms``: a 0.5 s gain edit in the middle of the vocoded document → its first re-vocoded
   audio ready (the renderer re-vocodes only the frames the edit reaches);
+- the same two on the preview path (:mod:`vocoder_studio.engine.preview`, the window's default for a vocoder
+  with a real-time factor above 0.5), measured after them in the same process with a fresh renderer (nothing
+  cached; the vocoder's own kernels warm, the preview vocoder's cold): ``first_audio_preview_ms`` (the first
+  sound is the iSTFT vocoder's preview), ``preview_underruns``, ``slow_heard_ms`` (play pressed → the
+  vocoder's own take first heard in place of the preview), ``slow_share`` (the fraction of the played
+  samples that were the vocoder's own) and ``edit_to_sound_preview_ms`` (the edit → the preview vocoder's
+  re-vocoded audio ready, what an edit during such a playback plays first), and ``preview_load_s`` (building
+  the iSTFT vocoder, which the window does on the first such press); None for the iSTFT vocoder itself or
+  where it is not installed;
 - ``peak_rss_mb``: the process's peak resident memory after the above and one whole-file vocoding (before
   the reference is loaded); ``cuda_peak_mb`` on a GPU;
 - ``rtf``: compute seconds per second of audio for the whole speech (10+ s), the median of ``runs`` calls,
@@ -54,6 +63,7 @@ from vocoder_studio.errors import VocoderStudioError, VocoderUnavailableError
 from vocoder_studio.evaluation.evaluate import VocoderSpec, machine_info, ready_vocoders
 from vocoder_studio.vocoders import create_vocoder
 from vocoder_studio.vocoders.base import Vocoder
+from vocoder_studio.vocoders.registry import PREVIEW_VOCODER, preview_vocoder
 
 ALSA_SPEECH = Path("/usr/share/sounds/alsa")
 
@@ -62,6 +72,9 @@ APP_START_PROBE = Path(__file__).resolve().parents[2] / "scripts" / "app_start_p
 
 #: The fields of one vocoder's entry in the JSON (outside checks read them).
 VOCODER_KEYS = ("device", "rtf", "ref_rtf", "first_audio_ms", "edit_to_sound_ms", "peak_rss_mb", "load_s")
+#: The preview path's fields (None where not measured); docs/benchmarks.json has them once regenerated.
+PREVIEW_KEYS = ("first_audio_preview_ms", "preview_underruns", "slow_heard_ms", "slow_share",
+                "edit_to_sound_preview_ms", "preview_load_s")
 
 #: Seconds of speech played for ``first_audio_ms`` (long enough that a slow vocoder must keep ahead).
 PLAY_SECONDS = 5.0
@@ -151,10 +164,41 @@ def first_audio_ms(vocoder: Vocoder, mel: np.ndarray) -> tuple[float | None, int
     return (None if first is None else (first - pressed) * 1000), player.underruns
 
 
-def edit_to_sound_ms(vocoder: Vocoder, mel: np.ndarray) -> float:
-    """A 0.5 s gain edit in the middle of the vocoded document → its first re-vocoded audio ready (ms)."""
+def first_audio_preview(vocoder: Vocoder, preview: Vocoder, mel: np.ndarray) -> dict[str, Any]:
+    """The preview path's first press (see the module docstring): ``{"first_audio_preview_ms",
+    "preview_underruns", "slow_heard_ms", "slow_share"}``, None where there is no audio output."""
+    from vocoder_studio.engine import CancelToken, run_job
+    from vocoder_studio.engine.playback import play_job
+    from vocoder_studio.engine.player import Player, playback_status
+    from vocoder_studio.engine.preview import SLOW, PreviewTakes
+
+    keys = ("first_audio_preview_ms", "preview_underruns", "slow_heard_ms", "slow_share")
+    if playback_status() is not None:
+        return dict.fromkeys(keys)
+    renderer, takes = Renderer(vocoder), PreviewTakes(Renderer(preview))
+    player = Player(vocoder.sample_rate)
+    pressed = time.perf_counter()
+    try:
+        run_job(play_job(renderer, player, mel, 0, preview=takes), cancel=CancelToken())
+        player.wait(mel.shape[1] * vocoder.hop_length / vocoder.sample_rate + 10)
+    finally:
+        player.stop()
+    first = player.first_sound_time
+    if first is None:
+        return dict.fromkeys(keys) | {"preview_underruns": player.underruns}
+    first_ms = (first - pressed) * 1000
+    joined = takes.joined_at
+    return {"first_audio_preview_ms": first_ms, "preview_underruns": player.underruns,
+            "slow_heard_ms": None if joined is None else first_ms + joined / vocoder.sample_rate * 1000,
+            "slow_share": float(np.mean(takes.labels() == SLOW)) if takes.active else 1.0}
+
+
+def edit_to_sound_ms(vocoder: Vocoder, mel: np.ndarray, preview: Vocoder | None = None) -> float:
+    """A 0.5 s gain edit in the middle of the vocoded document → its first re-vocoded audio ready (ms); with
+    ``preview``, its first audio re-vocoded by the preview vocoder (what a preview playback plays first; the
+    vocoder's own audio follows it)."""
     doc = Document(mel)
-    renderer = Renderer(vocoder)
+    renderer = Renderer(preview or vocoder)
     renderer.render(doc.mel, doc.version)
     frames = max(1, round(EDIT_SECONDS / (vocoder.hop_length / vocoder.sample_rate)))
     start = max(0, (mel.shape[1] - frames) // 2)
@@ -173,7 +217,8 @@ def peak_rss_mb() -> float:
 
 
 def bench_vocoder(spec: VocoderSpec, audio: np.ndarray, device: str = "cpu", runs: int = 3,
-                  reference: bool = True, play: bool = True, threads: int | None = None) -> dict[str, Any]:
+                  reference: bool = True, play: bool = True, threads: int | None = None,
+                  preview: bool = True) -> dict[str, Any]:
     """Every per-vocoder figure of the bench, measured in this process (see the module's docstring).
 
     Args:
@@ -183,10 +228,12 @@ def bench_vocoder(spec: VocoderSpec, audio: np.ndarray, device: str = "cpu", run
         reference: time the reference HiFi-GAN too (else ``ref_rtf`` is None).
         play: measure ``first_audio_ms`` (through the default audio output).
         threads: torch threads for the RTF of both implementations (default: the idle cores).
+        preview: measure the preview path too (where the iSTFT vocoder is installed).
     Returns:
         ``{"device", "rtf", "ref_rtf", "first_audio_ms", "edit_to_sound_ms", "peak_rss_mb", "load_s", "label",
-        "underruns", "runs", "cuda_peak_mb", "threads", "play_threads"}``; the figures that could not be
-        measured are None.
+        "underruns", "runs", "cuda_peak_mb", "threads", "play_threads", "first_audio_preview_ms",
+        "preview_underruns", "slow_heard_ms", "slow_share", "edit_to_sound_preview_ms", "preview_load_s"}``;
+        the figures that could not be measured are None.
     """
     if runs < 1:
         raise ValueError(f"runs must be at least 1, got {runs}")
@@ -200,6 +247,14 @@ def bench_vocoder(spec: VocoderSpec, audio: np.ndarray, device: str = "cpu", run
     play_frames = min(mel.shape[1], round(PLAY_SECONDS * vocoder.sample_rate / vocoder.hop_length))
     first_ms, underruns = first_audio_ms(vocoder, mel[:, :play_frames]) if play else (None, None)
     edit_ms = edit_to_sound_ms(vocoder, mel)
+    previewed: dict[str, Any] = dict.fromkeys(PREVIEW_KEYS)
+    if preview and spec.name != PREVIEW_VOCODER and preview_vocoder() == PREVIEW_VOCODER:
+        began = time.perf_counter()
+        fast = create_vocoder(PREVIEW_VOCODER, device=device)
+        previewed["preview_load_s"] = time.perf_counter() - began
+        if play:
+            previewed |= first_audio_preview(vocoder, fast, mel[:, :play_frames])
+        previewed["edit_to_sound_preview_ms"] = edit_to_sound_ms(vocoder, mel, preview=fast)
     play_threads = torch.get_num_threads()  # what the renderer chose (free_cores)
     torch.set_num_threads(threads or free_cores())
     threads = torch.get_num_threads()
@@ -228,7 +283,7 @@ def bench_vocoder(spec: VocoderSpec, audio: np.ndarray, device: str = "cpu", run
         "cuda_peak_mb": cuda_mb,
         "threads": threads,
         "play_threads": play_threads,
-    }
+    } | previewed
 
 
 def _bench_in_child(spec: str, device: str, input_path: str | None, runs: int) -> dict[str, Any]:
@@ -273,9 +328,15 @@ def describe(name: str, r: dict[str, Any]) -> str:
     ratio += f", {r['threads']} threads" if r.get("threads") else ""
     gaps = "" if r["underruns"] is None else f" ({r['underruns']} underruns)"
     gaps += f" [{r['play_threads']} threads]" if r.get("play_threads") else ""
-    return (f"  {name} [{r['device']}]: RTF {r['rtf']:.3f}{ratio}; first audio {ms(r['first_audio_ms'])}{gaps}; "
+    line = (f"  {name} [{r['device']}]: RTF {r['rtf']:.3f}{ratio}; first audio {ms(r['first_audio_ms'])}{gaps}; "
             f"0.5 s edit → sound {ms(r['edit_to_sound_ms'])}; peak RSS {r['peak_rss_mb']:.0f} MB; "
             f"load {r['load_s']:.2f} s")
+    if r.get("edit_to_sound_preview_ms") is not None:
+        share = "" if r.get("slow_share") is None else f", {100 * r['slow_share']:.0f} % of it"
+        line += (f"\n    with the iSTFT preview: first audio {ms(r.get('first_audio_preview_ms'))} "
+                 f"({r.get('preview_underruns')} underruns), its own take heard from {ms(r.get('slow_heard_ms'))}"
+                 f"{share}; 0.5 s edit → sound {ms(r['edit_to_sound_preview_ms'])}")
+    return line
 
 
 def run_bench(vocoders: str | None = None, device: str = "auto", input_path: str | None = None, runs: int = 3,

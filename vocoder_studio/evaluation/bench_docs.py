@@ -56,11 +56,17 @@ def vocoder_table(data: dict[str, Any]) -> str:
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, e in data["vocoders"].items():
         gaps = "" if e.get("underruns") in (None, 0) else f" ({e['underruns']} underruns)"
+        first, edit = "", ""
+        if e.get("first_audio_preview_ms") is not None:  # the preview path, measured beside the hold
+            late = "" if e.get("preview_underruns") in (None, 0) else f", {e['preview_underruns']} underruns"
+            first = f"; with the iSTFT preview {e['first_audio_preview_ms']:.0f} ms{late}"
+        if e.get("edit_to_sound_preview_ms") is not None:
+            edit = f"; preview {e['edit_to_sound_preview_ms']:.0f} ms"
         lines.append(
             f"| {name} | {e['device']} | {_num(e['rtf'], '{:.3f}')} | {_num(e.get('ref_rtf'), '{:.3f}')} | "
-            f"{_ratio(e)} | {_num(e.get('first_audio_ms'), '{:.0f}', ' ms')}{gaps} | "
-            f"{_num(e.get('edit_to_sound_ms'), '{:.0f}', ' ms')} | {_num(e.get('peak_rss_mb'), '{:.0f}', ' MB')} | "
-            f"{_num(e.get('load_s'), '{:.2f}', ' s')} |")
+            f"{_ratio(e)} | {_num(e.get('first_audio_ms'), '{:.0f}', ' ms')}{gaps}{first} | "
+            f"{_num(e.get('edit_to_sound_ms'), '{:.0f}', ' ms')}{edit} | "
+            f"{_num(e.get('peak_rss_mb'), '{:.0f}', ' MB')} | {_num(e.get('load_s'), '{:.2f}', ' s')} |")
     return "\n".join(lines)
 
 

@@ -21,9 +21,11 @@ from vocoder_studio.engine.jobs import JobHandle
 from vocoder_studio.engine.play_range import is_selection_range, play_range
 from vocoder_studio.engine.playback import play_job, update_job
 from vocoder_studio.engine.player import Player, playback_status
+from vocoder_studio.engine.preview import PREVIEW_RTF, PreviewTakes
 from vocoder_studio.engine.solo import PlaySource
 from vocoder_studio.ui.canvas import SpectrogramCanvas
 from vocoder_studio.ui.worker import JobRunner
+from vocoder_studio.vocoders.registry import PREVIEW_VOCODER, get_entry, preview_vocoder
 
 PLAY_LABEL = "Play"
 UPDATE_LABEL = "Update playback"
@@ -90,6 +92,9 @@ class Transport(QObject):
         self._timer.timeout.connect(self._tick)
         #: what is playing: (document, vocoder choice, first frame, end frame)
         self._session: tuple[Document, VocoderChoice, int, int] | None = None
+        #: the playing preview take and the chosen vocoder's replacing it (None: no preview this time)
+        self.takes: PreviewTakes | None = None
+        self._take_text = ""
         self._update_timer = QTimer(self)
         self._update_timer.setSingleShot(True)
         self._update_timer.setInterval(UPDATE_DELAY_MS)
@@ -111,6 +116,11 @@ class Transport(QObject):
         self.from_cursor_action = QAction("From cursor", self, checkable=True)
         self.from_cursor_action.setChecked(True)
         self.from_cursor_action.setToolTip("Start at the last clicked time or the selection start")
+        self.preview_action = QAction("Preview", self, checkable=True)
+        self.preview_action.setChecked(True)
+        self.preview_action.setToolTip(
+            f"When the vocoder needs more than {PREVIEW_RTF:g} s per second of audio, start at once on the iSTFT "
+            "vocoder's preview and replace it with the vocoder's own audio as it arrives")
         self.stop_action.triggered.connect(self.stop)
         self.from_cursor_action.toggled.connect(self.refresh_time)
 
@@ -130,14 +140,30 @@ class Transport(QObject):
 
     @property
     def is_playing(self) -> bool:
-        return self._active or (self.player is not None and self.player.is_playing)
+        return self._feeding or (self.player is not None and self.player.is_playing)
+
+    @property
+    def _feeding(self) -> bool:
+        """The play job still feeds the sound (a preview playback's job goes on vocoding for the cache after
+        the feed is complete, maybe after the sound ended: that is not playing)."""
+        return self._active and not (self.takes is not None and self.takes.fed)
 
     def state_text(self) -> str:
         """The playback state for the status bar: why it cannot work, "playing", or "playback ready"."""
         reason = playback_status() or self.failure
         if reason is not None:
             return reason
+        if self.is_playing and self._take_text:
+            return f"playing {self._take_text}"
         return "playing" if self.is_playing else "playback ready"
+
+    def _takes_text(self) -> str:
+        """``"preview (iSTFT) → HiFi-GAN V1 (universal)"`` while the preview take plays for a vocoder timed
+        slower than the preview's threshold; empty otherwise (its own take plays)."""
+        takes = self.takes
+        if takes is None or not takes.active or not takes.slow or self._session is None or takes.playing_slow():
+            return ""
+        return f"preview (iSTFT) → {get_entry(self._session[1].name).label}"
 
     def range_for(self, canvas: SpectrogramCanvas) -> tuple[int, int]:
         """The frames Play plays in ``canvas`` (see :func:`play_range`)."""
@@ -180,9 +206,20 @@ class Transport(QObject):
             self.playingChanged.emit(False)  # the playback labels show why
             return False
 
+        takes = None  # a solo band (version None) plays without the preview: its renderer is private
+        if (self.preview_action.isChecked() and version is not None and choice.name != PREVIEW_VOCODER
+                and preview_vocoder() == PREVIEW_VOCODER):
+            takes = PreviewTakes()
+        preview_choice = VocoderChoice.make(PREVIEW_VOCODER, choice.device)
+        cache, uid = self.source.cache, doc.uid
+
         def job(progress: Any, cancel: Any) -> int:
             renderer = renderer_of()
-            return play_job(renderer, player, mel, version, start, end, loop)(progress, cancel)
+            if takes is not None:
+                takes.renderer = cache.renderer(uid, preview_choice)
+            return play_job(renderer, player, mel, version, start, end, loop, preview=takes)(progress, cancel)
+
+        self.takes, self._take_text = takes, ""
 
         self.canvas = canvas
         self._active = True
@@ -210,10 +247,11 @@ class Transport(QObject):
             return
         doc, choice, start, end = self._session
         (mel, version, renderer_of), player = self.source.prepare(doc, choice), self.player
+        takes = self.takes
         self._cancel_update()  # an update still queued is out of date
 
         def job(progress: Any, cancel: Any) -> int:
-            return update_job(renderer_of(), player, mel, version, start, end)(progress, cancel)
+            return update_job(renderer_of(), player, mel, version, start, end, preview=takes)(progress, cancel)
 
         self._update_job = self.runner.submit(UPDATE_LABEL, job, on_error=self.statusMessage.emit)
 
@@ -228,6 +266,7 @@ class Transport(QObject):
         if self._session is not None:
             self._session[0].unsubscribe_frames(self._on_frames)
         self._session = None
+        self._take_text = ""
         self._cancel_update()
         if self._play_job is not None:
             self._play_job.cancel()
@@ -265,12 +304,16 @@ class Transport(QObject):
     def _tick(self) -> None:
         player = self.player
         playing = player is not None and player.is_playing
-        if player is not None and self.canvas is not None and (playing or self._active):
+        if player is not None and self.canvas is not None and (playing or self._feeding):
             seconds = player.position / player.sample_rate
             self.canvas.set_playhead(seconds)
             self.time_label.setText(format_time(seconds))
             self.meter.set_peak(player.level if playing else 0.0)
-        if not playing and not self._active:
+            text = self._takes_text()
+            if text != self._take_text:  # the status line says which take plays
+                self._take_text = text
+                self.playingChanged.emit(True)
+        if not playing and not self._feeding:
             self._finish_ui()
             self.playingChanged.emit(False)
 
@@ -279,7 +322,7 @@ class Transport(QObject):
         self.meter.set_peak(0.0)
         if self.canvas is not None:
             self.canvas.set_playhead(None)
-        if not self._active:
+        if not self._feeding:
             self.refresh_time()
 
 
@@ -294,6 +337,7 @@ class TransportBar(QToolBar):
         self.addSeparator()
         self.addAction(transport.from_cursor_action)
         self.addAction(transport.loop_action)
+        self.addAction(transport.preview_action)
         self.addSeparator()
         self.addWidget(transport.time_label)
         self.addWidget(transport.meter)

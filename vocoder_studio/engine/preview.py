@@ -1,0 +1,353 @@
+"""Preview-then-replace playback: a slow vocoder's first sound at once, from a fast vocoder's take (no Qt).
+
+On a CPU where the chosen vocoder runs near real time (HiFi-GAN at RTF 0.85 on a 2-core AVX2 CPU) the gapless
+hold of :func:`vocoder_studio.engine.playback.play_job` waited 4.7 s for the first sound. Here playback starts
+after the first chunk of a *preview take*, vocoded by the fast iSTFT vocoder (RTF 0.005-0.014), on the same hop
+grid; the slow vocoder's chunks then replace the preview in the player's buffer as they arrive:
+
+- only audio not yet played is replaced (:meth:`Player.splice` decides that under the lock the audio callback
+  copies with, so the boundary is exact); where the replacement begins while the preview plays it crossfades
+  over :data:`CROSSFADE` samples, and where the preview goes on after it, it fades back, so there is never a
+  gap or a click; two chunks of the slow take in a row join as the vocoder's own streaming splices them;
+- the slow vocoder does not start where the preview started: once its speed is measured (its first chunk) it
+  jumps ahead to the first frame from which its chunks arrive before the playhead, by the same prediction that
+  used to hold the output (:func:`join_frame`), so its sound joins as early as it can keep it; the frames it
+  skipped are vocoded after the rest, for the cache (the next press plays the slow take throughout) and for a
+  loop's next pass;
+- an edit while it plays is re-vocoded by the fast vocoder first and the slow one second
+  (:func:`vocoder_studio.engine.playback.update_job`).
+
+The preview runs when the slow vocoder is predicted slower than :data:`PREVIEW_RTF` (RTF, compute seconds per
+second of audio) or has not been timed yet, and only where the preview vocoder is installed
+(:func:`vocoder_studio.vocoders.registry.preview_vocoder`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from vocoder_studio.engine.jobs import CancelToken, Progress
+from vocoder_studio.engine.player import Player
+from vocoder_studio.engine.render import Renderer
+from vocoder_studio.engine.take_switch import CROSSFADE
+from vocoder_studio.errors import JobCancelled
+from vocoder_studio.vocoders.base import CHUNK_GROWTH
+
+#: The setting's default: vocoders predicted slower than this real-time factor start on a preview take.
+PREVIEW_RTF = 0.5
+
+#: Predicted vocoding times are stretched by this much when planning where the slow take joins (other work
+#: shares the CPU). Less than the hold's margin: a misprediction costs no gap here, only the part of a chunk
+#: that comes late, which the preview plays instead.
+JOIN_MARGIN = 1.1
+
+#: Seconds of preview kept buffered beyond what the slow vocoder's next chunk is predicted to take.
+PREVIEW_LEAD_S = 1.0
+
+#: Seconds of preview buffered before the first chunk of a vocoder not timed yet (its time is unknown).
+FIRST_LEAD_S = 2.0
+
+#: Seconds of the slow take's chunk plan that must arrive in time for it to join (beyond, it can fall back).
+HORIZON_S = 4.0
+
+#: First chunk sizes (frames) the join plan tries: small chunks join sooner, large ones waste less on context.
+JOIN_CHUNKS = (32, 48, 64, 96, 128, 192, 256)
+
+#: What each sample of the player's buffer holds: the preview take, the slow take, or a fade between them.
+PREVIEW, SLOW, MIXED = 0, 1, 2
+
+
+def predict_seconds(renderer: Renderer, frames: int) -> float | None:
+    """Predicted compute seconds for ``frames`` frames (context included): the median cost per frame of the
+    renderer's recent timings, the slowest left out when there are two or more (a vocoder's first chunk pays
+    its set-up: the Griffin-Lim filterbank, oneDNN's kernels for a new shape, and predicted every later chunk
+    slower than real time here); None before any timing."""
+    rates = sorted(seconds / max(1, n) for n, seconds in renderer.timings)
+    if not rates:
+        return None
+    return float(np.median(rates[:-1] if len(rates) > 1 else rates)) * frames
+
+
+def predicted_rtf(renderer: Renderer, chunk_frames: int = 256) -> float | None:
+    """The renderer's vocoder's predicted real-time factor for chunks of ``chunk_frames`` frames, context
+    frames included (compute seconds per second of audio); None before it was timed."""
+    seconds = predict_seconds(renderer, renderer_cost(renderer, chunk_frames))
+    if seconds is None:
+        return None
+    return seconds / (chunk_frames * renderer.hop_length / renderer.vocoder.sample_rate)
+
+
+def renderer_cost(renderer: Renderer, frames: int) -> int:
+    """Frames computed to make ``frames`` frames in one chunk (the context on each side added)."""
+    return frames + (2 * renderer.vocoder.receptive_field_frames if renderer.vocoder.local_edits else 0)
+
+
+def wants_preview(renderer: Renderer, threshold: float | None = PREVIEW_RTF) -> bool:
+    """Whether a playback with ``renderer`` starts on a preview take: ``threshold`` is set and the vocoder is
+    predicted slower than it, or has not been timed yet (its first chunk times it: a fast vocoder then replaces
+    the preview within that chunk)."""
+    if threshold is None:
+        return False
+    rtf = predicted_rtf(renderer)
+    return rtf is None or rtf > threshold
+
+
+def lead_seconds(renderer: Renderer, size: int, chunk_frames: int, margin: float = JOIN_MARGIN,
+                 horizon_s: float = HORIZON_S) -> float:
+    """How far ahead of the playhead (seconds) the slow take must start for each of its chunks (``size``
+    frames first, growing by :data:`CHUNK_GROWTH` to ``chunk_frames``) to be predicted ready before the
+    playhead reaches it, for ``horizon_s`` seconds of audio; 0 before the vocoder was timed."""
+    frame_s = renderer.hop_length / renderer.vocoder.sample_rate
+    finish = played = need = 0.0
+    while played < horizon_s:
+        finish += margin * (predict_seconds(renderer, renderer_cost(renderer, size)) or 0.0)
+        need = max(need, finish - played)
+        played += size * frame_s
+        size = min(max(size + 1, int(size * CHUNK_GROWTH)), chunk_frames)
+    return need
+
+
+def join_frame(renderer: Renderer, at: int, end: int, size: int, chunk_frames: int, playhead: int,
+               margin: float = JOIN_MARGIN, horizon_s: float = HORIZON_S) -> tuple[int, int]:
+    """Where the slow take can join: the first frame ``≥ at`` from which its chunks are predicted ready before
+    the playhead reaches them (:func:`lead_seconds`), and the size of the first chunk from there.
+
+    It is :func:`vocoder_studio.engine.render.can_start_playback` turned round: instead of holding the output
+    until the buffer covers the vocoding, the preview plays and the slow take joins that far ahead of the
+    playhead. The first chunk is ``size`` frames when joining at ``at`` is in time, else the size of
+    :data:`JOIN_CHUNKS` that joins soonest. Returns ``(at, size)`` when the vocoder was never timed.
+
+    Args:
+        at: the next frame the slow vocoder would make in order; ``end``: the end of the range.
+        size: the size of its next chunk in order.
+        playhead: the frame playing now.
+    """
+    if not renderer.timings:
+        return at, size
+    frame_s = renderer.hop_length / renderer.vocoder.sample_rate
+    need = {s: lead_seconds(renderer, s, chunk_frames, margin, horizon_s)
+            for s in {size, *[c for c in JOIN_CHUNKS if c <= chunk_frames]}}
+    if playhead + need[size] / frame_s <= at:
+        return at, size
+    best = min(need, key=lambda s: (need[s], s))
+    return min(end, max(at, playhead + math.ceil(need[best] / frame_s))), best
+
+
+class PreviewTakes:
+    """The preview take of one playback and the slow take replacing it, sample by sample in the player.
+
+    Args:
+        renderer: the preview vocoder's renderer of the document (None: no preview; set before the job runs).
+        threshold: :data:`PREVIEW_RTF` (the setting); None turns the preview off.
+        crossfade: samples of each fade where the takes meet.
+    Attributes:
+        active: the playback started on the preview (set by the play job); cleared when its vocoder turned out
+            faster than ``threshold`` (its first chunk timed it), so that an edit is re-vocoded as usual.
+        slow: the vocoder is slower than ``threshold`` (None: not timed yet).
+        fed: the whole preview was written (the job may go on vocoding the slow take for the cache).
+        slow_label, preview_label: names for the status line.
+        spliced: the document sample ranges ``[lo, hi)`` where the slow take replaced the preview, in order.
+        late_chunks: slow chunks that came after the playhead had passed them (kept in the cache only; the
+            frames the slow vocoder skipped to join in time are not counted).
+    """
+
+    def __init__(self, renderer: Renderer | None = None, threshold: float | None = PREVIEW_RTF,
+                 crossfade: int = CROSSFADE) -> None:
+        self.renderer = renderer
+        self.threshold = threshold
+        self.crossfade = crossfade
+        self.active = False
+        self.slow: bool | None = None
+        self.fed = False
+        self.spliced: list[tuple[int, int]] = []
+        self.late_chunks = 0
+        self.player: Player | None = None
+        self._start = 0
+        self._labels = np.zeros(0, np.int8)
+        self._tail: tuple[int, int, np.ndarray] | None = None  # (take, end sample, its last samples unfaded)
+
+    def begin(self, player: Player, start_sample: int, samples: int) -> None:
+        """A playback of ``samples`` samples from document sample ``start_sample`` starts on the preview."""
+        self.player, self._start = player, start_sample
+        self._labels = np.full(samples, PREVIEW, np.int8)
+        self.active, self.fed, self.spliced, self.late_chunks, self._tail = True, False, [], 0, None
+
+    @property
+    def joined_at(self) -> int | None:
+        """The document sample where the slow take was first heard instead of the preview (None: not yet)."""
+        return self.spliced[0][0] if self.spliced else None
+
+    def playing_slow(self) -> bool:
+        """Whether the playhead is in the slow take now."""
+        if self.player is None or not self._labels.size:
+            return False
+        at = self.player.position - self._start
+        return 0 <= at < self._labels.size and self._labels[at] == SLOW
+
+    def labels(self) -> np.ndarray:
+        """What each sample of the playback holds (:data:`PREVIEW`, :data:`SLOW`, :data:`MIXED`), a copy."""
+        return self._labels.copy()
+
+    def put(self, take: int, offset: int, audio: np.ndarray, played: bool = False) -> tuple[int, int] | None:
+        """Write ``audio`` of ``take`` (:data:`PREVIEW` or :data:`SLOW`) at document sample ``offset`` over
+        what the player has not played yet, fading in where another take comes before it and out where
+        another take follows; ``played``: over the part played too (looping: the next pass plays it).
+
+        Returns:
+            the range written ahead of the playhead (see :meth:`Player.splice`); None: nothing was.
+        """
+        assert self.player is not None
+        audio = np.asarray(audio, np.float32).reshape(-1)
+        if self._tail is not None and self._tail[:2] == (take, offset):  # restore the fade of the last put
+            audio = np.concatenate([self._tail[2], audio])
+            offset -= self._tail[2].size
+        self._tail = None
+        base, n = offset - self._start, audio.size
+        labels = self._labels
+        before = labels[base - 1] if base > 0 else take
+        after = labels[base + n] if base + n < labels.size else take
+        done = self.player.splice(offset, audio, self.crossfade, fade_in=before != take, fade_out=after != take,
+                                  played=played)
+        if done is None:
+            return None
+        lo, hi = done[0] - self._start, done[1] - self._start
+        labels[max(0, base) if played else lo : hi] = take
+        if lo == hi:
+            return done
+        x = min(self.crossfade, (hi - lo) // 2)
+        if (lo > base or before != take) and lo > 0:
+            labels[lo : lo + x] = MIXED
+        if after != take and hi == base + n and x:
+            labels[hi - x : hi] = MIXED
+            self._tail = (take, hi + self._start, audio[hi - x - base : hi - base].copy())
+        if take == SLOW:
+            self.spliced.append(done)
+        return done
+
+
+def preview_play_job(
+    renderer: Renderer,
+    takes: PreviewTakes,
+    player: Player,
+    mel: np.ndarray,
+    version: int | None,
+    start: int,
+    end: int,
+    loop: bool,
+    first_chunk_frames: int,
+    chunk_frames: int,
+) -> Callable[[Progress, CancelToken], int]:
+    """The play job of a preview-then-replace playback of frames ``[start, end)`` (see the module's
+    docstring); returns the samples fed. ``takes.renderer`` is the preview vocoder's renderer."""
+    preview = takes.renderer
+    assert preview is not None
+    hop = renderer.hop_length
+    frame_s = hop / player.sample_rate
+
+    def slower() -> bool | None:
+        rtf = predicted_rtf(renderer)
+        return None if rtf is None else takes.threshold is None or rtf > takes.threshold
+
+    def job(progress: Progress, cancel: CancelToken) -> int:
+        renderer.update(mel, version)
+        preview.update(mel, version)
+        player.start((end - start) * hop, start * hop, loop=loop, hold=True)
+        takes.begin(player, start * hop, (end - start) * hop)
+        takes.slow = slower()
+        previews = preview.stream(mel, version, start, end, chunk_frames, first_chunk_frames, cancel=cancel)
+        fed_to = start
+
+        def feed(until: int) -> None:
+            nonlocal fed_to
+            while fed_to < min(until, end):
+                frame, audio = next(previews)
+                player.write(audio)
+                fed_to = frame + audio.size // hop
+                if player.held:
+                    player.release()
+
+        def slow_stream(at: int, size: int) -> tuple[Iterator[tuple[int, np.ndarray]], list[tuple[int, int, bool]]]:
+            return (renderer.stream(mel, version, at, end, chunk_frames, size, cancel=cancel),
+                    renderer.plan(at, end, chunk_frames, size))
+
+        skipped: list[tuple[int, int]] = []
+        try:
+            feed(start + 1)
+            at = start
+            slow, blocks = slow_stream(at, first_chunk_frames)
+            index = 0
+            while index < len(blocks):
+                a, b, cached = blocks[index]
+                playhead = player.position // hop
+                if not cached and renderer.vocoder.local_edits and player.is_playing:
+                    join, size = join_frame(renderer, a, end, b - a, chunk_frames, playhead)
+                    if a < join < end:  # in order it comes too late: join further on, fill this in afterwards
+                        skipped.append((a, join))
+                        slow, blocks = slow_stream(join, size)
+                        index = 0
+                        continue
+                seconds = None if cached else predict_seconds(renderer, renderer.cost_frames(a, b))
+                lead = FIRST_LEAD_S if seconds is None and not cached else JOIN_MARGIN * (seconds or 0.0)
+                feed(max(b, playhead + math.ceil((lead + PREVIEW_LEAD_S) / frame_s)))
+                frame, audio = next(slow)
+                done = takes.put(SLOW, frame * hop, audio, played=loop)
+                if done is None or done[0] == done[1]:
+                    takes.late_chunks += 1
+                takes.slow = slower()
+                index += 1
+                progress((b - start) / max(1, end - start), f"vocoding with {renderer.vocoder.name}, "
+                                                            f"preview by {preview.vocoder.name}")
+            feed(end)
+            player.finish()
+            takes.fed = True
+            for a, b in skipped:  # for the cache (the next press) and a loop's next pass
+                for frame, audio in renderer.stream(mel, version, a, b, chunk_frames, chunk_frames, cancel=cancel):
+                    takes.put(SLOW, frame * hop, audio, played=loop)
+            if loop and renderer.is_complete(start, end):  # the whole slow take, seams included, for every pass
+                takes.put(SLOW, start * hop, renderer.render(mel, version, start, end, cancel=cancel), played=True)
+            if takes.slow is False:  # the vocoder keeps up by itself: edits are re-vocoded as without a preview
+                takes.active = False
+        except JobCancelled:
+            player.stop()
+            raise
+        return (fed_to - start) * hop
+
+    return job
+
+
+def preview_update_job(
+    renderer: Renderer,
+    takes: PreviewTakes,
+    mel: np.ndarray,
+    version: int | None,
+    start: int,
+    end: int,
+) -> Callable[[Progress, CancelToken], int]:
+    """After an edit during a preview-then-replace playback: the frames the edit reaches are re-vocoded by the
+    preview vocoder first (heard within milliseconds) and by the slow vocoder second, each written over the
+    part not yet played (and, looping, over the part played). Returns the frames the slow vocoder re-vocoded."""
+    preview = takes.renderer
+    assert preview is not None
+    hop = renderer.hop_length
+
+    def job(progress: Progress, cancel: CancelToken) -> int:
+        loop = takes.player is not None and takes.player.looping
+        before = renderer.vocoded_frames
+        fast, slow = preview.update(mel, version), renderer.update(mel, version)
+        # the slow take rewrites all the preview did (from its cache outside its own changed frames)
+        reach = [r for r in (fast, slow) if r is not None]
+        both = (min(r[0] for r in reach), max(r[1] for r in reach)) if reach else None
+        for take, source, changed in ((PREVIEW, preview, fast), (SLOW, renderer, both)):
+            if changed is None:
+                continue
+            a, b = max(start, changed[0]), min(end, changed[1])
+            if b <= a:
+                continue
+            for frame, audio in source.stream(mel, version, a, b, progress=progress, cancel=cancel):
+                takes.put(take, frame * hop, audio, played=loop)
+        return renderer.vocoded_frames - before
+
+    return job
