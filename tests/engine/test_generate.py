@@ -84,6 +84,7 @@ def test_new_frames_draw_each_tier_with_the_voiced_factors(tmp_path: Path) -> No
     """A 4-tier model: the job's new utterance is ``sample`` at the request's temperature times the default
     per-tier factors (``VOICED_TIER_TEMPERATURES``), not every tier at the plain temperature."""
     from vocoder_studio.audio.mel import DEFAULT_CONFIG
+    from vocoder_studio.engine.generate import default_temperature
     from vocoder_studio.melnet import sample
     from vocoder_studio.melnet.sampling import VOICED_TIER_TEMPERATURES
 
@@ -92,7 +93,8 @@ def test_new_frames_draw_each_tier_with_the_voiced_factors(tmp_path: Path) -> No
     path = save_model(tmp_path / "melnet.pt", model)
     request = GenerateRequest("new", seconds=0.1, seed=5)
     got = np.concatenate([b for _, b in _run(request, np.zeros((80, 0), np.float32), path, None)], axis=1)
-    kwargs: dict[str, Any] = {"temperature": request.temperature, "seed": 5, "floor": DEFAULT_CONFIG.floor_ln}
+    kwargs: dict[str, Any] = {"temperature": default_temperature(request.mode), "seed": 5,
+                              "floor": DEFAULT_CONFIG.floor_ln}
     voiced = sample(model.eval(), request.frames(), tier_temperatures=VOICED_TIER_TEMPERATURES, **kwargs)
     np.testing.assert_array_equal(got, voiced)
     assert not np.array_equal(got, sample(model, request.frames(), **kwargs))

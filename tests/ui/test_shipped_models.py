@@ -104,7 +104,7 @@ def test_the_generate_dock_continues_from_the_cursor(window, qtbot, checkpoint: 
     np.testing.assert_array_equal(doc.mel[:, :100], before[:, :100])
     np.testing.assert_array_equal(doc.mel[:, 109:], before[:, 100:])
     assert doc.undo_label == "Continue"
-    window.undo_action.trigger()
+    window.window_actions.undo_action.trigger()
     np.testing.assert_array_equal(doc.mel, before)
 
 
@@ -120,5 +120,5 @@ def test_the_generate_dock_fills_the_selection(window, qtbot, checkpoint: Path) 
     np.testing.assert_array_equal(doc.mel[:, 120:], before[:, 120:])
     assert not np.array_equal(doc.mel[:, 100:120], before[:, 100:120]) and np.isfinite(doc.mel).all()
     assert doc.undo_label == "Fill selection"
-    window.undo_action.trigger()
+    window.window_actions.undo_action.trigger()
     np.testing.assert_array_equal(doc.mel, before)

@@ -122,7 +122,8 @@ def test_settings_round_trip_across_two_windows(qtbot, tmp_path, monkeypatch) ->
         assert _canvas(second).doc.display.colormap == "viridis"  # new documents start with it
         assert second.station.follow.mode == FollowMode.SCROLL
         assert second.station.lane_actions["take"].isChecked() and not second.transport.source.solo
-        assert (second.width(), second.height()) == (700, 520)
+        # restored through saveGeometry: the platform may adjust the frame by a few pixels (offscreen: 0 or 3)
+        assert abs(second.width() - 700) <= 8 and abs(second.height() - 520) <= 8
         assert second.vocoder_dock.isFloating()
         assert second.files.recent()[0] == Path(example_path()).resolve()
     finally:
