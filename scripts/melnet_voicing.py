@@ -120,14 +120,7 @@ def draw_rule(rule: str, bands: int = 0) -> Callable[..., float]:
         if rule in ("mode", "mean") or temperature <= 0:
             k = logits.index(top)
         else:
-            sharpen = temperature if rule == "both" else 1.0
-            weights = [math.exp((v - top) / sharpen) for v in logits]
-            goal, total, k = uniform * math.fsum(weights), 0.0, mixtures - 1
-            for i, w in enumerate(weights):
-                total += w
-                if total >= goal:
-                    k = i
-                    break
+            k = melnet_sampling.pick_component(logits, temperature if rule == "both" else 1.0, uniform)
         spread = 0.0 if rule == "mean" else temperature
         value = mu[k] + math.exp(max(log_s[k], log_scale_min)) * spread * normal
         return min(max(value, -limit), limit)

@@ -87,19 +87,25 @@ def _draw(params: list[float], mixtures: int, log_scale_min: float, temperature:
     ``uniform`` in [0, 1) and standard ``normal``; plain Python floats (a cell's ten components cost less here
     than a dozen tensor calls). Temperature 0 takes the mean of the most likely component."""
     mu, log_s, logits = params[:mixtures], params[mixtures: 2 * mixtures], params[2 * mixtures:]
-    top = max(logits)
     if temperature <= 0:
-        value = mu[logits.index(top)]
+        value = mu[logits.index(max(logits))]
     else:
-        weights = [math.exp((v - top) / temperature) for v in logits]
-        goal, total, k = uniform * math.fsum(weights), 0.0, mixtures - 1
-        for i, w in enumerate(weights):
-            total += w
-            if total >= goal:
-                k = i
-                break
+        k = pick_component(logits, temperature, uniform)
         value = mu[k] + math.exp(max(log_s[k], log_scale_min)) * temperature * normal
     return min(max(value, -SAMPLE_LIMIT), SAMPLE_LIMIT)
+
+
+def pick_component(logits: list[float], sharpen: float, uniform: float) -> int:
+    """The mixture component that ``uniform`` (in [0, 1)) picks from ``softmax(logits / sharpen)`` by inverse CDF
+    (``sharpen > 0``; the last component where rounding leaves the sum short)."""
+    top = max(logits)
+    weights = [math.exp((v - top) / sharpen) for v in logits]
+    goal, total = uniform * math.fsum(weights), 0.0
+    for i, w in enumerate(weights):
+        total += w
+        if total >= goal:
+            return i
+    return len(logits) - 1
 
 
 def _both_ways(gru: torch.nn.GRU) -> list[torch.Tensor]:
