@@ -44,6 +44,19 @@ QUANTUM = 0.01
 TOLERANCE = 1e-3
 
 
+@numba.njit(cache=True, inline="always")
+def _neighbour(index: int, side: int, bins: int, lo: int, hi: int) -> tuple[int, bool]:
+    """Side 0-3 of cell ``index`` of a frame-major grid of ``bins`` columns (next frame, previous frame, next bin,
+    previous bin) and whether it lies in the flat range ``[lo, hi)`` and the same frame."""
+    if side == 0:
+        return index + bins, index + bins < hi
+    if side == 1:
+        return index - bins, index - bins >= lo
+    if side == 2:
+        return index + 1, index % bins + 1 < bins
+    return index - 1, index % bins > 0
+
+
 @numba.njit(cache=True)
 def _component_max(flat_mag: np.ndarray, seen: np.ndarray, stack: np.ndarray, start: int, bins: int,
                    index_lo: int, index_hi: int) -> int:
@@ -58,16 +71,8 @@ def _component_max(flat_mag: np.ndarray, seen: np.ndarray, stack: np.ndarray, st
         index = stack[top]
         if flat_mag[index] > flat_mag[best]:
             best = index
-        m = index % bins
         for side in range(4):
-            if side == 0:
-                neighbour, ok = index + bins, index + bins < index_hi
-            elif side == 1:
-                neighbour, ok = index - bins, index - bins >= index_lo
-            elif side == 2:
-                neighbour, ok = index + 1, m + 1 < bins
-            else:
-                neighbour, ok = index - 1, m > 0
+            neighbour, ok = _neighbour(index, side, bins, index_lo, index_hi)
             if ok and not seen[neighbour]:
                 seen[neighbour] = True
                 stack[top] = neighbour
@@ -151,14 +156,7 @@ def _integrate(log_mag: np.ndarray, phase: np.ndarray, block_starts: np.ndarray,
                 here = flat_phase[index]
                 n, m = index // bins, index % bins
                 for side in range(4):
-                    if side == 0:
-                        j, ok = index + bins, index + bins < hi
-                    elif side == 1:
-                        j, ok = index - bins, index - bins >= lo
-                    elif side == 2:
-                        j, ok = index + 1, m + 1 < bins
-                    else:
-                        j, ok = index - 1, m > 0
+                    j, ok = _neighbour(index, side, bins, lo, hi)
                     if not ok or done[j]:
                         continue
                     done[j] = True
