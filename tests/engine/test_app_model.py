@@ -8,8 +8,8 @@ import numpy as np
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
 from vocoder_studio.document import Document, Region
 from vocoder_studio.engine.app_model import AppModel, Clip
-from vocoder_studio.engine.cache import VocoderChoice
 from vocoder_studio.engine.events import Event
+from vocoder_studio.vocoders.choice import VocoderChoice
 
 
 def _doc(frames: int = 40) -> Document:

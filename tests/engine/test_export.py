@@ -9,11 +9,12 @@ import pytest
 import soundfile as sf
 
 from vocoder_studio.document import Document, Region
-from vocoder_studio.engine.cache import RenderCache, VocoderChoice
+from vocoder_studio.engine.cache import RenderCache
 from vocoder_studio.engine.export import export_frames, export_job, export_wav
 from vocoder_studio.engine.jobs import CancelToken, run_job
 from vocoder_studio.engine.prerender import render_ahead_job
 from vocoder_studio.errors import JobCancelled, VocoderStudioError
+from vocoder_studio.vocoders.choice import VocoderChoice
 
 FAST = VocoderChoice.make("griffin-lim", "cpu", iterations=2)
 

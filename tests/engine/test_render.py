@@ -208,7 +208,8 @@ def test_an_autoregressive_vocoder_keeps_the_audio_before_an_insert(speech_mel: 
 
 
 def test_a_private_renderer_shares_the_vocoder_but_not_the_cache() -> None:
-    from vocoder_studio.engine.cache import RenderCache, VocoderChoice
+    from vocoder_studio.engine.cache import RenderCache
+    from vocoder_studio.vocoders.choice import VocoderChoice
 
     cache = RenderCache()
     choice = VocoderChoice.make("griffin-lim", "cpu", iterations=1)

@@ -8,9 +8,10 @@ import torch
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, wav_to_mel
 from vocoder_studio.document import Region, open_document
-from vocoder_studio.engine.cache import RenderCache, VocoderChoice
+from vocoder_studio.engine.cache import RenderCache
 from vocoder_studio.engine.solo import PlaySource, is_band_selection, solo_band
 from vocoder_studio.paths import example_path
+from vocoder_studio.vocoders.choice import VocoderChoice
 from vocoder_studio.vocoders.registry import create_vocoder
 
 

@@ -12,10 +12,11 @@ import pytest
 from vocoder_studio.audio.mel import wav_to_mel
 from vocoder_studio.document import Document, Region
 from vocoder_studio.engine import CancelToken, run_job
-from vocoder_studio.engine.cache import RenderCache, VocoderChoice
+from vocoder_studio.engine.cache import RenderCache
 from vocoder_studio.engine.playback import play_job
 from vocoder_studio.engine.player import Player
 from vocoder_studio.engine.solo import PlaySource
+from vocoder_studio.vocoders.choice import VocoderChoice
 
 from .conftest import record_sink, stop_recording
 

@@ -11,8 +11,8 @@ import soundfile as sf
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
 from vocoder_studio.evaluation.bench import PREVIEW_KEYS, VOCODER_KEYS, bench_vocoder, load_reference_hifigan, run_bench
-from vocoder_studio.evaluation.evaluate import VocoderSpec
 from vocoder_studio.vocoders import create_vocoder
+from vocoder_studio.vocoders.choice import VocoderChoice
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +72,6 @@ def test_the_bench_times_both_implementations_with_the_same_threads(bench: dict,
     assert 1 <= entry["threads"] <= os.cpu_count()
     assert 1 <= entry["play_threads"] <= os.cpu_count()
     audio = speech[: DEFAULT_CONFIG.sample_rate]
-    three = bench_vocoder(VocoderSpec.parse("griffin-lim:iterations=2"), audio, runs=1, reference=False, play=False,
+    three = bench_vocoder(VocoderChoice.parse("griffin-lim:iterations=2"), audio, runs=1, reference=False, play=False,
                           threads=3)
     assert three["threads"] == 3  # really set for the timed calls, not only written down

@@ -9,10 +9,11 @@ import pytest
 from vocoder_studio.audio import load_audio
 from vocoder_studio.document import Document, Region, open_document
 from vocoder_studio.editing import apply_gain
-from vocoder_studio.engine.cache import RenderCache, VocoderChoice
+from vocoder_studio.engine.cache import RenderCache
 from vocoder_studio.engine.jobs import run_job
 from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.evaluation.comparison import CompareCache, Comparison, difference_db, missing_scorers
+from vocoder_studio.vocoders.choice import VocoderChoice
 
 from ..conftest import EXAMPLE
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from vocoder_studio.cli import main
-from vocoder_studio.evaluation.evaluate import RESULT_KEYS, VocoderSpec, evaluate
+from vocoder_studio.evaluation.evaluate import RESULT_KEYS, evaluate
 from vocoder_studio.evaluation.report import write_report
+from vocoder_studio.vocoders.choice import VocoderChoice
 
 VOCODERS = "griffin-lim:iterations=4,hifigan"
 
@@ -63,7 +64,7 @@ def test_the_report_has_the_tables_and_its_figures_beside_it(run, two_clips: lis
 def test_the_same_numbers_twice_in_a_row(run, two_clips: list[Path], tmp_path: Path) -> None:
     out, _, _ = run
     first = [r for r in json.loads((out / "scores.json").read_text())["results"] if r["clip"] == two_clips[0].stem]
-    again = evaluate(two_clips[:1], [VocoderSpec.parse(v) for v in VOCODERS.split(",")], "cpu", progress=False)
+    again = evaluate(two_clips[:1], [VocoderChoice.parse(v) for v in VOCODERS.split(",")], "cpu", progress=False)
     second = [s.to_json() for s in again.scores]
     for a, b in zip(first, second, strict=True):
         assert {k: v for k, v in a.items() if k != "rtf"} == {k: v for k, v in b.items() if k != "rtf"}

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from vocoder_studio.document import Document
-from vocoder_studio.engine.cache import VocoderChoice
 from vocoder_studio.engine.events import Event
+from vocoder_studio.vocoders.choice import VocoderChoice
 
 
 @dataclass

@@ -9,34 +9,13 @@ updates, render-ahead run there one after another); a job on the long lane takes
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
 from vocoder_studio.engine.device import choose_device
 from vocoder_studio.engine.render import Renderer
 from vocoder_studio.vocoders.base import Vocoder
-from vocoder_studio.vocoders.registry import DEFAULT_VOCODER, create_vocoder
-
-
-@dataclass(frozen=True)
-class VocoderChoice:
-    """What the vocoder panel selects: registry name, device preference and parameters."""
-
-    name: str = DEFAULT_VOCODER
-    device: str = "auto"
-    params: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
-
-    @classmethod
-    def make(cls, name: str, device: str = "auto", **params: Any) -> VocoderChoice:
-        return cls(name, device, tuple(sorted(params.items())))
-
-    @property
-    def key(self) -> tuple[str, str, tuple[tuple[str, Any], ...]]:
-        return (self.name, self.device, self.params)
-
-    def describe(self) -> str:
-        extra = ", ".join(f"{k}={v}" for k, v in self.params)
-        return f"{self.name} ({self.device}{', ' + extra if extra else ''})"
+from vocoder_studio.vocoders.choice import VocoderChoice
+from vocoder_studio.vocoders.registry import create_vocoder
 
 
 class RenderCache:

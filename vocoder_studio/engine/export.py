@@ -18,10 +18,11 @@ import numpy as np
 
 from vocoder_studio.audio.io import MelFile, save_wav, write_wav_blocks
 from vocoder_studio.document import Document
-from vocoder_studio.engine.cache import RenderCache, VocoderChoice
+from vocoder_studio.engine.cache import RenderCache
 from vocoder_studio.engine.jobs import CancelToken, Progress, no_progress, run_job
 from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.vocoders.base import Vocoder, chunk_bounds
+from vocoder_studio.vocoders.choice import VocoderChoice
 
 #: :func:`write_vocoded` vocodes mels longer than this many frames (or the vocoder's ``max_frames_per_call``)
 #: in blocks of that many frames.

@@ -10,8 +10,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from vocoder_studio.engine.cache import RenderCache, VocoderChoice
+from vocoder_studio.engine.cache import RenderCache
 from vocoder_studio.engine.jobs import CancelToken, Progress
+from vocoder_studio.vocoders.choice import VocoderChoice
 
 #: Frames per background chunk: a play or export waits for at most one (about 1 s with HiFi-GAN on a 2-core
 #: CPU, and that chunk is usually the one it needs); smaller chunks waste more on their context frames.

@@ -14,8 +14,9 @@ from collections.abc import Callable
 import numpy as np
 
 from vocoder_studio.document import Document, Region
-from vocoder_studio.engine.cache import RenderCache, VocoderChoice
+from vocoder_studio.engine.cache import RenderCache
 from vocoder_studio.engine.render import Renderer
+from vocoder_studio.vocoders.choice import VocoderChoice
 
 #: Mel bands and frames over which a solo band fades in at its inner edges (2 bands; 4 frames = 46 ms).
 FADE_BANDS = 2

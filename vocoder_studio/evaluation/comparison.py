@@ -2,7 +2,7 @@
 scored against what it was given (no Qt; the window's Compare view runs :meth:`CompareCache.job` on its
 worker).
 
-For each chosen vocoder (a :class:`~vocoder_studio.engine.cache.VocoderChoice`) a :class:`Take` holds the
+For each chosen vocoder (a :class:`~vocoder_studio.vocoders.choice.VocoderChoice`) a :class:`Take` holds the
 audio of frames ``[start, end)`` (rendered with the whole document as context, as playback hears it), that
 audio's ln-mel, the difference map against the document's mel in dB, and the scores:
 
@@ -31,11 +31,12 @@ from typing import Any
 import numpy as np
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, ln_to_db, wav_to_mel
-from vocoder_studio.engine.cache import RenderCache, VocoderChoice
+from vocoder_studio.engine.cache import RenderCache
 from vocoder_studio.engine.jobs import CancelToken, Progress
 from vocoder_studio.engine.render import Renderer
 from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.scales import auto_levels
+from vocoder_studio.vocoders.choice import VocoderChoice
 
 #: Takes kept in a :class:`CompareCache` (the oldest go first).
 MAX_TAKES = 32

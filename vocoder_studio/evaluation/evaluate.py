@@ -17,13 +17,16 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from vocoder_studio.audio import load_audio, wav_to_mel
 from vocoder_studio.errors import AudioFileError, VocoderStudioError
 from vocoder_studio.evaluation import metrics
+
+if TYPE_CHECKING:
+    from vocoder_studio.vocoders.choice import VocoderChoice
 
 #: The packages the scores and figures need (the ``eval`` extra): import name → pip name.
 EVAL_PACKAGES = {"pesq": "pesq", "pystoi": "pystoi", "matplotlib": "matplotlib"}
@@ -72,29 +75,6 @@ def find_clips(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
     return clips
 
 
-@dataclass(frozen=True)
-class VocoderSpec:
-    """A vocoder to evaluate: a registry name and parameters, written ``NAME`` or ``NAME:P=V:P=V``."""
-
-    name: str
-    params: dict[str, Any] = field(default_factory=dict)
-    label: str = ""
-
-    @classmethod
-    def parse(cls, text: str) -> VocoderSpec:
-        """``"griffin-lim:iterations=8"`` → name and checked parameters.
-
-        Raises:
-            VocoderUnavailableError: unknown name. ParameterError: a bad parameter or value.
-        """
-        from vocoder_studio.vocoders import get_entry
-        from vocoder_studio.vocoders.params import parse_assignments
-
-        name, *assignments = text.strip().split(":")
-        entry = get_entry(name)
-        return cls(name, parse_assignments(entry.parameters, assignments, name), text.strip())
-
-
 #: Settings scored beside the defaults (``eval vocoders`` and ``bench`` without ``--vocoders``), each where its
 #: vocoder is ready and unless it is the default already: Griffin-Lim 32 from a random phase (the classic
 #: reference every other row is judged against; the default starts from PGHI) and the iSTFT vocoder with its own
@@ -105,19 +85,20 @@ COMPARISON_SETTINGS = (
 )
 
 
-def ready_vocoders() -> list[VocoderSpec]:
+def ready_vocoders() -> list[VocoderChoice]:
     """Every vocoder of the registry that can run here, with its default parameters, then the
     :data:`COMPARISON_SETTINGS` whose vocoder is ready (a setting equal to a default is left out)."""
     from vocoder_studio.vocoders import list_vocoders
+    from vocoder_studio.vocoders.choice import VocoderChoice
 
     ready = [e for e in list_vocoders() if e.unavailable_reason() is None]
-    specs = [VocoderSpec(e.name, {}, e.name) for e in ready]
+    choices = [VocoderChoice(e.name) for e in ready]
     defaults = {e.name: e.defaults() for e in ready}
     for text in COMPARISON_SETTINGS:
-        spec = VocoderSpec.parse(text)
-        if spec.name in defaults and {**defaults[spec.name], **spec.params} != defaults[spec.name]:
-            specs.append(spec)
-    return specs
+        choice = VocoderChoice.parse(text)
+        if choice.name in defaults and {**defaults[choice.name], **dict(choice.params)} != defaults[choice.name]:
+            choices.append(choice)
+    return choices
 
 
 @dataclass
@@ -223,7 +204,7 @@ def score_pair(reference: np.ndarray, test: np.ndarray, sample_rate: int) -> dic
             "f0_rmse_cents": rmse, "vuv_f1": f1}
 
 
-def evaluate(clips: Sequence[Path], vocoders: Sequence[VocoderSpec], device: str = "cpu", seed: int = 0,
+def evaluate(clips: Sequence[Path], vocoders: Sequence[VocoderChoice], device: str = "cpu", seed: int = 0,
              progress: bool = True) -> Evaluation:
     """Vocode every clip's mel with every vocoder and score the audio against the clip.
 
@@ -249,12 +230,12 @@ def evaluate(clips: Sequence[Path], vocoders: Sequence[VocoderSpec], device: str
     mels: dict[str, np.ndarray] = {}
     for name, path in zip(names, clips, strict=True):
         originals[name] = load_audio(path)
-    labels = [v.label or v.name for v in vocoders]
+    labels = [v.label for v in vocoders]
     result = Evaluation([], labels, names, machine_info(device))
     bar = tqdm(total=len(clips) * len(vocoders), desc="eval vocoders", unit="clip", file=sys.stderr,
                disable=not progress)
-    for spec, label in zip(vocoders, labels, strict=True):
-        vocoder = create_vocoder(spec.name, device=device, **spec.params)
+    for choice, label in zip(vocoders, labels, strict=True):
+        vocoder = create_vocoder(choice.name, device=device, **dict(choice.params))
         hop = vocoder.hop_length
         for name in names:  # whole frames of the vocoder's hop; the mel is made once per clip
             originals[name] = originals[name][: originals[name].size // hop * hop]

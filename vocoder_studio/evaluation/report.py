@@ -23,7 +23,6 @@ from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.evaluation.evaluate import (
     EVAL_PACKAGES,
     Evaluation,
-    VocoderSpec,
     evaluate,
     find_clips,
     ready_vocoders,
@@ -200,13 +199,14 @@ def run_eval(clips: Sequence[str], vocoders: str | None, device: str = "auto", j
             any work).
     """
     from vocoder_studio.engine import choose_device
+    from vocoder_studio.vocoders.choice import VocoderChoice
 
     require_packages(EVAL_PACKAGES if report_out else ["pesq", "pystoi"])  # figures only for the report
     paths = find_clips(clips)
-    specs = [VocoderSpec.parse(v) for v in vocoders.split(",") if v.strip()] if vocoders else ready_vocoders()
-    if not specs:
+    choices = [VocoderChoice.parse(v) for v in vocoders.split(",") if v.strip()] if vocoders else ready_vocoders()
+    if not choices:
         raise VocoderStudioError("no vocoder to evaluate: none is ready here (see `vocoder-studio vocoders`)")
-    evaluation = evaluate(paths, specs, str(choose_device(device)))
+    evaluation = evaluate(paths, choices, str(choose_device(device)))
     print(means_table(evaluation))
     if json_out:
         print(f"{write_json(evaluation, json_out)}: {len(evaluation.scores)} results")

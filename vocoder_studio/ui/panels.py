@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
 )
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
-from vocoder_studio.engine.cache import VocoderChoice
 from vocoder_studio.engine.device import device_choices
 from vocoder_studio.engine.player import output_devices, playback_status
+from vocoder_studio.vocoders.choice import VocoderChoice
 from vocoder_studio.vocoders.entry import VocoderEntry
 from vocoder_studio.vocoders.params import Parameter, resolve
 from vocoder_studio.vocoders.registry import list_vocoders, preview_vocoder

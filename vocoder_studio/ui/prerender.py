@@ -15,10 +15,11 @@ from typing import cast
 from PySide6.QtCore import QObject, QTimer
 
 from vocoder_studio.document import Document
-from vocoder_studio.engine.cache import RenderCache, VocoderChoice
+from vocoder_studio.engine.cache import RenderCache
 from vocoder_studio.engine.jobs import JobHandle
 from vocoder_studio.engine.prerender import render_ahead_job
 from vocoder_studio.ui.worker import JobFn, JobRunner
+from vocoder_studio.vocoders.choice import VocoderChoice
 
 LABEL = "Render ahead"
 #: Quiet time after the last change before rendering starts, in ms.

@@ -16,7 +16,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QProgressBar, QToolBar, QWidget
 
 from vocoder_studio.document import Document, FrameShift
-from vocoder_studio.engine.cache import RenderCache, VocoderChoice
+from vocoder_studio.engine.cache import RenderCache
 from vocoder_studio.engine.jobs import JobHandle
 from vocoder_studio.engine.play_range import is_selection_range, play_range
 from vocoder_studio.engine.playback import play_job, update_job
@@ -25,6 +25,7 @@ from vocoder_studio.engine.preview import PREVIEW_RTF, PreviewTakes
 from vocoder_studio.engine.solo import PlaySource
 from vocoder_studio.ui.canvas import SpectrogramCanvas
 from vocoder_studio.ui.worker import JobRunner
+from vocoder_studio.vocoders.choice import VocoderChoice
 from vocoder_studio.vocoders.registry import PREVIEW_VOCODER, get_entry, preview_vocoder
 
 PLAY_LABEL = "Play"
