@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from vocoder_studio import __version__
 from vocoder_studio.errors import VocoderStudioError
-from vocoder_studio.paths import example_path
+from vocoder_studio.paths import APP_NAME, example_path
 
 if TYPE_CHECKING:
     from vocoder_studio.engine.batch import BatchItem
     from vocoder_studio.vocoders.base import Vocoder
 
-PROG = "vocoder-studio"
+#: The command's name in messages and ``--help``: the app's name.
+PROG = APP_NAME
 
 
 def display_problem(environ: dict[str, str] | None = None) -> str | None:

@@ -1,5 +1,6 @@
-"""Where the app finds its bundled example and keeps its settings and autosaves (platformdirs;
-``VOCODER_STUDIO_HOME`` overrides the settings and state folders)."""
+"""The app's name, and where it finds its bundled example and keeps its settings, autosaves, caches and the
+user's models: the platform's folders (platformdirs), or all under one folder when ``VOCODER_STUDIO_HOME`` is set
+(tests and trying things: ``$VOCODER_STUDIO_HOME/config``, ``state``, ``cache``, ``models``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ import platformdirs
 
 from vocoder_studio.errors import VocoderStudioError
 
+#: The command, the package on PyPI and the name of the app's folders.
 APP_NAME = "vocoder-studio"
+#: The name windows and dialogs show.
+APP_TITLE = "Vocoder Studio"
 
 
 def _root_override() -> Path | None:
@@ -33,6 +37,22 @@ def state_dir() -> Path:
     path = root / "state" if root else Path(platformdirs.user_state_dir(APP_NAME))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def cache_dir() -> Path:
+    """What can be made again (the mel filterbank tables, the fetched speech corpus): e.g.
+    ``~/.cache/vocoder-studio``, or ``$VOCODER_STUDIO_HOME/cache``. Not created here: its users create what
+    they write into it."""
+    root = _root_override()
+    return root / "cache" if root else Path(platformdirs.user_cache_dir(APP_NAME))
+
+
+def user_models_dir() -> Path:
+    """The user's own trained models (the last folder searched, see
+    :func:`vocoder_studio.vocoders.checkpoints.model_dirs`): e.g. ``~/.local/share/vocoder-studio/models``, or
+    ``$VOCODER_STUDIO_HOME/models``. Not created here."""
+    root = _root_override()
+    return root / "models" if root else Path(platformdirs.user_data_dir(APP_NAME)) / "models"
 
 
 def _packaged_resource(name: str) -> Path | None:

@@ -9,14 +9,13 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import overload
 
 import numpy as np
-import platformdirs
 import torch
 
 from vocoder_studio.errors import AudioFileError, MelShapeError
+from vocoder_studio.paths import cache_dir
 
 #: Converts a natural-log magnitude to dB: 20 * log10(e).
 DB_PER_NEPER = 20.0 / math.log(10.0)
@@ -72,7 +71,7 @@ def _librosa_tables(config: MelConfig) -> dict[str, np.ndarray]:
     stored once under the user cache folder and read back (a few ms) on later starts.
     """
     key = f"{config.sample_rate}-{config.n_fft}-{config.n_mels}-{config.fmin:g}-{config.fmax:g}"
-    path = Path(platformdirs.user_cache_dir("vocoder-studio")) / f"mel-{key}-librosa{_librosa_version()}.npz"
+    path = cache_dir() / f"mel-{key}-librosa{_librosa_version()}.npz"
     try:
         with np.load(path) as data:
             return {name: data[name] for name in ("filterbank", "edges")}

@@ -24,13 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import platformdirs
 import soundfile as sf
 
 from vocoder_studio.audio.io import atomic_path, load_audio
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig
 from vocoder_studio.errors import CorpusError
-from vocoder_studio.paths import APP_NAME
+from vocoder_studio.paths import cache_dir
 from vocoder_studio.training.data import INT16_SCALE, Pack, validation_clips, write_pack
 
 #: Debian package → language code; the clips are ``sound/<level>/<language>/<name>-<m|v>-<line>.ogg``.
@@ -66,10 +65,11 @@ class Clip:
 
 
 def data_dir() -> Path:
-    """Where fetched packages, unpacked clips and packs live: ``$VOCODER_STUDIO_DATA``, else the user cache
-    (``~/.cache/vocoder-studio/corpus``). Created on demand."""
+    """Where fetched packages, unpacked clips and packs live: ``$VOCODER_STUDIO_DATA``, else ``corpus`` in the
+    cache folder (:func:`vocoder_studio.paths.cache_dir`: ``~/.cache/vocoder-studio/corpus``). Created on
+    demand."""
     value = os.environ.get("VOCODER_STUDIO_DATA")
-    path = Path(value) if value else Path(platformdirs.user_cache_dir(APP_NAME)) / "corpus"
+    path = Path(value) if value else cache_dir() / "corpus"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

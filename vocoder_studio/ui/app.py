@@ -11,13 +11,10 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOption, QWidget
 
-from vocoder_studio.ui.dialogs import APP_TITLE
+from vocoder_studio.paths import APP_NAME, APP_TITLE
 
 if TYPE_CHECKING:
     from vocoder_studio.ui.main_window import MainWindow
-
-ORGANIZATION = "VocoderStudio"
-APPLICATION = APP_TITLE
 
 STYLE_SHEET = """
 QToolBar { spacing: 3px; padding: 2px; border: none; }
@@ -128,8 +125,8 @@ def ensure_app(argv: Sequence[str] | None = None) -> QApplication:
     app = QApplication.instance()
     if app is None:
         app = QApplication(list(argv) if argv is not None else sys.argv[:1])
-        app.setOrganizationName(ORGANIZATION)
-        app.setApplicationName(APPLICATION)
+        app.setOrganizationName(APP_NAME)
+        app.setApplicationName(APP_TITLE)
         apply_theme(app)
     assert isinstance(app, QApplication)
     return app
@@ -141,8 +138,8 @@ def create_main_window(paths: Sequence[Path] = (), show_dialogs: bool | None = N
 
     app = ensure_app()
     if not app.organizationName():
-        app.setOrganizationName(ORGANIZATION)
-        app.setApplicationName(APPLICATION)
+        app.setOrganizationName(APP_NAME)
+        app.setApplicationName(APP_TITLE)
     if not isinstance(app.style(), StudioStyle):
         apply_theme(app)
     window = MainWindow(show_dialogs=show_dialogs)

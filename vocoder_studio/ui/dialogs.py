@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-APP_TITLE = "Vocoder Studio"
+from vocoder_studio.paths import APP_TITLE
 
 
 def dialog_start_folder(last: object, home: Path | None = None) -> Path:

@@ -16,10 +16,11 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QSplitter, QWidget
 from vocoder_studio.document import Document
 from vocoder_studio.engine.app_model import AppModel
 from vocoder_studio.engine.cache import RenderCache
+from vocoder_studio.paths import APP_TITLE
 from vocoder_studio.ui.actions import Actions
 from vocoder_studio.ui.canvas import SpectrogramCanvas
 from vocoder_studio.ui.compare_dialog import CompareDialog, compare_dialog, open_compare
-from vocoder_studio.ui.dialogs import APP_TITLE, error_box
+from vocoder_studio.ui.dialogs import error_box
 from vocoder_studio.ui.edit_commands import EditCommands
 from vocoder_studio.ui.files import FileCommands
 from vocoder_studio.ui.generate import GeneratePanel

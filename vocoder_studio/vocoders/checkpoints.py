@@ -7,7 +7,7 @@ directories are searched in order (first match wins):
 1. ``$VOCODER_STUDIO_MODELS`` (colon-separated), when set — for tests and for trying a model in place;
 2. the checkout's ``models/`` folder (beside ``vocoder_studio/`` in a source tree);
 3. the installed package's data (``vocoder_studio/models/`` inside the package);
-4. the user's folder: ``platformdirs.user_data_dir("vocoder-studio")/models`` (``$VOCODER_STUDIO_HOME/models``).
+4. the user's folder: :func:`vocoder_studio.paths.user_models_dir` (``$VOCODER_STUDIO_HOME/models`` when set).
 """
 
 from __future__ import annotations
@@ -24,12 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-import platformdirs
-
 from vocoder_studio.audio.mel import MelConfig
 from vocoder_studio.errors import VocoderUnavailableError
+from vocoder_studio.paths import user_models_dir
 
-APP_NAME = "vocoder-studio"
 CARD_SUFFIX = ".json"
 
 
@@ -41,8 +39,7 @@ def model_dirs() -> list[Path]:
     if (package.parent / "pyproject.toml").is_file():
         dirs.append(checkout)
     dirs.append(package / "models")
-    home = os.environ.get("VOCODER_STUDIO_HOME")
-    dirs.append(Path(home) / "models" if home else Path(platformdirs.user_data_dir(APP_NAME)) / "models")
+    dirs.append(user_models_dir())
     return dirs
 
 
