@@ -19,7 +19,7 @@ from vocoder_studio.ui.tools import Tool, ToolState
 
 
 @pytest.fixture
-def canvas(qtbot) -> Iterator[SpectrogramCanvas]:  # type: ignore[no-untyped-def]
+def canvas(qtbot) -> Iterator[SpectrogramCanvas]:
     """A canvas on the real example, shown at 1100 × 700 px."""
     from vocoder_studio.ui.app import ensure_app
 
@@ -34,7 +34,7 @@ def canvas(qtbot) -> Iterator[SpectrogramCanvas]:  # type: ignore[no-untyped-def
     widget.detach()
 
 
-def _drawn_labels(axis) -> list[str]:  # type: ignore[no-untyped-def]
+def _drawn_labels(axis) -> list[str]:
     """The tick labels the axis draws now (pyqtgraph's own layout, after it hides labels that do not fit)."""
     image = QImage(10, 10, QImage.Format.Format_RGB32)
     painter = QPainter(image)
@@ -50,7 +50,7 @@ def _label_hz(label: str) -> float:
     return float(label[:-1]) * 1000.0 if label.endswith("k") else float(label)
 
 
-def _pixels(widget) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _pixels(widget) -> np.ndarray:
     """The widget as a (height, width, 3) uint8 array."""
     image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
     width, height, stride = image.width(), image.height(), image.bytesPerLine()
@@ -58,7 +58,7 @@ def _pixels(widget) -> np.ndarray:  # type: ignore[no-untyped-def]
     return data[:, : width * 3].reshape(height, width, 3).copy()
 
 
-def _drag(qtbot, canvas: SpectrogramCanvas, cells: list[tuple[float, float]]) -> None:  # type: ignore[no-untyped-def]
+def _drag(qtbot, canvas: SpectrogramCanvas, cells: list[tuple[float, float]]) -> None:
     viewport = canvas.view.viewport()
     points = [canvas.widget_pos_of_cell(x, y) for x, y in cells]
     qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=points[0])
@@ -71,7 +71,7 @@ def _drag(qtbot, canvas: SpectrogramCanvas, cells: list[tuple[float, float]]) ->
 
 
 # ----- rough edge 7: the axes -----------------------------------------------------------------------------------
-def test_frequency_axis_is_labelled_up_to_fmax(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_frequency_axis_is_labelled_up_to_fmax(canvas, qtbot) -> None:
     labels = _drawn_labels(canvas.plot.getAxis("left"))
     hz = [_label_hz(s) for s in labels]
     fmax = canvas.doc.config.fmax
@@ -81,7 +81,7 @@ def test_frequency_axis_is_labelled_up_to_fmax(canvas, qtbot) -> None:  # type: 
     assert len(set(labels)) == len(labels) and len(labels) >= 8
 
 
-def test_frequency_axis_keeps_several_ticks_zoomed_in(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_frequency_axis_keeps_several_ticks_zoomed_in(canvas, qtbot) -> None:
     for band0 in (2.0, 40.0, 74.0):
         canvas.viewbox.setYRange(band0, band0 + 5.0, padding=0.0)
         qtbot.wait(30)
@@ -92,7 +92,7 @@ def test_frequency_axis_keeps_several_ticks_zoomed_in(canvas, qtbot) -> None:  #
         assert all(lo - 200 <= _label_hz(s) <= hi + 200 for s in labels), (band0, labels)
 
 
-def test_time_axis_reads_seconds_at_any_zoom(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_time_axis_reads_seconds_at_any_zoom(canvas, qtbot) -> None:
     seconds = canvas.doc.config.frame_seconds
     for frame0, frame1 in [(0, canvas.doc.frames), (100, 400), (300, 340), (300, 316)]:  # 316: the closest zoom
         canvas.viewbox.setXRange(frame0 * seconds, frame1 * seconds, padding=0.0)
@@ -112,7 +112,7 @@ def _at_top(db: np.ndarray, high: float) -> float:
     return float(np.mean(db >= high))
 
 
-def test_open_sets_levels_from_the_documents_percentiles(canvas) -> None:  # type: ignore[no-untyped-def]
+def test_open_sets_levels_from_the_documents_percentiles(canvas) -> None:
     db = ln_to_db(np.asarray(canvas.doc.mel))
     low, high = canvas.levels()
     assert tuple(canvas.image_item.levels) == (low, high)
@@ -122,7 +122,7 @@ def test_open_sets_levels_from_the_documents_percentiles(canvas) -> None:  # typ
     assert 20.0 <= high - low <= 80.0
 
 
-def test_auto_levels_resets_a_changed_range(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_auto_levels_resets_a_changed_range(canvas, qtbot) -> None:
     db = ln_to_db(np.asarray(canvas.doc.mel))
     opened = canvas.levels()
     seen: list[tuple[float, float]] = []
@@ -136,7 +136,7 @@ def test_auto_levels_resets_a_changed_range(canvas, qtbot) -> None:  # type: ign
     assert canvas.auto_levels() == opened
 
 
-def test_right_click_menu_offers_auto_levels(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_right_click_menu_offers_auto_levels(canvas, qtbot) -> None:
     opened = canvas.levels()
     canvas.set_levels(-60.0, -20.0)
     texts: list[str] = []
@@ -156,7 +156,7 @@ def test_right_click_menu_offers_auto_levels(canvas, qtbot) -> None:  # type: ig
 
 
 # ----- rough edge 9: the selection read-out and overlay ---------------------------------------------------------
-def test_selection_drag_shows_time_and_hz_readout(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_selection_drag_shows_time_and_hz_readout(canvas, qtbot) -> None:
     canvas.tools.tool = Tool.SELECT
     texts: list[str] = []
     canvas.selectionTextChanged.connect(texts.append)
@@ -176,7 +176,7 @@ def test_selection_drag_shows_time_and_hz_readout(canvas, qtbot) -> None:  # typ
     assert canvas.doc.selection is None and canvas.selection_label.text() == "" and texts[-1] == ""
 
 
-def test_selection_overlay_does_not_darken_cells(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_selection_overlay_does_not_darken_cells(canvas, qtbot) -> None:
     region = Region(250, 420, 8, 52)
     before = _pixels(canvas.view).astype(np.float64)
     canvas.set_selection(region)
@@ -204,7 +204,7 @@ def _cursor_columns(pixels: np.ndarray) -> np.ndarray:
     return np.flatnonzero(blue.sum(axis=0) >= 20)
 
 
-def test_cursor_line_is_clipped_to_the_view_and_not_drawn_on_the_axis(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_cursor_line_is_clipped_to_the_view_and_not_drawn_on_the_axis(window, qtbot) -> None:
     canvas = window.current_canvas()  # in the window, where the line at frame 0 showed on the axis
     assert canvas.cursor_line.parentItem() is canvas.viewbox.childGroup
     assert canvas.viewbox.flags() & QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape
@@ -225,7 +225,7 @@ def test_cursor_line_is_clipped_to_the_view_and_not_drawn_on_the_axis(window, qt
 
 
 # ----- a document that grows or shrinks -------------------------------------------------------------------------
-def test_document_of_another_length_resets_image_and_limits(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_document_of_another_length_resets_image_and_limits(canvas, qtbot) -> None:
     doc: Document = canvas.doc
     old = np.asarray(doc.mel).copy()
     canvas.set_selection(Region(700, 760, 0, 80))
@@ -252,8 +252,9 @@ def test_document_of_another_length_resets_image_and_limits(canvas, qtbot) -> No
 
 
 # ----- rough edge 14: the theme ---------------------------------------------------------------------------------
-def test_tab_bar_has_no_bright_base_line_nor_orange_close_button(qtbot) -> None:  # type: ignore[no-untyped-def]
-    from vocoder_studio.ui.app import apply_theme, ensure_app
+def test_tab_bar_has_no_bright_base_line_nor_orange_close_button(qtbot) -> None:
+    from vocoder_studio.ui.app import ensure_app
+    from vocoder_studio.ui.theme import apply_theme
 
     apply_theme(ensure_app())  # pytest-qt made the QApplication: theme it as the app does
     tabs = QTabWidget()  # as the main window makes them

@@ -19,63 +19,20 @@ from vocoder_studio.audio.mel import ln_to_db
 from vocoder_studio.document import Document, Region
 from vocoder_studio.editing import band_to_hz, brush_dab, erase_dab, harmonic_dab, stroke_points
 from vocoder_studio.scales import (
-    MIN_FREQ_TICK_PX,
-    MIN_TIME_TICK_PX,
-    Scale,
-    Tick,
     auto_levels,
     mel_band_scale,
-    time_ticks,
+    view_to_cell,
     view_to_hz,
 )
+from vocoder_studio.ui.axes import FrequencyAxis, TimeAxis
+from vocoder_studio.ui.theme import AXIS_COLOR, BACKGROUND, CURSOR_COLOR, PLAYHEAD_COLOR, READOUT_COLOR, SELECTION_COLOR
 from vocoder_studio.ui.tools import Tool, ToolState
 
 pg.setConfigOption("mouseRateLimit", 0)  # pyqtgraph drops moves < 10 ms apart otherwise (broken strokes)
 pg.setConfigOption("antialias", True)
 
-BACKGROUND = "#16181d"
-AXIS_COLOR = "#b8bcc6"
-READOUT_COLOR = "#9fb7c9"
-SELECTION_COLOR = "#7fdbff"
 #: The colour range before a document's own levels are known (:meth:`SpectrogramCanvas.auto_levels` replaces it).
 DEFAULT_LEVELS = (-100.0, 20.0)
-
-
-class _FrequencyAxis(pg.AxisItem):
-    """The left axis: Hz ticks at round values chosen by a :class:`~vocoder_studio.scales.Scale` for the visible
-    band range and the axis height (never closer than ``MIN_FREQ_TICK_PX``)."""
-
-    def __init__(self, scale: Scale) -> None:
-        super().__init__("left")
-        self.scale_ = scale
-        #: the ticks of the last layout (position in band coordinates, Hz, label)
-        self.ticks_shown: list[Tick] = []
-        self.setStyle(hideOverlappingLabels=8)  # "8k" at the top edge may reach 8 px above the plot
-
-    def tickValues(self, minVal: float, maxVal: float, size: float) -> list[Any]:  # noqa: N802, N803
-        self.ticks_shown = self.scale_.ticks(float(minVal), float(maxVal), float(size), MIN_FREQ_TICK_PX)
-        return [(1.0, [t.position for t in self.ticks_shown])]
-
-    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
-        labels = {t.position: t.label for t in self.ticks_shown}
-        return [labels.get(v, "") for v in values]
-
-
-class _TimeAxis(pg.AxisItem):
-    """The bottom axis: seconds at one 1-2-5 step, labels with the decimals the step needs."""
-
-    def __init__(self) -> None:
-        super().__init__("bottom")
-        self.ticks_shown: list[Tick] = []
-        self.enableAutoSIPrefix(False)
-
-    def tickValues(self, minVal: float, maxVal: float, size: float) -> list[Any]:  # noqa: N802, N803
-        self.ticks_shown = time_ticks(float(minVal), float(maxVal), float(size), MIN_TIME_TICK_PX)
-        return [(1.0, [t.position for t in self.ticks_shown])]
-
-    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
-        labels = {t.position: t.label for t in self.ticks_shown}
-        return [labels.get(v, "") for v in values]
 
 
 class _CanvasViewBox(pg.ViewBox):
@@ -128,12 +85,31 @@ class SpectrogramCanvas(QWidget):
         self._stroke_last: tuple[float, float] | None = None
         self._select_anchor: tuple[float, float] | None = None
         self._refresh_pending = False
-        cfg = doc.config
-        self._seconds = cfg.frame_seconds
+        self._seconds = doc.config.frame_seconds
+        self.frequency_scale = mel_band_scale(doc.config)
 
-        self.frequency_scale = mel_band_scale(cfg)
+        self._build_header()
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setBackground(BACKGROUND)
+        self.view.ci.setContentsMargins(4, 8, 4, 4)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.header)
+        layout.addWidget(self.view, 1)
+        self._build_plot()
+        self._build_image()
+        self._build_overlays()
 
-        # a slim header: the selection read-out on the left, the colour-range reset on the right
+        self.view.scene().sigMouseMoved.connect(self._on_hover)
+        doc.subscribe(self._on_doc_changed)
+        self._apply_limits()
+        self.fit()
+        self.auto_levels()
+
+    def _build_header(self) -> None:
+        """A slim header: the selection read-out on the left, the colour-range reset on the right; and the
+        actions of the context menu."""
         self.header = QWidget()
         self.header.setObjectName("canvasHeader")
         self.header.setStyleSheet(f"#canvasHeader {{ background: {BACKGROUND}; }}"
@@ -157,18 +133,11 @@ class SpectrogramCanvas(QWidget):
         self.fit_action.setToolTip("Show the whole document")
         self.fit_action.triggered.connect(self.fit)
 
-        self.view = pg.GraphicsLayoutWidget()
-        self.view.setBackground(BACKGROUND)
-        self.view.ci.setContentsMargins(4, 8, 4, 4)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.header)
-        layout.addWidget(self.view, 1)
-
+    def _build_plot(self) -> None:
+        """The plot in :attr:`view`: our view box (tools on the mouse) and the Hz and seconds axes."""
         self.viewbox = _CanvasViewBox(self)
-        self.frequency_axis = _FrequencyAxis(self.frequency_scale)
-        self.time_axis = _TimeAxis()
+        self.frequency_axis = FrequencyAxis(self.frequency_scale)
+        self.time_axis = TimeAxis()
         self.plot: pg.PlotItem = self.view.addPlot(
             row=0, col=0, viewBox=self.viewbox, axisItems={"left": self.frequency_axis, "bottom": self.time_axis})
         self.plot.setMenuEnabled(False)
@@ -180,7 +149,10 @@ class SpectrogramCanvas(QWidget):
         self.plot.setLabel("left", "Frequency (Hz)", color=AXIS_COLOR)
         self.frequency_axis.setWidth(56)
 
-        self._db = np.ascontiguousarray(ln_to_db(np.array(doc.mel, dtype=np.float32)))
+    def _build_image(self) -> None:
+        """The document's mel in dB as an image (one cell per frame and band, seconds across) and its colour
+        bar."""
+        self._db = np.ascontiguousarray(ln_to_db(np.array(self.doc.mel, dtype=np.float32)))
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.image_item.setImage(self._db, autoLevels=False, levels=DEFAULT_LEVELS)
         self.image_item.setTransform(QTransform.fromScale(self._seconds, 1.0))
@@ -193,10 +165,12 @@ class SpectrogramCanvas(QWidget):
         self.colorbar.getAxis("right").setPen(pg.mkPen(AXIS_COLOR))
         self.colorbar.sigLevelsChanged.connect(self._on_levels_changed)
 
-        # lines and the selection live in the view box (clipped to it), never over the axes
+    def _build_overlays(self) -> None:
+        """The cursor line, the playhead and the selection outline: in the view box (clipped to it), never over
+        the axes."""
         self.cursor_line = pg.InfiniteLine(0.0, angle=90, movable=False,
-                                           pen=pg.mkPen("#4fc3f7", width=1, style=Qt.PenStyle.DashLine))
-        self.playhead = pg.InfiniteLine(0.0, angle=90, movable=False, pen=pg.mkPen("#ffffff", width=2))
+                                           pen=pg.mkPen(CURSOR_COLOR, width=1, style=Qt.PenStyle.DashLine))
+        self.playhead = pg.InfiniteLine(0.0, angle=90, movable=False, pen=pg.mkPen(PLAYHEAD_COLOR, width=2))
         self.playhead.setVisible(False)
         self.plot.addItem(self.cursor_line, ignoreBounds=True)
         self.plot.addItem(self.playhead, ignoreBounds=True)
@@ -210,13 +184,7 @@ class SpectrogramCanvas(QWidget):
         self.selection_item.setBrush(Qt.BrushStyle.NoBrush)  # an outline only: the cells inside keep their colour
         self.selection_item.setParentItem(self.image_item)
         self.selection_item.setZValue(10)
-        self._show_selection(doc.selection)
-
-        self.view.scene().sigMouseMoved.connect(self._on_hover)
-        doc.subscribe(self._on_doc_changed)
-        self._apply_limits()
-        self.fit()
-        self.auto_levels()
+        self._show_selection(self.doc.selection)
 
     # ----- view -----
     def _apply_limits(self) -> None:
@@ -389,7 +357,7 @@ class SpectrogramCanvas(QWidget):
             self.cursorMoved.emit(x * self._seconds, hz, float(self._db[b, f]))
 
     def _dab(self, x: float, y: float) -> None:
-        frame, band = x - 0.5, y - 0.5  # cell centres sit at integer coordinates in editing.py
+        frame, band = view_to_cell(x, y)
         tool = self.tools.tool
         if tool == Tool.BRUSH:
             brush_dab(self.doc, frame, band, self.tools.brush())

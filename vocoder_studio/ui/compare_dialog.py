@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from vocoder_studio.audio.mel import ln_to_db
 from vocoder_studio.document import Document
 from vocoder_studio.engine.app_model import AppModel
-from vocoder_studio.engine.cache import RenderCache
+from vocoder_studio.engine.cache import RenderCache, VocoderChoice
 from vocoder_studio.engine.jobs import CancelToken, JobHandle
 from vocoder_studio.engine.play_range import is_selection_range
 from vocoder_studio.engine.player import Player, playback_status
@@ -48,8 +48,7 @@ from vocoder_studio.evaluation.comparison import CompareCache, Comparison
 from vocoder_studio.ui.canvas import AXIS_COLOR, BACKGROUND, DEFAULT_LEVELS, READOUT_COLOR, SpectrogramCanvas
 from vocoder_studio.ui.transport import Transport, format_time
 from vocoder_studio.ui.worker import LONG_LANE, JobRunner
-from vocoder_studio.vocoders.choice import VocoderChoice
-from vocoder_studio.vocoders.registry import DEFAULT_VOCODER, list_vocoders
+from vocoder_studio.vocoders.registry import DEFAULT_VOCODER, get_entry, list_vocoders
 
 COMPARE_LABEL = "Compare vocoders"
 #: The difference map's colour range: ± this many dB.
@@ -377,7 +376,7 @@ class CompareDialog(QDialog):
         if self.comparison is None:
             self.message.setText("Compare first: the Phase view shows the phase of the compared outputs.")
             return None
-        view = PhaseView(self.comparison, [t.choice.title() for t in self.comparison.takes], self)
+        view = PhaseView(self.comparison, [take_name(t.choice) for t in self.comparison.takes], self)
         view.show()
         return view
 
@@ -426,7 +425,7 @@ class CompareDialog(QDialog):
         original = "0 · Original recording" if result.reference is not None else \
             "0 · Document mel (no recording to play)"
         rows: list[tuple[np.ndarray, np.ndarray | None, str]] = [(result.mel, None, original)]
-        rows += [(take.mel, take.diff_db, f"{i} · {take.choice.title()}")
+        rows += [(take.mel, take.diff_db, f"{i} · {take_name(take.choice)}")
                  for i, take in enumerate(result.takes, start=1)]
         first_plot: pg.PlotItem | None = None
         for row, (mel, diff, title) in enumerate(rows):
@@ -623,6 +622,16 @@ class CompareDialog(QDialog):
     def closeEvent(self, event: Any) -> None:  # noqa: N802
         self.shutdown()
         super().closeEvent(event)
+
+
+def take_name(choice: VocoderChoice) -> str:
+    """``"Griffin-Lim (fast, momentum) · iterations=32, momentum=0.99"``: the registry label and the settings."""
+    try:
+        label = get_entry(choice.name).label
+    except VocoderStudioError:
+        label = choice.name
+    settings = ", ".join(f"{k}={v}" for k, v in choice.params)
+    return f"{label} · {settings}" if settings else label
 
 
 def open_compare(model: AppModel, runner: JobRunner, cache: RenderCache, transport: Transport,

@@ -25,11 +25,11 @@ from vocoder_studio.audio.mel import DEFAULT_CONFIG
 from vocoder_studio.document import Document
 from vocoder_studio.engine.generate import CHECKPOINT, GenerateRequest, default_temperature, generation_job
 from vocoder_studio.errors import VocoderStudioError
+from vocoder_studio.ui.theme import HINT_STYLE
 from vocoder_studio.ui.worker import LONG_LANE
 
 LABEL = "Generate"
 _MODES = [("new", "New utterance"), ("continue", "Continue from the cursor"), ("fill", "Fill the selection")]
-_HINT_STYLE = "color: #8a909c;"
 
 
 class GeneratePanel(QWidget):
@@ -87,7 +87,7 @@ class GeneratePanel(QWidget):
         layout.addLayout(buttons)
         self.model_label = QLabel()
         self.model_label.setWordWrap(True)
-        self.model_label.setStyleSheet(_HINT_STYLE)
+        self.model_label.setStyleSheet(HINT_STYLE)
         layout.addWidget(self.model_label)
         layout.addStretch(1)
         self.generate_button.clicked.connect(self.generate)

@@ -23,13 +23,13 @@ from PySide6.QtWidgets import (
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
 from vocoder_studio.engine.device import device_choices
 from vocoder_studio.engine.player import output_devices, playback_status
+from vocoder_studio.ui.theme import HINT_STYLE
 from vocoder_studio.vocoders.choice import VocoderChoice
 from vocoder_studio.vocoders.entry import VocoderEntry
 from vocoder_studio.vocoders.params import Parameter, resolve
 from vocoder_studio.vocoders.registry import list_vocoders, preview_vocoder
 
 BLOCKSIZES = [256, 512, 1024, 2048, 4096]
-_HINT_STYLE = "color: #8a909c;"
 
 
 def _control_for(param: Parameter) -> QWidget:
@@ -91,14 +91,14 @@ class ParameterPanel(QWidget):
             form.addRow(QLabel("no parameters"))
         source = QLabel(f"Weights: {entry.weights}")
         source.setWordWrap(True)
-        source.setStyleSheet(_HINT_STYLE)
+        source.setStyleSheet(HINT_STYLE)
         form.addRow(source)
         #: how the vocoder behaves in the studio (``VocoderEntry.note``), or None
         self.note_label: QLabel | None = None
         if entry.note:
             self.note_label = QLabel(entry.note)
             self.note_label.setWordWrap(True)
-            self.note_label.setStyleSheet(_HINT_STYLE)
+            self.note_label.setStyleSheet(HINT_STYLE)
             form.addRow(self.note_label)
 
     def values(self) -> dict[str, Any]:
@@ -147,7 +147,21 @@ class VocoderPanel(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
+        first_ready = self._build_model_group(layout)
+        self._build_output_group(layout)
+        layout.addStretch(1)
 
+        self.vocoder_combo.currentIndexChanged.connect(self._on_vocoder)
+        self.device_combo.currentIndexChanged.connect(self.changed)
+        self.output_combo.currentIndexChanged.connect(self._emit_output)
+        self.blocksize_combo.currentIndexChanged.connect(self._emit_output)
+        self.vocoder_combo.setCurrentIndex(first_ready or 0)
+        self._on_vocoder(self.vocoder_combo.currentIndex())
+
+    def _build_model_group(self, layout: QVBoxLayout) -> int | None:
+        """The *Model* group (vocoder and device) and the *Parameters* group (one :class:`ParameterPanel` per
+        vocoder, stacked); returns the row to select first: the preview vocoder if ready, else the first ready
+        one (None: none is ready)."""
         group = QGroupBox("Model")
         form = QFormLayout(group)
         self.vocoder_combo = QComboBox()
@@ -155,32 +169,18 @@ class VocoderPanel(QWidget):
         self.panels: dict[str, ParameterPanel] = {}
         self.entries = list_vocoders()
         self.reasons: dict[str, str | None] = {}
-        model = self.vocoder_combo.model()
         first_ready = None
         preferred = preview_vocoder()
         for i, entry in enumerate(self.entries):
-            reason = entry.unavailable_reason()
-            self.reasons[entry.name] = reason
-            self.vocoder_combo.addItem(entry.label, entry.name)
-            if reason is not None:
-                if isinstance(model, QStandardItemModel):
-                    item = model.item(i)
-                    item.setEnabled(False)
-                    item.setToolTip(f"unavailable: {reason}")
-            else:
-                self.vocoder_combo.setItemData(i, entry.summary() or entry.weights, Qt.ItemDataRole.ToolTipRole)
-                if first_ready is None or entry.name == preferred:
-                    first_ready = i
-            panel = ParameterPanel(entry)
-            panel.changed.connect(self.changed)
-            self.panels[entry.name] = panel
-            self.params.addWidget(panel)
+            self._add_vocoder(i, entry)
+            if self.reasons[entry.name] is None and (first_ready is None or entry.name == preferred):
+                first_ready = i
         self.device_combo = QComboBox()
         self.device_combo.addItems(device_choices())
         self.device_combo.setToolTip("auto = the GPU when there is one, else the CPU")
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
-        self.status_label.setStyleSheet(_HINT_STYLE)
+        self.status_label.setStyleSheet(HINT_STYLE)
         form.addRow("Vocoder", self.vocoder_combo)
         form.addRow("Device", self.device_combo)
         layout.addWidget(group)
@@ -189,7 +189,29 @@ class VocoderPanel(QWidget):
         playout.addWidget(self.params)
         playout.addWidget(self.status_label)
         layout.addWidget(pgroup)
+        return first_ready
 
+    def _add_vocoder(self, row: int, entry: VocoderEntry) -> None:
+        """Row ``row`` of the selector (disabled with the reason as tooltip when unavailable, else the summary as
+        tooltip) and the entry's parameter panel."""
+        reason = entry.unavailable_reason()
+        self.reasons[entry.name] = reason
+        self.vocoder_combo.addItem(entry.label, entry.name)
+        model = self.vocoder_combo.model()
+        if reason is not None:
+            if isinstance(model, QStandardItemModel):
+                item = model.item(row)
+                item.setEnabled(False)
+                item.setToolTip(f"unavailable: {reason}")
+        else:
+            self.vocoder_combo.setItemData(row, entry.summary() or entry.weights, Qt.ItemDataRole.ToolTipRole)
+        panel = ParameterPanel(entry)
+        panel.changed.connect(self.changed)
+        self.panels[entry.name] = panel
+        self.params.addWidget(panel)
+
+    def _build_output_group(self, layout: QVBoxLayout) -> None:
+        """The *Audio output* group: the output device, the buffer size and the playback status."""
         agroup = QGroupBox("Audio output")
         aform = QFormLayout(agroup)
         self.output_combo = QComboBox()
@@ -202,19 +224,11 @@ class VocoderPanel(QWidget):
         self.blocksize_combo.setCurrentIndex(BLOCKSIZES.index(512))
         self.playback_label = QLabel(playback_status() or "playback ready")
         self.playback_label.setWordWrap(True)
-        self.playback_label.setStyleSheet(_HINT_STYLE)
+        self.playback_label.setStyleSheet(HINT_STYLE)
         aform.addRow("Device", self.output_combo)
         aform.addRow("Buffer", self.blocksize_combo)
         aform.addRow(self.playback_label)
         layout.addWidget(agroup)
-        layout.addStretch(1)
-
-        self.vocoder_combo.currentIndexChanged.connect(self._on_vocoder)
-        self.device_combo.currentIndexChanged.connect(self.changed)
-        self.output_combo.currentIndexChanged.connect(self._emit_output)
-        self.blocksize_combo.currentIndexChanged.connect(self._emit_output)
-        self.vocoder_combo.setCurrentIndex(first_ready or 0)
-        self._on_vocoder(self.vocoder_combo.currentIndex())
 
     def _on_vocoder(self, index: int) -> None:
         name = self.vocoder_combo.itemData(index)

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
 
 from vocoder_studio.evaluation.comparison import Comparison
 from vocoder_studio.evaluation.phase import instantaneous_frequency, phase_coherence
-from vocoder_studio.ui.canvas import AXIS_COLOR, BACKGROUND, READOUT_COLOR
+from vocoder_studio.ui.theme import AXIS_COLOR, BACKGROUND, CURVE_COLORS, READOUT_COLOR
 from vocoder_studio.vocoders.griffin_lim import GriffinLim
 
 #: What the picture shows, in one line (shown above it).
@@ -29,7 +29,6 @@ MAX_HZ = 8000.0
 CURVE_ITERATIONS = 32
 #: Frames of the compared mel the curves are computed on (the first 10 s): the dialog stays quick.
 CURVE_FRAMES = 862
-CURVE_COLORS = {"random": "#ff851b", "pghi": "#2ecc40"}
 
 
 def convergence_curves(mel: np.ndarray, iterations: int = CURVE_ITERATIONS) -> dict[str, np.ndarray]:

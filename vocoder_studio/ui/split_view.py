@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLa
 from vocoder_studio.document import Document
 from vocoder_studio.ui.canvas import SpectrogramCanvas
 from vocoder_studio.ui.tabs import DocumentTabs, is_read_only
+from vocoder_studio.ui.theme import WARNING_STYLE
 from vocoder_studio.ui.tools import ToolState
 
 
@@ -45,7 +46,7 @@ class SplitView(QWidget):
         head.addWidget(self.combo, 1)
         self.read_only_label = QLabel("read-only")
         self.read_only_label.setToolTip("The original as opened: it cannot be edited (copy from it instead)")
-        self.read_only_label.setStyleSheet("color: #f0b429; font-weight: bold;")
+        self.read_only_label.setStyleSheet(WARNING_STYLE)
         self.read_only_label.setVisible(False)
         head.addWidget(self.read_only_label)
         layout.addLayout(head)

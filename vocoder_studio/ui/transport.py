@@ -24,6 +24,7 @@ from vocoder_studio.engine.player import Player, playback_status
 from vocoder_studio.engine.preview import PREVIEW_RTF, PreviewTakes
 from vocoder_studio.engine.solo import PlaySource
 from vocoder_studio.ui.canvas import SpectrogramCanvas
+from vocoder_studio.ui.theme import METER_STYLE
 from vocoder_studio.ui.worker import JobRunner
 from vocoder_studio.vocoders.choice import VocoderChoice
 from vocoder_studio.vocoders.registry import PREVIEW_VOCODER, get_entry, preview_vocoder
@@ -49,10 +50,7 @@ class LevelMeter(QProgressBar):
         self.setTextVisible(False)
         self.setFixedSize(110, 10)
         self.setToolTip("Output level (peak, −60 … 0 dBFS)")
-        self.setStyleSheet(
-            "QProgressBar { background: #101216; border: 1px solid #3a3f4b; border-radius: 2px; }"
-            "QProgressBar::chunk { background: qlineargradient(x1:0, y1:0, x2:1, y2:0, stop:0 #2e7d32,"
-            " stop:0.75 #c0ca33, stop:1 #e53935); }")
+        self.setStyleSheet(METER_STYLE)
 
     def set_peak(self, peak: float) -> None:
         db = 20.0 * math.log10(peak) if peak > 1e-6 else -60.0

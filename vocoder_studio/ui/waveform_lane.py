@@ -21,11 +21,10 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from vocoder_studio.audio.io import audio_blocks
 from vocoder_studio.engine.peaks import Peaks
 from vocoder_studio.errors import VocoderStudioError
-from vocoder_studio.ui.canvas import BACKGROUND, SpectrogramCanvas
+from vocoder_studio.ui.canvas import SpectrogramCanvas
+from vocoder_studio.ui.theme import BACKGROUND, CURSOR_COLOR, PLAYHEAD_COLOR, SOURCE_WAVE_COLOR, TAKE_WAVE_COLOR
 
 LANE_HEIGHT = 96
-SOURCE_COLOR = "#7fa7c9"
-TAKE_COLOR = (255, 183, 77, 170)  # translucent: the source shows through where both are drawn
 #: Suffixes of files the lane reads as source audio (a mel or project file has none).
 _NOT_AUDIO = {".npy", ".vsproj"}
 
@@ -101,14 +100,14 @@ class WaveformLane(QWidget):
         self.plot.setMenuEnabled(False)
         self.viewbox.setYRange(-1.0, 1.0, padding=0.05)
         self.viewbox.setXLink(canvas.viewbox)
-        self.source_curve = pg.PlotDataItem(pen=pg.mkPen(SOURCE_COLOR, width=1), connect="pairs")
-        self.take_curve = pg.PlotDataItem(pen=pg.mkPen(TAKE_COLOR, width=1), connect="pairs")
+        self.source_curve = pg.PlotDataItem(pen=pg.mkPen(SOURCE_WAVE_COLOR, width=1), connect="pairs")
+        self.take_curve = pg.PlotDataItem(pen=pg.mkPen(TAKE_WAVE_COLOR, width=1), connect="pairs")
         for curve in (self.source_curve, self.take_curve):
             curve.setClipToView(False)
             self.plot.addItem(curve)
         self.cursor_line = pg.InfiniteLine(0.0, angle=90, movable=False,
-                                           pen=pg.mkPen("#4fc3f7", width=1, style=Qt.PenStyle.DashLine))
-        self.playhead = pg.InfiniteLine(0.0, angle=90, movable=False, pen=pg.mkPen("#ffffff", width=2))
+                                           pen=pg.mkPen(CURSOR_COLOR, width=1, style=Qt.PenStyle.DashLine))
+        self.playhead = pg.InfiniteLine(0.0, angle=90, movable=False, pen=pg.mkPen(PLAYHEAD_COLOR, width=2))
         for line, twin in ((self.cursor_line, canvas.cursor_line), (self.playhead, canvas.playhead)):
             self.plot.addItem(line, ignoreBounds=True)
             line.setVisible(twin.isVisible())
