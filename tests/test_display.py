@@ -17,7 +17,7 @@ def _mel(frames: int = 40) -> np.ndarray:
     return np.random.default_rng(0).normal(-5.0, 1.0, (80, frames)).astype(np.float32)
 
 
-def test_display_round_trips_through_the_project_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_display_round_trips_through_the_project_file(tmp_path) -> None:
     doc = Document(_mel())
     doc.display = Display("grey-inverted", (-70.0, 12.0))
     path = doc.save(tmp_path / "a.vsproj")
@@ -25,7 +25,7 @@ def test_display_round_trips_through_the_project_file(tmp_path) -> None:  # type
     assert loaded.display == Display("grey-inverted", (-70.0, 12.0))
 
 
-def test_a_project_without_display_loads_with_defaults(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_project_without_display_loads_with_defaults(tmp_path) -> None:
     path = Document(_mel()).save(tmp_path / "old.vsproj")
     with zipfile.ZipFile(path) as archive:
         mel, meta = archive.read("mel.npy"), json.loads(archive.read("meta.json"))
@@ -47,7 +47,7 @@ def test_a_project_without_display_loads_with_defaults(tmp_path) -> None:  # typ
     ({"colormap": 3}, "display.colormap"),
     ([], "display"),
 ])
-def test_a_bad_display_field_is_named(tmp_path, display: object, field: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_display_field_is_named(tmp_path, display: object, field: str) -> None:
     path = Document(_mel()).save(tmp_path / "bad.vsproj")
     with zipfile.ZipFile(path) as archive:
         mel, meta = archive.read("mel.npy"), json.loads(archive.read("meta.json"))

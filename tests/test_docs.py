@@ -56,6 +56,22 @@ def test_no_source_or_test_cites_a_file_the_repository_lacks() -> None:
     assert citing == []
 
 
+#: Folders of the repository and of the package a docstring or comment may name a file in.
+_OWN_FOLDERS = ("docs/", "scripts/", "models/", "resources/", "packaging/", "tests/", "ui/", "engine/", "vocoders/",
+                "training/", "evaluation/", "melnet/", "audio/")
+
+
+def test_every_file_a_source_or_test_names_in_our_folders_exists() -> None:
+    """A path such as ``ui/levels.py`` or ``scripts/bench_docs.py`` in a docstring or comment names a file of this
+    repository (paths inside a wheel, build outputs and other projects' files are not checked)."""
+    path = re.compile(r"(?<![\w./-])((?:[\w-]+/)+[\w.-]+\.(?:md|txt|csv|sh|toml|json|py|png|flac|npz|pt))\b")
+    files = [p for folder in ("vocoder_studio", "tests") for p in (ROOT / folder).rglob("*.py")]
+    missing = [f"{p.relative_to(ROOT)}: {ref}" for p in files for ref in path.findall(p.read_text(encoding="utf-8"))
+               if ref.startswith(_OWN_FOLDERS) and not any(where.exists() for where in
+                                                          (ROOT / ref, ROOT / "vocoder_studio" / ref))]
+    assert missing == []
+
+
 def test_the_models_readme_agrees_with_each_shipped_card() -> None:
     """models/README.md's table has a row for each shipped checkpoint, with its card's steps and every figure of
     its card's summary (the line the selector shows)."""

@@ -143,7 +143,7 @@ def _project_with_list_meta(path: Path) -> Path:
     lambda p: p.mkdir(),
     lambda p: p.write_bytes(b"PK\x03\x04" + bytes(100)),
 ])
-def test_any_damaged_autosave_is_set_aside_once_and_the_next_start_is_clean(tmp_path: Path, make) -> None:  # type: ignore[no-untyped-def]
+def test_any_damaged_autosave_is_set_aside_once_and_the_next_start_is_clean(tmp_path: Path, make) -> None:
     make(tmp_path / "deadbeef.0001.vsproj")
     saver = Autosaver(tmp_path)
     (found,) = pending_recoveries(tmp_path)

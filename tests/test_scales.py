@@ -19,6 +19,7 @@ from vocoder_studio.scales import (
     hz_to_view,
     mel_band_scale,
     time_ticks,
+    view_to_cell,
     view_to_hz,
 )
 
@@ -74,6 +75,15 @@ def test_view_and_hz_are_inverse_and_match_band_centres() -> None:
     assert view_to_hz(0.0, CFG) == CFG.fmin and view_to_hz(float(N), CFG) == CFG.fmax
     y = np.linspace(0.0, N, 1001)
     np.testing.assert_allclose(hz_to_view(view_to_hz(y, CFG), CFG), y, atol=1e-9)
+
+
+def test_view_to_cell_bridges_the_canvas_and_the_editing_band_conventions() -> None:
+    from vocoder_studio.editing import band_to_hz
+
+    y = np.linspace(0.5, N - 0.5, 317)
+    frame, band = view_to_cell(12.5, y)
+    assert frame == 12.0
+    np.testing.assert_allclose(band_to_hz(band, CFG), view_to_hz(y, CFG), rtol=1e-9)
 
 
 def test_another_config_reads_its_own_bands() -> None:

@@ -64,7 +64,7 @@ def test_write_wav_blocks_writes_as_the_blocks_come(tmp_path: Path) -> None:
     """A hundred 1 MB blocks made one at a time: the writer never holds them all (peak far below 100 MB)."""
     block = 262_144
 
-    def blocks():  # type: ignore[no-untyped-def]
+    def blocks():
         rng = np.random.default_rng(0)
         for _ in range(100):
             yield rng.uniform(-1.5, 1.5, block).astype(np.float32)
@@ -85,7 +85,7 @@ def test_write_wav_blocks_writes_as_the_blocks_come(tmp_path: Path) -> None:
 
 
 def test_a_failing_block_source_leaves_nothing_behind(tmp_path: Path) -> None:
-    def blocks():  # type: ignore[no-untyped-def]
+    def blocks():
         yield np.zeros(1000, np.float32)
         raise AudioFileError("vocoder", "stopped")
 
@@ -161,7 +161,7 @@ def test_write_mel_blocks_appends_frames_and_numpy_reads_the_whole(tmp_path: Pat
         raise AudioFileError(tmp_path / "in.wav", "the audio holds NaN or infinite samples")
 
     with pytest.raises(AudioFileError, match="NaN"):
-        write_mel_blocks(tmp_path / "bad.npy", failing())  # type: ignore[arg-type]
+        write_mel_blocks(tmp_path / "bad.npy", failing())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npy"]
 
 

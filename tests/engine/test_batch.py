@@ -22,7 +22,7 @@ from ..conftest import EXAMPLE
 
 
 @pytest.fixture(scope="module")
-def griffin_lim():  # type: ignore[no-untyped-def]
+def griffin_lim():
     return create_vocoder("griffin-lim", iterations=4)
 
 
@@ -35,7 +35,7 @@ def inputs(tmp_path: Path, speech_files: list[Path], example_mel: np.ndarray) ->
 
 
 def test_every_input_gives_the_wav_its_single_file_export_gives(inputs: list[Path], tmp_path: Path,
-                                                               griffin_lim) -> None:  # type: ignore[no-untyped-def]
+                                                               griffin_lim) -> None:
     out = tmp_path / "out"
     out.mkdir()
     items = plan_batch(inputs, out)
@@ -53,7 +53,7 @@ def test_every_input_gives_the_wav_its_single_file_export_gives(inputs: list[Pat
 
 
 def test_a_bad_input_gives_its_error_and_the_others_finish(inputs: list[Path], tmp_path: Path,
-                                                          griffin_lim) -> None:  # type: ignore[no-untyped-def]
+                                                          griffin_lim) -> None:
     bad = tmp_path / "broken.wav"
     bad.write_bytes(b"RIFF\x10\x00\x00\x00WAVE")  # truncated
     out = tmp_path / "out"

@@ -55,7 +55,7 @@ def test_cancel_stops_the_job(example_mel: np.ndarray) -> None:
     renderer = Renderer(create_vocoder("griffin-lim", iterations=2))
     token = CancelToken()
 
-    def job(progress, cancel):  # type: ignore[no-untyped-def]
+    def job(progress, cancel):
         def on_progress(fraction: float, message: str) -> None:
             if fraction > 0.2:
                 cancel.cancel()

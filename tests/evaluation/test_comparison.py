@@ -32,7 +32,7 @@ def compare(cache: CompareCache, doc: Document, start: int = START, end: int = E
                              doc.config))
 
 
-def test_two_vocoders_render_the_same_samples_and_are_scored_against_the_recording(render_cache) -> None:  # type: ignore[no-untyped-def]
+def test_two_vocoders_render_the_same_samples_and_are_scored_against_the_recording(render_cache) -> None:
     doc = open_document(EXAMPLE)
     result = compare(CompareCache(render_cache), doc)
     hop, frames = doc.config.hop_length, END - START
@@ -51,7 +51,7 @@ def test_two_vocoders_render_the_same_samples_and_are_scored_against_the_recordi
         assert "PESQ" in hifigan.describe() and "STOI" in hifigan.describe()
 
 
-def test_the_same_document_gives_back_the_same_takes_and_an_edit_renders_only_what_it_reaches(render_cache) -> None:  # type: ignore[no-untyped-def]
+def test_the_same_document_gives_back_the_same_takes_and_an_edit_renders_only_what_it_reaches(render_cache) -> None:
     doc = open_document(EXAMPLE)
     cache = CompareCache(render_cache)
     first = compare(cache, doc)
@@ -76,7 +76,7 @@ def test_the_same_document_gives_back_the_same_takes_and_an_edit_renders_only_wh
     assert edited.takes[1].scores.pesq_wb is None
 
 
-def test_a_mel_without_a_recording_is_compared_on_mel_l1_only(render_cache, example_mel) -> None:  # type: ignore[no-untyped-def]
+def test_a_mel_without_a_recording_is_compared_on_mel_l1_only(render_cache, example_mel) -> None:
     doc = Document(example_mel)
     result = compare(CompareCache(render_cache), doc, 0, 64)
     assert result.reference is None and "no recording" in result.note
@@ -84,13 +84,13 @@ def test_a_mel_without_a_recording_is_compared_on_mel_l1_only(render_cache, exam
     assert all(np.isfinite(t.scores.mel_l1) for t in result.takes)
 
 
-def test_a_range_outside_the_document_is_refused(example_mel) -> None:  # type: ignore[no-untyped-def]
+def test_a_range_outside_the_document_is_refused(example_mel) -> None:
     doc = Document(example_mel)
     with pytest.raises(VocoderStudioError, match="outside"):
         CompareCache().job(doc.mel.copy(), doc.uid, doc.version, 10, doc.frames + 1, [GL4, HIFIGAN])
 
 
-def test_the_difference_map_is_zero_for_the_same_mel_and_shows_a_gain_in_db(example_mel) -> None:  # type: ignore[no-untyped-def]
+def test_the_difference_map_is_zero_for_the_same_mel_and_shows_a_gain_in_db(example_mel) -> None:
     mel = example_mel[:, :200]
     assert np.all(difference_db(mel, mel) == 0.0)
     louder = difference_db(mel + np.float32(np.log(10 ** (6 / 20))), mel)

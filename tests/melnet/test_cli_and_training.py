@@ -152,7 +152,7 @@ def test_melnet_recipe_trains_validates_by_nll_and_exports(tmp_path: Path, speec
     assert float(rows[-1]["nll"]) < first and "nll_tier2" in rows[-1]
     resumed = MelNetTrainer(recipe, train, valid, tmp_path / "run", settings)
     assert resumed.state.step == 25
-    assert torch.equal(resumed.model.band_std, trainer.model.band_std)  # type: ignore[arg-type]
+    assert torch.equal(resumed.model.band_std, trainer.model.band_std)
     folder = tmp_path / "models"
     folder.mkdir()
     paths = export("melnet", trainer, torch.device("cpu"), folder)

@@ -33,7 +33,7 @@ def test_incremental_log_probs_match_the_full_forward_pass(model: MelNet, speech
     stepped = incremental_log_probs(model, mel)
     assert len(stepped) == CONFIG.n_tiers
     for g, net in enumerate(model.tiers):
-        full = -net.nll(params[g], parts[g])[0]  # type: ignore[arg-type]
+        full = -net.nll(params[g], parts[g])[0]
         assert stepped[g].shape == full.shape
         torch.testing.assert_close(stepped[g], full, rtol=0, atol=1e-4)
 
@@ -123,7 +123,7 @@ def test_partial_frames_reach_a_cancel_token_listener(model: MelNet) -> None:
     got: list[object] = []
     token = CancelToken(on_partial=got.append)
     out = sample(model, 10, seed=1, cancel=token, on_frames=lambda s, b: token.partial((s, b)))
-    assert got and np.array_equal(np.concatenate([b for _, b in got], axis=1), out)  # type: ignore[misc]
+    assert got and np.array_equal(np.concatenate([b for _, b in got], axis=1), out)
 
 
 def test_tier_temperatures_of_one_are_the_plain_temperature(model: MelNet) -> None:
@@ -146,7 +146,7 @@ def test_a_tier_at_temperature_zero_takes_its_modes_while_the_others_draw(model:
         parts, params = model.tier_params(x)
     for g in (2, 3):
         net = model.tiers[g]
-        mu, _, log_w = gmm_parts(params[g][0], net.mixtures, net.log_scale_min)  # type: ignore[index]
+        mu, _, log_w = gmm_parts(params[g][0], net.mixtures, net.log_scale_min)
         greedy = mu.gather(-1, log_w.argmax(-1, keepdim=True)).squeeze(-1)
         torch.testing.assert_close(parts[g][0], greedy, rtol=0, atol=2e-4)
 
@@ -164,7 +164,7 @@ def test_a_tier_at_temperature_zero_takes_its_modes_while_the_others_draw(model:
 ])
 def test_bad_requests_are_clear_errors(model: MelNet, kwargs: dict[str, object], error: type) -> None:
     with pytest.raises(error):
-        sample(model, **kwargs)  # type: ignore[arg-type]
+        sample(model, **kwargs)
 
 
 def test_positions_of_the_last_tier_are_full_frames() -> None:
@@ -194,7 +194,7 @@ def test_greedy_samples_are_the_full_forward_pass_modes(model: MelNet, speech_me
         parts, params = model.tier_params(x)
     unknown = tiering.split(torch.from_numpy(~known.T.copy()), CONFIG.n_tiers)
     for g, net in enumerate(model.tiers):
-        mu, _, log_w = gmm_parts(params[g][0], net.mixtures, net.log_scale_min)  # type: ignore[index]
+        mu, _, log_w = gmm_parts(params[g][0], net.mixtures, net.log_scale_min)
         greedy = mu.gather(-1, log_w.argmax(-1, keepdim=True)).squeeze(-1)
         mask = unknown[g]
         assert bool(mask.any())
@@ -265,7 +265,7 @@ def test_incremental_log_probs_with_a_right_context_match_the_full_forward_pass(
         parts, params = bidirectional.tier_params(x, right=right)
     stepped = incremental_log_probs(bidirectional, mel, gap_end=gap_end)
     for g, net in enumerate(bidirectional.tiers):
-        full = -net.nll(params[g], parts[g])[0]  # type: ignore[arg-type]
+        full = -net.nll(params[g], parts[g])[0]
         torch.testing.assert_close(stepped[g], full, rtol=0, atol=1e-4)
 
 
@@ -282,7 +282,7 @@ def test_greedy_fill_of_a_bidirectional_model_is_the_full_forward_pass_with_the_
     unknown = torch.zeros(30, 80, dtype=torch.bool)
     unknown[8:19] = True
     for g, net in enumerate(bidirectional.tiers):
-        mu, _, log_w = gmm_parts(params[g][0], net.mixtures, net.log_scale_min)  # type: ignore[index]
+        mu, _, log_w = gmm_parts(params[g][0], net.mixtures, net.log_scale_min)
         greedy = mu.gather(-1, log_w.argmax(-1, keepdim=True)).squeeze(-1)
         mask = tiering.split(unknown, BIDIRECTIONAL.n_tiers)[g]
         torch.testing.assert_close(parts[g][0][mask], greedy[mask], rtol=0, atol=2e-4)

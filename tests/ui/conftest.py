@@ -18,7 +18,7 @@ from vocoder_studio.paths import example_path  # noqa: E402
 
 
 @pytest.fixture
-def window(qtbot) -> Iterator:  # type: ignore[no-untyped-def]
+def window(qtbot) -> Iterator:
     """The main window on the bundled example, shown, with fast Griffin-Lim (4 iterations)."""
     from vocoder_studio.ui.app import create_main_window
 
@@ -33,7 +33,7 @@ def window(qtbot) -> Iterator:  # type: ignore[no-untyped-def]
     win.shutdown()
 
 
-def drag(qtbot, canvas, cells: list[tuple[float, float]]) -> None:  # type: ignore[no-untyped-def]
+def drag(qtbot, canvas, cells: list[tuple[float, float]]) -> None:
     """Press at the first cell, move through the others (≥ 15 ms apart), release at the last."""
     viewport = canvas.view.viewport()
     points = [canvas.widget_pos_of_cell(x, y) for x, y in cells]

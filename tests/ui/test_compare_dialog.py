@@ -18,14 +18,14 @@ WAIT_MS = 180_000
 START, END = 40, 200
 
 
-def run_compare(dialog: CompareDialog, qtbot) -> None:  # type: ignore[no-untyped-def]
+def run_compare(dialog: CompareDialog, qtbot) -> None:
     old = dialog.comparison
     assert dialog.compare()
     qtbot.waitUntil(lambda: dialog.comparison is not old and not dialog.busy, timeout=WAIT_MS)
 
 
 @pytest.fixture
-def dialog(window, qtbot):  # type: ignore[no-untyped-def]
+def dialog(window, qtbot):
     """The window's Compare view after comparing Griffin-Lim (4 iterations) and HiFi-GAN on the selection."""
     canvas = window.current_canvas()
     canvas.set_selection(Region(START, END, 0, canvas.doc.n_mels))
@@ -38,7 +38,7 @@ def dialog(window, qtbot):  # type: ignore[no-untyped-def]
     view.stop()
 
 
-def test_the_view_shows_the_original_each_output_its_difference_and_scores(window, dialog) -> None:  # type: ignore[no-untyped-def]
+def test_the_view_shows_the_original_each_output_its_difference_and_scores(window, dialog) -> None:
     result = dialog.comparison
     assert (result.start, result.end) == (START, END)
     assert [t.choice.name for t in result.takes] == ["griffin-lim", "hifigan"]
@@ -55,7 +55,7 @@ def test_the_view_shows_the_original_each_output_its_difference_and_scores(windo
         assert all("PESQ" in text and "STOI" in text for text in dialog.score_texts)
 
 
-def test_number_keys_switch_the_playing_take_and_keep_the_play_position(dialog, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_number_keys_switch_the_playing_take_and_keep_the_play_position(dialog, qtbot) -> None:
     require(playback_status() is None, f"no audio output: {playback_status()}")
     switcher, player = dialog.switcher, dialog.switcher.player
     qtbot.keyClick(dialog, Qt.Key.Key_1)  # select HiFi-GAN's neighbour, Griffin-Lim, before playing
@@ -78,7 +78,7 @@ def test_number_keys_switch_the_playing_take_and_keep_the_play_position(dialog, 
     assert not switcher.is_playing
 
 
-def test_results_are_cached_per_version_and_rendered_again_after_an_edit(window, dialog, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_results_are_cached_per_version_and_rendered_again_after_an_edit(window, dialog, qtbot) -> None:
     first = dialog.comparison
     renders = dialog.cache.renders
     run_compare(dialog, qtbot)
@@ -99,7 +99,7 @@ def test_results_are_cached_per_version_and_rendered_again_after_an_edit(window,
     assert dialog.cache.renders == renders + 4
 
 
-def test_cancel_stops_a_compare_under_way(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_stops_a_compare_under_way(window, qtbot) -> None:
     window.window_actions.compare_action.trigger()
     view = compare_dialog(window)
     view.set_vocoders(["griffin-lim", "hifigan"])
@@ -113,7 +113,7 @@ def test_cancel_stops_a_compare_under_way(window, qtbot) -> None:  # type: ignor
     assert not view.compare() and "two or more" in view.message.text()
 
 
-def test_an_edit_with_the_view_open_renders_again_and_never_shows_the_old_result(window, dialog, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_an_edit_with_the_view_open_renders_again_and_never_shows_the_old_result(window, dialog, qtbot) -> None:
     shown: list = []
     dialog.comparisonShown.connect(shown.append)
     first, renders = dialog.comparison, dialog.cache.renders
@@ -131,7 +131,7 @@ def test_an_edit_with_the_view_open_renders_again_and_never_shows_the_old_result
     assert [c.version for c in shown] == [doc.version]
 
 
-def test_changing_a_vocoder_setting_in_the_panel_renders_that_take_again(window, dialog, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_changing_a_vocoder_setting_in_the_panel_renders_that_take_again(window, dialog, qtbot) -> None:
     first, renders = dialog.comparison, dialog.cache.renders
     panel = window.vocoder_panel
     panel.panels["hifigan"].controls["mel_match"].setValue(1)  # Compare follows the panel's settings
@@ -145,7 +145,7 @@ def test_changing_a_vocoder_setting_in_the_panel_renders_that_take_again(window,
     assert not np.array_equal(result.takes[1].audio, first.takes[1].audio)
 
 
-def test_quick_edits_render_once_and_a_stale_job_is_never_shown(window, dialog, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_quick_edits_render_once_and_a_stale_job_is_never_shown(window, dialog, qtbot) -> None:
     shown: list = []
     dialog.comparisonShown.connect(shown.append)
     started: list[str] = []
@@ -165,7 +165,7 @@ def test_quick_edits_render_once_and_a_stale_job_is_never_shown(window, dialog, 
     assert dialog.cache.renders <= renders + 4  # never once per edit
 
 
-def test_playback_goes_on_at_the_same_time_through_a_re_render_and_switches(window, dialog, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_playback_goes_on_at_the_same_time_through_a_re_render_and_switches(window, dialog, qtbot) -> None:
     require(playback_status() is None, f"no audio output: {playback_status()}")
     switcher, player = dialog.switcher, dialog.switcher.player
     positions: list[int] = []
@@ -190,7 +190,7 @@ def test_playback_goes_on_at_the_same_time_through_a_re_render_and_switches(wind
     assert not switcher.is_playing
 
 
-def test_the_phase_view_shows_each_outputs_instantaneous_frequency_and_the_convergence(dialog) -> None:  # type: ignore[no-untyped-def]
+def test_the_phase_view_shows_each_outputs_instantaneous_frequency_and_the_convergence(dialog) -> None:
     """Issue 20: the phase made visible. One map per output (and the original's, when there is a recording),
     Griffin-Lim's spectral convergence per iteration falls, and from PGHI it starts lower than from random."""
     view = dialog.show_phase()

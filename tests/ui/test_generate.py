@@ -19,7 +19,7 @@ from vocoder_studio.vocoders.checkpoints import ModelCard
 WAIT_MS = 120_000
 
 
-def test_without_a_model_generate_is_disabled_with_the_reason(window, tmp_path: Path,  # type: ignore[no-untyped-def]
+def test_without_a_model_generate_is_disabled_with_the_reason(window, tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """The shipped melnet.pt is found (tests/ui/test_shipped_models.py generates with it); on a machine without
     any trained MelNet (the models folders are one empty folder) the dock says how to train one."""
@@ -33,7 +33,7 @@ def test_without_a_model_generate_is_disabled_with_the_reason(window, tmp_path: 
     assert not panel.generate()
 
 
-def test_a_model_with_a_broken_card_is_refused_with_the_reason(window, tmp_path: Path,  # type: ignore[no-untyped-def]
+def test_a_model_with_a_broken_card_is_refused_with_the_reason(window, tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """As `vocoder-studio generate` refuses it (issue 19: the shipped card once had a score the reader refused)."""
     save_model(tmp_path / "melnet.pt", MelNet(MelNetConfig(n_tiers=2, layers=(1, 1), hidden=8, mixtures=2)))
@@ -45,7 +45,7 @@ def test_a_model_with_a_broken_card_is_refused_with_the_reason(window, tmp_path:
                                                "field 'scores'")
 
 
-def test_fill_the_selection_block_by_block(window, qtbot, tmp_path: Path,  # type: ignore[no-untyped-def]
+def test_fill_the_selection_block_by_block(window, qtbot, tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     torch.manual_seed(0)
     save_model(tmp_path / "melnet.pt", MelNet(MelNetConfig(n_tiers=2, layers=(1, 1), hidden=8, mixtures=2)))
@@ -77,7 +77,7 @@ def test_fill_the_selection_block_by_block(window, qtbot, tmp_path: Path,  # typ
     np.testing.assert_array_equal(doc.mel, before)
 
 
-def test_each_mode_keeps_its_own_temperature(window) -> None:  # type: ignore[no-untyped-def]
+def test_each_mode_keeps_its_own_temperature(window) -> None:
     """A fill starts at the fill temperature (0: the fills closest to the truth), new sound at 1; a value the
     user sets is kept for its mode."""
     panel = window.generate_panel

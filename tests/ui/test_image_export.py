@@ -14,7 +14,7 @@ from vocoder_studio.paths import example_path
 from vocoder_studio.ui.workstation import menu_named
 
 
-def test_export_image_png_and_svg_from_the_window(window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_export_image_png_and_svg_from_the_window(window, tmp_path) -> None:
     files = menu_named(window.menuBar(), "File")
     assert files is not None and window.station.export_image_action in files.actions()
     png = window.station.export_image(tmp_path / "mel.png", width=1000)
@@ -29,12 +29,12 @@ def test_export_image_png_and_svg_from_the_window(window, tmp_path) -> None:  # 
     assert oct(svg.stat().st_mode & 0o777) != oct(0o600)  # the umask's permissions, not mkstemp's
 
 
-def test_export_image_refuses_other_suffixes(window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_export_image_refuses_other_suffixes(window, tmp_path) -> None:
     assert window.station.export_image(tmp_path / "mel.jpg") is None
     assert "png or .svg" in (window.last_error or "") and not (tmp_path / "mel.jpg").exists()
 
 
-def test_the_command_line_draws_a_mel_picture(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_command_line_draws_a_mel_picture(tmp_path) -> None:
     out = tmp_path / "example.png"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     done = subprocess.run([sys.executable, "-m", "vocoder_studio", "mel", str(example_path()), "--png", str(out)],

@@ -17,7 +17,7 @@ from ..conftest import require
 from .conftest import drag
 
 
-def test_open_example_shows_mel_in_db(window) -> None:  # type: ignore[no-untyped-def]
+def test_open_example_shows_mel_in_db(window) -> None:
     doc = window.current_document()
     canvas = window.current_canvas()
     assert window.tabs.count() == 1
@@ -28,7 +28,7 @@ def test_open_example_shows_mel_in_db(window) -> None:  # type: ignore[no-untype
     assert "example.flac" in window.windowTitle() and "*" not in window.windowTitle()
 
 
-def test_brush_stroke_undo_redo(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_brush_stroke_undo_redo(window, qtbot) -> None:
     canvas = window.current_canvas()
     doc = canvas.doc
     window.tool_bar.set_tool(Tool.BRUSH)
@@ -55,7 +55,7 @@ def test_brush_stroke_undo_redo(window, qtbot) -> None:  # type: ignore[no-untyp
     assert np.array_equal(doc.mel, after)
 
 
-def test_ctrl_z_shortcut_undoes(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_ctrl_z_shortcut_undoes(window, qtbot) -> None:
     canvas = window.current_canvas()
     doc = canvas.doc
     before = doc.mel.copy()
@@ -67,7 +67,7 @@ def test_ctrl_z_shortcut_undoes(window, qtbot) -> None:  # type: ignore[no-untyp
     assert np.array_equal(doc.mel, before)
 
 
-def test_select_and_gain_is_one_undo_step(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_select_and_gain_is_one_undo_step(window, qtbot) -> None:
     canvas = window.current_canvas()
     doc = canvas.doc
     window.tool_bar.set_tool(Tool.SELECT)
@@ -87,7 +87,7 @@ def test_select_and_gain_is_one_undo_step(window, qtbot) -> None:  # type: ignor
     assert np.array_equal(doc.mel, before) and not doc.can_undo
 
 
-def test_zoom_and_fit(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_zoom_and_fit(window, qtbot) -> None:
     canvas = window.current_canvas()
     full = canvas.view_range()
     assert full[0][0] == pytest.approx(0.0, abs=1e-6)
@@ -99,7 +99,7 @@ def test_zoom_and_fit(window, qtbot) -> None:  # type: ignore[no-untyped-def]
     np.testing.assert_allclose(canvas.view_range(), full, atol=1e-6)
 
 
-def test_export_wav_griffin_lim(window, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_export_wav_griffin_lim(window, qtbot, tmp_path) -> None:
     doc = window.current_document()
     out = tmp_path / "out.wav"
     with qtbot.waitSignal(window.exportFinished, timeout=120_000) as blocker:
@@ -112,7 +112,7 @@ def test_export_wav_griffin_lim(window, qtbot, tmp_path) -> None:  # type: ignor
     assert window.last_error is None
 
 
-def test_export_selection_float32(window, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_export_selection_float32(window, qtbot, tmp_path) -> None:
     canvas = window.current_canvas()
     canvas.set_selection(Region(100, 200, 0, 80))
     out = tmp_path / "sel.wav"
@@ -122,7 +122,7 @@ def test_export_selection_float32(window, qtbot, tmp_path) -> None:  # type: ign
     assert info.frames == 100 * window.current_document().config.hop_length and info.subtype == "FLOAT"
 
 
-def test_play_in_the_window_moves_playhead_and_meter(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_play_in_the_window_moves_playhead_and_meter(window, qtbot) -> None:
     require(playback_status() is None, f"no audio output here: {playback_status()}")
     window.current_canvas().set_selection(Region(100, 200, 0, 80))
     assert window.toggle_play()
@@ -132,7 +132,7 @@ def test_play_in_the_window_moves_playhead_and_meter(window, qtbot) -> None:  # 
     assert not window.transport.is_playing
 
 
-def test_unusable_audio_output_says_playback_is_unavailable(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_unusable_audio_output_says_playback_is_unavailable(window, qtbot) -> None:
     # Without any audio output, Play stops before it reaches a device (playback_status): this test needs one
     # (CI has a PulseAudio null sink) so that the device itself is tried and refused.
     require(playback_status() is None, f"no audio output here: {playback_status()}")
@@ -152,7 +152,7 @@ def test_unusable_audio_output_says_playback_is_unavailable(window, qtbot) -> No
     assert "playback ready" in [label.text() for label in window.statusBar().findChildren(QLabel)]
 
 
-def test_play_and_render_ahead_start_at_the_same_place(window) -> None:  # type: ignore[no-untyped-def]
+def test_play_and_render_ahead_start_at_the_same_place(window) -> None:
     canvas = window.current_canvas()
     canvas.set_cursor_frame(300)
 
@@ -167,7 +167,7 @@ def test_play_and_render_ahead_start_at_the_same_place(window) -> None:  # type:
     assert starts() == (100, 100)
 
 
-def test_split_view_copy_paste(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_split_view_copy_paste(window, qtbot) -> None:
     window.window_actions.split_action.trigger()
     assert window.split_canvas is not None and window.split.isVisible()
     qtbot.wait(150)
@@ -187,7 +187,7 @@ def test_split_view_copy_paste(window, qtbot) -> None:  # type: ignore[no-untype
     assert window.split_canvas is None
 
 
-def test_project_round_trip_and_bad_file(window, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_project_round_trip_and_bad_file(window, qtbot, tmp_path) -> None:
     doc = window.current_document()
     doc.selection = Region(0, 10, 0, 10)
     window.apply_gain_db(-6.0)
@@ -203,7 +203,7 @@ def test_project_round_trip_and_bad_file(window, qtbot, tmp_path) -> None:  # ty
     assert window.close_tab(1) and window.tabs.count() == 1
 
 
-def test_cancel_long_export(window, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_long_export(window, qtbot, tmp_path) -> None:
     window.vocoder_panel.set_vocoder("griffin-lim", iterations=200)
     out = tmp_path / "cancelled.wav"
     with qtbot.waitSignal(window.runner.jobCancelled, timeout=60_000):
@@ -213,7 +213,7 @@ def test_cancel_long_export(window, qtbot, tmp_path) -> None:  # type: ignore[no
     assert not out.exists()
 
 
-def test_cursor_readout(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_cursor_readout(window, qtbot) -> None:
     canvas = window.current_canvas()
     qtbot.mouseMove(canvas.view.viewport(), canvas.widget_pos_of_cell(86.5, 40.5))
     qtbot.wait(30)
@@ -222,7 +222,7 @@ def test_cursor_readout(window, qtbot) -> None:  # type: ignore[no-untyped-def]
     assert isinstance(canvas.widget_pos_of_cell(0, 0), QPoint)
 
 
-def test_pan_tool_moves_view_and_eraser_click(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_pan_tool_moves_view_and_eraser_click(window, qtbot) -> None:
     canvas = window.current_canvas()
     doc = canvas.doc
     window.window_actions.zoom_in_action.trigger()
@@ -246,7 +246,7 @@ def test_pan_tool_moves_view_and_eraser_click(window, qtbot) -> None:  # type: i
     assert np.array_equal(doc.mel, before)
 
 
-def test_harmonic_pen_draws_harmonics(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_harmonic_pen_draws_harmonics(window, qtbot) -> None:
     canvas = window.current_canvas()
     doc = canvas.doc
     window.tool_bar.set_tool(Tool.HARMONIC)
@@ -258,7 +258,7 @@ def test_harmonic_pen_draws_harmonics(window, qtbot) -> None:  # type: ignore[no
     assert doc.undo_label == "Harmonic"
 
 
-def test_unsaved_work_is_autosaved_and_recovered_after_a_crash(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_unsaved_work_is_autosaved_and_recovered_after_a_crash(window, qtbot) -> None:
     from vocoder_studio.ui.app import create_main_window
 
     doc = window.current_document()
@@ -281,7 +281,7 @@ def test_unsaved_work_is_autosaved_and_recovered_after_a_crash(window, qtbot) ->
         after_crash.shutdown()
 
 
-def test_a_vocoder_that_cannot_run_explains_why(window, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_vocoder_that_cannot_run_explains_why(window, qtbot, tmp_path) -> None:
     from vocoder_studio.vocoders.hifigan import cpu_has_native_bfloat16
 
     if cpu_has_native_bfloat16():
@@ -293,7 +293,7 @@ def test_a_vocoder_that_cannot_run_explains_why(window, qtbot, tmp_path) -> None
     assert not (tmp_path / "x.wav").exists()
 
 
-def test_render_ahead_vocodes_edits_in_the_background(window, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_render_ahead_vocodes_edits_in_the_background(window, qtbot, tmp_path) -> None:
     doc = window.current_document()
     choice = window.vocoder_panel.choice()
     renderer = window.cache.renderer(doc.uid, choice)
@@ -311,7 +311,7 @@ def test_render_ahead_vocodes_edits_in_the_background(window, qtbot, tmp_path) -
     assert window.last_error is None
 
 
-def test_editing_while_a_loop_plays_is_heard_without_stopping(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_editing_while_a_loop_plays_is_heard_without_stopping(window, qtbot) -> None:
     from vocoder_studio.editing import apply_gain
 
     require(playback_status() is None, f"no audio output here: {playback_status()}")

@@ -14,7 +14,7 @@ from vocoder_studio.ui.panels import VocoderPanel
 from vocoder_studio.vocoders import DEFAULT_VOCODER, PREVIEW_VOCODER, get_entry, preview_vocoder
 
 
-def test_default_vocoder_and_schema_bounds(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_default_vocoder_and_schema_bounds(qtbot) -> None:
     panel = VocoderPanel()
     qtbot.addWidget(panel)
     # the fast iSTFT vocoder for listening while editing when its model is installed (it ships), else HiFi-GAN
@@ -31,7 +31,7 @@ def test_default_vocoder_and_schema_bounds(qtbot) -> None:  # type: ignore[no-un
     assert "PESQ" in panel.status_label.text()  # the model card's summary of the default vocoder
 
 
-def test_the_wavenet_panel_says_an_edit_regenerates_from_its_start(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_the_wavenet_panel_says_an_edit_regenerates_from_its_start(qtbot) -> None:
     """Issue 11: the panel tells the user that WaveNet re-generates from an edit's start to the end; vocoders
     whose edits stay local carry no such note."""
     panel = VocoderPanel()
@@ -41,7 +41,7 @@ def test_the_wavenet_panel_says_an_edit_regenerates_from_its_start(qtbot) -> Non
     assert panel.panels["hifigan"].note_label is None
 
 
-def test_plugin_appears_with_its_parameters(qtbot, toy_plugin: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_plugin_appears_with_its_parameters(qtbot, toy_plugin: Path) -> None:  # noqa: F811
     panel = VocoderPanel()
     qtbot.addWidget(panel)
     names = [panel.vocoder_combo.itemData(i) for i in range(panel.vocoder_combo.count())]
@@ -61,7 +61,7 @@ def test_plugin_appears_with_its_parameters(qtbot, toy_plugin: Path) -> None:  #
     assert "no trained checkpoint found" in str(trained.data(Qt.ItemDataRole.ToolTipRole))
 
 
-def test_broken_plugins_are_disabled_in_the_selector_with_their_reasons(  # type: ignore[no-untyped-def]
+def test_broken_plugins_are_disabled_in_the_selector_with_their_reasons(
         qtbot, tmp_path: Path, monkeypatch) -> None:
     """Issue 18: a plug-in that exits at import, or takes a built-in's name, leaves the window working; the
     selector lists it disabled with the reason, and the built-in keeps its name."""

@@ -17,7 +17,7 @@ class _Emitter(QObject):
     ping = Signal()
 
 
-def test_emitting_signals_keeps_the_reference_count_of_true(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_emitting_signals_keeps_the_reference_count_of_true(qtbot) -> None:
     emitter = _Emitter()
     seen: list[bool] = []
     emitter.flag.connect(seen.append)

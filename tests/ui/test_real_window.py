@@ -43,7 +43,7 @@ def _assert_not_blank(png: Path, min_width: int) -> None:
     assert len(colours) > 200, len(colours)
 
 
-def test_real_window_screenshot_under_xvfb(tmp_path, qapp) -> None:  # type: ignore[no-untyped-def]
+def test_real_window_screenshot_under_xvfb(tmp_path, qapp) -> None:
     xvfb = _require("xvfb-run")
     have_import = shutil.which("import") is not None
     grab, root = tmp_path / "window.png", tmp_path / "root.png"

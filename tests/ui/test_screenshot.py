@@ -22,7 +22,7 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
 
 
-def test_screenshot_leaves_the_tracked_picture_alone(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_screenshot_leaves_the_tracked_picture_alone(tmp_path) -> None:
     """Rough edge 15: without an argument the script writes build/screenshot.png, not docs/screenshot.png."""
     require(shutil.which("xvfb-run") is not None, "xvfb-run is not installed")
     tracked, built = ROOT / "docs" / "screenshot.png", ROOT / "build" / "screenshot.png"

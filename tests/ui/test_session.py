@@ -15,7 +15,7 @@ from vocoder_studio.ui.files import FOLDER_KEY, settings
 from vocoder_studio.ui.tools import Tool
 
 
-def test_a_window_without_real_changes_leaves_nothing_to_recover(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_a_window_without_real_changes_leaves_nothing_to_recover(window, qtbot) -> None:
     from vocoder_studio.ui.app import create_main_window
 
     doc = window.current_document()
@@ -41,7 +41,7 @@ def test_a_window_without_real_changes_leaves_nothing_to_recover(window, qtbot) 
         after_kill.shutdown()
 
 
-def test_discard_prompt_defaults_to_cancel(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_discard_prompt_defaults_to_cancel(qtbot) -> None:
     box = discard_prompt(None, "Discard the changes to x?")
     qtbot.addWidget(box)
     cancel = box.button(QMessageBox.StandardButton.Cancel)
@@ -52,7 +52,7 @@ def test_discard_prompt_defaults_to_cancel(qtbot) -> None:  # type: ignore[no-un
     assert box.clickedButton() is cancel
 
 
-def test_enter_on_closing_an_edited_tab_keeps_it(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_enter_on_closing_an_edited_tab_keeps_it(qtbot) -> None:
     from vocoder_studio.ui.app import create_main_window
 
     win = create_main_window([example_path()], show_dialogs=True)
@@ -76,7 +76,7 @@ def test_enter_on_closing_an_edited_tab_keeps_it(qtbot) -> None:  # type: ignore
         win.shutdown()
 
 
-def test_dialogs_start_in_the_last_folder_else_home(window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_dialogs_start_in_the_last_folder_else_home(window, tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     assert dialog_start_folder(None, home) == home

@@ -30,7 +30,7 @@ def _no_models_override(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("name", REGISTRY)
-def test_the_vocoder_dock_vocodes_with_every_vocoder(window, qtbot, tmp_path: Path,  # type: ignore[no-untyped-def]
+def test_the_vocoder_dock_vocodes_with_every_vocoder(window, qtbot, tmp_path: Path,
                                                      name: str) -> None:
     entry = get_entry(name)
     reason = entry.unavailable_reason()
@@ -57,7 +57,7 @@ def test_the_vocoder_dock_vocodes_with_every_vocoder(window, qtbot, tmp_path: Pa
     assert window.last_error is None
 
 
-def _ready(window, checkpoint: Path):  # type: ignore[no-untyped-def]
+def _ready(window, checkpoint: Path):
     """The Generate dock on ``checkpoint`` (found by itself when it is the default melnet.pt)."""
     panel = window.generate_panel
     assert panel.refresh_model() and panel.generate_button.isEnabled()
@@ -70,7 +70,7 @@ def _ready(window, checkpoint: Path):  # type: ignore[no-untyped-def]
     return panel
 
 
-def _generate(panel, qtbot) -> int:  # type: ignore[no-untyped-def]
+def _generate(panel, qtbot) -> int:
     finished: list[int] = []
     panel.finished.connect(finished.append)
     assert panel.generate()
@@ -80,7 +80,7 @@ def _generate(panel, qtbot) -> int:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("checkpoint", MELNETS, ids=lambda p: p.name)
-def test_the_generate_dock_makes_a_new_utterance(window, qtbot, checkpoint: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_generate_dock_makes_a_new_utterance(window, qtbot, checkpoint: Path) -> None:
     panel = _ready(window, checkpoint)
     before = window.current_document()
     panel.set_mode("new")
@@ -92,7 +92,7 @@ def test_the_generate_dock_makes_a_new_utterance(window, qtbot, checkpoint: Path
 
 
 @pytest.mark.parametrize("checkpoint", MELNETS, ids=lambda p: p.name)
-def test_the_generate_dock_continues_from_the_cursor(window, qtbot, checkpoint: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_generate_dock_continues_from_the_cursor(window, qtbot, checkpoint: Path) -> None:
     panel = _ready(window, checkpoint)
     doc, canvas = window.current_document(), window.current_canvas()
     before = doc.mel.copy()
@@ -109,7 +109,7 @@ def test_the_generate_dock_continues_from_the_cursor(window, qtbot, checkpoint: 
 
 
 @pytest.mark.parametrize("checkpoint", MELNETS, ids=lambda p: p.name)
-def test_the_generate_dock_fills_the_selection(window, qtbot, checkpoint: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_generate_dock_fills_the_selection(window, qtbot, checkpoint: Path) -> None:
     panel = _ready(window, checkpoint)
     doc, canvas = window.current_document(), window.current_canvas()
     before = doc.mel.copy()

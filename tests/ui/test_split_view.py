@@ -10,7 +10,7 @@ from vocoder_studio.ui.tools import Tool
 from .conftest import drag
 
 
-def test_painting_the_original_changes_nothing_and_says_why(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_painting_the_original_changes_nothing_and_says_why(window, qtbot) -> None:
     window.window_actions.split_action.trigger()
     qtbot.wait(150)  # layout settles before mapping cells to pixels
     original = window.split_canvas.doc
@@ -35,7 +35,7 @@ def test_painting_the_original_changes_nothing_and_says_why(window, qtbot) -> No
     assert not actions.gain_up_action.isEnabled() and actions.copy_action.isEnabled()  # copying from it is fine
 
 
-def test_another_tab_in_the_split_view_stays_editable(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_another_tab_in_the_split_view_stays_editable(window, qtbot) -> None:
     window.window_actions.split_action.trigger()
     index = window.split.combo.findText(window.tabs.tab().name)  # the edited document itself, not its original
     window.split.combo.setCurrentIndex(index)

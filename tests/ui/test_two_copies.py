@@ -71,7 +71,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-def test_a_second_copy_leaves_the_first_ones_work_alone_and_it_is_recovered_after_a_kill(  # type: ignore[no-untyped-def]
+def test_a_second_copy_leaves_the_first_ones_work_alone_and_it_is_recovered_after_a_kill(
         home: Path, tmp_path: Path, qtbot) -> None:
     from vocoder_studio.ui.app import create_main_window
 
@@ -108,7 +108,7 @@ def test_a_second_copy_leaves_the_first_ones_work_alone_and_it_is_recovered_afte
         kill(first)
 
 
-def test_killed_twice_in_a_row_mid_recovery_the_third_start_still_recovers(  # type: ignore[no-untyped-def]
+def test_killed_twice_in_a_row_mid_recovery_the_third_start_still_recovers(
         home: Path, tmp_path: Path, qtbot) -> None:
     from vocoder_studio.ui.app import create_main_window
 
@@ -129,7 +129,7 @@ def test_killed_twice_in_a_row_mid_recovery_the_third_start_still_recovers(  # t
         last.shutdown()
 
 
-def test_a_damaged_autosave_is_reported_once_and_the_window_starts(home: Path, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_a_damaged_autosave_is_reported_once_and_the_window_starts(home: Path, qtbot) -> None:
     from vocoder_studio.autosave import autosave_dir
     from vocoder_studio.ui.app import create_main_window
 

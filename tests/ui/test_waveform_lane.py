@@ -9,19 +9,19 @@ from PySide6.QtCore import QPointF, Qt
 from vocoder_studio.ui.waveform_lane import LaneMode, WaveformLane
 
 
-def _lane(window) -> WaveformLane:  # type: ignore[no-untyped-def]
+def _lane(window) -> WaveformLane:
     canvas = window.current_canvas()
     lane = canvas.findChild(WaveformLane)
     assert lane is not None
     return lane
 
 
-def _global_x(view, viewbox, seconds: float) -> int:  # type: ignore[no-untyped-def]
+def _global_x(view, viewbox, seconds: float) -> int:
     scene = viewbox.mapViewToScene(QPointF(seconds, 0.0))
     return int(view.mapToGlobal(view.mapFromScene(scene)).x())
 
 
-def test_the_lane_shows_the_source_and_follows_the_canvas_zoom(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_the_lane_shows_the_source_and_follows_the_canvas_zoom(window, qtbot) -> None:
     lane = _lane(window)
     canvas = lane.canvas
     qtbot.waitUntil(lambda: lane.source_peaks is not None, timeout=10000)
@@ -37,7 +37,7 @@ def test_the_lane_shows_the_source_and_follows_the_canvas_zoom(window, qtbot) ->
         assert abs(_global_x(canvas.view, canvas.viewbox, seconds) - _global_x(lane.view, lane.viewbox, seconds)) <= 2
 
 
-def test_clicking_the_lane_moves_the_cursor(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_clicking_the_lane_moves_the_cursor(window, qtbot) -> None:
     lane = _lane(window)
     canvas = lane.canvas
     pos = lane.view.mapFromScene(lane.viewbox.mapViewToScene(QPointF(4.0, 0.0)))
@@ -49,7 +49,7 @@ def test_clicking_the_lane_moves_the_cursor(window, qtbot) -> None:  # type: ign
     assert lane.cursor_line.isVisible() and lane.cursor_line.value() == pytest.approx(canvas.cursor_line.value())
 
 
-def test_the_take_appears_after_a_render_and_the_modes_switch(window, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_take_appears_after_a_render_and_the_modes_switch(window, qtbot, tmp_path) -> None:
     lane = _lane(window)
     qtbot.waitUntil(lambda: lane.source_peaks is not None, timeout=10000)
     with qtbot.waitSignal(window.exportFinished, timeout=60000):

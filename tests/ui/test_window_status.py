@@ -12,12 +12,12 @@ from vocoder_studio.ui.transport import format_time
 from ..conftest import require
 
 
-def _labels(window) -> list[str]:  # type: ignore[no-untyped-def]
+def _labels(window) -> list[str]:
     """The texts of the status bar's visible labels (its permanent widgets)."""
     return [label.text() for label in window.statusBar().findChildren(QLabel) if label.isVisible()]
 
 
-def test_render_ahead_message_clears_when_the_job_ends(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_render_ahead_message_clears_when_the_job_ends(window, qtbot) -> None:
     doc = window.current_document()
     renderer = window.cache.renderer(doc.uid, window.vocoder_panel.choice())
     qtbot.waitUntil(lambda: any(text.startswith("Render ahead") for text in _labels(window)), timeout=30_000)
@@ -27,13 +27,13 @@ def test_render_ahead_message_clears_when_the_job_ends(window, qtbot) -> None:  
     assert "ready" in _labels(window)
 
 
-def test_a_message_shows_in_one_place_only(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_a_message_shows_in_one_place_only(window, qtbot) -> None:
     window.show_status("a message shown once")
     texts = [window.statusBar().currentMessage(), *_labels(window)]
     assert sum("a message shown once" in text for text in texts) == 1, texts
 
 
-def test_playback_state_says_playing_while_audio_plays(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_playback_state_says_playing_while_audio_plays(window, qtbot) -> None:
     require(playback_status() is None, f"no audio output here: {playback_status()}")
     window.current_canvas().set_selection(Region(100, 400, 0, 80))
     assert "playback ready" in _labels(window)
@@ -45,7 +45,7 @@ def test_playback_state_says_playing_while_audio_plays(window, qtbot) -> None:  
     assert "playback ready" in _labels(window)
 
 
-def test_time_readout_returns_to_the_start_and_follows_the_tab(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_time_readout_returns_to_the_start_and_follows_the_tab(window, qtbot) -> None:
     require(playback_status() is None, f"no audio output here: {playback_status()}")
     canvas = window.current_canvas()
     seconds = canvas.doc.config.frame_seconds

@@ -22,13 +22,13 @@ WAIT_MS = 30_000
 
 
 @pytest.fixture
-def runner(qtbot) -> Iterator[JobRunner]:  # type: ignore[no-untyped-def]
+def runner(qtbot) -> Iterator[JobRunner]:
     runner = JobRunner()
     yield runner
     runner.shutdown()
 
 
-def generation(steps: int, release: threading.Event | None = None, step_seconds: float = 0.005):  # type: ignore[no-untyped-def]
+def generation(steps: int, release: threading.Event | None = None, step_seconds: float = 0.005):
     """A long job as MelNet's will be: makes a block per step, hands it over, checks for cancel; with
     ``release``, it also waits (at most 20 s) for that event before its last step."""
     made: list[int] = []
@@ -48,11 +48,11 @@ def generation(steps: int, release: threading.Event | None = None, step_seconds:
             return "released" if release.is_set() else "never released"
         return "done"
 
-    job.made = made  # type: ignore[attr-defined]
+    job.made = made
     return job
 
 
-def test_a_job_on_the_default_lane_runs_while_a_long_job_runs(runner: JobRunner, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_a_job_on_the_default_lane_runs_while_a_long_job_runs(runner: JobRunner, qtbot) -> None:
     release = threading.Event()
     events: list[str] = []
     long_job = generation(5, release)
@@ -73,7 +73,7 @@ def test_a_job_on_the_default_lane_runs_while_a_long_job_runs(runner: JobRunner,
     assert not runner.busy
 
 
-def test_partial_results_arrive_in_order_in_the_gui_thread_before_the_result(runner: JobRunner, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_partial_results_arrive_in_order_in_the_gui_thread_before_the_result(runner: JobRunner, qtbot) -> None:
     events: list[object] = []
     threads: set[QThread] = set()
 
@@ -88,7 +88,7 @@ def test_partial_results_arrive_in_order_in_the_gui_thread_before_the_result(run
     assert threads == {QThread.currentThread()}  # the GUI thread
 
 
-def test_cancel_stops_a_long_job_and_no_partial_comes_after_it(runner: JobRunner, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_stops_a_long_job_and_no_partial_comes_after_it(runner: JobRunner, qtbot) -> None:
     burst_sent = threading.Event()
     steps: list[int] = []
 
@@ -117,7 +117,7 @@ def test_cancel_stops_a_long_job_and_no_partial_comes_after_it(runner: JobRunner
     assert not runner.busy
 
 
-def test_shutdown_cancels_and_joins_every_lane(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_shutdown_cancels_and_joins_every_lane(qtbot) -> None:
     runner = JobRunner()
     long_job, queued = generation(100_000, step_seconds=0.002), generation(1)
     runner.submit("Generate", long_job, lane=LONG_LANE)
@@ -131,7 +131,7 @@ def test_shutdown_cancels_and_joins_every_lane(qtbot) -> None:  # type: ignore[n
     assert runner.submit("Late", generation(1)).cancelled  # nothing runs after shutdown
 
 
-def test_a_long_job_does_not_cancel_render_ahead_but_a_default_lane_job_does(runner: JobRunner, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_a_long_job_does_not_cancel_render_ahead_but_a_default_lane_job_does(runner: JobRunner, qtbot) -> None:
     background = runner.submit("Render ahead", generation(100_000, step_seconds=0.002), background=True,
                                on_error=lambda message: None)
     runner.submit("Generate", generation(3), lane=LONG_LANE)
@@ -144,7 +144,7 @@ def test_a_long_job_does_not_cancel_render_ahead_but_a_default_lane_job_does(run
         runner.submit("x", generation(1), lane="fast")
 
 
-def test_play_starts_in_the_window_while_a_long_job_runs(window, qtbot, speech_mel: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+def test_play_starts_in_the_window_while_a_long_job_runs(window, qtbot, speech_mel: np.ndarray) -> None:
     """A real Griffin-Lim vocoding on the long lane, again and again until released: playback still starts."""
     from vocoder_studio.vocoders import create_vocoder
 
@@ -172,7 +172,7 @@ def test_play_starts_in_the_window_while_a_long_job_runs(window, qtbot, speech_m
     qtbot.waitUntil(lambda: result != [], timeout=WAIT_MS)
 
 
-def test_generated_frames_reach_the_canvas_as_they_come_and_are_one_undo_step(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_generated_frames_reach_the_canvas_as_they_come_and_are_one_undo_step(window, qtbot) -> None:
     """A generation on the long lane appends each block it samples to the document; the canvas shows it."""
     doc, canvas = window.current_document(), window.current_canvas()
     start = doc.frames
@@ -201,7 +201,7 @@ def test_generated_frames_reach_the_canvas_as_they_come_and_are_one_undo_step(wi
     assert doc.frames == start and canvas.image_item.image.shape[1] == start
 
 
-def test_inserting_frames_into_the_playing_range_stops_playback(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_inserting_frames_into_the_playing_range_stops_playback(window, qtbot) -> None:
     """The played range's frame numbers would point at other audio after an insert: playback stops and says
     why; an append after the range plays on."""
     require(playback_status() is None, f"no audio output here: {playback_status()}")
@@ -218,7 +218,7 @@ def test_inserting_frames_into_the_playing_range_stops_playback(window, qtbot) -
     assert "playback stopped: frames were inserted or deleted" in messages[-1]
 
 
-def test_submit_returns_a_handle_with_its_own_events(runner: JobRunner, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_submit_returns_a_handle_with_its_own_events(runner: JobRunner, qtbot) -> None:
     release = threading.Event()
     first = runner.submit("Compare", generation(3, release), lane=LONG_LANE)
     seen: list[object] = []

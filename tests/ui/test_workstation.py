@@ -13,19 +13,19 @@ from vocoder_studio.ui.levels import LevelsBox, pg_colormap
 from vocoder_studio.ui.settings import settings_path
 
 
-def _canvas(window):  # type: ignore[no-untyped-def]
+def _canvas(window):
     canvas = window.current_canvas()
     assert canvas is not None
     return canvas
 
 
-def _lut_end(canvas) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
+def _lut_end(canvas) -> tuple[int, int, int]:
     """The colour of the colour bar's lowest level."""
     lut = canvas.colorbar.colorMap().getLookupTable(nPts=2)
-    return tuple(int(v) for v in lut[0][:3])  # type: ignore[return-value]
+    return tuple(int(v) for v in lut[0][:3])
 
 
-def test_colour_maps_from_the_view_menu_kept_in_the_project(window, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_colour_maps_from_the_view_menu_kept_in_the_project(window, qtbot, tmp_path) -> None:
     canvas = _canvas(window)
     choice = window.station.colormaps
     assert canvas.doc.display.colormap == "inferno"
@@ -44,7 +44,7 @@ def test_colour_maps_from_the_view_menu_kept_in_the_project(window, qtbot, tmp_p
     assert _lut_end(reopened) == (0, 0, 0)
 
 
-def test_gain_and_range_boxes_follow_the_handles_and_move_them(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_gain_and_range_boxes_follow_the_handles_and_move_them(window, qtbot) -> None:
     canvas = _canvas(window)
     box = canvas.header.findChild(LevelsBox)
     assert box is not None
@@ -59,7 +59,7 @@ def test_gain_and_range_boxes_follow_the_handles_and_move_them(window, qtbot) ->
 
 
 @pytest.mark.parametrize("mode", [FollowMode.PAGE, FollowMode.SCROLL, FollowMode.OFF])
-def test_follow_modes_move_the_view_with_the_playhead(window, qtbot, mode: FollowMode) -> None:  # type: ignore[no-untyped-def]
+def test_follow_modes_move_the_view_with_the_playhead(window, qtbot, mode: FollowMode) -> None:
     canvas = _canvas(window)
     follow = window.station.follow
     follow.actions[mode].trigger()
@@ -78,7 +78,7 @@ def test_follow_modes_move_the_view_with_the_playhead(window, qtbot, mode: Follo
         assert (t0 + t1) / 2 == pytest.approx(2.4, abs=1e-3)
 
 
-def test_the_follow_toggle_turns_following_off_and_back_on_in_the_last_mode(window) -> None:  # type: ignore[no-untyped-def]
+def test_the_follow_toggle_turns_following_off_and_back_on_in_the_last_mode(window) -> None:
     follow = window.station.follow
     follow.set_mode(FollowMode.SCROLL)
     follow.toggle_action.trigger()
@@ -87,7 +87,7 @@ def test_the_follow_toggle_turns_following_off_and_back_on_in_the_last_mode(wind
     assert follow.mode == FollowMode.SCROLL
 
 
-def _window(qtbot):  # type: ignore[no-untyped-def]
+def _window(qtbot):
     from vocoder_studio.ui.app import create_main_window
 
     win = create_main_window([example_path()], show_dialogs=False)
@@ -97,7 +97,7 @@ def _window(qtbot):  # type: ignore[no-untyped-def]
     return win
 
 
-def test_settings_round_trip_across_two_windows(qtbot, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_settings_round_trip_across_two_windows(qtbot, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("VOCODER_STUDIO_HOME", str(tmp_path))
     first = _window(qtbot)
     first.vocoder_panel.set_vocoder("griffin-lim", device="cpu", iterations=7)
@@ -130,7 +130,7 @@ def test_settings_round_trip_across_two_windows(qtbot, tmp_path, monkeypatch) ->
         second.shutdown()
 
 
-def test_a_damaged_settings_file_is_set_aside_and_said_once(qtbot, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_damaged_settings_file_is_set_aside_and_said_once(qtbot, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("VOCODER_STUDIO_HOME", str(tmp_path))
     path = settings_path()
     path.write_bytes(b"\x00\xff garbage \x01\x02 [[[ not settings")
@@ -159,7 +159,7 @@ def test_pg_colormap_names() -> None:
     assert pg_colormap("no-such").name == "inferno"
 
 
-def test_the_transport_menu_toggles_solo(window) -> None:  # type: ignore[no-untyped-def]
+def test_the_transport_menu_toggles_solo(window) -> None:
     from vocoder_studio.document import Region
     from vocoder_studio.ui.workstation import menu_named
 
@@ -172,7 +172,7 @@ def test_the_transport_menu_toggles_solo(window) -> None:  # type: ignore[no-unt
     assert not window.transport.source.solo and not window.transport.source.soloing(doc)
 
 
-def test_version_1_settings_are_migrated(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_version_1_settings_are_migrated(tmp_path, monkeypatch) -> None:
     from vocoder_studio.engine.settings import MAX_RECENT, SCHEMA_VERSION
     from vocoder_studio.ui.settings import qsettings, read
 

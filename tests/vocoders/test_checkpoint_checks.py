@@ -99,8 +99,8 @@ def test_good_checkpoints_stay_ready_and_a_fixed_file_is_checked_again(broken_mo
     ("wavenet", wavenet.WaveNet, wavenet.WaveNetConfig()),
 ])
 def test_shapes_without_weights_are_the_real_shapes(name: str, build: object, config: object) -> None:
-    real = {k: tuple(v.shape) for k, v in build(config).state_dict().items()}  # type: ignore[operator]
-    assert trained.expected_shapes(build, config) == real  # type: ignore[arg-type]
+    real = {k: tuple(v.shape) for k, v in build(config).state_dict().items()}
+    assert trained.expected_shapes(build, config) == real
 
 
 def test_the_header_is_read_without_the_weights(tmp_path: Path) -> None:

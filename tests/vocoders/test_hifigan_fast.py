@@ -45,7 +45,7 @@ def test_bfloat16_streams_splice_like_float32(speech_mel: np.ndarray) -> None:
     assert snr_db(full, streamed) > 40
 
 
-def test_the_generator_leaves_its_input_alone(hifigan, speech_mel: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+def test_the_generator_leaves_its_input_alone(hifigan, speech_mel: np.ndarray) -> None:
     """Activations and sums run in place on the generator's own tensors, never on the caller's mel."""
     from vocoder_studio.vocoders.hifigan import Generator, HiFiGANConfig
 

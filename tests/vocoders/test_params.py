@@ -70,7 +70,7 @@ def test_a_bad_declaration_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="invalid default"):
         Parameter("x", "int", 0, "x", min=1)
     with pytest.raises(ValueError, match="kind"):
-        Parameter("x", "str", "a", "x")  # type: ignore[arg-type]
+        Parameter("x", "str", "a", "x")
 
 
 @given(st.integers(-10**6, 10**6))

@@ -39,7 +39,7 @@ def _spectral_convergence(magnitude: np.ndarray, phase: np.ndarray) -> float:
 
 
 @pytest.mark.parametrize("signal", [_chirp, _pulses], ids=["chirp", "pulse-train"])
-def test_pghi_rebuilds_known_phase_far_better_than_random(signal) -> None:  # type: ignore[no-untyped-def]
+def test_pghi_rebuilds_known_phase_far_better_than_random(signal) -> None:
     magnitude = front_end_stft(torch.from_numpy(signal())[None])[0].abs().double().numpy()
     random = np.random.default_rng(0).uniform(0, 2 * np.pi, magnitude.shape)
     whole = pghi(magnitude, C.hop_length, C.n_fft, C.win_length)

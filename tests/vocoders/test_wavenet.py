@@ -61,7 +61,7 @@ def write_card(checkpoint: Path) -> None:
 
 def small_vocoder(seed: int = 0, **kwargs: object) -> WaveNetVocoder:
     torch.manual_seed(11)
-    return WaveNetVocoder(WaveNet(SMALL), seed=seed, **kwargs)  # type: ignore[arg-type]
+    return WaveNetVocoder(WaveNet(SMALL), seed=seed, **kwargs)
 
 
 def test_mu_law_round_trip(speech: np.ndarray) -> None:
