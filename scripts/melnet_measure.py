@@ -20,6 +20,7 @@ from vocoder_studio.audio.mel import DEFAULT_CONFIG
 from vocoder_studio.melnet import MelNet, evaluate, load_model, sample
 from vocoder_studio.melnet.baselines import fit_all
 from vocoder_studio.training import corpus
+from vocoder_studio.training.data import INT16_SCALE
 from vocoder_studio.training.recipes import RECIPES
 
 
@@ -72,7 +73,7 @@ def main() -> None:
     for _ in range(4):
         starts = rng.integers(0, pack.audio.size - settings.segment_samples, size=settings.batch_size)
         audio = torch.from_numpy(np.stack([pack.audio[s: s + settings.segment_samples] for s in starts])
-                                 .astype(np.float32) / 32767.0)
+                                 .astype(np.float32) / INT16_SCALE)
         t0 = time.perf_counter()
         loss, _ = recipe.loss(fresh, audio)
         optimiser.zero_grad()

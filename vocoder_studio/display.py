@@ -1,7 +1,7 @@
 """How a document is shown: its colour map and colour range (kept per document in the project file). No Qt.
 
 The colour maps are named here so that the project file, the settings and the window agree on the names;
-``ui/colormaps.py`` turns a name into a pyqtgraph colour map.
+``ui/levels.py`` (``pg_colormap``) turns a name into a pyqtgraph colour map.
 """
 
 from __future__ import annotations

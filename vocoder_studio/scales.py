@@ -240,6 +240,14 @@ def view_to_hz(y: float | np.ndarray, config: MelConfig = DEFAULT_CONFIG) -> np.
     return np.asarray(np.interp(y, views, knots), dtype=np.float64)
 
 
+def view_to_cell(x: float, y: float) -> tuple[float, float]:
+    """A view coordinate of the image (cell ``i`` spans ``[i, i + 1)``) → the fractional ``(frame, band)`` index
+    of :mod:`vocoder_studio.editing` and :func:`~vocoder_studio.editing.band_to_hz`, whose cell centres sit at
+    whole numbers. The one bridge between the two conventions: ``band_to_hz(view_to_cell(x, y)[1])`` equals
+    :func:`view_to_hz` ``(y)`` between the first and the last band centre."""
+    return x - 0.5, y - 0.5
+
+
 def mel_band_scale(config: MelConfig = DEFAULT_CONFIG) -> Scale:
     """The canvas's frequency axis: mel bands in view coordinates, ticks in Hz (1 Hz … 5 kHz steps)."""
     return Scale(

@@ -7,7 +7,7 @@ directories are searched in order (first match wins):
 1. ``$VOCODER_STUDIO_MODELS`` (colon-separated), when set — for tests and for trying a model in place;
 2. the checkout's ``models/`` folder (beside ``vocoder_studio/`` in a source tree);
 3. the installed package's data (``vocoder_studio/models/`` inside the package);
-4. the user's folder: :func:`vocoder_studio.paths.user_models_dir` (``$VOCODER_STUDIO_HOME/models`` when set).
+4. the user's folder: :func:`vocoder_studio.paths.user_models_dir`.
 """
 
 from __future__ import annotations
