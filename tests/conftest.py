@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -103,3 +104,35 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     """Run ``python -m vocoder_studio ARGS`` in a fresh interpreter (at most 300 s); its output as text."""
     return subprocess.run([sys.executable, "-m", "vocoder_studio", *args], capture_output=True, text=True,
                           timeout=300)
+
+
+def _module_files() -> dict[str, Path]:
+    files = {}
+    for path in (ROOT / "vocoder_studio").rglob("*.py"):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        files[".".join(parts)] = path
+    return files
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Each module → the package's modules it imports anywhere in its source (inside functions and
+    ``TYPE_CHECKING`` blocks too); ``from package import submodule`` counts as importing the submodule."""
+    files = _module_files()
+    graph: dict[str, set[str]] = {}
+    for name, path in files.items():
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(parent + ([node.module] if node.module else []))
+                submodules = {f"{base}.{alias.name}" for alias in node.names} & files.keys()
+                found.update(submodules or {base})
+        graph[name] = {m for m in found if m in files and m != name}
+    return graph

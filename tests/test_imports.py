@@ -8,7 +8,6 @@ another way: what really gets imported, in a fresh interpreter, and every import
 
 from __future__ import annotations
 
-import ast
 import json
 import pkgutil
 import re
@@ -17,6 +16,8 @@ import sys
 from pathlib import Path
 
 import vocoder_studio
+
+from .conftest import import_graph
 
 PACKAGE = Path(vocoder_studio.__file__).parent
 
@@ -47,38 +48,6 @@ def test_the_bench_lives_in_evaluation_and_finds_its_app_probe() -> None:
     from vocoder_studio.evaluation.bench import APP_START_PROBE
 
     assert APP_START_PROBE.is_file() and APP_START_PROBE.parent.name == "scripts"
-
-
-def _module_files() -> dict[str, Path]:
-    files = {}
-    for path in PACKAGE.rglob("*.py"):
-        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
-        if parts[-1] == "__init__":
-            parts = parts[:-1]
-        files[".".join(parts)] = path
-    return files
-
-
-def import_graph() -> dict[str, set[str]]:
-    """Each module → the package's modules it imports anywhere in its source (inside functions and
-    ``TYPE_CHECKING`` blocks too); ``from package import submodule`` counts as importing the submodule."""
-    files = _module_files()
-    graph: dict[str, set[str]] = {}
-    for name, path in files.items():
-        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
-        found: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                found.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    parent = package.split(".")[: len(package.split(".")) - node.level + 1]
-                    base = ".".join(parent + ([node.module] if node.module else []))
-                submodules = {f"{base}.{alias.name}" for alias in node.names} & files.keys()
-                found.update(submodules or {base})
-        graph[name] = {m for m in found if m in files and m != name}
-    return graph
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:

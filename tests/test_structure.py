@@ -2,7 +2,8 @@
 place, modules are named for what they hold, and the window's functions stay short.
 
 The import rules (layers, no Qt below ui/, no cycles, ``MainWindow`` only in app.py and main_window.py) are in
-``test_imports.py``; the citations and the models' README in ``test_docs.py``.
+``test_imports.py`` (the import graph both read: ``conftest.import_graph``); the citations and the models' README
+in ``test_docs.py``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
-from .test_imports import import_graph
+from .conftest import ROOT, import_graph
 
 PACKAGE = ROOT / "vocoder_studio"
 #: The longest function (lines, docstring included) in ui/: a longer one is split into named steps.
