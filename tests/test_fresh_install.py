@@ -158,3 +158,11 @@ def test_the_window_opens_offscreen_on_the_example(fresh: Fresh) -> None:
     image = QImage(str(fresh.work / "window.png"))
     assert image.width() == 1200 and image.height() == 800
     assert len({image.pixel(x, image.height() // 2) for x in range(0, image.width(), 4)}) > 30  # drawn, not blank
+
+
+def test_the_desktop_entry_launches_the_installed_command(fresh: Fresh) -> None:
+    done = fresh.run("vocoder-studio", "install-desktop", "--data-home", str(fresh.work / "share"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    entry = (fresh.work / "share/applications/vocoder-studio.desktop").read_text()
+    assert f"Exec={fresh.venv / 'bin' / 'vocoder-studio'} open %f" in entry.splitlines()
+    assert (fresh.work / "share/icons/hicolor/scalable/apps/vocoder-studio.svg").is_file()
