@@ -105,3 +105,4 @@ def test_an_unwritable_data_folder_is_one_error_line(tmp_path: Path) -> None:
 def test_exec_arguments_are_quoted_as_the_desktop_entry_spec_says(argument: str, written: str) -> None:
     assert exec_quote(argument) == written
     assert desktop_entry([argument]).count(f"Exec={written} open %f") == 1
+

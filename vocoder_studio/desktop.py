@@ -101,6 +101,15 @@ def desktop_entry(command: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def icon_path() -> Path:
+    """The studio's icon (SVG, 256 × 256 view box) as shipped.
+
+    Raises:
+        VocoderStudioError: missing from this installation.
+    """
+    return _resource(f"{APP_NAME}.svg")
+
+
 def _resource(name: str) -> Path:
     try:
         path = Path(str(importlib.resources.files("vocoder_studio.resources") / name))
@@ -172,5 +181,5 @@ def describe(report: DesktopReport, removed: bool = False) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["FILES", "DesktopReport", "data_home", "describe", "desktop_entry", "exec_quote", "install_desktop",
-           "launch_command", "uninstall_desktop"]
+__all__ = ["FILES", "DesktopReport", "data_home", "describe", "desktop_entry", "exec_quote", "icon_path",
+           "install_desktop", "launch_command", "uninstall_desktop"]

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOption, QWidget
 
+from vocoder_studio.desktop import icon_path
+from vocoder_studio.paths import APP_NAME
 from vocoder_studio.ui.dialogs import APP_TITLE
 
 if TYPE_CHECKING:
@@ -132,6 +134,9 @@ def ensure_app(argv: Sequence[str] | None = None) -> QApplication:
         app.setApplicationName(APPLICATION)
         apply_theme(app)
     assert isinstance(app, QApplication)
+    if app.windowIcon().isNull():  # the icon and desktop entry `install-desktop` writes (Wayland matches the name)
+        app.setWindowIcon(QIcon(str(icon_path())))
+        app.setDesktopFileName(APP_NAME)
     return app
 
 
