@@ -385,7 +385,8 @@ class CompareDialog(QDialog):
         if self.comparison is None:
             self.message.setText("Compare first: the picture is of the comparison shown.")
             return None
-        path = ask_image_path(self, "Export image of the comparison", "compare.png")
+        path = ask_image_path(self, "Export image of the comparison", "compare.png") if self.model.interactive \
+            else None
         if path is None:
             return None
         try:
