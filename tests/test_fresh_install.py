@@ -6,7 +6,7 @@ Offline and honest: the fresh venv resolves the wheel's *declared* requirements 
 --no-index --find-links WHEELHOUSE``) from wheels packed from this interpreter's installed distributions
 (``tests/wheelhouse.py``), so it holds exactly what ``pyproject.toml`` asks for — a requirement the studio needs
 but does not declare fails here even though the developer's venv has it — and no network is used. The venv, the
-wheelhouse (≈ 1.5 GB) and the build are removed afterwards. Takes 2–4 minutes on a 2-core machine.
+wheelhouse (≈ 1.5 GB) and the build are removed afterwards. Takes 3–5 minutes on a 2-core machine.
 """
 
 from __future__ import annotations
