@@ -53,6 +53,8 @@ def test_the_wheel_ships_the_example_and_its_licence_note(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "vocoder_studio/resources/example.flac" in names
     assert "vocoder_studio/resources/README.md" in names
+    # the desktop entry, icon and project type that `vocoder-studio install-desktop` writes
+    assert {f"vocoder_studio/resources/vocoder-studio{n}" for n in (".desktop", ".svg", "-mime.xml")} <= names
     assert "vocoder_studio/models/README.md" in names  # trained models ship as package data beside it
     assert "vocoder_studio/training/manifest.csv" in names
     assert "vocoder_studio/py.typed" in names

@@ -187,6 +187,15 @@ def _cmd_vocoders(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_install_desktop(args: argparse.Namespace) -> int:
+    from vocoder_studio.desktop import describe, install_desktop, uninstall_desktop
+
+    home = Path(args.data_home) if args.data_home else None
+    report = uninstall_desktop(home) if args.uninstall else install_desktop(home)
+    print(describe(report, removed=args.uninstall))
+    return 0
+
+
 def _cmd_open(args: argparse.Namespace) -> int:
     from vocoder_studio.engine.documents import open_checked
 
@@ -484,9 +493,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command")
 
-    p = sub.add_parser("open", help="launch the GUI on FILE (wav/flac/ogg, .npy mel, project file)")
-    p.add_argument("file")
+    p = sub.add_parser("open", help="launch the GUI on FILE (wav/flac/ogg, .npy mel, project file; none: the "
+                       "example)")
+    p.add_argument("file", nargs="?")
     p.set_defaults(func=_cmd_open)
+
+    p = sub.add_parser("install-desktop", help="Linux: the desktop entry, icon and project file type under "
+                       "$XDG_DATA_HOME (~/.local/share), so the studio is in the applications menu")
+    p.add_argument("--uninstall", action="store_true", help="remove what install-desktop wrote")
+    p.add_argument("--data-home", metavar="DIR", help="another data folder than $XDG_DATA_HOME")
+    p.set_defaults(func=_cmd_install_desktop)
 
     p = sub.add_parser("mel", help="audio → mel (.npy, 80 × frames, natural-log magnitude)")
     p.add_argument("input")

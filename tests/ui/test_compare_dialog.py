@@ -3,14 +3,20 @@ playback by number keys with the play position kept, and results cached per docu
 
 from __future__ import annotations
 
+from xml.etree import ElementTree
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+from PySide6.QtSvg import QSvgRenderer
 
 from vocoder_studio.document import Region
 from vocoder_studio.engine.player import playback_status
+from vocoder_studio.errors import AudioFileError
 from vocoder_studio.evaluation.comparison import missing_scorers
 from vocoder_studio.ui.compare_dialog import COMPARE_LABEL, RERENDER_DELAY_MS, CompareDialog, compare_dialog
+from vocoder_studio.ui.workstation import menu_named
 
 from ..conftest import require
 
@@ -35,7 +41,7 @@ def dialog(window, qtbot):
     view.set_vocoders(["griffin-lim", "hifigan"])
     run_compare(view, qtbot)
     yield view
-    view.stop()
+    view.playback.stop()
 
 
 def test_the_view_shows_the_original_each_output_its_difference_and_scores(window, dialog) -> None:
@@ -43,24 +49,24 @@ def test_the_view_shows_the_original_each_output_its_difference_and_scores(windo
     assert (result.start, result.end) == (START, END)
     assert [t.choice.name for t in result.takes] == ["griffin-lim", "hifigan"]
     assert dict(result.takes[0].choice.params)["iterations"] == 4  # the vocoder panel's settings
-    assert len(dialog.mel_images) == 3 and len(dialog.diff_images) == 2
+    assert len(dialog.grid.mel_images) == 3 and len(dialog.grid.diff_images) == 2
     shape = (window.current_document().n_mels, END - START)
-    assert all(image.image.shape == shape for image in dialog.mel_images + dialog.diff_images)
+    assert all(image.image.shape == shape for image in dialog.grid.mel_images + dialog.grid.diff_images)
     canvas_levels = window.current_canvas().levels()
-    assert all(tuple(image.levels) == pytest.approx(canvas_levels) for image in dialog.mel_images)
-    np.testing.assert_allclose(dialog.mel_images[2].image, 20 * np.log10(np.e) * result.takes[1].mel, rtol=1e-5)
-    assert dialog.titles[1].startswith("1 · Griffin-Lim") and "iterations=4" in dialog.titles[1]
-    assert len(dialog.score_texts) == 2 and all("mel-L1" in text for text in dialog.score_texts)
+    assert all(tuple(image.levels) == pytest.approx(canvas_levels) for image in dialog.grid.mel_images)
+    np.testing.assert_allclose(dialog.grid.mel_images[2].image, 20 * np.log10(np.e) * result.takes[1].mel, rtol=1e-5)
+    assert dialog.grid.titles[1].startswith("1 · Griffin-Lim") and "iterations=4" in dialog.grid.titles[1]
+    assert len(dialog.grid.score_texts) == 2 and all("mel-L1" in text for text in dialog.grid.score_texts)
     if not missing_scorers():
-        assert all("PESQ" in text and "STOI" in text for text in dialog.score_texts)
+        assert all("PESQ" in text and "STOI" in text for text in dialog.grid.score_texts)
 
 
 def test_number_keys_switch_the_playing_take_and_keep_the_play_position(dialog, qtbot) -> None:
     require(playback_status() is None, f"no audio output: {playback_status()}")
-    switcher, player = dialog.switcher, dialog.switcher.player
+    switcher, player = dialog.playback.switcher, dialog.playback.switcher.player
     qtbot.keyClick(dialog, Qt.Key.Key_1)  # select HiFi-GAN's neighbour, Griffin-Lim, before playing
     qtbot.keyClick(dialog, Qt.Key.Key_Space)
-    assert switcher.is_playing and dialog.current == 1
+    assert switcher.is_playing and dialog.playback.current == 1
     started = player.start_time
     hop = dialog.comparison.config.hop_length
     qtbot.waitUntil(lambda: player.position > (START + 40) * hop, timeout=10_000)
@@ -68,7 +74,7 @@ def test_number_keys_switch_the_playing_take_and_keep_the_play_position(dialog, 
         before = player.position
         qtbot.keyClick(dialog, key)
         after = player.position
-        assert dialog.current == take
+        assert dialog.playback.current == take
         assert 0 <= after - before <= player.blocksize  # the same time, within one block
         assert player.start_time == started  # the stream never restarted
         audio = dialog.comparison.takes[take - 1].audio
@@ -93,7 +99,7 @@ def test_results_are_cached_per_version_and_rendered_again_after_an_edit(window,
     assert dialog.cache.renders == renders + 2
     assert all(a is not b for a, b in zip(first.takes, dialog.comparison.takes, strict=True))
     assert not np.array_equal(first.takes[1].audio, dialog.comparison.takes[1].audio)
-    assert dialog.comparison.reference is None and not dialog.select(0)  # no original for an edited range
+    assert dialog.comparison.reference is None and not dialog.playback.select(0)  # no original for an edited range
     window.edits.undo()
     run_compare(dialog, qtbot)  # back to the first version's mel, but a new version: rendered again
     assert dialog.cache.renders == renders + 4
@@ -125,7 +131,7 @@ def test_an_edit_with_the_view_open_renders_again_and_never_shows_the_old_result
     assert result.version == doc.version and not dialog.outdated and dialog.dim.opacity() == 1.0
     assert dialog.cache.renders == renders + 2  # both vocoders, once
     assert (result.start, result.end) == (START, END)  # still the selection
-    for image, take, old in zip(dialog.mel_images[1:], result.takes, first.takes, strict=True):
+    for image, take, old in zip(dialog.grid.mel_images[1:], result.takes, first.takes, strict=True):
         np.testing.assert_allclose(image.image, 20 * np.log10(np.e) * take.mel, rtol=1e-5)
         assert not np.allclose(take.mel, old.mel)  # the new version is what is shown
     assert [c.version for c in shown] == [doc.version]
@@ -167,7 +173,7 @@ def test_quick_edits_render_once_and_a_stale_job_is_never_shown(window, dialog, 
 
 def test_playback_goes_on_at_the_same_time_through_a_re_render_and_switches(window, dialog, qtbot) -> None:
     require(playback_status() is None, f"no audio output: {playback_status()}")
-    switcher, player = dialog.switcher, dialog.switcher.player
+    switcher, player = dialog.playback.switcher, dialog.playback.switcher.player
     positions: list[int] = []
     dialog.comparisonShown.connect(lambda _result: positions.append(player.position))
     qtbot.keyClick(dialog, Qt.Key.Key_2)
@@ -179,13 +185,13 @@ def test_playback_goes_on_at_the_same_time_through_a_re_render_and_switches(wind
     window.edits.apply_gain_db(6.0)
     qtbot.waitUntil(lambda: dialog.comparison is not first and not dialog.busy, timeout=WAIT_MS)
     assert switcher.is_playing and player.start_time == started  # the stream never stopped
-    assert dialog.current == 2 and len(positions) == 1
+    assert dialog.playback.current == 2 and len(positions) == 1
     new = dialog.comparison.takes[1].audio
     ahead = positions[0] - switcher.offset + player.blocksize + switcher.crossfade
     np.testing.assert_array_equal(player.snapshot()[ahead:], new[ahead:])  # the rest of the range: the new take
     before = player.position
     qtbot.keyClick(dialog, Qt.Key.Key_1)  # switching after the re-render keeps the time too
-    assert dialog.current == 1 and 0 <= player.position - before <= player.blocksize
+    assert dialog.playback.current == 1 and 0 <= player.position - before <= player.blocksize
     qtbot.keyClick(dialog, Qt.Key.Key_Space)
     assert not switcher.is_playing
 
@@ -201,3 +207,35 @@ def test_the_phase_view_shows_each_outputs_instantaneous_frequency_and_the_conve
     random, pghi = view.curves["random"], view.curves["pghi"]
     assert random[-1] < random[0] and pghi[0] < random[0]
     view.close()
+
+
+def test_file_export_image_writes_the_compare_view_as_png_and_svg(window, dialog, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 22: File ▸ Export image of the Compare view, opened and checked as a reader of the file would."""
+    files = menu_named(window.menuBar(), "File")
+    assert files is not None and window.station.export_compare_action in files.actions()
+    png = window.station.export_image(tmp_path / "compare.png", width=1200, compare=True)
+    assert png is not None and png.is_file()
+    image = QImage(str(png))
+    grid = dialog.grid
+    assert image.width() == 1200
+    assert image.height() == pytest.approx(1200 * grid.ci.sceneBoundingRect().height()
+                                           / grid.ci.sceneBoundingRect().width(), abs=3)
+    # not blank: three rows of images and two colour bars make many colours down the middle and across a row
+    column = {image.pixel(image.width() // 4, y) for y in range(0, image.height(), 4)}
+    row = {image.pixel(x, image.height() // 2) for x in range(0, image.width(), 4)}
+    assert len(column) > 40 and len(row) > 40
+    svg = dialog.export_image(tmp_path / "compare.svg")
+    root = ElementTree.parse(svg).getroot()  # well-formed XML …
+    assert root.tag.endswith("svg") and QSvgRenderer(str(svg)).isValid()  # … that Qt draws
+    text = svg.read_text()
+    assert "Difference (dB)" in text and "Griffin" in text and "Time (s)" in text
+    assert len(root.findall(".//{http://www.w3.org/2000/svg}image")) >= 5  # 3 mels + 2 difference maps
+
+
+def test_exporting_the_compare_view_before_a_comparison_says_why(window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert window.station.export_image(tmp_path / "compare.png", compare=True) is None
+    assert "nothing compared" in (window.last_error or "") and not (tmp_path / "compare.png").exists()
+    window.window_actions.compare_action.trigger()
+    with pytest.raises(AudioFileError, match="empty"):
+        compare_dialog(window).export_image(tmp_path / "compare.png")
+    assert not (tmp_path / "compare.png").exists()

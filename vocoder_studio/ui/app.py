@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from vocoder_studio.desktop import icon_path
 from vocoder_studio.paths import APP_NAME, APP_TITLE
 from vocoder_studio.ui.theme import StudioStyle, apply_theme
 
@@ -26,6 +28,9 @@ def ensure_app(argv: Sequence[str] | None = None) -> QApplication:
         app.setApplicationName(APP_TITLE)
         apply_theme(app)
     assert isinstance(app, QApplication)
+    if app.windowIcon().isNull():  # the icon and desktop entry `install-desktop` writes (Wayland matches the name)
+        app.setWindowIcon(QIcon(str(icon_path())))
+        app.setDesktopFileName(APP_NAME)
     return app
 
 

@@ -2,27 +2,26 @@
 again beside the original with its difference map and scores, and switch playback between them while it plays.
 
 The work is :class:`vocoder_studio.evaluation.comparison.CompareCache` (a job on the worker's long lane, cached per
-document version and vocoder settings); playback is :class:`vocoder_studio.engine.take_switch.TakeSwitcher`. Keys:
+document version and vocoder settings). Keys:
 1–9 play vocoder 1–9, 0 the original recording (when the document came from one and the range is unedited),
 Space plays / stops. While the view is open it follows the document: an edit of the compared document renders
 it again (debounced by :data:`RERENDER_DELAY_MS`, on the worker, the stale job cancelled, only the frames the edit
 reaches vocoded again); meanwhile the outdated result is dimmed, a result for an older version is never shown,
-and playback continues with the new takes at the same time. A switch keeps the play position to the sample:
-the stream keeps running and the audio not yet played is overwritten with the other take (measured through a
-PulseAudio null sink: no gap and no jump in time in 4 of 4 tries, the new take heard 70–95 ms after the key;
-stopping and restarting the stream at the same position instead left 2–27 ms of silence and skipped 38–65 ms of
-audio — what had already been handed to the device).
+and playback continues with the new takes at the same time.
+
+This module holds what is compared and when; the drawing is :mod:`vocoder_studio.ui.compare_grid` (also the
+picture File ▸ Export image… writes), the sound :mod:`vocoder_studio.ui.compare_playback`.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QTransform
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -35,28 +34,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vocoder_studio.audio.mel import ln_to_db
 from vocoder_studio.document import Document
 from vocoder_studio.engine.app_model import AppModel
 from vocoder_studio.engine.cache import RenderCache, VocoderChoice
 from vocoder_studio.engine.jobs import CancelToken, JobHandle
 from vocoder_studio.engine.play_range import is_selection_range
-from vocoder_studio.engine.player import Player, playback_status
-from vocoder_studio.engine.take_switch import TakeSwitcher
 from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.evaluation.comparison import CompareCache, Comparison
-from vocoder_studio.ui.canvas import AXIS_COLOR, BACKGROUND, DEFAULT_LEVELS, READOUT_COLOR, SpectrogramCanvas
+from vocoder_studio.ui.canvas import DEFAULT_LEVELS, SpectrogramCanvas
+from vocoder_studio.ui.compare_grid import CompareGrid, take_name
+from vocoder_studio.ui.compare_playback import ComparePlayback
+from vocoder_studio.ui.image_export import ask_image_path
 from vocoder_studio.ui.transport import Transport, format_time
 from vocoder_studio.ui.worker import LONG_LANE, JobRunner
-from vocoder_studio.vocoders.registry import DEFAULT_VOCODER, get_entry, list_vocoders
+from vocoder_studio.vocoders.registry import DEFAULT_VOCODER, list_vocoders
 
 COMPARE_LABEL = "Compare vocoders"
-#: The difference map's colour range: ± this many dB.
-DIFF_RANGE_DB = 12.0
-#: A diverging map with a dark centre (blue quieter, red louder): no difference looks like the dark background.
-DIFF_COLORMAP = "CET-D4"
-PLAYING_COLOR = "#7fdbff"
-ROW_HEIGHT = 118
 #: After an edit, the view waits this long without further edits before it renders again (a brush stroke is
 #: many edits; each one restarts the wait).
 RERENDER_DELAY_MS = 400
@@ -77,11 +70,8 @@ class CompareDialog(QDialog):
     Attributes:
         cache: the results, per document version, range and vocoder settings.
         comparison: the comparison shown, or None.
-        mel_images: the mel images shown: the original first, then each vocoder's output analysed again.
-        diff_images: each vocoder's difference map (output − original, dB).
-        titles: each row's title (number, vocoder and settings), original first.
-        score_texts: each vocoder's scores as shown above its difference map.
-        switcher: the playback of the takes (take 0 = the original recording, k = vocoder k).
+        grid: the plots of the comparison shown (:class:`CompareGrid`: its images, titles and scores).
+        playback: its takes' playback (:class:`ComparePlayback`; take 0 = the original recording, k = vocoder k).
         follow_box: whether an edit of the compared document renders it again by itself (on by default).
         rerender_timer: the single-shot wait (:data:`RERENDER_DELAY_MS`) between an edit and rendering again.
         dim: the view's opacity effect: :data:`OUTDATED_OPACITY` while the result shown is outdated, else 1.
@@ -101,36 +91,23 @@ class CompareDialog(QDialog):
         self.resize(1240, 760)
         self.cache = CompareCache(cache)
         self.comparison: Comparison | None = None
-        self.mel_images: list[pg.ImageItem] = []
-        self.diff_images: list[pg.ImageItem] = []
-        self.titles: list[str] = []
-        self.score_texts: list[str] = []
-        self._plots: list[pg.PlotItem] = []
-        self._playheads: list[pg.InfiniteLine] = []
         self._job: JobHandle | None = None  # the compare job under way; replacing it cancels it (never stale)
         self._followed: int | None = None  # Document.uid of the document last compared
-        self.switcher = TakeSwitcher(Player(blocksize=transport.blocksize, device=transport.output_device))
 
         picks = self._picks_row()
         self.message = QLabel("Check two or more vocoders and press Compare.")
         self.message.setWordWrap(True)
-        self.view = pg.GraphicsLayoutWidget()
-        self.view.setBackground(BACKGROUND)
-        self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.dim = QGraphicsOpacityEffect(self.view)
+        self.grid = CompareGrid()
+        self.dim = QGraphicsOpacityEffect(self.grid)
         self.dim.setOpacity(1.0)
-        self.view.setGraphicsEffect(self.dim)
-
-        bottom = self._bottom_row()
+        self.grid.setGraphicsEffect(self.dim)
+        self.playback = ComparePlayback(self.grid, transport, self.message.setText)
         layout = QVBoxLayout(self)
         layout.addLayout(picks)
         layout.addWidget(self.message)
-        layout.addWidget(self.view, 1)
-        layout.addLayout(bottom)
+        layout.addWidget(self.grid, 1)
+        layout.addLayout(self.playback.row())
 
-        self._timer = QTimer(self)
-        self._timer.setInterval(33)
-        self._timer.timeout.connect(self._tick)
         self.rerender_timer = QTimer(self)
         self.rerender_timer.setSingleShot(True)
         self.rerender_timer.setInterval(RERENDER_DELAY_MS)
@@ -168,7 +145,10 @@ class CompareDialog(QDialog):
         self.phase_button = QPushButton("Phase…")
         self.phase_button.setToolTip("The phase of each output beside the original's, and Griffin-Lim's convergence")
         self.phase_button.clicked.connect(self.show_phase)
-        for button in (self.compare_button, self.cancel_button, self.phase_button):
+        self.image_button = QPushButton("Image…")
+        self.image_button.setToolTip("Save the comparison as drawn as a PNG or SVG picture")
+        self.image_button.clicked.connect(self.export_image_dialog)
+        for button in (self.compare_button, self.cancel_button, self.phase_button, self.image_button):
             button.setAutoDefault(False)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             picks.addWidget(button)
@@ -180,30 +160,9 @@ class CompareDialog(QDialog):
         picks.addWidget(self.follow_box)
         return picks
 
-    def _bottom_row(self) -> QHBoxLayout:
-        """The bottom row: Play, Loop, the time, the keys hint."""
-        self.play_button = QPushButton("▶ Play")
-        self.play_button.setAutoDefault(False)
-        self.play_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.play_button.clicked.connect(self.toggle_play)
-        self.loop_box = QCheckBox("Loop")
-        self.loop_box.setChecked(True)
-        self.loop_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.time_label = QLabel(format_time(0.0))
-        self.time_label.setMinimumWidth(80)
-        hint = QLabel("Keys: 1–9 play that vocoder · 0 the original recording · Space play/stop — switching keeps "
-                      "the time")
-        hint.setStyleSheet(f"color: {READOUT_COLOR};")
-        bottom = QHBoxLayout()
-        for widget in (self.play_button, self.loop_box, self.time_label):
-            bottom.addWidget(widget)
-        bottom.addStretch(1)
-        bottom.addWidget(hint)
-        return bottom
-
     def _on_transport_playing(self, playing: bool) -> None:
         if playing:  # one sound at a time: the window's Play stops the comparison's
-            self.stop()
+            self.playback.stop()
 
     # ----- what to compare -----
     def set_vocoders(self, names: list[str]) -> None:
@@ -389,26 +348,18 @@ class CompareDialog(QDialog):
         """Show ``result``: a row per take (the original first), each with its difference map and scores.
 
         Playing the same range of the same document (a re-rendering after an edit), playback goes on at the
-        same time with the new takes (:meth:`TakeSwitcher.replace`); otherwise it stops.
+        same time with the new takes (:meth:`ComparePlayback.load`); otherwise it stops.
         """
         previous = self.comparison
-        keep = (previous is not None and self.switcher.is_playing
+        keep = (previous is not None and self.playback.is_playing
                 and (previous.uid, previous.start, previous.end) == (result.uid, result.start, result.end))
-        if not keep:
-            self.stop()
         self._job = None
         self.cancel_button.setEnabled(False)
         self.progress.setValue(1000)
         self.comparison = result
-        self.view.clear()
-        self.mel_images, self.diff_images, self.titles, self._plots, self._playheads = [], [], [], [], []
-        self.score_texts = [take.scores.describe() for take in result.takes]
-        levels = self._levels()
-        rows = self._draw_rows(result, levels)
-        self._add_colour_bars(levels, rows)
-        self._set_takes(result, keep)
+        self.grid.draw(result, self._levels())
+        self.playback.load(result, keep)
         self.dim.setOpacity(1.0)
-        self._mark_current()
         seconds = result.config.frame_seconds
         done = f"{len(result.takes)} vocoders on {format_time(result.start * seconds)}–" \
                f"{format_time(result.end * seconds)}"
@@ -420,191 +371,41 @@ class CompareDialog(QDialog):
                                  "(only what the edit reaches is vocoded again).")
         self.comparisonShown.emit(result)
 
-    def _draw_rows(self, result: Comparison, levels: tuple[float, float]) -> int:
-        """A row per take (the original first): its mel in dB and its difference map; returns the rows."""
-        original = "0 · Original recording" if result.reference is not None else \
-            "0 · Document mel (no recording to play)"
-        rows: list[tuple[np.ndarray, np.ndarray | None, str]] = [(result.mel, None, original)]
-        rows += [(take.mel, take.diff_db, f"{i} · {take_name(take.choice)}")
-                 for i, take in enumerate(result.takes, start=1)]
-        first_plot: pg.PlotItem | None = None
-        for row, (mel, diff, title) in enumerate(rows):
-            self.titles.append(title)
-            for col, data in ((0, ln_to_db(mel)), (1, diff)):
-                plot = self._new_plot(row, col, last=row == len(rows) - 1)
-                if first_plot is None:
-                    first_plot = plot
-                else:
-                    plot.setXLink(first_plot)
-                if data is None:
-                    plot.setTitle("Difference maps: output − original (dB): blue quieter, red louder",
-                                  color=AXIS_COLOR, size="9pt")
-                    plot.hideAxis("bottom")
-                    plot.getViewBox().setBackgroundColor(BACKGROUND)
-                    continue
-                image = self._add_image(plot, result, data, levels if col == 0 else (-DIFF_RANGE_DB, DIFF_RANGE_DB))
-                if col == 0:
-                    plot.setTitle(title, color=AXIS_COLOR, size="9pt")
-                else:  # a title too, so that the two images of a row line up
-                    take = result.takes[row - 1]  # the scores here: the two titles of a row share the width
-                    plot.setTitle(f"{take.scores.describe()} · mean |Δ| {float(np.mean(np.abs(data))):.1f} dB",
-                                  color=AXIS_COLOR, size="9pt")
-                (self.mel_images if col == 0 else self.diff_images).append(image)
-        return len(rows)
+    def export_image(self, path: str | os.PathLike[str], width: int | None = None) -> Path:
+        """Write the comparison shown, as drawn, to ``path`` (.png or .svg; PNG ``width`` in pixels, default the
+        view's own).
 
-    def _new_plot(self, row: int, col: int, last: bool) -> pg.PlotItem:
-        """An empty plot of the grid: no menu, no left axis, the time axis only on the ``last`` row."""
-        plot = self.view.addPlot(row=row, col=col)
-        plot.setMenuEnabled(False)
-        plot.hideButtons()
-        plot.setMouseEnabled(x=True, y=False)
-        plot.hideAxis("left")
-        if not last:
-            plot.hideAxis("bottom")
-        else:
-            axis = plot.getAxis("bottom")
-            axis.setPen(pg.mkPen(AXIS_COLOR))
-            axis.setTextPen(pg.mkPen(AXIS_COLOR))
-        return plot
+        Raises:
+            AudioFileError: no comparison shown yet, another suffix, or the file cannot be written.
+        """
+        return self.grid.export(path, width)
 
-    def _add_image(self, plot: pg.PlotItem, result: Comparison, data: np.ndarray,
-                   levels: tuple[float, float]) -> pg.ImageItem:
-        """``data`` (bands, frames) dB as an image placed at the compared range's times, with a hidden playhead."""
-        seconds = result.config.frame_seconds
-        x0 = result.start * seconds
-        image = pg.ImageItem(axisOrder="row-major")
-        image.setImage(np.ascontiguousarray(data, dtype=np.float32), autoLevels=False, levels=levels)
-        image.setTransform(QTransform.fromScale(seconds, 1.0))
-        image.setPos(x0, 0.0)
-        plot.addItem(image)
-        plot.setRange(xRange=(x0, x0 + data.shape[1] * seconds), yRange=(0, data.shape[0]), padding=0)
-        line = pg.InfiniteLine(x0, angle=90, movable=False, pen=pg.mkPen("#ffffff", width=1.5))
-        line.setVisible(False)
-        plot.addItem(line, ignoreBounds=True)
-        self._playheads.append(line)
-        self._plots.append(plot)
-        return image
-
-    def _add_colour_bars(self, levels: tuple[float, float], rows: int) -> None:
-        """The level bar of the mels and the difference bar of the maps, right of the grid."""
-        mel_bar = pg.ColorBarItem(values=levels, colorMap=pg.colormap.get("inferno"), label="Level (dB)",
-                                  interactive=False, width=12)
-        mel_bar.setImageItem(self.mel_images)
-        diff_bar = pg.ColorBarItem(values=(-DIFF_RANGE_DB, DIFF_RANGE_DB), colorMap=pg.colormap.get(DIFF_COLORMAP),
-                                   label="Difference (dB)", interactive=False, width=12)
-        diff_bar.setImageItem(self.diff_images)
-        for col, bar in ((2, mel_bar), (3, diff_bar)):
-            bar.getAxis("right").setPen(pg.mkPen(AXIS_COLOR))
-            bar.getAxis("right").setTextPen(pg.mkPen(AXIS_COLOR))
-            self.view.addItem(bar, row=0, col=col, rowspan=rows)
-        for col in (0, 1):  # the output and its difference map get the same width
-            self.view.ci.layout.setColumnStretchFactor(col, 1)
-        self.view.setMinimumHeight(min(4, rows) * ROW_HEIGHT)
-
-    def _set_takes(self, result: Comparison, keep: bool) -> None:
-        """Hand the takes to the switcher (the recording first, silence where there is none); ``keep``: playing
-        goes on with them at the same time."""
-        takes = [result.reference if result.reference is not None
-                 else np.zeros(result.takes[0].audio.size, np.float32), *(t.audio for t in result.takes)]
-        offset = result.start * result.config.hop_length
-        if keep:
-            current = self.switcher.current
-            if current >= len(takes) or (current == 0 and result.reference is None):
-                current = 1
-            self.switcher.replace(takes, offset, current)
-            for line in self._playheads:
-                line.setVisible(True)
-        else:
-            self.switcher.set_takes(takes, offset)
-            self.switcher.current = 0 if result.reference is not None else 1
-
-    def _mark_current(self) -> None:
-        """Highlight the title of the take that plays."""
-        for index, title in enumerate(self.titles):
-            plot = self._plots[self._plot_index(index)]
-            playing = index == self.switcher.current
-            plot.setTitle(("▶ " if playing else "") + title, color=PLAYING_COLOR if playing else AXIS_COLOR,
-                          size="9pt")
-
-    @staticmethod
-    def _plot_index(take: int) -> int:
-        """The mel plot of take ``take`` in :attr:`_plots` (the original row has no difference plot)."""
-        return 0 if take == 0 else 2 * take - 1
-
-    # ----- playback -----
-    @property
-    def current(self) -> int:
-        """The take that plays (or would): 0 = the original recording, k = vocoder k."""
-        return self.switcher.current
-
-    def select(self, take: int) -> bool:
-        """Play take ``take`` from the current time (or select it when stopped); False if there is none."""
-        result = self.comparison
-        if result is None or not 0 <= take <= len(result.takes):
-            return False
-        if take == 0 and result.reference is None:
-            self.message.setText("No original recording for this range (edited, or the document is a mel): "
-                                 "keys 1–9 play the vocoders.")
-            return False
-        self.switcher.switch(take)
-        self._mark_current()
-        return True
-
-    def play(self) -> bool:
-        """Play the current take over the compared range (looping when Loop is on); False if it cannot."""
+    def export_image_dialog(self) -> Path | None:
+        """Ask where to save a picture of the comparison shown and write it (errors go to the message line)."""
         if self.comparison is None:
-            return False
-        reason = playback_status()
-        if reason is not None:
-            self.message.setText(reason)
-            return False
-        self.transport.stop()
+            self.message.setText("Compare first: the picture is of the comparison shown.")
+            return None
+        path = ask_image_path(self, "Export image of the comparison", "compare.png") if self.model.interactive \
+            else None
+        if path is None:
+            return None
         try:
-            self.switcher.play(loop=self.loop_box.isChecked())
+            written = self.export_image(path)
         except VocoderStudioError as exc:
             self.message.setText(str(exc))
-            return False
-        self.play_button.setText("■ Stop")
-        for line in self._playheads:
-            line.setVisible(True)
-        self._timer.start()
-        return True
-
-    def stop(self) -> None:
-        self.switcher.stop()
-        self._finish_playback()
-
-    def toggle_play(self) -> bool:
-        if self.switcher.is_playing:
-            self.stop()
-            return False
-        return self.play()
-
-    def _finish_playback(self) -> None:
-        self._timer.stop()
-        self.play_button.setText("▶ Play")
-        for line in self._playheads:
-            line.setVisible(False)
-
-    def _tick(self) -> None:
-        if not self.switcher.is_playing:
-            self._finish_playback()
-            return
-        self.switcher.settle()
-        seconds = self.switcher.player.position / self.switcher.player.sample_rate
-        for line in self._playheads:
-            line.setValue(seconds)
-        self.time_label.setText(format_time(seconds))
+            return None
+        self.message.setText(f"Exported image {written}")
+        return written
 
     # ----- keys, closing -----
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt naming)
         key = event.key()
         if Qt.Key.Key_0 <= key <= Qt.Key.Key_9 and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
-            self.select(int(key) - int(Qt.Key.Key_0))
+            self.playback.select(int(key) - int(Qt.Key.Key_0))
             event.accept()
             return
         if key == Qt.Key.Key_Space:
-            self.toggle_play()
+            self.playback.toggle()
             event.accept()
             return
         super().keyPressEvent(event)
@@ -616,22 +417,12 @@ class CompareDialog(QDialog):
 
     def shutdown(self) -> None:
         """Stop playback and cancel the job (the window's shutdown calls it)."""
-        self.stop()
+        self.playback.stop()
         self.cancel()
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802
         self.shutdown()
         super().closeEvent(event)
-
-
-def take_name(choice: VocoderChoice) -> str:
-    """``"Griffin-Lim (fast, momentum) · iterations=32, momentum=0.99"``: the registry label and the settings."""
-    try:
-        label = get_entry(choice.name).label
-    except VocoderStudioError:
-        label = choice.name
-    settings = ", ".join(f"{k}={v}" for k, v in choice.params)
-    return f"{label} · {settings}" if settings else label
 
 
 def open_compare(model: AppModel, runner: JobRunner, cache: RenderCache, transport: Transport,

@@ -12,15 +12,16 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMenuBar, QToolBar
+from PySide6.QtWidgets import QMainWindow, QMenu, QMenuBar, QToolBar
 
 from vocoder_studio.engine.app_model import AppModel
 from vocoder_studio.engine.cache import RenderCache
 from vocoder_studio.engine.solo import PlaySource
 from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.ui.canvas import SpectrogramCanvas
+from vocoder_studio.ui.compare_dialog import compare_dialog
 from vocoder_studio.ui.follow import FollowPlayback
-from vocoder_studio.ui.image_export import IMAGE_FILTER, IMAGE_SUFFIXES, export_image
+from vocoder_studio.ui.image_export import ask_image_path, export_image
 from vocoder_studio.ui.levels import ColormapChoice, attach_display
 from vocoder_studio.ui.panels import VocoderPanel
 from vocoder_studio.ui.settings import WindowSettings, qsettings, read, set_aside_damaged, write
@@ -61,7 +62,11 @@ class Workstation:
         self.model, self.cache, self.window, self.active_canvas = model, cache, window, active_canvas
         self.export_image_action = QAction("Export &image…", window)
         self.export_image_action.setToolTip("Save the spectrogram with its axes and colour bar as PNG or SVG")
-        self.export_image_action.triggered.connect(self.export_image_dialog)
+        self.export_image_action.triggered.connect(lambda: self.export_image_dialog())
+        self.export_compare_action = QAction("Export image of the &Compare view…", window)
+        self.export_compare_action.setToolTip("Save the comparison shown (each output, its difference map and "
+                                              "scores) as PNG or SVG")
+        self.export_compare_action.triggered.connect(lambda: self.export_image_dialog(compare=True))
         self.solo_action = QAction("&Solo the selected band", window, checkable=True)
         self.solo_action.setChecked(play_source.solo)
         self.solo_action.setToolTip("Play only the selected frequency band (off: the whole spectrum over the "
@@ -103,10 +108,12 @@ class Workstation:
             after = next((a for a in files.actions() if a.text().startswith("Export as 32-bit")), None)
             index = files.actions().index(after) + 1 if after is not None else len(files.actions())
             before = files.actions()[index] if index < len(files.actions()) else None
-            if before is not None:
-                files.insertAction(before, self.export_image_action)
-            else:
-                files.addAction(self.export_image_action)
+            for action in (self.export_image_action, self.export_compare_action):
+                if before is not None:
+                    files.insertAction(before, action)
+                else:
+                    files.addAction(action)
+            files.aboutToShow.connect(lambda: self.export_compare_action.setEnabled(self._comparison_shown()))
         transport = menu_named(bar, "Transport")
         if transport is not None:
             transport.addSeparator()
@@ -166,24 +173,35 @@ class Workstation:
         write("transport/solo", self.solo_action.isChecked(), store)
         store.sync()
 
-    def export_image_dialog(self) -> None:
-        """Ask where to save a picture of the active canvas and write it."""
-        if not self.model.interactive or self.active_canvas() is None:
-            return
-        name, chosen = QFileDialog.getSaveFileName(self.window, "Export image", "spectrogram.png", IMAGE_FILTER)
-        if name:
-            path = Path(name)
-            if path.suffix.lower() not in IMAGE_SUFFIXES:
-                path = path.with_suffix(".svg" if "svg" in chosen.lower() else ".png")
-            self.export_image(path)
+    def _comparison_shown(self) -> bool:
+        dialog = compare_dialog(self.window)
+        return dialog is not None and dialog.comparison is not None
 
-    def export_image(self, path: Path, width: int | None = None) -> Path | None:
-        """Write the active canvas's picture to ``path`` (.png or .svg); errors go to the model."""
-        canvas = self.active_canvas()
-        if canvas is None:
-            return None
+    def export_image_dialog(self, compare: bool = False) -> None:
+        """Ask where to save a picture of the active canvas (or, with ``compare``, of the Compare view's
+        comparison) and write it."""
+        if not self.model.interactive or (self.active_canvas() is None and not compare):
+            return
+        caption, name = ("Export image of the Compare view", "compare.png") if compare else \
+            ("Export image", "spectrogram.png")
+        path = ask_image_path(self.window, caption, name)
+        if path is not None:
+            self.export_image(path, compare=compare)
+
+    def export_image(self, path: Path, width: int | None = None, compare: bool = False) -> Path | None:
+        """Write the active canvas's picture (or, with ``compare``, the Compare view's) to ``path`` (.png or
+        .svg; PNG ``width`` in pixels); errors go to the model."""
+        canvas, dialog = self.active_canvas(), compare_dialog(self.window)
         try:
-            written = export_image(canvas, path, width)
+            if compare:
+                if dialog is None or dialog.comparison is None:
+                    self.model.fail("Export image: nothing compared yet (View ▸ Compare vocoders…)")
+                    return None
+                written = dialog.export_image(path, width)
+            elif canvas is None:
+                return None
+            else:
+                written = export_image(canvas, path, width)
         except VocoderStudioError as exc:
             self.model.fail(str(exc))
             return None
