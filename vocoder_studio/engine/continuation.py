@@ -101,6 +101,8 @@ class LiveContinuation:
     Attributes:
         doc_frames: the document's frames when the continuation started (where it begins).
         sampled: frames sampled past them so far.
+        fed: the frame where the continued audio in the player ends (:meth:`audio_job`; None before the first).
+        receptive_field: the vocoder's receptive field in frames (known after the first :meth:`audio_job`).
     Raises:
         MelShapeError: ``mel`` is not ``(n_mels, frames ≥ 1)`` or holds non-finite values.
         VocoderStudioError: a setting out of range.
@@ -120,6 +122,8 @@ class LiveContinuation:
         self.doc_frames = int(arr.shape[1])
         self._context = np.array(arr[:, -self.settings.prime_frames :], dtype=np.float32)
         self.sampled = 0
+        self.fed: int | None = None
+        self.receptive_field: int | None = None
         self._playhead = 0
         self._cond = threading.Condition()
 
@@ -211,6 +215,34 @@ class LiveContinuation:
             return self.sampled
 
         return job
+
+    def audio_job(self, renderer_of: Callable[[], Renderer], player: Player, mel: np.ndarray, version: int | None,
+                  last: bool = False) -> Callable[[Progress, CancelToken], int]:
+        """:func:`continuation_audio_job` from where the previous one stopped (the first: the document's last
+        ``C`` frames) to the frames final in ``mel`` (all of them when ``last``: no frame follows). Run these
+        jobs in order on one lane; each updates :attr:`fed` and returns it.
+
+        Args:
+            renderer_of: gives the document's renderer (called on the worker thread: it may build the vocoder).
+            mel: the document's ln-mel now (a copy), the continued frames included.
+        """
+
+        def job(progress: Progress, cancel: CancelToken) -> int:
+            renderer = renderer_of()
+            self.receptive_field = renderer.vocoder.receptive_field_frames
+            start = self.fed if self.fed is not None else final_frames(self.doc_frames, renderer)
+            end = mel.shape[1] if last else final_frames(mel.shape[1], renderer)
+            self.fed = continuation_audio_job(renderer, player, mel, version, start, end)(progress, cancel)
+            return self.fed
+
+        return job
+
+    def waiting_for(self) -> str:
+        """Who the player waits for when it runs dry: ``"MelNet"`` when every frame sampled is vocoded as far as
+        it can be (sampling is slower than real time), else ``"the vocoder"``."""
+        if self.fed is None or self.receptive_field is None:
+            return "MelNet" if self.sampled == 0 else "the vocoder"
+        return "MelNet" if self.fed >= self.end - self.receptive_field else "the vocoder"
 
 
 def final_frames(known: int, renderer: Renderer) -> int:
