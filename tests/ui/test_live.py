@@ -30,7 +30,7 @@ def _continue_live(window, qtbot, mel: np.ndarray):  # type: ignore[no-untyped-d
     window.transport.play_action.trigger()
     assert window.transport.is_playing and window.transport.live.active
     qtbot.waitUntil(lambda: doc.frames > mel.shape[1], timeout=60_000)  # MelNet's frames arrive in the document
-    assert window.transport.player.open_end
+    qtbot.waitUntil(lambda: window.transport.player.open_end, timeout=30_000)  # the play job opened it
     canvas = window.current_canvas()
     assert canvas.doc is doc
     qtbot.waitUntil(lambda: canvas.image_item.image.shape == doc.mel.shape, timeout=5_000)  # and on the canvas
@@ -73,3 +73,16 @@ def test_esc_cancels_the_continuation_and_drops_its_frames(window, qtbot, exampl
     qtbot.waitUntil(lambda: not window.runner.busy, timeout=30_000)
     assert doc.frames == 60  # nothing arrives after Esc
     assert window.last_error is None
+
+
+def test_turning_continue_live_off_lets_the_sound_end_after_the_frames_sampled(  # type: ignore[no-untyped-def]
+        window, qtbot, example_mel) -> None:
+    doc = _continue_live(window, qtbot, example_mel[:, :60])
+    window.transport.live_action.trigger()  # off: no new frames, the sound plays out what was sampled
+    assert not window.transport.live_action.isChecked()
+    sampled = doc.frames
+    qtbot.waitUntil(lambda: not window.transport.is_playing, timeout=60_000)
+    assert doc.frames == sampled and doc.undo_label == LABEL  # all of it was heard: all of it stays
+    assert window.transport.player.position == sampled * doc.config.hop_length
+    qtbot.waitUntil(lambda: not window.transport.live.active, timeout=5_000)  # the session ended with the sound
+    assert doc.frames == sampled

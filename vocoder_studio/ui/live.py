@@ -104,7 +104,12 @@ class LiveContinue(QObject):
         return None
 
     def _on_toggled(self, on: bool) -> None:
-        if not on:
+        if not on:  # turned off while continuing: no new frames; the sound ends after those sampled
+            session = self._session
+            if session is not None and not session.ended:
+                if session.sampler is not None:
+                    session.sampler.cancel()
+                self._wind_down(session)
             return
         reason = self.refresh_model()
         if reason is not None:
@@ -152,8 +157,7 @@ class LiveContinue(QObject):
             why = "sampling is slower than real time" if who == "MelNet" else "vocoding is slower than real time"
             return f"— waiting for {who} ({why})"
         if live.sampled and live.playhead >= live.doc_frames:
-            past = (live.playhead - live.doc_frames) * live.config.frame_seconds
-            return f"— continuing live with MelNet ({past:.1f} s)"
+            return "— continuing live with MelNet"
         return ""
 
     def stop(self, keep: bool = True) -> None:
@@ -199,12 +203,16 @@ class LiveContinue(QObject):
         session.audio.append(self.runner.submit(AUDIO_LABEL, _worker_job(job), on_error=self.statusMessage.emit))
 
     def _on_sampler_end(self, session: _Session, message: str | None) -> None:
-        """The sampler stopped by itself: the rest is vocoded and the sound ends after it."""
+        """The sampler stopped by itself (``message``: why, if it failed)."""
         if session is not self._session:
             return
-        session.ended = True
         if message is not None:
             self.statusMessage.emit(f"{LABEL}: {message}")
+        self._wind_down(session)
+
+    def _wind_down(self, session: _Session) -> None:
+        """No more frames come: the rest is vocoded and the sound ends after it."""
+        session.ended = True
         if session.edit.frames:
             self._vocode(session, last=True)
         player = session.player

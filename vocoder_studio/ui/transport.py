@@ -336,6 +336,7 @@ class Transport(QObject):
                 self._take_text = text
                 self.playingChanged.emit(True)
         if not playing and not self._feeding:
+            self.live.stop(keep=True)  # a continuation that ended by itself: all of it was heard
             self._finish_ui()
             self.playingChanged.emit(False)
 
