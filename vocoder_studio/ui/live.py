@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +132,7 @@ class LiveContinue(QObject):
         """Continue the playback of ``doc`` just started on ``player`` (open-ended) by its play job; the audio
         jobs use ``renderer_of()``, the document's renderer, on the default lane after it."""
         self.stop(keep=True)
-        settings = LiveSettings(**{**vars(self.settings), "seed": random.randrange(2**31)})
+        settings = replace(self.settings, seed=random.randrange(2**31))  # a new continuation each time
         live = LiveContinuation(doc.mel, settings, doc.config)
         session = _Session(doc, player, renderer_of, live, ContinuationEdit(doc))
         self._session = session
