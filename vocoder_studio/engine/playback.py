@@ -41,11 +41,15 @@ def play_job(
     first_chunk_frames: int = FIRST_CHUNK_FRAMES,
     chunk_frames: int = 256,
     preview: PreviewTakes | None = None,
+    open_end: bool = False,
 ) -> Callable[[Progress, CancelToken], int]:
     """A job that plays frames ``[start_frame, end_frame)`` of ``mel`` (looping if asked) and returns the
     samples fed. Cancelling stops the vocoder and the sound.
 
     Args:
+        open_end: the playback goes on past ``end_frame`` with audio that others write after this job's
+            (live continuation, :mod:`vocoder_studio.engine.continuation`): the player starts open-ended and
+            is not told that the feed is complete.
         preview: where the audio is not all cached and the vocoder is predicted slower than
             ``preview.threshold`` (or was never timed), play ``preview.renderer``'s take at once and let this
             vocoder's replace it (``preview.active`` says whether it did); None: hold until gapless.
@@ -61,9 +65,9 @@ def play_job(
             if (preview.renderer is not None and not renderer.is_complete(start_frame, end)
                     and wants_preview(renderer, preview.threshold)):
                 return preview_play_job(renderer, preview, player, mel, version, start_frame, end, loop,
-                                        first_chunk_frames, chunk_frames)(progress, cancel)
+                                        first_chunk_frames, chunk_frames, open_end)(progress, cancel)
         blocks = renderer.plan(start_frame, end, chunk_frames, first_chunk_frames)
-        player.start((end - start_frame) * hop, start_frame * hop, loop=loop, hold=True)
+        player.start((end - start_frame) * hop, start_frame * hop, loop=loop, hold=True, open_end=open_end)
         fed = 0
         try:
             for index, (_, audio) in enumerate(
@@ -85,7 +89,8 @@ def play_job(
             player.stop()
             raise
         player.release()
-        player.finish()
+        if not open_end:
+            player.finish()
         return fed
 
     return job

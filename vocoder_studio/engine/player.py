@@ -3,6 +3,13 @@
 The buffer is written in order by the streaming vocoder (:meth:`Player.write`) and read by PortAudio's
 callback; when the reader catches up with the writer (an underrun) the callback plays silence, counts it,
 and waits for more. The play position drives the canvas playhead.
+
+An open-ended playback (``start(..., open_end=True)``: MelNet continuing past the document's end) has no
+length: :meth:`Player.write` appends as long as audio comes, and the sound ends only at :meth:`Player.stop`
+or after :meth:`Player.finish`. When its feed runs dry it never cuts the sound mid-waveform: the last
+samples before the gap fade out over :data:`GAP_FADE` samples, the output plays silence until
+:data:`REFILL_S` seconds are buffered again, and the audio after the gap fades in (a gap of silence, never a
+click); :attr:`Player.waiting` says that it waits.
 """
 
 from __future__ import annotations
@@ -27,6 +34,13 @@ PROBE_TIMEOUT_S = 20.0
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {}
+
+#: Samples over which an open-ended playback fades out before a gap and in after it (≈ 12 ms at 22050 Hz;
+#: the take switch's 6 ms crossfade is between two sounds, this one is to and from silence).
+GAP_FADE = 256
+#: Seconds of audio an open-ended playback waits for after running dry before it plays on (one gap of a few
+#: hundred ms rather than a stutter of short ones while the feed is slower than real time).
+REFILL_S = 0.5
 
 
 def probe_audio_system(timeout: float = PROBE_TIMEOUT_S) -> str | None:
@@ -121,7 +135,9 @@ class Player:
         blocksize: frames per callback (0 = PortAudio's choice); with ``latency`` sets the buffer size.
         latency: ``"low"``, ``"high"`` or seconds.
     Attributes:
-        underruns: callbacks that found no audio ready while more was still to come.
+        underruns: callbacks that found no audio ready while more was still to come (an open-ended playback:
+            the times it ran dry).
+        gaps: times an open-ended playback ran dry and went silent (faded) to wait for more audio.
         loops: times a looped playback went back to its start.
         first_sound_time: ``time.perf_counter()`` of the first callback that played non-silent audio.
         level: peak absolute sample of the last block (the level meter).
@@ -148,31 +164,42 @@ class Player:
         self._loop = False
         self._finished_feed = False
         self._held = False
+        self._open_end = False
+        self._waiting = False
+        self._fade_in_at = GAP_FADE  # samples of the fade-in after a gap already played (GAP_FADE: none due)
         self._done = threading.Event()
         self.underruns = 0
+        self.gaps = 0
         self.loops = 0
         self.first_sound_time: float | None = None
         self.start_time: float | None = None
         self.level = 0.0
 
     # ----- control --------------------------------------------------------------------------------------
-    def start(self, total_samples: int, offset_samples: int = 0, loop: bool = False, hold: bool = False) -> None:
+    def start(self, total_samples: int, offset_samples: int = 0, loop: bool = False, hold: bool = False,
+              open_end: bool = False) -> None:
         """Open the output and start playing ``total_samples`` samples that :meth:`write` will supply.
 
         Args:
             offset_samples: where in the document the first sample sits (for :attr:`position`).
             loop: when the end is reached, start again from the first sample (until :meth:`stop`).
             hold: open the output but play silence until :meth:`release` (to buffer ahead of a slow vocoder).
+            open_end: more audio may follow the ``total_samples``: :meth:`write` appends past them, and the
+                sound goes on, with faded gaps where the feed runs dry, until :meth:`stop`, or :meth:`finish`
+                and its last sample (see the module's docstring). Not with ``loop``.
         Raises:
             PlaybackUnavailableError: no PortAudio or no output device, or the device failed to open.
+            ValueError: ``loop`` and ``open_end`` together.
         """
+        if loop and open_end:
+            raise ValueError("an open-ended playback cannot loop")
         reason = playback_status()
         if reason is not None:
             raise PlaybackUnavailableError(reason)
         with self._control:
-            self._start(total_samples, offset_samples, loop, hold)
+            self._start(total_samples, offset_samples, loop, hold, open_end)
 
-    def _start(self, total_samples: int, offset_samples: int, loop: bool, hold: bool) -> None:
+    def _start(self, total_samples: int, offset_samples: int, loop: bool, hold: bool, open_end: bool) -> None:
         self.stop()
         with self._lock:
             self._buffer = np.zeros(max(0, total_samples), np.float32)
@@ -182,8 +209,12 @@ class Player:
             self._loop = loop
             self._finished_feed = False
             self._held = hold
+            self._open_end = open_end
+            self._waiting = False
+            self._fade_in_at = GAP_FADE
             self._done.clear()
             self.underruns = 0
+            self.gaps = 0
             self.loops = 0
             self.first_sound_time = None
             self.level = 0.0
@@ -219,9 +250,17 @@ class Player:
         return None
 
     def write(self, samples: np.ndarray) -> None:
-        """Append audio after what was written before (in order); extra samples past the total are dropped."""
+        """Append audio after what was written before (in order); extra samples past the total are dropped
+        (an open-ended playback keeps them: its buffer grows)."""
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
         with self._lock:
+            if self._open_end:
+                need = self._filled + samples.size
+                if need > self._buffer.size:  # grows geometrically: appending costs amortised O(n)
+                    grown = np.zeros(max(need, 2 * self._buffer.size), np.float32)
+                    grown[: self._filled] = self._buffer[: self._filled]
+                    self._buffer = grown
+                self._total = max(self._total, need)
             n = min(samples.size, self._total - self._filled)
             self._buffer[self._filled : self._filled + n] = samples[:n]
             self._filled += n
@@ -284,6 +323,11 @@ class Player:
             self._buffer[lo:hi] = seg
             return lo + self._offset, hi + self._offset
 
+    @property
+    def supplied_end(self) -> int:
+        """The document sample where the audio supplied so far ends (offset + samples written)."""
+        return self._offset + self._filled
+
     def snapshot(self) -> np.ndarray:
         """A copy of the audio supplied so far (the played range, from its first sample)."""
         with self._lock:
@@ -331,6 +375,16 @@ class Player:
         return self._offset + self._read
 
     @property
+    def waiting(self) -> bool:
+        """Whether an open-ended playback ran dry and plays silence until more audio is buffered."""
+        return self._waiting
+
+    @property
+    def open_end(self) -> bool:
+        """Whether this playback is open-ended (set by :meth:`start`)."""
+        return self._open_end
+
+    @property
     def looping(self) -> bool:
         """Whether this playback loops (set by :meth:`start`)."""
         return self._loop
@@ -343,30 +397,75 @@ class Player:
                 out[:] = 0.0
                 self.level = 0.0
                 return
-            written = 0
-            while written < frames:
-                if self._read >= self._total:
-                    if self._loop and self._filled >= self._total and self._total > 0:
-                        self._read = 0
-                        self.loops += 1
-                        continue
-                    break
-                ready = self._filled - self._read
-                if ready <= 0:
-                    if not self._finished_feed and self._filled > 0:
-                        self.underruns += 1
-                    break
-                n = min(ready, frames - written)
-                out[written : written + n] = self._buffer[self._read : self._read + n]
-                self._read += n
-                written += n
-            out[written:] = 0.0
-            finished = not self._loop and (
-                self._read >= self._total or (self._finished_feed and self._read >= self._filled)
-            )
+            if self._open_end:
+                finished = self._play_open(out, frames)
+            else:
+                finished = self._play(out, frames)
         peak = float(np.max(np.abs(out))) if frames else 0.0
         self.level = peak
         if self.first_sound_time is None and peak > 1e-4:
             self.first_sound_time = time.perf_counter()
         if finished:
             raise self._sd.CallbackStop
+
+    def _play(self, out: np.ndarray, frames: int) -> bool:
+        """Fill ``out`` (``frames`` samples) from the buffer (under the lock); True when the playback is over."""
+        written = 0
+        while written < frames:
+            if self._read >= self._total:
+                if self._loop and self._filled >= self._total and self._total > 0:
+                    self._read = 0
+                    self.loops += 1
+                    continue
+                break
+            ready = self._filled - self._read
+            if ready <= 0:
+                if not self._finished_feed and self._filled > 0:
+                    self.underruns += 1
+                break
+            n = min(ready, frames - written)
+            out[written : written + n] = self._buffer[self._read : self._read + n]
+            self._read += n
+            written += n
+        out[written:] = 0.0
+        return not self._loop and (
+            self._read >= self._total or (self._finished_feed and self._read >= self._filled)
+        )
+
+    def _play_open(self, out: np.ndarray, frames: int) -> bool:
+        """An open-ended playback's :meth:`_play`: where the feed runs dry (less than a block and a fade left),
+        what is left plays fading out, then silence until :data:`REFILL_S` seconds (at least a block and a
+        fade) are buffered, and the audio after the gap fades in; after :meth:`finish` it plays out to the
+        last sample."""
+        ready = self._filled - self._read
+        enough = frames + GAP_FADE
+        if self._waiting:
+            if not self._finished_feed and ready < max(enough, round(REFILL_S * self.sample_rate)):
+                out[:] = 0.0
+                return False
+            self._waiting, self._fade_in_at = False, 0
+        if self._finished_feed or ready >= enough:
+            n = min(ready, frames)
+        else:  # running dry: the rest fades out now, rather than the sound stopping mid-waveform later
+            n = min(ready, frames)
+            self._waiting = True
+            if self._read > 0:
+                self.gaps += 1
+                self.underruns += 1
+        out[:n] = self._buffer[self._read : self._read + n]
+        out[n:] = 0.0
+        if self._fade_in_at < GAP_FADE and n:
+            k = min(n, GAP_FADE - self._fade_in_at)
+            out[:k] *= _fade(self._fade_in_at, k)
+            self._fade_in_at += k
+        if self._waiting and n:
+            k = min(n, GAP_FADE)
+            out[n - k : n] *= _fade(GAP_FADE - k, k)[::-1]
+        self._read += n
+        return self._finished_feed and self._read >= self._filled
+
+
+def _fade(at: int, n: int) -> np.ndarray:
+    """Samples ``[at, at + n)`` of a raised-cosine fade-in of :data:`GAP_FADE` samples, float32."""
+    x = (np.arange(at, at + n) + 0.5) / GAP_FADE
+    return (0.5 - 0.5 * np.cos(np.pi * x)).astype(np.float32)

@@ -239,9 +239,11 @@ def preview_play_job(
     loop: bool,
     first_chunk_frames: int,
     chunk_frames: int,
+    open_end: bool = False,
 ) -> Callable[[Progress, CancelToken], int]:
     """The play job of a preview-then-replace playback of frames ``[start, end)`` (see the module's
-    docstring); returns the samples fed. ``takes.renderer`` is the preview vocoder's renderer."""
+    docstring); returns the samples fed. ``takes.renderer`` is the preview vocoder's renderer; ``open_end``:
+    as :func:`vocoder_studio.engine.playback.play_job`'s."""
     preview = takes.renderer
     assert preview is not None
     hop = renderer.hop_length
@@ -254,7 +256,7 @@ def preview_play_job(
     def job(progress: Progress, cancel: CancelToken) -> int:
         renderer.update(mel, version)
         preview.update(mel, version)
-        player.start((end - start) * hop, start * hop, loop=loop, hold=True)
+        player.start((end - start) * hop, start * hop, loop=loop, hold=True, open_end=open_end)
         takes.begin(player, start * hop, (end - start) * hop)
         takes.slow = slower()
         previews = preview.stream(mel, version, start, end, chunk_frames, first_chunk_frames, cancel=cancel)
@@ -301,7 +303,8 @@ def preview_play_job(
                 progress((b - start) / max(1, end - start), f"vocoding with {renderer.vocoder.name}, "
                                                             f"preview by {preview.vocoder.name}")
             feed(end)
-            player.finish()
+            if not open_end:
+                player.finish()
             takes.fed = True
             for a, b in skipped:  # for the cache (the next press) and a loop's next pass
                 for frame, audio in renderer.stream(mel, version, a, b, chunk_frames, chunk_frames, cancel=cancel):

@@ -121,7 +121,7 @@ class Actions(QObject):
             self.split_action, self.compare_action, None, *panel_toggles])
         t = transport
         _fill_menu(menu.addMenu("&Transport"), [t.play_action, t.stop_action, t.from_cursor_action, t.loop_action,
-                                                None, self.render_ahead_action, self.cancel_action])
+                                                t.live_action, None, self.render_ahead_action, self.cancel_action])
 
     def update(self, doc: Document | None, has_clipboard: bool, editable: bool) -> None:
         """Enable what applies to ``doc`` (the active canvas's document): editing needs ``editable``."""

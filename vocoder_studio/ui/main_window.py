@@ -276,7 +276,7 @@ class MainWindow(QMainWindow):
         return self.transport.toggle(self.active_canvas(), self.model.vocoder)
 
     def cancel_jobs(self) -> None:
-        self.transport.stop()
+        self.transport.cancel()  # a live continuation is dropped (Stop keeps what was heard)
         self.runner.cancel()
 
     def _render_ahead_target(self) -> tuple[Document, int] | None:

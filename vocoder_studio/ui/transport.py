@@ -24,6 +24,7 @@ from vocoder_studio.engine.player import Player, playback_status
 from vocoder_studio.engine.preview import PREVIEW_RTF, PreviewTakes
 from vocoder_studio.engine.solo import PlaySource
 from vocoder_studio.ui.canvas import SpectrogramCanvas
+from vocoder_studio.ui.live import LiveContinue
 from vocoder_studio.ui.theme import METER_STYLE
 from vocoder_studio.ui.worker import JobRunner
 from vocoder_studio.vocoders.choice import VocoderChoice
@@ -120,6 +121,10 @@ class Transport(QObject):
         self.preview_action.setToolTip(
             f"When the vocoder needs more than {PREVIEW_RTF:g} s per second of audio, start at once on the iSTFT "
             "vocoder's preview and replace it with the vocoder's own audio as it arrives")
+        #: Continue live: MelNet goes on past the document's end while it plays (ui/live.py)
+        self.live = LiveContinue(runner, self)
+        self.live_action = self.live.action
+        self.live.statusMessage.connect(self.statusMessage)
         self.stop_action.triggered.connect(self.stop)
         self.from_cursor_action.toggled.connect(self.refresh_time)
 
@@ -158,7 +163,10 @@ class Transport(QObject):
 
     def _takes_text(self) -> str:
         """``"preview (iSTFT) → HiFi-GAN V1 (universal)"`` while the preview take plays for a vocoder timed
-        slower than the preview's threshold; empty otherwise (its own take plays)."""
+        slower than the preview's threshold; what a live continuation is doing once it is heard; empty
+        otherwise (its own take plays)."""
+        if live := self.live.state_text():
+            return live
         takes = self.takes
         if takes is None or not takes.active or not takes.slow or self._session is None or takes.playing_slow():
             return ""
@@ -197,6 +205,7 @@ class Transport(QObject):
         doc = canvas.doc
         start, end = self.range_for(canvas)
         loop = self.loop_action.isChecked() and is_selection_range(doc.frames, doc.selection)
+        live = self.live.applies(doc, end, loop, self.source.soloing(doc))
         mel, version, renderer_of = self.source.prepare(doc, choice)
         player = self._player(doc.config.sample_rate)
         self.failure = player.check()  # the device opens on the worker thread: check it now (issue 7)
@@ -216,7 +225,8 @@ class Transport(QObject):
             renderer = renderer_of()
             if takes is not None:
                 takes.renderer = cache.renderer(uid, preview_choice)
-            return play_job(renderer, player, mel, version, start, end, loop, preview=takes)(progress, cancel)
+            return play_job(renderer, player, mel, version, start, end, loop, preview=takes,
+                            open_end=live)(progress, cancel)
 
         self.takes, self._take_text = takes, ""
 
@@ -226,11 +236,14 @@ class Transport(QObject):
         doc.subscribe_frames(self._on_frames)
         self._play_job = self.runner.submit(PLAY_LABEL, job, on_result=self._on_fed, on_error=self._on_error)
         self._play_job.events.cancelled.connect(self._on_play_cancelled)
+        if live:
+            self.live.begin(doc, player, renderer_of)
         canvas.set_playhead(start * doc.config.frame_seconds)
         self._timer.start()
         self.playingChanged.emit(True)
         band = "the selected band " if self.source.soloing(doc) else ""
-        self.statusMessage.emit(f"playing {band}with {choice.describe()}")
+        then = ", then MelNet live" if live else ""
+        self.statusMessage.emit(f"playing {band}with {choice.describe()}{then}")
         return True
 
     def document_changed(self, doc: Document) -> bool:
@@ -238,7 +251,8 @@ class Transport(QObject):
         (the rest of this pass, or the next pass of a loop, plays the edit). True if ``doc`` is playing."""
         if not self.is_playing or self._session is None or self._session[0] is not doc:
             return False
-        self._update_timer.start()
+        if not self.live.appending:  # the continuation's own frames are vocoded by its own jobs
+            self._update_timer.start()
         return True
 
     def _update_audio(self) -> None:
@@ -259,8 +273,14 @@ class Transport(QObject):
             self._update_job.cancel()
         self._update_job = None
 
+    def cancel(self) -> None:
+        """Stop, and drop a live continuation's frames (Esc); :meth:`stop` keeps the frames heard."""
+        self.live.stop(keep=False)
+        self.stop()
+
     def stop(self) -> None:
-        """Stop the sound and cancel the feeding job (safe at any time)."""
+        """Stop the sound and cancel the feeding job (safe at any time); a live continuation keeps the frames
+        heard (up to the playhead)."""
         self._update_timer.stop()
         if self._session is not None:
             self._session[0].unsubscribe_frames(self._on_frames)
@@ -272,6 +292,7 @@ class Transport(QObject):
         self._play_job = None
         if self.player is not None:
             self.player.stop()
+        self.live.stop(keep=True)
         was = self._active or self._timer.isActive()
         self._active = False
         self._finish_ui()
@@ -304,6 +325,7 @@ class Transport(QObject):
         player = self.player
         playing = player is not None and player.is_playing
         if player is not None and self.canvas is not None and (playing or self._feeding):
+            self.live.tick(player.position)
             seconds = player.position / player.sample_rate
             self.canvas.set_playhead(seconds)
             self.time_label.setText(format_time(seconds))
@@ -313,6 +335,7 @@ class Transport(QObject):
                 self._take_text = text
                 self.playingChanged.emit(True)
         if not playing and not self._feeding:
+            self.live.stop(keep=True)  # a continuation that ended by itself: all of it was heard
             self._finish_ui()
             self.playingChanged.emit(False)
 
@@ -337,6 +360,7 @@ class TransportBar(QToolBar):
         self.addAction(transport.from_cursor_action)
         self.addAction(transport.loop_action)
         self.addAction(transport.preview_action)
+        self.addAction(transport.live_action)
         self.addSeparator()
         self.addWidget(transport.time_label)
         self.addWidget(transport.meter)
