@@ -37,7 +37,7 @@ def _env(tmp_path: Path, data_home: Path | None) -> dict[str, str]:
 
 def _entry(path: Path) -> configparser.SectionProxy:
     parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
-    parser.optionxform = str  # type: ignore[assignment,method-assign]  (keys are case-sensitive)
+    parser.optionxform = str  # keys are case-sensitive
     parser.read(path, encoding="utf-8")
     return parser["Desktop Entry"]
 

@@ -1,5 +1,5 @@
-"""Each window and engine module reads as one idea (issue 22: ``ui/compare.py`` had grown to 612 lines): at most
-:data:`MAX_LINES` lines a file, so a module that grows past it is split by what it does, as the Compare view was
+"""Each window and engine module reads as one idea (issue 22: the Compare view, one file, grew to 612 lines): at
+most :data:`MAX_LINES` lines a file, so a module that grows past it is split by what it does, as the Compare view was
 (``compare_dialog.py`` what is compared and when, ``compare_grid.py`` the drawing, ``compare_playback.py`` the
 sound)."""
 

@@ -2,7 +2,7 @@
 applications menu, with its icon, opening audio files and projects.
 
 Files go where the freedesktop.org specifications look for them under the user's data folder
-(``$XDG_DATA_HOME``, default ``~/.local/share``, as ``platformdirs.user_data_path()`` gives it):
+(``$XDG_DATA_HOME``, default ``~/.local/share``, as ``paths.xdg_data_home()`` gives it):
 
 - ``applications/vocoder-studio.desktop`` — the Desktop Entry Specification 1.5; its ``Exec`` names this
   installation's ``vocoder-studio`` by its absolute path, so it works from a venv that is not on ``PATH``;
@@ -17,7 +17,6 @@ by themselves). The icon theme's cache is left alone: a user folder's hicolor th
 
 from __future__ import annotations
 
-import importlib.resources
 import os
 import shutil
 import subprocess
@@ -25,10 +24,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import platformdirs
-
 from vocoder_studio.errors import VocoderStudioError
-from vocoder_studio.paths import APP_NAME
+from vocoder_studio.paths import APP_NAME, packaged_resource, xdg_data_home
 
 #: where each shipped file goes, relative to the data folder, and its name in ``vocoder_studio.resources``
 FILES = {
@@ -62,7 +59,7 @@ class DesktopReport:
 
 def data_home() -> Path:
     """The user's data folder: ``$XDG_DATA_HOME``, else ``~/.local/share`` (on Linux)."""
-    return platformdirs.user_data_path()
+    return xdg_data_home()
 
 
 def launch_command() -> list[str]:
@@ -111,10 +108,8 @@ def icon_path() -> Path:
 
 
 def _resource(name: str) -> Path:
-    try:
-        path = Path(str(importlib.resources.files("vocoder_studio.resources") / name))
-    except ModuleNotFoundError:  # a checkout that was never installed: resources/ beside the package
-        path = Path(__file__).resolve().parent.parent / "resources" / name
+    # the wheel's data package, else (a checkout that was never installed) resources/ beside the package
+    path = packaged_resource(name) or Path(__file__).resolve().parent.parent / "resources" / name
     if not path.is_file():
         raise VocoderStudioError(f"resources/{name}: missing from this installation")
     return path

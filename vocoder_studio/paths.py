@@ -55,7 +55,14 @@ def user_models_dir() -> Path:
     return root / "models" if root else Path(platformdirs.user_data_dir(APP_NAME)) / "models"
 
 
-def _packaged_resource(name: str) -> Path | None:
+def xdg_data_home() -> Path:
+    """The user's data folder for desktop integration (``$XDG_DATA_HOME``, default ``~/.local/share`` on Linux, as
+    ``platformdirs.user_data_path()`` gives it): where desktop entries and icons go, whatever
+    ``VOCODER_STUDIO_HOME`` says (that folder is the studio's own, not the desktop's)."""
+    return platformdirs.user_data_path()
+
+
+def packaged_resource(name: str) -> Path | None:
     """``name`` from the data package ``vocoder_studio.resources``: the checkout's ``resources/`` folder, shipped
     inside the wheel (see pyproject.toml); None where that package is not installed (a plain checkout)."""
     try:
@@ -75,7 +82,7 @@ def example_path() -> Path:
     Raises:
         VocoderStudioError: the example is missing from this installation.
     """
-    packaged = _packaged_resource("example.flac")
+    packaged = packaged_resource("example.flac")
     if packaged is not None:
         return packaged
     checkout = Path(__file__).resolve().parent.parent / "resources" / "example.flac"

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from vocoder_studio.engine.player import playback_status
+from vocoder_studio.engine.audio_output import playback_status
 
 from ..conftest import require
 

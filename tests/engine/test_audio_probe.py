@@ -52,7 +52,7 @@ def test_the_broken_alsa_configuration_really_aborts_a_plain_import(tmp_path: Pa
 
 
 def test_an_aborting_audio_system_leaves_the_app_running_without_sound(tmp_path: Path) -> None:
-    script = ("from vocoder_studio.engine.player import playback_status, output_devices\n"
+    script = ("from vocoder_studio.engine.audio_output import playback_status, output_devices\n"
               "print(playback_status()); print(output_devices())")
     result = subprocess.run([sys.executable, "-c", script], env=broken_alsa_env(tmp_path), capture_output=True,
                             text=True, timeout=120)
@@ -72,7 +72,8 @@ def test_a_window_edits_and_exports_without_sound_and_play_says_no(tmp_path: Pat
 
 
 def test_play_of_a_device_that_cannot_open_is_refused_at_once() -> None:
-    from vocoder_studio.engine.player import Player, playback_status
+    from vocoder_studio.engine.audio_output import playback_status
+    from vocoder_studio.engine.player import Player
 
     if playback_status() is not None:
         pytest.skip(f"no audio output here: {playback_status()}")

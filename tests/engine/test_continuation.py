@@ -172,7 +172,7 @@ def paused(monkeypatch: pytest.MonkeyPatch) -> None:
 
     from vocoder_studio.engine import player
 
-    monkeypatch.setattr(player, "_sounddevice", lambda: SimpleNamespace(OutputStream=_PausedStream))
+    monkeypatch.setattr(player, "sounddevice_module", lambda: SimpleNamespace(OutputStream=_PausedStream))
     monkeypatch.setattr(player, "playback_status", lambda: None)
 
 

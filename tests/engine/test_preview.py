@@ -82,7 +82,7 @@ def clocked(monkeypatch: pytest.MonkeyPatch) -> type[ClockedStream]:
     from vocoder_studio.engine import player
 
     fake = SimpleNamespace(OutputStream=ClockedStream, CallbackStop=_CallbackStop)
-    monkeypatch.setattr(player, "_sounddevice", lambda: fake)
+    monkeypatch.setattr(player, "sounddevice_module", lambda: fake)
     monkeypatch.setattr(player, "playback_status", lambda: None)
     ClockedStream.made = []
     return ClockedStream

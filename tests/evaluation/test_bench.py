@@ -37,7 +37,7 @@ def test_the_bench_json_has_every_field(bench: dict) -> None:
     assert set(VOCODER_KEYS) | set(PREVIEW_KEYS) <= set(entry) and entry["device"] == "cpu"
     for key in ("rtf", "ref_rtf", "edit_to_sound_ms", "peak_rss_mb", "load_s"):
         assert isinstance(entry[key], float) and entry[key] > 0, key
-    from vocoder_studio.engine.player import playback_status
+    from vocoder_studio.engine.audio_output import playback_status
     from vocoder_studio.vocoders.registry import PREVIEW_VOCODER, preview_vocoder
 
     previewed = preview_vocoder() == PREVIEW_VOCODER  # the preview path beside the hold, where iSTFT is installed

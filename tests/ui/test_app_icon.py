@@ -4,7 +4,7 @@ writes), so a desktop shows the same icon in the menu, the title bar and the tas
 from __future__ import annotations
 
 
-def test_the_window_carries_the_icon_and_names_its_desktop_entry(window) -> None:  # type: ignore[no-untyped-def]
+def test_the_window_carries_the_icon_and_names_its_desktop_entry(window) -> None:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance()

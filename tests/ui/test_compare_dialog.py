@@ -12,7 +12,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtSvg import QSvgRenderer
 
 from vocoder_studio.document import Region
-from vocoder_studio.engine.player import playback_status
+from vocoder_studio.engine.audio_output import playback_status
 from vocoder_studio.errors import AudioFileError
 from vocoder_studio.evaluation.comparison import missing_scorers
 from vocoder_studio.ui.compare_dialog import COMPARE_LABEL, RERENDER_DELAY_MS, CompareDialog, compare_dialog
@@ -209,7 +209,7 @@ def test_the_phase_view_shows_each_outputs_instantaneous_frequency_and_the_conve
     view.close()
 
 
-def test_file_export_image_writes_the_compare_view_as_png_and_svg(window, dialog, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_file_export_image_writes_the_compare_view_as_png_and_svg(window, dialog, tmp_path) -> None:
     """Issue 22: File ▸ Export image of the Compare view, opened and checked as a reader of the file would."""
     files = menu_named(window.menuBar(), "File")
     assert files is not None and window.station.export_compare_action in files.actions()
@@ -232,7 +232,7 @@ def test_file_export_image_writes_the_compare_view_as_png_and_svg(window, dialog
     assert len(root.findall(".//{http://www.w3.org/2000/svg}image")) >= 5  # 3 mels + 2 difference maps
 
 
-def test_exporting_the_compare_view_before_a_comparison_says_why(window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_exporting_the_compare_view_before_a_comparison_says_why(window, tmp_path) -> None:
     assert window.station.export_image(tmp_path / "compare.png", compare=True) is None
     assert "nothing compared" in (window.last_error or "") and not (tmp_path / "compare.png").exists()
     window.window_actions.compare_action.trigger()

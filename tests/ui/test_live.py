@@ -9,13 +9,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from vocoder_studio.document import Document
+from vocoder_studio.engine.audio_output import playback_status
 from vocoder_studio.engine.continuation import LABEL
-from vocoder_studio.engine.player import playback_status
 
 from ..conftest import MODELS, require
 
 
-def _continue_live(window, qtbot, mel: np.ndarray):  # type: ignore[no-untyped-def]
+def _continue_live(window, qtbot, mel: np.ndarray):
     """Open ``mel`` as a document, check Transport ▸ Continue live from the menu and press Play; returns the
     document once MelNet's first frames are in it and playing."""
     require(playback_status() is None, f"no audio output here: {playback_status()}")
@@ -37,7 +37,7 @@ def _continue_live(window, qtbot, mel: np.ndarray):  # type: ignore[no-untyped-d
     return doc
 
 
-def test_continue_live_plays_melnet_past_the_end_and_stop_keeps_what_was_heard(  # type: ignore[no-untyped-def]
+def test_continue_live_plays_melnet_past_the_end_and_stop_keeps_what_was_heard(
         window, qtbot, example_mel) -> None:
     original = example_mel[:, :60]  # 0.7 s: MelNet starts at once (it starts 3 s before the end)
     doc = _continue_live(window, qtbot, original)
@@ -62,7 +62,7 @@ def test_continue_live_plays_melnet_past_the_end_and_stop_keeps_what_was_heard( 
     qtbot.waitUntil(lambda: not window.runner.busy, timeout=30_000)  # the sampler and its vocoding stopped
 
 
-def test_esc_cancels_the_continuation_and_drops_its_frames(window, qtbot, example_mel) -> None:  # type: ignore[no-untyped-def]
+def test_esc_cancels_the_continuation_and_drops_its_frames(window, qtbot, example_mel) -> None:
     original = example_mel[:, :60]
     doc = _continue_live(window, qtbot, original)
     window.activateWindow()
@@ -75,7 +75,7 @@ def test_esc_cancels_the_continuation_and_drops_its_frames(window, qtbot, exampl
     assert window.last_error is None
 
 
-def test_turning_continue_live_off_lets_the_sound_end_after_the_frames_sampled(  # type: ignore[no-untyped-def]
+def test_turning_continue_live_off_lets_the_sound_end_after_the_frames_sampled(
         window, qtbot, example_mel) -> None:
     doc = _continue_live(window, qtbot, example_mel[:, :60])
     window.transport.live_action.trigger()  # off: no new frames, the sound plays out what was sampled

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QLabel
 
 from vocoder_studio.audio.mel import db_to_ln, ln_to_db
 from vocoder_studio.document import Region
-from vocoder_studio.engine.player import playback_status
+from vocoder_studio.engine.audio_output import playback_status
 from vocoder_studio.ui.tools import Tool
 
 from ..conftest import require

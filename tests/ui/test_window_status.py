@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QLabel
 
 from vocoder_studio.document import Region
-from vocoder_studio.engine.player import playback_status
+from vocoder_studio.engine.audio_output import playback_status
 from vocoder_studio.paths import example_path
 from vocoder_studio.ui.transport import format_time
 

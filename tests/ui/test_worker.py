@@ -12,8 +12,8 @@ import pytest
 from PySide6.QtCore import QThread
 
 from vocoder_studio.document import Region
+from vocoder_studio.engine.audio_output import playback_status
 from vocoder_studio.engine.jobs import CancelToken
-from vocoder_studio.engine.player import playback_status
 from vocoder_studio.ui.worker import LONG_LANE, JobRunner
 
 from ..conftest import require

@@ -14,26 +14,15 @@ click); :attr:`Player.waiting` says that it waits.
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
+from vocoder_studio.engine.audio_output import playback_status, sounddevice_module
 from vocoder_studio.errors import PlaybackUnavailableError
-
-#: What the child process runs to see whether the audio system can be used without crashing the process.
-_PROBE = "import sounddevice as sd; sd.query_devices(); sd.query_hostapis(); print('ok')"
-#: Seconds the probe may take (PortAudio's start scans every device; a hung sound server must not hang us).
-PROBE_TIMEOUT_S = 20.0
-
-_lock = threading.Lock()
-_state: dict[str, Any] = {}
 
 #: Samples over which an open-ended playback fades out before a gap and in after it (≈ 12 ms at 22050 Hz;
 #: the take switch's 6 ms crossfade is between two sounds, this one is to and from silence).
@@ -41,89 +30,6 @@ GAP_FADE = 256
 #: Seconds of audio an open-ended playback waits for after running dry before it plays on (one gap of a few
 #: hundred ms rather than a stutter of short ones while the feed is slower than real time).
 REFILL_S = 0.5
-
-
-def probe_audio_system(timeout: float = PROBE_TIMEOUT_S) -> str | None:
-    """Import sounddevice and list devices in a child process: None if that works, else why not (one line).
-
-    ``import sounddevice`` starts PortAudio, which aborts the whole process (SIGABRT inside ALSA) when the ALSA
-    configuration is empty or broken; probing in a child keeps the app alive, editing and exporting without
-    sound. A frozen app (no interpreter to start) skips the probe.
-    """
-    if getattr(sys, "frozen", False):  # pragma: no cover - packaged app
-        return None
-    try:
-        result = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=timeout,
-                                stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        return f"the audio system did not answer within {timeout:g} s"
-    except OSError as exc:  # pragma: no cover - cannot start a process at all
-        return f"cannot probe the audio system ({exc})"
-    if result.returncode == 0 and result.stdout.strip().endswith("ok"):
-        return None
-    if result.returncode < 0:
-        try:
-            name = signal.Signals(-result.returncode).name
-        except ValueError:
-            name = f"signal {-result.returncode}"
-        return f"the audio system crashed when probed ({name}; check the ALSA / PortAudio configuration)"
-    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
-    return lines[-1][:200] if lines else f"the audio probe failed (exit status {result.returncode})"
-
-
-def _sounddevice() -> Any:
-    """The sounddevice module, imported only after :func:`probe_audio_system` said it is safe; None (and the
-    reason in :func:`playback_status`) otherwise. Probed once per process."""
-    with _lock:
-        if "module" not in _state:
-            reason = probe_audio_system()
-            module: Any = None
-            if reason is None:
-                try:  # PortAudio may be missing entirely (no libportaudio2)
-                    import sounddevice
-
-                    module = sounddevice
-                except OSError as exc:  # pragma: no cover - depends on the machine
-                    reason = str(exc)
-            _state["module"], _state["reason"] = module, reason
-        return _state["module"]
-
-
-@dataclass(frozen=True)
-class OutputDevice:
-    """An audio output: PortAudio index, name, host API, channels, default rate in Hz."""
-
-    index: int
-    name: str
-    hostapi: str
-    channels: int
-    default_samplerate: float
-
-
-def output_devices() -> list[OutputDevice]:
-    """Audio outputs PortAudio sees (empty without PortAudio or without any device)."""
-    sd = _sounddevice()
-    if sd is None:
-        return []
-    try:
-        devices = sd.query_devices()
-        apis = sd.query_hostapis()
-    except Exception:  # PortAudio errors on broken set-ups: no devices
-        return []
-    return [
-        OutputDevice(i, d["name"], apis[d["hostapi"]]["name"], d["max_output_channels"], d["default_samplerate"])
-        for i, d in enumerate(devices)
-        if d["max_output_channels"] > 0
-    ]
-
-
-def playback_status() -> str | None:
-    """None when playback can work, else why it cannot (one line for the status bar)."""
-    if _sounddevice() is None:
-        return f"playback unavailable: {_state.get('reason')}"
-    if not output_devices():
-        return "playback unavailable: no audio output device found"
-    return None
 
 
 class Player:
@@ -219,7 +125,7 @@ class Player:
             self.first_sound_time = None
             self.level = 0.0
         self.start_time = time.perf_counter()
-        sd = self._sd = _sounddevice()
+        sd = self._sd = sounddevice_module()
         try:
             self._stream = sd.OutputStream(
                 samplerate=self.sample_rate, channels=1, dtype="float32", device=self.device,
@@ -240,7 +146,7 @@ class Player:
         reason = playback_status()
         if reason is not None:
             return reason
-        sd = _sounddevice()
+        sd = sounddevice_module()
         try:
             stream = sd.OutputStream(samplerate=self.sample_rate, channels=1, dtype="float32", device=self.device,
                                      blocksize=self.blocksize, latency=self.latency)

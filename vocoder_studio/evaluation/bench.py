@@ -146,8 +146,9 @@ def first_audio_ms(vocoder: Vocoder, mel: np.ndarray) -> tuple[float | None, int
     """Play pressed → first audio callback with sound (ms) through the app's playback job, nothing cached, and
     the underruns of the playback; ``(None, None)`` where there is no audio output."""
     from vocoder_studio.engine import CancelToken, run_job
+    from vocoder_studio.engine.audio_output import playback_status
     from vocoder_studio.engine.playback import play_job
-    from vocoder_studio.engine.player import Player, playback_status
+    from vocoder_studio.engine.player import Player
 
     if playback_status() is not None:
         return None, None
@@ -167,8 +168,9 @@ def first_audio_preview(vocoder: Vocoder, preview: Vocoder, mel: np.ndarray) -> 
     """The preview path's first press (see the module docstring): ``{"first_audio_preview_ms",
     "preview_underruns", "slow_heard_ms", "slow_share"}``, None where there is no audio output."""
     from vocoder_studio.engine import CancelToken, run_job
+    from vocoder_studio.engine.audio_output import playback_status
     from vocoder_studio.engine.playback import play_job
-    from vocoder_studio.engine.player import Player, playback_status
+    from vocoder_studio.engine.player import Player
     from vocoder_studio.engine.preview import SLOW, PreviewTakes
 
     keys = ("first_audio_preview_ms", "preview_underruns", "slow_heard_ms", "slow_share")

@@ -36,17 +36,18 @@ from PySide6.QtWidgets import (
 
 from vocoder_studio.document import Document
 from vocoder_studio.engine.app_model import AppModel
-from vocoder_studio.engine.cache import RenderCache, VocoderChoice
+from vocoder_studio.engine.cache import RenderCache
 from vocoder_studio.engine.jobs import CancelToken, JobHandle
 from vocoder_studio.engine.play_range import is_selection_range
 from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.evaluation.comparison import CompareCache, Comparison
 from vocoder_studio.ui.canvas import DEFAULT_LEVELS, SpectrogramCanvas
-from vocoder_studio.ui.compare_grid import CompareGrid, take_name
+from vocoder_studio.ui.compare_grid import CompareGrid
 from vocoder_studio.ui.compare_playback import ComparePlayback
 from vocoder_studio.ui.image_export import ask_image_path
 from vocoder_studio.ui.transport import Transport, format_time
 from vocoder_studio.ui.worker import LONG_LANE, JobRunner
+from vocoder_studio.vocoders.choice import VocoderChoice
 from vocoder_studio.vocoders.registry import DEFAULT_VOCODER, list_vocoders
 
 COMPARE_LABEL = "Compare vocoders"
@@ -335,7 +336,7 @@ class CompareDialog(QDialog):
         if self.comparison is None:
             self.message.setText("Compare first: the Phase view shows the phase of the compared outputs.")
             return None
-        view = PhaseView(self.comparison, [take_name(t.choice) for t in self.comparison.takes], self)
+        view = PhaseView(self.comparison, [t.choice.title() for t in self.comparison.takes], self)
         view.show()
         return view
 

@@ -18,29 +18,15 @@ from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import QWidget
 
 from vocoder_studio.audio.mel import ln_to_db
-from vocoder_studio.engine.cache import VocoderChoice
-from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.evaluation.comparison import Comparison
-from vocoder_studio.ui.canvas import AXIS_COLOR, BACKGROUND
 from vocoder_studio.ui.image_export import export_scene_image
-from vocoder_studio.vocoders.registry import get_entry
+from vocoder_studio.ui.theme import AXIS_COLOR, BACKGROUND, PLAYHEAD_COLOR, PLAYING_COLOR
 
 #: The difference map's colour range: ± this many dB.
 DIFF_RANGE_DB = 12.0
 #: A diverging map with a dark centre (blue quieter, red louder): no difference looks like the dark background.
 DIFF_COLORMAP = "CET-D4"
-PLAYING_COLOR = "#7fdbff"
 ROW_HEIGHT = 118
-
-
-def take_name(choice: VocoderChoice) -> str:
-    """``"Griffin-Lim (fast, momentum) · iterations=32, momentum=0.99"``: the registry label and the settings."""
-    try:
-        label = get_entry(choice.name).label
-    except VocoderStudioError:
-        label = choice.name
-    settings = ", ".join(f"{k}={v}" for k, v in choice.params)
-    return f"{label} · {settings}" if settings else label
 
 
 class CompareGrid(pg.GraphicsLayoutWidget):
@@ -78,7 +64,7 @@ class CompareGrid(pg.GraphicsLayoutWidget):
         original = "0 · Original recording" if result.reference is not None else \
             "0 · Document mel (no recording to play)"
         rows: list[tuple[np.ndarray, np.ndarray | None, str]] = [(result.mel, None, original)]
-        rows += [(take.mel, take.diff_db, f"{i} · {take_name(take.choice)}")
+        rows += [(take.mel, take.diff_db, f"{i} · {take.choice.title()}")
                  for i, take in enumerate(result.takes, start=1)]
         first_plot: pg.PlotItem | None = None
         for row, (mel, diff, title) in enumerate(rows):
@@ -132,7 +118,7 @@ class CompareGrid(pg.GraphicsLayoutWidget):
         image.setPos(x0, 0.0)
         plot.addItem(image)
         plot.setRange(xRange=(x0, x0 + data.shape[1] * seconds), yRange=(0, data.shape[0]), padding=0)
-        line = pg.InfiniteLine(x0, angle=90, movable=False, pen=pg.mkPen("#ffffff", width=1.5))
+        line = pg.InfiniteLine(x0, angle=90, movable=False, pen=pg.mkPen(PLAYHEAD_COLOR, width=1.5))
         line.setVisible(False)
         plot.addItem(line, ignoreBounds=True)
         self._playheads.append(line)

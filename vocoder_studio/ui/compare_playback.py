@@ -17,7 +17,8 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton
 
-from vocoder_studio.engine.player import Player, playback_status
+from vocoder_studio.engine.audio_output import playback_status
+from vocoder_studio.engine.player import Player
 from vocoder_studio.engine.take_switch import TakeSwitcher
 from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.evaluation.comparison import Comparison

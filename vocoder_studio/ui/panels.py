@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
+from vocoder_studio.engine.audio_output import output_devices, playback_status
 from vocoder_studio.engine.device import device_choices
-from vocoder_studio.engine.player import output_devices, playback_status
 from vocoder_studio.ui.theme import HINT_STYLE
 from vocoder_studio.vocoders.choice import VocoderChoice
 from vocoder_studio.vocoders.entry import VocoderEntry

@@ -16,11 +16,12 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QProgressBar, QToolBar, QWidget
 
 from vocoder_studio.document import Document, FrameShift
+from vocoder_studio.engine.audio_output import playback_status
 from vocoder_studio.engine.cache import RenderCache
 from vocoder_studio.engine.jobs import JobHandle
 from vocoder_studio.engine.play_range import is_selection_range, play_range
 from vocoder_studio.engine.playback import play_job, update_job
-from vocoder_studio.engine.player import Player, playback_status
+from vocoder_studio.engine.player import Player
 from vocoder_studio.engine.preview import PREVIEW_RTF, PreviewTakes
 from vocoder_studio.engine.solo import PlaySource
 from vocoder_studio.ui.canvas import SpectrogramCanvas
