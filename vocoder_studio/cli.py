@@ -256,7 +256,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     with _stop_on_signals() as token:
         trainer = train(args.model, device, args.minutes, args.steps, run_dir, resume=not args.restart,
                         lr_decay=lr_decay, tier=args.tier, config_file=Path(args.config) if args.config else None,
-                        augment_gain=args.augment_gain, augment_speed=args.augment_speed, cancel=token)
+                        augment_gain=args.augment_gain, augment_speed=args.augment_speed, cancel=token,
+                        input_noise=args.input_noise, init=Path(args.init) if args.init else None)
     if args.export and getattr(trainer, "rank", 0) == 0:
         for path in export(args.model, trainer, device, Path(args.export)):
             print(f"exported {path}")
@@ -562,6 +563,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="afterwards, write the model and its card into this models directory")
     p.add_argument("--tier", type=int, default=None, metavar="N",
                    help="melnet: train only tier N (1 = coarsest; one process per tier, run folder melnet-tierN)")
+    p.add_argument("--input-noise", type=float, default=None, metavar="STD",
+                   help="melnet: Gaussian noise of this std (per-band z-score units) on the teacher-forced inputs, "
+                        "targets clean (noise injection against exposure bias, LPCNet; default 0: off)")
+    p.add_argument("--init", default=None, metavar="CHECKPOINT",
+                   help="melnet: start a new run from this model's weights where names and shapes match "
+                        "(ignored when the run folder resumes)")
     p.add_argument("--config", default=None, metavar="FILE",
                    help="melnet, wavenet: a JSON object of the model's hyper-parameters (MelNet: n_tiers, layers, "
                         "hidden, mixtures, ...; WaveNet: stacks, layers_per_stack, residual_channels, ...)")

@@ -4,6 +4,7 @@ a progress bar, and the export of a trained model with its card into a models di
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 from collections.abc import Callable
@@ -68,7 +69,8 @@ def hardware(device: torch.device) -> str:
 def train(name: str, device: torch.device, minutes: float | None, steps: int | None, run_dir: Path | None,
           resume: bool = True, lr_decay: tuple[int, int] | None = None, tier: int | None = None,
           config_file: Path | None = None, augment_gain: float | None = None,
-          augment_speed: float | None = None, cancel: CancelToken | None = None) -> Trainer:
+          augment_speed: float | None = None, cancel: CancelToken | None = None,
+          input_noise: float | None = None, init: Path | None = None) -> Trainer:
     """Train model ``name`` in ``run_dir`` (default: ``<data>/runs/<name>``, ``<data>/runs/melnet-tierN`` for one
     MelNet tier) for a budget, with a progress bar.
 
@@ -79,21 +81,33 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
     ``cancel``: set it to stop after the step under way (validated and checkpointed, as when the budget ends).
     ``augment_gain`` (nats), ``augment_speed`` (a fraction): random level and speed of each training segment
     (:attr:`TrainSettings.augment_gain`, :attr:`TrainSettings.augment_speed`); None keeps the recipe's (off).
+    ``input_noise`` (MelNet only): noise injection on the teacher-forced inputs
+    (:attr:`MelNetRecipe.input_noise`, part of the run's identity); None keeps the recipe's (off).
+    ``init`` (MelNet only): a new run starts from this MelNet checkpoint's weights wherever names and shapes match
+    (:meth:`MelNetTrainer.warm_start`); a run that resumes its own checkpoint ignores it.
 
     Under ``torchrun`` (``WORLD_SIZE`` > 1 in the environment) the process group is started here (gloo on the
     CPU, NCCL on a GPU) and every trainer trains data-parallel (gradients averaged over the ranks each step;
     MelNet's through DistributedDataParallel); rank 0 alone prints and writes.
 
     Raises:
-        VocoderStudioError: unknown model, no corpus packs, a checkpoint that does not fit, ``tier`` for a
-            model other than MelNet, ``config_file`` for one other than MelNet or WaveNet, a tier out of range, an
-            unreadable or invalid config, an augmentation out of range.
+        VocoderStudioError: unknown model, no corpus packs, a checkpoint that does not fit, ``tier``,
+            ``input_noise`` or ``init`` for a model other than MelNet, ``config_file`` for one other than MelNet or
+            WaveNet, a tier out of range, an unreadable or invalid config, an augmentation or noise out of range,
+            an ``init`` checkpoint that is unreadable or has no fitting weight.
     """
     if name not in RECIPES:
         raise VocoderStudioError(f"unknown model {name!r}; trainable: {', '.join(sorted(RECIPES)) or 'none'}")
     recipe, settings = RECIPES[name]()
     if tier is not None or config_file is not None:
         recipe = _variant(name, recipe, tier, config_file)
+    for flag, value in (("--input-noise", input_noise), ("--init", init)):
+        if value is not None and name != "melnet":
+            raise VocoderStudioError(f"{flag} applies to melnet only, not {name!r}")
+    if input_noise is not None:
+        if not (input_noise >= 0 and math.isfinite(input_noise)):
+            raise VocoderStudioError(f"--input-noise {input_noise}: must be a finite number >= 0")
+        recipe = replace(cast(Any, recipe), input_noise=float(input_noise))
     if lr_decay is not None:
         settings = replace(settings, lr_decay=lr_decay)
     if augment_gain is not None:
@@ -106,7 +120,16 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
     valid_pack = corpus.Pack.load(valid_path) if valid_path.exists() else None
     folder = run_dir or corpus.data_dir() / "runs" / (name if tier is None else f"{name}-tier{tier}")
     trainer_class = getattr(recipe, "trainer_class", Trainer)  # a recipe may bring its own (MelNet)
+    resumes = resume and (folder / "checkpoint.pt").exists()
     trainer = trainer_class(recipe, train_pack, valid_pack, folder, settings, device, resume, DEFAULT_CONFIG)
+    if init is not None and not resumes:
+        from vocoder_studio.training.melnet_trainer import MelNetTrainer
+
+        assert isinstance(trainer, MelNetTrainer)
+        copied, total = trainer.warm_start(Path(init))
+        trainer.save_checkpoint()  # the warm start is the run's step 0: a resume starts from it exactly
+        if rank == 0:
+            print(f"{folder}: warm start from {init} ({copied} of {total} tensors)")
     if rank == 0 and name in CONFIGURABLE:  # the hyper-parameters beside the checkpoint, as a file
         (folder / "config.json").write_text(json.dumps(cast(Any, recipe).model_config.to_dict(), indent=2) + "\n")
     bar = _progress_bar() if rank == 0 else None
