@@ -108,6 +108,20 @@ def test_a_warm_started_noisy_tier_run_resumes_exactly_and_merges(data_dir: Path
                  "--export", str(models)]) == 0
     merged = load_model(models / "melnet.pt").state_dict()
     assert all(torch.equal(merged[k], straight[k] if k.startswith("tiers.0.") else trained[k]) for k in merged)
+    card = json.loads((models / "melnet.json").read_text())
+    assert card["tier_input_noise"] == [0.3, 0.0, 0.0] and "noise injection" in card["architecture"]
+    # what was measured after training goes onto the card through --card; the card is checked before writing
+    fields = data_dir / "card.json"
+    fields.write_text(json.dumps({"summary": "measured", "scores": {"voiced": 0.4}, "known_weaknesses": "few"}))
+    runs = [str(data_dir / "b"), str(data_dir / "2"), str(data_dir / "3")]
+    assert main(["train", "melnet", "--merge-tiers", *runs, "--export", str(models), "--card", str(fields)]) == 0
+    card = json.loads((models / "melnet.json").read_text())
+    assert card["summary"] == "measured" and card["known_weaknesses"] == "few"
+    assert card["scores"]["voiced"] == 0.4 and "nll_tier1" in card["scores"]
+    fields.write_text(json.dumps({"scores": {"voiced": "loud"}}))
+    (models / "melnet.pt").unlink()
+    assert main(["train", "melnet", "--merge-tiers", *runs, "--export", str(models), "--card", str(fields)]) == 2
+    assert not (models / "melnet.pt").exists()
 
 
 def test_a_run_refuses_another_noise_on_resume(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

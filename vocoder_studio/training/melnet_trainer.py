@@ -147,7 +147,8 @@ def merge_tier_runs(run_dirs: list[Path]) -> tuple[MelNet, dict[str, Any]]:
 
     Returns:
         the model (eval mode) and what the runs did: ``{"tier_steps": [...], "tier_seconds": [...],
-        "scores": {"nll_tier1": ..., ...}}`` (each tier's last validation NLL from its own run).
+        "tier_input_noise": [...], "scores": {"nll_tier1": ..., ...}}`` (each tier's last validation NLL from
+        its own run; its ``input_noise``, 0 for plain teacher forcing).
     Raises:
         TrainingError: an unreadable checkpoint, a run of all tiers or of another model, different configs or
             normalisations, a tier given twice or missing.
@@ -164,7 +165,7 @@ def merge_tier_runs(run_dirs: list[Path]) -> tuple[MelNet, dict[str, Any]]:
             raise TrainingError(f"{path}: unreadable training checkpoint ({exc})") from None
         tier = hyper.pop("tier", None)
         hyper.pop("future_only", None)
-        hyper.pop("input_noise", None)
+        noise = float(hyper.pop("input_noise", 0.0))
         if identity.get("model") != "melnet" or tier is None:
             raise TrainingError(f"{path}: not a single-tier MelNet run (train melnet --tier N)")
         try:
@@ -176,7 +177,7 @@ def merge_tier_runs(run_dirs: list[Path]) -> tuple[MelNet, dict[str, Any]]:
         if int(tier) in runs:
             raise TrainingError(f"{path}: tier {tier} is given twice")
         config = this
-        runs[int(tier)] = data
+        runs[int(tier)] = {**data, "input_noise": noise}
     if config is None or sorted(runs) != list(range(1, config.n_tiers + 1)):
         have = sorted(runs)
         raise TrainingError(f"merging MelNet tiers: need one run for each of tiers 1-"
@@ -192,9 +193,10 @@ def merge_tier_runs(run_dirs: list[Path]) -> tuple[MelNet, dict[str, Any]]:
         prefix = f"tiers.{tier - 1}."
         state.update({k: v for k, v in weights.items() if k.startswith(prefix)})
     model.load_state_dict(state)
-    info: dict[str, Any] = {"tier_steps": [], "tier_seconds": [], "scores": {}}
+    info: dict[str, Any] = {"tier_steps": [], "tier_seconds": [], "tier_input_noise": [], "scores": {}}
     for tier in range(1, config.n_tiers + 1):
         run_state = runs[tier]["state"]
+        info["tier_input_noise"].append(runs[tier]["input_noise"])
         info["tier_steps"].append(int(run_state["step"]))
         info["tier_seconds"].append(float(run_state["elapsed_s"]))
         last = run_state["history"][-1] if run_state["history"] else {}

@@ -205,18 +205,51 @@ def card_fields(trainer: Trainer, device: torch.device) -> dict[str, Any]:
     }
 
 
-def export(name: str, trainer: Trainer, device: torch.device, folder: Path) -> list[Path]:
+def read_card_fields(path: Path) -> dict[str, Any]:
+    """The card fields of ``train --card FILE``: a JSON object (e.g. ``summary``, ``data``, ``scores`` measured
+    after training, ``known_weaknesses``) laid over what the run knows when a card is written.
+
+    Raises:
+        VocoderStudioError: unreadable, not JSON, or not an object (names the file).
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise VocoderStudioError(f"{path}: unreadable card fields ({exc})") from None
+    if not isinstance(data, dict):
+        raise VocoderStudioError(f"{path}: card fields must be a JSON object")
+    return data
+
+
+def _card(base: dict[str, Any], fields: dict[str, Any] | None) -> Any:
+    """A :class:`ModelCard` of ``base`` with ``fields`` laid over it (``scores`` merged key by key; keys that are
+    not card attributes go to ``extra``)."""
+    from vocoder_studio.vocoders.checkpoints import ModelCard
+
+    data = {**base.pop("extra", {}), **base}
+    for key, value in (fields or {}).items():
+        if key == "scores" and isinstance(value, dict) and isinstance(data.get("scores"), dict):
+            data["scores"] = {**data["scores"], **value}
+        else:
+            data[key] = value
+    return ModelCard.from_dict(data, "card fields")
+
+
+def export(name: str, trainer: Trainer, device: torch.device, folder: Path,
+           card_fields_extra: dict[str, Any] | None = None) -> list[Path]:
     """Write ``NAME.pt`` (the inference checkpoint) and ``NAME.json`` (its model card) into ``folder``.
 
-    The card's summary states the held-out PESQ-wb / STOI it measured at the last validation, nothing more. The
-    card is checked by the reader that loads it (:meth:`ModelCard.checked_text`) before either file is written.
+    The card's summary states the held-out PESQ-wb / STOI it measured at the last validation, nothing more;
+    ``card_fields_extra`` (``train --card FILE``, :func:`read_card_fields`) adds or replaces fields (what was
+    measured after training). The card is checked by the reader that loads it (:meth:`ModelCard.checked_text`)
+    before either file is written.
 
     Returns:
         the two paths written.
     Raises:
         VocoderStudioError: no such folder; the card would not load (nothing is written then).
     """
-    from vocoder_studio.vocoders.checkpoints import ModelCard, card_path
+    from vocoder_studio.vocoders.checkpoints import card_path
 
     if not folder.is_dir():
         raise VocoderStudioError(f"{folder}: no such models folder")
@@ -228,35 +261,42 @@ def export(name: str, trainer: Trainer, device: torch.device, folder: Path) -> l
                           ("nll", "NLL per mel cell (nats)")) if key in scores)
     summary = (f"Trained here, {fields['steps']} steps ({fields['wall_time_s'] / 3600:.1f} h, {fields['hardware']}); "
                f"held-out Czech/Dutch speech: {measured}")
-    card = ModelCard(name=name, summary=summary, architecture=trainer.recipe.describe(trainer.model),
-                     **{k: v for k, v in fields.items()})
+    card = _card({"name": name, "summary": summary, "architecture": trainer.recipe.describe(trainer.model),
+                  **fields}, card_fields_extra)
     text = card.checked_text(card_path(path))  # a card that would not load stops the export: nothing is written
     trainer.recipe.save(trainer.model, path)
     card_path(path).write_text(text, encoding="utf-8")
     return [path, card_path(path)]
 
 
-def export_merged_melnet(run_dirs: list[Path], folder: Path) -> list[Path]:
-    """``melnet.pt`` and its card in ``folder`` from per-tier runs (``train melnet --tier N``, one each).
+def export_merged_melnet(run_dirs: list[Path], folder: Path,
+                         card_fields_extra: dict[str, Any] | None = None) -> list[Path]:
+    """``melnet.pt`` and its card in ``folder`` from per-tier runs (``train melnet --tier N``, one each);
+    ``card_fields_extra`` as in :func:`export`.
 
     Raises:
-        VocoderStudioError: no such folder, or runs that do not make one model (see ``merge_tier_runs``).
+        VocoderStudioError: no such folder, runs that do not make one model (see ``merge_tier_runs``), card
+            fields that make a card that would not load.
     """
     from vocoder_studio.melnet.checkpoint import save_model
     from vocoder_studio.training.melnet_trainer import merge_tier_runs
     from vocoder_studio.training.recipes import MelNetRecipe
-    from vocoder_studio.vocoders.checkpoints import ModelCard, card_path
+    from vocoder_studio.vocoders.checkpoints import card_path
 
     if not folder.is_dir():
         raise VocoderStudioError(f"{folder}: no such models folder")
     model, info = merge_tier_runs(run_dirs)
     path = folder / "melnet.pt"
     steps = ", ".join(f"tier {g + 1}: {s}" for g, s in enumerate(info["tier_steps"]))
-    card = ModelCard(name="melnet", summary=f"Trained here tier by tier ({steps} steps)",
-                     architecture=MelNetRecipe(model_config=model.config).describe(model),
-                     steps=sum(info["tier_steps"]), wall_time_s=round(sum(info["tier_seconds"]), 1),
-                     scores=info["scores"], mel_config=asdict(DEFAULT_CONFIG),
-                     extra={"tier_steps": info["tier_steps"], "runs": [str(d) for d in run_dirs]})
+    noise = info["tier_input_noise"]
+    trained_with = ("; noise injection on the teacher-forced inputs (LPCNet), std per tier "
+                    f"{noise} (normalised units)") if any(noise) else ""
+    card = _card({"name": "melnet", "summary": f"Trained here tier by tier ({steps} steps)",
+                  "architecture": MelNetRecipe(model_config=model.config).describe(model) + trained_with,
+                  "steps": sum(info["tier_steps"]), "wall_time_s": round(sum(info["tier_seconds"]), 1),
+                  "scores": info["scores"], "mel_config": asdict(DEFAULT_CONFIG),
+                  "extra": {"tier_steps": info["tier_steps"], "tier_input_noise": noise,
+                            "runs": [str(d) for d in run_dirs]}}, card_fields_extra)
     text = card.checked_text(card_path(path))  # as export: a card that would not load stops it, nothing written
     save_model(path, model, DEFAULT_CONFIG)
     card_path(path).write_text(text, encoding="utf-8")
