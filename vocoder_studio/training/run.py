@@ -9,6 +9,7 @@ import os
 import platform
 from collections.abc import Callable
 from dataclasses import asdict, replace
+from dataclasses import fields as fields_of
 from pathlib import Path
 from typing import Any, cast
 
@@ -232,7 +233,9 @@ def _card(base: dict[str, Any], fields: dict[str, Any] | None) -> Any:
             data["scores"] = {**data["scores"], **value}
         else:
             data[key] = value
-    return ModelCard.from_dict(data, "card fields")
+    known = {f.name for f in fields_of(ModelCard)} - {"extra"}
+    return ModelCard(**{k: v for k, v in data.items() if k in known},
+                     extra={k: v for k, v in data.items() if k not in known})  # checked when written
 
 
 def export(name: str, trainer: Trainer, device: torch.device, folder: Path,
