@@ -4,7 +4,10 @@
 - ``tiers``: which tier loses the harmonics: real mels with tiers 1..k kept and tiers k+1..n resampled by the
   model (each upper tier sees a true lower view up to k), k = n-1 … 0, per temperature;
 - ``draw``: how the mixture is drawn (temperature on weights and scales, on scales only, the most likely
-  component) and per-tier temperatures, on unconditional samples and continuations.
+  component) and per-tier temperatures, on unconditional samples and continuations;
+- ``nll``: held-out NLL per mel cell and per tier (the card's sets: 40 test-level clips cut to 6 s, the 8
+  alsa-utils English clips), to check that a retrained model's density did not get worse;
+- ``speed``: output frames per second of a 4 s sample at the default tier temperatures, one thread (median of 3).
 
 Figures are means over clips (and seeds); validation chooses, test levels and English report.
 
@@ -277,6 +280,40 @@ def exp_draw(model: MelNet, listen: Listener, mels: list[np.ndarray], configs: l
     return out
 
 
+def exp_nll(model: MelNet) -> dict[str, object]:
+    """NLL per cell (nats of the raw ln-mel) on the card's held-out sets, as ``scripts/melnet_measure.py``."""
+    pack = corpus.Pack.load(corpus.pack_path("test"))
+    test = []
+    for i in np.linspace(0, len(pack) - 1, num=min(40, len(pack))).astype(int):
+        clip = pack.clip(int(i))[: int(6.0 * pack.sample_rate)]
+        if clip.size >= 16 * DEFAULT_CONFIG.hop_length:
+            test.append(wav_to_mel(clip))
+    english = [wav_to_mel(load_audio(p)) for p in sorted(glob.glob("/usr/share/sounds/alsa/*.wav"))
+               if not p.endswith("Noise.wav")]
+    out: dict[str, object] = {}
+    for name, mels in (("test", test), ("english", english)):
+        if mels:
+            result = melnet_sampling.evaluate(model, mels)
+            out[name] = {"nll": round(result["nll_per_cell"], 4), "tiers": [round(v, 4) for v in result["tiers"]]}
+            print(f"nll {name} ({len(mels)} clips): {out[name]}", flush=True)
+    return out
+
+
+def exp_speed(model: MelNet) -> dict[str, object]:
+    """Output frames per second of a 4 s unconditional sample at the default tier temperatures, one thread."""
+    frames = round(4.0 * FPS)
+    times = []
+    for seed in range(3):
+        t0 = time.perf_counter()
+        melnet_sampling.sample(model, frames, seed=seed,
+                               tier_temperatures=melnet_sampling.default_tier_temperatures(model.config.n_tiers))
+        times.append(time.perf_counter() - t0)
+    out = {"frames": frames, "frames_per_s": [round(frames / t, 1) for t in times],
+           "median_frames_per_s": round(frames / float(np.median(times)), 1)}
+    print(f"speed: {out}", flush=True)
+    return out
+
+
 def parse_configs(specs: list[str], n: int) -> list[tuple[str, list[float]]]:
     """``RULE:T`` or ``RULE:T1/T2/…/Tn``; RULE may be one per tier, ``R1,R2,…,Rn``."""
     out = []
@@ -289,7 +326,8 @@ def parse_configs(specs: list[str], n: int) -> list[tuple[str, list[float]]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("experiments", nargs="+", choices=["real", "tiers", "single", "forced", "draw"])
+    parser.add_argument("experiments", nargs="+", choices=["real", "tiers", "single", "forced", "draw", "nll",
+                                                           "speed"])
     parser.add_argument("--model", default=None)
     parser.add_argument("--set", default="valid", choices=["valid", "test", "english"])
     parser.add_argument("--clips", type=int, default=6)
@@ -322,6 +360,10 @@ def main() -> None:
     if "draw" in args.experiments:
         report["draw"] = exp_draw(model, listen, mels, parse_configs(args.configs, model.config.n_tiers),
                                   args.seeds)
+    if "nll" in args.experiments:
+        report["nll"] = exp_nll(model)
+    if "speed" in args.experiments:
+        report["speed"] = exp_speed(model)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))
 
