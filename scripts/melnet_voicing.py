@@ -190,13 +190,14 @@ def exp_tiers(model: MelNet, listen: Listener, mels: list[np.ndarray], temps: li
     return out
 
 
-def exp_single(model: MelNet, listen: Listener, mels: list[np.ndarray], temps: list[float], rule: str
-               ) -> dict[str, object]:
-    """Real mels with one tier resampled (all the others true): whose draws cost the voice?"""
+def exp_single(model: MelNet, listen: Listener, mels: list[np.ndarray], temps: list[float], rule: str,
+               tiers: Sequence[int] | None = None) -> dict[str, object]:
+    """Real mels with one tier resampled (all the others true): whose draws cost the voice? ``tiers``: which
+    (1-based; None: each)."""
     n = model.config.n_tiers
     out: dict[str, object] = {}
     for tau in temps:
-        for only in range(1, n + 1):
+        for only in tiers or range(1, n + 1):
             vals = []
             for i, mel in enumerate(mels):
                 known = tier_mask(mel.shape[1], mel.shape[0], n, 0, only)
@@ -336,6 +337,7 @@ def main() -> None:
     parser.add_argument("--configs", nargs="*", default=["both:1.0", "both:0.8", "std:0.8", "mode:1.0",
                                                          "mean:0"])
     parser.add_argument("--rule", default="both", help="single: the draw rule")
+    parser.add_argument("--tiers", default=None, help="single: the tiers to resample, e.g. 1,2 (default: each)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -354,7 +356,8 @@ def main() -> None:
                                     [float(t) for t in args.temps.split(",")])
     if "single" in args.experiments:
         report["single"] = exp_single(model, listen, [m[:, : round(3 * FPS)] for m in mels],
-                                      [float(t) for t in args.temps.split(",")], args.rule)
+                                      [float(t) for t in args.temps.split(",")], args.rule,
+                                      None if args.tiers is None else [int(t) for t in args.tiers.split(",")])
     if "forced" in args.experiments:
         report["forced"] = exp_forced(model, listen, [m[:, : round(3 * FPS)] for m in mels])
     if "draw" in args.experiments:
