@@ -4,7 +4,10 @@
 - ``tiers``: which tier loses the harmonics: real mels with tiers 1..k kept and tiers k+1..n resampled by the
   model (each upper tier sees a true lower view up to k), k = n-1 … 0, per temperature;
 - ``draw``: how the mixture is drawn (temperature on weights and scales, on scales only, the most likely
-  component) and per-tier temperatures, on unconditional samples and continuations.
+  component) and per-tier temperatures, on unconditional samples and continuations;
+- ``nll``: held-out NLL per mel cell and per tier (the card's sets: 40 test-level clips cut to 6 s, the 8
+  alsa-utils English clips), to check that a retrained model's density did not get worse;
+- ``speed``: output frames per second of a 4 s sample at the default tier temperatures, one thread (median of 3).
 
 Figures are means over clips (and seeds); validation chooses, test levels and English report.
 
@@ -187,13 +190,14 @@ def exp_tiers(model: MelNet, listen: Listener, mels: list[np.ndarray], temps: li
     return out
 
 
-def exp_single(model: MelNet, listen: Listener, mels: list[np.ndarray], temps: list[float], rule: str
-               ) -> dict[str, object]:
-    """Real mels with one tier resampled (all the others true): whose draws cost the voice?"""
+def exp_single(model: MelNet, listen: Listener, mels: list[np.ndarray], temps: list[float], rule: str,
+               tiers: Sequence[int] | None = None) -> dict[str, object]:
+    """Real mels with one tier resampled (all the others true): whose draws cost the voice? ``tiers``: which
+    (1-based; None: each)."""
     n = model.config.n_tiers
     out: dict[str, object] = {}
     for tau in temps:
-        for only in range(1, n + 1):
+        for only in tiers or range(1, n + 1):
             vals = []
             for i, mel in enumerate(mels):
                 known = tier_mask(mel.shape[1], mel.shape[0], n, 0, only)
@@ -277,6 +281,40 @@ def exp_draw(model: MelNet, listen: Listener, mels: list[np.ndarray], configs: l
     return out
 
 
+def exp_nll(model: MelNet) -> dict[str, object]:
+    """NLL per cell (nats of the raw ln-mel) on the card's held-out sets, as ``scripts/melnet_measure.py``."""
+    pack = corpus.Pack.load(corpus.pack_path("test"))
+    test = []
+    for i in np.linspace(0, len(pack) - 1, num=min(40, len(pack))).astype(int):
+        clip = pack.clip(int(i))[: int(6.0 * pack.sample_rate)]
+        if clip.size >= 16 * DEFAULT_CONFIG.hop_length:
+            test.append(wav_to_mel(clip))
+    english = [wav_to_mel(load_audio(p)) for p in sorted(glob.glob("/usr/share/sounds/alsa/*.wav"))
+               if not p.endswith("Noise.wav")]
+    out: dict[str, object] = {}
+    for name, mels in (("test", test), ("english", english)):
+        if mels:
+            result = melnet_sampling.evaluate(model, mels)
+            out[name] = {"nll": round(result["nll_per_cell"], 4), "tiers": [round(v, 4) for v in result["tiers"]]}
+            print(f"nll {name} ({len(mels)} clips): {out[name]}", flush=True)
+    return out
+
+
+def exp_speed(model: MelNet) -> dict[str, object]:
+    """Output frames per second of a 4 s unconditional sample at the default tier temperatures, one thread."""
+    frames = round(4.0 * FPS)
+    times = []
+    for seed in range(3):
+        t0 = time.perf_counter()
+        melnet_sampling.sample(model, frames, seed=seed,
+                               tier_temperatures=melnet_sampling.default_tier_temperatures(model.config.n_tiers))
+        times.append(time.perf_counter() - t0)
+    out = {"frames": frames, "frames_per_s": [round(frames / t, 1) for t in times],
+           "median_frames_per_s": round(frames / float(np.median(times)), 1)}
+    print(f"speed: {out}", flush=True)
+    return out
+
+
 def parse_configs(specs: list[str], n: int) -> list[tuple[str, list[float]]]:
     """``RULE:T`` or ``RULE:T1/T2/…/Tn``; RULE may be one per tier, ``R1,R2,…,Rn``."""
     out = []
@@ -289,7 +327,8 @@ def parse_configs(specs: list[str], n: int) -> list[tuple[str, list[float]]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("experiments", nargs="+", choices=["real", "tiers", "single", "forced", "draw"])
+    parser.add_argument("experiments", nargs="+", choices=["real", "tiers", "single", "forced", "draw", "nll",
+                                                           "speed"])
     parser.add_argument("--model", default=None)
     parser.add_argument("--set", default="valid", choices=["valid", "test", "english"])
     parser.add_argument("--clips", type=int, default=6)
@@ -298,6 +337,7 @@ def main() -> None:
     parser.add_argument("--configs", nargs="*", default=["both:1.0", "both:0.8", "std:0.8", "mode:1.0",
                                                          "mean:0"])
     parser.add_argument("--rule", default="both", help="single: the draw rule")
+    parser.add_argument("--tiers", default=None, help="single: the tiers to resample, e.g. 1,2 (default: each)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -316,12 +356,17 @@ def main() -> None:
                                     [float(t) for t in args.temps.split(",")])
     if "single" in args.experiments:
         report["single"] = exp_single(model, listen, [m[:, : round(3 * FPS)] for m in mels],
-                                      [float(t) for t in args.temps.split(",")], args.rule)
+                                      [float(t) for t in args.temps.split(",")], args.rule,
+                                      None if args.tiers is None else [int(t) for t in args.tiers.split(",")])
     if "forced" in args.experiments:
         report["forced"] = exp_forced(model, listen, [m[:, : round(3 * FPS)] for m in mels])
     if "draw" in args.experiments:
         report["draw"] = exp_draw(model, listen, mels, parse_configs(args.configs, model.config.n_tiers),
                                   args.seeds)
+    if "nll" in args.experiments:
+        report["nll"] = exp_nll(model)
+    if "speed" in args.experiments:
+        report["speed"] = exp_speed(model)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))
 

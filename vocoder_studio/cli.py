@@ -252,12 +252,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    card = None
+    if args.card:
+        from vocoder_studio.training.run import read_card_fields
+
+        if not args.export:
+            raise VocoderStudioError("--card: give it with --export DIR (the card is written with the model)")
+        card = read_card_fields(Path(args.card))
     if args.merge_tiers:
         from vocoder_studio.training.run import export_merged_melnet
 
         if args.model != "melnet" or not args.export:
             raise VocoderStudioError("--merge-tiers: use `train melnet --merge-tiers RUN... --export DIR`")
-        for path in export_merged_melnet([Path(d) for d in args.merge_tiers], Path(args.export)):
+        for path in export_merged_melnet([Path(d) for d in args.merge_tiers], Path(args.export), card):
             print(f"exported {path}")
         return 0
     device = choose_device(args.device)
@@ -266,9 +273,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     with _stop_on_signals() as token:
         trainer = train(args.model, device, args.minutes, args.steps, run_dir, resume=not args.restart,
                         lr_decay=lr_decay, tier=args.tier, config_file=Path(args.config) if args.config else None,
-                        augment_gain=args.augment_gain, augment_speed=args.augment_speed, cancel=token)
+                        augment_gain=args.augment_gain, augment_speed=args.augment_speed, cancel=token,
+                        input_noise=args.input_noise, init=Path(args.init) if args.init else None)
     if args.export and getattr(trainer, "rank", 0) == 0:
-        for path in export(args.model, trainer, device, Path(args.export)):
+        for path in export(args.model, trainer, device, Path(args.export), card):
             print(f"exported {path}")
     return 0
 
@@ -579,6 +587,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="afterwards, write the model and its card into this models directory")
     p.add_argument("--tier", type=int, default=None, metavar="N",
                    help="melnet: train only tier N (1 = coarsest; one process per tier, run folder melnet-tierN)")
+    p.add_argument("--input-noise", type=float, default=None, metavar="STD",
+                   help="melnet: Gaussian noise of this std (per-band z-score units) on the teacher-forced inputs, "
+                        "targets clean (noise injection against exposure bias, LPCNet; default 0: off)")
+    p.add_argument("--init", default=None, metavar="CHECKPOINT",
+                   help="melnet: start a new run from this model's weights where names and shapes match "
+                        "(ignored when the run folder resumes)")
+    p.add_argument("--card", default=None, metavar="FILE",
+                   help="with --export: a JSON object of model-card fields (summary, data, scores measured after "
+                        "training, known_weaknesses, ...) laid over what the run knows; the card is checked before "
+                        "anything is written")
     p.add_argument("--config", default=None, metavar="FILE",
                    help="melnet, wavenet: a JSON object of the model's hyper-parameters (MelNet: n_tiers, layers, "
                         "hidden, mixtures, ...; WaveNet: stacks, layers_per_stack, residual_channels, ...)")

@@ -472,30 +472,37 @@ class MelNet(nn.Module):
         """Normalised ``(..., T, n_mels)`` → raw ln-mels ``(..., n_mels, T)``."""
         return (x * self.band_std + self.band_mean).transpose(-1, -2)
 
-    def tier_params(self, x: torch.Tensor, only: int | None = None, right: torch.Tensor | None = None
-                    ) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
+    def tier_params(self, x: torch.Tensor, only: int | None = None, right: torch.Tensor | None = None,
+                    inputs: torch.Tensor | None = None) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
         """The tiers of normalised ``x`` ``(B, T, n_mels)`` and each tier's GMM parameters ``(B, T_g, F_g, 3K)``
         (None for tiers other than ``only`` when it is given, 0-based). ``right`` ``(B, T, n_mels)`` bool: the
-        cells tier 1's future stack may see (a bidirectional model; None: none)."""
+        cells tier 1's future stack may see (a bidirectional model; None: none). ``inputs`` ``(B, T, n_mels)``:
+        the values the tiers *read* (their previous frames, lower bands and lower view; None: ``x``), while the
+        returned tiers, the targets, are ``x``'s (noise injection, :meth:`nll`)."""
         parts = tiering.split(x, self.config.n_tiers)
-        views = tiering.views(parts)
+        read = parts if inputs is None else tiering.split(inputs, self.config.n_tiers)
+        views = tiering.views(read)
         known = None if right is None else tiering.split(right, self.config.n_tiers)[0]
         params: list[torch.Tensor | None] = []
         for g, net in enumerate(self.tiers):
             if only is not None and g != only:
                 params.append(None)
                 continue
-            params.append(net(parts[g], views[g - 1] if g else None, known if g == 0 else None))
+            params.append(net(read[g], views[g - 1] if g else None, known if g == 0 else None))
         return parts, params
 
-    def cell_nll(self, mel: torch.Tensor, only: int | None = None, right: torch.Tensor | None = None
-                 ) -> list[torch.Tensor | None]:
+    def cell_nll(self, mel: torch.Tensor, only: int | None = None, right: torch.Tensor | None = None,
+                 input_noise: float = 0.0) -> list[torch.Tensor | None]:
         """Per-cell NLL ``(B, T_g, F_g)`` of each tier, nats of the raw ln-mel (log-Jacobian added back), with
         tier 1 seeing the cells ``right`` ``(B, n_mels, T)`` bool (a bidirectional model's right context; None:
-        none)."""
+        none). ``input_noise`` > 0: the teacher-forced inputs carry Gaussian noise of that standard deviation
+        (normalised units; see :meth:`nll`), the targets are the clean cells."""
+        if input_noise < 0 or not math.isfinite(input_noise):
+            raise MelNetError(f"input_noise {input_noise} must be a finite number >= 0")
         x = self.normalise(mel)
         log_std = torch.log(self.band_std).expand(x.shape[1], -1)
-        parts, params = self.tier_params(x, only, None if right is None else right.transpose(-1, -2))
+        inputs = x + input_noise * torch.randn_like(x) if input_noise > 0 else None
+        parts, params = self.tier_params(x, only, None if right is None else right.transpose(-1, -2), inputs)
         jacobians = tiering.split(log_std, self.config.n_tiers)
         out: list[torch.Tensor | None] = []
         for g, net in enumerate(self.tiers):
@@ -504,18 +511,30 @@ class MelNet(nn.Module):
             out.append(None if p is None else net.nll(p, parts[g]) + jacobians[g])
         return out
 
-    def forward(self, mel: torch.Tensor, only: int | None = None) -> tuple[torch.Tensor, list[float]]:
+    def forward(self, mel: torch.Tensor, only: int | None = None, input_noise: float = 0.0
+                ) -> tuple[torch.Tensor, list[float]]:
         """:meth:`nll` (the training loss), so that a ``DistributedDataParallel`` wrapper sees the pass."""
-        return self.nll(mel, only)
+        return self.nll(mel, only, input_noise=input_noise)
 
-    def nll(self, mel: torch.Tensor, only: int | None = None, gap_end: torch.Tensor | None = None
-            ) -> tuple[torch.Tensor, list[float]]:
+    def nll(self, mel: torch.Tensor, only: int | None = None, gap_end: torch.Tensor | None = None,
+            input_noise: float = 0.0) -> tuple[torch.Tensor, list[float]]:
         """Mean NLL per cell (nats of the raw ln-mel) of ln-mels ``(B, n_mels, T)``, and each tier's mean.
 
         The total is over all cells (the tiers partition them), or over tier ``only``'s cells when given.
         ``gap_end`` ``(B,)`` int (a bidirectional model): tier 1's future stack sees frames ``>= gap_end`` of each
         mel and only tier 1's cells of frames before it count (``T``: no right context). In training mode a
         bidirectional model draws it when not given (:func:`random_gap_ends`, torch's global generator).
+
+        ``input_noise`` (normalised units, 0: off): noise injection against exposure bias (Valin & Skoglund
+        2019, LPCNet, section 3.3; the teacher-forcing mismatch is Bengio et al. 2015, "Scheduled Sampling for
+        Sequence Prediction with Recurrent Neural Networks"). Every value a tier *reads* — its previous frames,
+        the lower bands of the frame, the lower tiers' view — is the cell plus Gaussian noise of this standard
+        deviation (torch's global generator), while the cells it is scored on stay clean, so the network learns
+        to predict the true next cell from an imperfect past, as it must when sampling from its own draws. The
+        result is then an upper bound of the clean NLL, not the model's density.
+
+        Raises:
+            MelNetError: ``input_noise`` negative or not finite; a mel with the wrong number of bands.
         """
         right = score = None
         if self.config.bidirectional and gap_end is None and self.training:
@@ -525,7 +544,7 @@ class MelNet(nn.Module):
             after = (frame >= gap_end.unsqueeze(1)).unsqueeze(1).expand(mel.shape)  # (B, n_mels, T)
             right = after
             score = tiering.split((~after).transpose(-1, -2), self.config.n_tiers)[0]
-        cells = self.cell_nll(mel, only, right)
+        cells = self.cell_nll(mel, only, right, input_noise)
         if score is not None and cells[0] is not None:
             cells[0] = cells[0][score]
         sums = [c.sum() for c in cells if c is not None]

@@ -65,6 +65,29 @@ class MelNetTrainer(Trainer):
                    if self.device.type == "cuda" else None)
             self.ddp = DistributedDataParallel(model, device_ids=ids)
 
+    def warm_start(self, path: Path) -> tuple[int, int]:
+        """Copy into the model every tensor of the MelNet checkpoint ``path`` whose name and shape match (the
+        normalisation included): a new run that starts from a trained model, e.g. to retrain some tiers with other
+        training settings. Call it before the first step; the optimiser starts fresh.
+
+        Returns:
+            ``(copied, total)``: tensors copied, tensors in this model's state dict.
+        Raises:
+            TrainingError: an unreadable checkpoint, or one of which no tensor fits.
+        """
+        from vocoder_studio.melnet.checkpoint import load_model
+
+        try:
+            source = load_model(path).state_dict()
+        except MelNetError as exc:
+            raise TrainingError(str(exc)) from None
+        state = self.model.state_dict()
+        fits = {k: v for k, v in source.items() if k in state and state[k].shape == v.shape}
+        if not fits:
+            raise TrainingError(f"{path}: no weight of this MelNet fits the model being trained")
+        self.model.load_state_dict({**state, **fits})
+        return len(fits), len(state)
+
     def train_step(self) -> dict[str, float]:
         """One optimisation step; under DDP on this rank's slice of the shared global batch."""
         if self.ddp is None:
@@ -77,7 +100,7 @@ class MelNetTrainer(Trainer):
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
             with torch.no_grad():
                 mel = wav_to_mel(batch, self.config)
-            loss, per_tier = self.ddp(mel.float(), self.only)
+            loss, per_tier = self.ddp(mel.float(), self.only, float(getattr(self.recipe, "input_noise", 0.0)))
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         terms = {f"nll_tier{g + 1}": v for g, v in enumerate(per_tier) if v == v}
@@ -124,7 +147,8 @@ def merge_tier_runs(run_dirs: list[Path]) -> tuple[MelNet, dict[str, Any]]:
 
     Returns:
         the model (eval mode) and what the runs did: ``{"tier_steps": [...], "tier_seconds": [...],
-        "scores": {"nll_tier1": ..., ...}}`` (each tier's last validation NLL from its own run).
+        "tier_input_noise": [...], "scores": {"nll_tier1": ..., ...}}`` (each tier's last validation NLL from
+        its own run; its ``input_noise``, 0 for plain teacher forcing).
     Raises:
         TrainingError: an unreadable checkpoint, a run of all tiers or of another model, different configs or
             normalisations, a tier given twice or missing.
@@ -141,6 +165,7 @@ def merge_tier_runs(run_dirs: list[Path]) -> tuple[MelNet, dict[str, Any]]:
             raise TrainingError(f"{path}: unreadable training checkpoint ({exc})") from None
         tier = hyper.pop("tier", None)
         hyper.pop("future_only", None)
+        noise = float(hyper.pop("input_noise", 0.0))
         if identity.get("model") != "melnet" or tier is None:
             raise TrainingError(f"{path}: not a single-tier MelNet run (train melnet --tier N)")
         try:
@@ -152,7 +177,7 @@ def merge_tier_runs(run_dirs: list[Path]) -> tuple[MelNet, dict[str, Any]]:
         if int(tier) in runs:
             raise TrainingError(f"{path}: tier {tier} is given twice")
         config = this
-        runs[int(tier)] = data
+        runs[int(tier)] = {**data, "input_noise": noise}
     if config is None or sorted(runs) != list(range(1, config.n_tiers + 1)):
         have = sorted(runs)
         raise TrainingError(f"merging MelNet tiers: need one run for each of tiers 1-"
@@ -168,9 +193,10 @@ def merge_tier_runs(run_dirs: list[Path]) -> tuple[MelNet, dict[str, Any]]:
         prefix = f"tiers.{tier - 1}."
         state.update({k: v for k, v in weights.items() if k.startswith(prefix)})
     model.load_state_dict(state)
-    info: dict[str, Any] = {"tier_steps": [], "tier_seconds": [], "scores": {}}
+    info: dict[str, Any] = {"tier_steps": [], "tier_seconds": [], "tier_input_noise": [], "scores": {}}
     for tier in range(1, config.n_tiers + 1):
         run_state = runs[tier]["state"]
+        info["tier_input_noise"].append(runs[tier]["input_noise"])
         info["tier_steps"].append(int(run_state["step"]))
         info["tier_seconds"].append(float(run_state["elapsed_s"]))
         last = run_state["history"][-1] if run_state["history"] else {}

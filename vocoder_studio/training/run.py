@@ -4,10 +4,12 @@ a progress bar, and the export of a trained model with its card into a models di
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 from collections.abc import Callable
 from dataclasses import asdict, replace
+from dataclasses import fields as fields_of
 from pathlib import Path
 from typing import Any, cast
 
@@ -68,7 +70,8 @@ def hardware(device: torch.device) -> str:
 def train(name: str, device: torch.device, minutes: float | None, steps: int | None, run_dir: Path | None,
           resume: bool = True, lr_decay: tuple[int, int] | None = None, tier: int | None = None,
           config_file: Path | None = None, augment_gain: float | None = None,
-          augment_speed: float | None = None, cancel: CancelToken | None = None) -> Trainer:
+          augment_speed: float | None = None, cancel: CancelToken | None = None,
+          input_noise: float | None = None, init: Path | None = None) -> Trainer:
     """Train model ``name`` in ``run_dir`` (default: ``<data>/runs/<name>``, ``<data>/runs/melnet-tierN`` for one
     MelNet tier) for a budget, with a progress bar.
 
@@ -79,21 +82,33 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
     ``cancel``: set it to stop after the step under way (validated and checkpointed, as when the budget ends).
     ``augment_gain`` (nats), ``augment_speed`` (a fraction): random level and speed of each training segment
     (:attr:`TrainSettings.augment_gain`, :attr:`TrainSettings.augment_speed`); None keeps the recipe's (off).
+    ``input_noise`` (MelNet only): noise injection on the teacher-forced inputs
+    (:attr:`MelNetRecipe.input_noise`, part of the run's identity); None keeps the recipe's (off).
+    ``init`` (MelNet only): a new run starts from this MelNet checkpoint's weights wherever names and shapes match
+    (:meth:`MelNetTrainer.warm_start`); a run that resumes its own checkpoint ignores it.
 
     Under ``torchrun`` (``WORLD_SIZE`` > 1 in the environment) the process group is started here (gloo on the
     CPU, NCCL on a GPU) and every trainer trains data-parallel (gradients averaged over the ranks each step;
     MelNet's through DistributedDataParallel); rank 0 alone prints and writes.
 
     Raises:
-        VocoderStudioError: unknown model, no corpus packs, a checkpoint that does not fit, ``tier`` for a
-            model other than MelNet, ``config_file`` for one other than MelNet or WaveNet, a tier out of range, an
-            unreadable or invalid config, an augmentation out of range.
+        VocoderStudioError: unknown model, no corpus packs, a checkpoint that does not fit, ``tier``,
+            ``input_noise`` or ``init`` for a model other than MelNet, ``config_file`` for one other than MelNet or
+            WaveNet, a tier out of range, an unreadable or invalid config, an augmentation or noise out of range,
+            an ``init`` checkpoint that is unreadable or has no fitting weight.
     """
     if name not in RECIPES:
         raise VocoderStudioError(f"unknown model {name!r}; trainable: {', '.join(sorted(RECIPES)) or 'none'}")
     recipe, settings = RECIPES[name]()
     if tier is not None or config_file is not None:
         recipe = _variant(name, recipe, tier, config_file)
+    for flag, value in (("--input-noise", input_noise), ("--init", init)):
+        if value is not None and name != "melnet":
+            raise VocoderStudioError(f"{flag} applies to melnet only, not {name!r}")
+    if input_noise is not None:
+        if not (input_noise >= 0 and math.isfinite(input_noise)):
+            raise VocoderStudioError(f"--input-noise {input_noise}: must be a finite number >= 0")
+        recipe = replace(cast(Any, recipe), input_noise=float(input_noise))
     if lr_decay is not None:
         settings = replace(settings, lr_decay=lr_decay)
     if augment_gain is not None:
@@ -106,7 +121,16 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
     valid_pack = corpus.Pack.load(valid_path) if valid_path.exists() else None
     folder = run_dir or corpus.data_dir() / "runs" / (name if tier is None else f"{name}-tier{tier}")
     trainer_class = getattr(recipe, "trainer_class", Trainer)  # a recipe may bring its own (MelNet)
+    resumes = resume and (folder / "checkpoint.pt").exists()
     trainer = trainer_class(recipe, train_pack, valid_pack, folder, settings, device, resume, DEFAULT_CONFIG)
+    if init is not None and not resumes:
+        from vocoder_studio.training.melnet_trainer import MelNetTrainer
+
+        assert isinstance(trainer, MelNetTrainer)
+        copied, total = trainer.warm_start(Path(init))
+        trainer.save_checkpoint()  # the warm start is the run's step 0: a resume starts from it exactly
+        if rank == 0:
+            print(f"{folder}: warm start from {init} ({copied} of {total} tensors)")
     if rank == 0 and name in CONFIGURABLE:  # the hyper-parameters beside the checkpoint, as a file
         (folder / "config.json").write_text(json.dumps(cast(Any, recipe).model_config.to_dict(), indent=2) + "\n")
     bar = _progress_bar() if rank == 0 else None
@@ -182,18 +206,53 @@ def card_fields(trainer: Trainer, device: torch.device) -> dict[str, Any]:
     }
 
 
-def export(name: str, trainer: Trainer, device: torch.device, folder: Path) -> list[Path]:
+def read_card_fields(path: Path) -> dict[str, Any]:
+    """The card fields of ``train --card FILE``: a JSON object (e.g. ``summary``, ``data``, ``scores`` measured
+    after training, ``known_weaknesses``) laid over what the run knows when a card is written.
+
+    Raises:
+        VocoderStudioError: unreadable, not JSON, or not an object (names the file).
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise VocoderStudioError(f"{path}: unreadable card fields ({exc})") from None
+    if not isinstance(data, dict):
+        raise VocoderStudioError(f"{path}: card fields must be a JSON object")
+    return data
+
+
+def _card(base: dict[str, Any], fields: dict[str, Any] | None) -> Any:
+    """A :class:`ModelCard` of ``base`` with ``fields`` laid over it (``scores`` merged key by key; keys that are
+    not card attributes go to ``extra``)."""
+    from vocoder_studio.vocoders.checkpoints import ModelCard
+
+    data = {**base.pop("extra", {}), **base}
+    for key, value in (fields or {}).items():
+        if key == "scores" and isinstance(value, dict) and isinstance(data.get("scores"), dict):
+            data["scores"] = {**data["scores"], **value}
+        else:
+            data[key] = value
+    known = {f.name for f in fields_of(ModelCard)} - {"extra"}
+    return ModelCard(**{k: v for k, v in data.items() if k in known},
+                     extra={k: v for k, v in data.items() if k not in known})  # checked when written
+
+
+def export(name: str, trainer: Trainer, device: torch.device, folder: Path,
+           card_fields_extra: dict[str, Any] | None = None) -> list[Path]:
     """Write ``NAME.pt`` (the inference checkpoint) and ``NAME.json`` (its model card) into ``folder``.
 
-    The card's summary states the held-out PESQ-wb / STOI it measured at the last validation, nothing more. The
-    card is checked by the reader that loads it (:meth:`ModelCard.checked_text`) before either file is written.
+    The card's summary states the held-out PESQ-wb / STOI it measured at the last validation, nothing more;
+    ``card_fields_extra`` (``train --card FILE``, :func:`read_card_fields`) adds or replaces fields (what was
+    measured after training). The card is checked by the reader that loads it (:meth:`ModelCard.checked_text`)
+    before either file is written.
 
     Returns:
         the two paths written.
     Raises:
         VocoderStudioError: no such folder; the card would not load (nothing is written then).
     """
-    from vocoder_studio.vocoders.checkpoints import ModelCard, card_path
+    from vocoder_studio.vocoders.checkpoints import card_path
 
     if not folder.is_dir():
         raise VocoderStudioError(f"{folder}: no such models folder")
@@ -205,35 +264,42 @@ def export(name: str, trainer: Trainer, device: torch.device, folder: Path) -> l
                           ("nll", "NLL per mel cell (nats)")) if key in scores)
     summary = (f"Trained here, {fields['steps']} steps ({fields['wall_time_s'] / 3600:.1f} h, {fields['hardware']}); "
                f"held-out Czech/Dutch speech: {measured}")
-    card = ModelCard(name=name, summary=summary, architecture=trainer.recipe.describe(trainer.model),
-                     **{k: v for k, v in fields.items()})
+    card = _card({"name": name, "summary": summary, "architecture": trainer.recipe.describe(trainer.model),
+                  **fields}, card_fields_extra)
     text = card.checked_text(card_path(path))  # a card that would not load stops the export: nothing is written
     trainer.recipe.save(trainer.model, path)
     card_path(path).write_text(text, encoding="utf-8")
     return [path, card_path(path)]
 
 
-def export_merged_melnet(run_dirs: list[Path], folder: Path) -> list[Path]:
-    """``melnet.pt`` and its card in ``folder`` from per-tier runs (``train melnet --tier N``, one each).
+def export_merged_melnet(run_dirs: list[Path], folder: Path,
+                         card_fields_extra: dict[str, Any] | None = None) -> list[Path]:
+    """``melnet.pt`` and its card in ``folder`` from per-tier runs (``train melnet --tier N``, one each);
+    ``card_fields_extra`` as in :func:`export`.
 
     Raises:
-        VocoderStudioError: no such folder, or runs that do not make one model (see ``merge_tier_runs``).
+        VocoderStudioError: no such folder, runs that do not make one model (see ``merge_tier_runs``), card
+            fields that make a card that would not load.
     """
     from vocoder_studio.melnet.checkpoint import save_model
     from vocoder_studio.training.melnet_trainer import merge_tier_runs
     from vocoder_studio.training.recipes import MelNetRecipe
-    from vocoder_studio.vocoders.checkpoints import ModelCard, card_path
+    from vocoder_studio.vocoders.checkpoints import card_path
 
     if not folder.is_dir():
         raise VocoderStudioError(f"{folder}: no such models folder")
     model, info = merge_tier_runs(run_dirs)
     path = folder / "melnet.pt"
     steps = ", ".join(f"tier {g + 1}: {s}" for g, s in enumerate(info["tier_steps"]))
-    card = ModelCard(name="melnet", summary=f"Trained here tier by tier ({steps} steps)",
-                     architecture=MelNetRecipe(model_config=model.config).describe(model),
-                     steps=sum(info["tier_steps"]), wall_time_s=round(sum(info["tier_seconds"]), 1),
-                     scores=info["scores"], mel_config=asdict(DEFAULT_CONFIG),
-                     extra={"tier_steps": info["tier_steps"], "runs": [str(d) for d in run_dirs]})
+    noise = info["tier_input_noise"]
+    trained_with = ("; noise injection on the teacher-forced inputs (LPCNet), std per tier "
+                    f"{noise} (normalised units)") if any(noise) else ""
+    card = _card({"name": "melnet", "summary": f"Trained here tier by tier ({steps} steps)",
+                  "architecture": MelNetRecipe(model_config=model.config).describe(model) + trained_with,
+                  "steps": sum(info["tier_steps"]), "wall_time_s": round(sum(info["tier_seconds"]), 1),
+                  "scores": info["scores"], "mel_config": asdict(DEFAULT_CONFIG),
+                  "extra": {"tier_steps": info["tier_steps"], "tier_input_noise": noise,
+                            "runs": [str(d) for d in run_dirs]}}, card_fields_extra)
     text = card.checked_text(card_path(path))  # as export: a card that would not load stops it, nothing written
     save_model(path, model, DEFAULT_CONFIG)
     card_path(path).write_text(text, encoding="utf-8")
