@@ -18,6 +18,9 @@ How context is used (``known`` cells are kept exactly, the others are sampled):
   what follows; a left-to-right model's tier 1 fills from the left context only. The output keeps every cell
   outside the gap bit for bit. Continuation and unconditional sampling have no right context: they run no
   future stack and cost what they did.
+- a fill at temperature 0 (every tier at 0) of a model with a median gap fill (``MelNet.fill``,
+  :mod:`vocoder_studio.melnet.fill`) and known frames after the gap is that network's one pass instead: each
+  cell's conditional median, the fill closest to the truth in L1, where the tiers' most likely values drift.
 
 Temperature ``τ`` divides the mixture logits and multiplies the component scales; ``τ = 0`` takes the mean of
 the most likely component (deterministic). Each tier may draw at its own temperature, ``τ`` times a per-tier
@@ -306,14 +309,20 @@ def _generate(model: MelNet, target: np.ndarray, known: np.ndarray, temperature:
     logps: list[torch.Tensor | None] = []
     with torch.inference_mode():
         x = model.normalise(torch.tensor(np.asarray(target, dtype=np.float32)).unsqueeze(0))[0]
-        x = torch.where(torch.from_numpy(known.T.copy()), x, torch.zeros(()))
-        parts = [p.clone() for p in tiering.split(x, config.n_tiers)]
-        masks = tiering.split(torch.from_numpy(known.T.copy()), config.n_tiers)
+        known_t = torch.from_numpy(known.T.copy())
+        x = torch.where(known_t, x, torch.zeros(()))
         if right is None:
             unknown_frames = np.flatnonzero(~known.all(axis=0))
             right = known.copy()
             right[:, : int(unknown_frames.max()) + 1 if unknown_frames.size else 0] = False
         right_1 = tiering.split(torch.from_numpy(right.T.copy()), config.n_tiers)[0]
+        filling = bool(right_1.any())  # a gap with known frames after it
+        if model.fill is not None and filling and not score and all(t == 0 for t in temperatures):
+            # a fill at temperature 0: the gap's medians in one pass of the fill network (module docstring)
+            x = model.fill(x.unsqueeze(0), known_t.unsqueeze(0))[0].clamp(-SAMPLE_LIMIT, SAMPLE_LIMIT)
+            known_t = torch.ones_like(known_t)
+        parts = [p.clone() for p in tiering.split(x, config.n_tiers)]
+        masks = tiering.split(known_t, config.n_tiers)
         time_index = tiering.split(torch.arange(frames).unsqueeze(1).expand(frames, n_mels), config.n_tiers)
         total = sum(int(p.shape[0]) for p in parts)
         done_frames = 0
@@ -376,7 +385,8 @@ def sample(model: MelNet, frames: int = 0, *, prime: np.ndarray | None = None, s
     Args:
         model: a trained :class:`MelNet` (``load_model``).
         frames: new frames (unconditional, continuation); ignored when inpainting.
-        temperature: ``τ >= 0``; 0 is deterministic (the most likely component's mean).
+        temperature: ``τ >= 0``; 0 is deterministic (the most likely component's mean; a fill of a model with a
+            median gap fill: its medians, see the module docstring).
         tier_temperatures: one factor ``>= 0`` per tier, coarsest first: tier ``g`` draws at ``temperature ×
             tier_temperatures[g]`` (None: 1 for every tier, the same ``τ`` everywhere).
             :data:`VOICED_TIER_TEMPERATURES` are the factors the command line and the window use.
