@@ -10,12 +10,13 @@ validation clips against linear interpolation (``valid.csv``; the fill measure o
 without the floor) and checkpoints (model, optimiser, step, random state: a later call resumes exactly);
 ``fill-STEP.pt`` keeps each validated step's fill weights.
 
-``--export FILL.pt OUT.pt`` writes ``FROM`` with the fill of ``FILL.pt`` (a ``fill-STEP.pt`` or the run's
-``checkpoint.pt``) added — tensors ``fill.*`` and the config field ``fill_hidden``, nothing else changed — so the
-fill joins any MelNet of the same normalisation (refused otherwise).
+``--export OUT.pt --fills FILL.pt ...`` writes ``FROM`` with the fill of ``FILL.pt`` (a ``fill-STEP.pt`` or the
+run's ``checkpoint.pt``; several are averaged) added — tensors ``fill.*`` and the config field ``fill_hidden``,
+nothing else changed — so the fill joins any MelNet of the same normalisation (refused otherwise). A resumed run
+may change its learning rate with ``--set-lr`` (logged in ``lr.csv``).
 
     VOCODER_STUDIO_DATA=... python scripts/melnet_fill_median_train.py FROM.pt RUN_DIR --minutes 60
-    python scripts/melnet_fill_median_train.py FROM.pt RUN_DIR --export RUN_DIR/fill-4000.pt models/melnet.pt
+    python scripts/melnet_fill_median_train.py FROM.pt RUN_DIR --export models/melnet.pt --fills RUN_DIR/fill-4000.pt
 """
 
 from __future__ import annotations
@@ -109,20 +110,23 @@ def score(fill: GapFill, std: torch.Tensor, gaps: list[tuple[torch.Tensor, torch
     return f_sum / len(gaps), l_sum / len(gaps)
 
 
-def export(source: Path, fill_path: Path, out: Path) -> None:
+def export(source: Path, fill_paths: list[Path], out: Path) -> None:
+    """Write ``source`` with the fill of ``fill_paths`` added (their weights averaged when several: stochastic
+    weight averaging, Izmailov et al. 2018) as ``out``."""
     model = load_model(source)
-    data = torch.load(fill_path, map_location="cpu", weights_only=True)
-    weights = data["fill"]
-    for name in ("band_mean", "band_std"):
-        if not torch.equal(data[name], getattr(model, name)):
-            raise SystemExit(f"{source}: its {name} differs from the one the fill was trained with")
-    config = dataclasses.replace(model.config, fill_hidden=int(data["hidden"]))
+    snapshots = [torch.load(p, map_location="cpu", weights_only=True) for p in fill_paths]
+    for data, path in zip(snapshots, fill_paths, strict=True):
+        for name in ("band_mean", "band_std"):
+            if not torch.equal(data[name], getattr(model, name)):
+                raise SystemExit(f"{source}: its {name} differs from the one {path} was trained with")
+    weights = {k: torch.stack([d["fill"][k] for d in snapshots]).mean(0) for k in snapshots[0]["fill"]}
+    config = dataclasses.replace(model.config, fill_hidden=int(snapshots[0]["hidden"]))
     merged = MelNet(config)
     state = model.state_dict()
     state.update({f"fill.{k}": v for k, v in weights.items()})
     merged.load_state_dict(state)
     save_model(out, merged, DEFAULT_CONFIG)
-    print(f"wrote {out}: {source} with the fill of {fill_path}")
+    print(f"wrote {out}: {source} with the fill of {', '.join(map(str, fill_paths))}")
 
 
 def main() -> int:
@@ -133,13 +137,19 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--lr", type=float, default=1e-3, help="the learning rate of a new run")
+    parser.add_argument("--set-lr", type=float, default=None,
+                        help="change a resumed run's learning rate from here on (e.g. a step decay at the end)")
     parser.add_argument("--valid-every", type=int, default=250)
-    parser.add_argument("--export", nargs=2, default=None, metavar=("FILL", "OUT"))
+    parser.add_argument("--export", default=None, metavar="OUT", help="write FROM with the fill of --fills as OUT")
+    parser.add_argument("--fills", nargs="+", default=None, metavar="FILL",
+                        help="fill-STEP.pt files (or a run's checkpoint.pt) to export; several are averaged")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.export:
-        export(Path(args.source), Path(args.export[0]), Path(args.export[1]))
+        if not args.fills:
+            parser.error("--export needs --fills")
+        export(Path(args.source), [Path(p) for p in args.fills], Path(args.export))
         return 0
     source = load_model(args.source)
     run = Path(args.run)
@@ -160,6 +170,11 @@ def main() -> int:
         torch.set_rng_state(state["torch_rng"])
         step, elapsed = state["step"], state["elapsed"]
         print(f"{run}: resumed at step {step}")
+    if args.set_lr is not None:
+        for group in optimizer.param_groups:
+            group["lr"] = args.set_lr
+        with open(run / "lr.csv", "a", newline="") as fh:
+            csv.writer(fh).writerow([step, args.set_lr])
     train = pack_mels("train", run / "train_mels.npz")
     valid_path = run / "valid_mels.npz"
     if not valid_path.exists():

@@ -72,10 +72,14 @@ def test_drawn_fills_and_continuations_run_the_tiers_as_before(speech_mel: np.nd
     plain.eval()
     source = speech_mel[:, 100:160]
     for kwargs in ({"source": source, "inpaint": (20, 40), "temperature": 0.7},
-                   {"source": source, "inpaint": (40, 60), "temperature": 0.0},  # a gap at the end: no right side
+                   {"source": source, "inpaint": (20, 40), "temperature": 0.5, "tier_temperatures": (0, 0, 1, 1)},
                    {"frames": 10, "prime": source[:, :20], "temperature": 0.0},
                    {"frames": 8}):
         assert np.array_equal(sample(model, seed=2, **kwargs), sample(plain, seed=2, **kwargs)), kwargs
+    # a range that runs to the end is still a fill: the fill network's, from the left side alone
+    end = sample(model, source=source, inpaint=(40, 60), temperature=0.0)
+    assert not np.array_equal(end, sample(plain, source=source, inpaint=(40, 60), temperature=0.0))
+    assert np.array_equal(end[:, :40], source[:, :40]) and np.isfinite(end).all()
 
 
 def test_the_fill_round_trips_and_a_model_without_one_reads_as_before(tmp_path: Path, speech_mel: np.ndarray) -> None:
