@@ -53,14 +53,20 @@ def pack_mels(split: str, cache: Path | None = None) -> list[np.ndarray]:
     return mels
 
 
-def batch(mels: list[np.ndarray], size: int, gen: torch.Generator, floor: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Raw ln-mel crops ``(size, n_mels, L)`` and known masks ``(size, L, 1)`` (one gap each)."""
+def batch(mels: list[np.ndarray], size: int, gen: torch.Generator, floor: float, boundary: float = 0.0
+          ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Raw ln-mel crops ``(size, n_mels, L)`` and known masks ``(size, L, 1)`` (one gap each); a share
+    ``boundary`` of the crops starts at its clip's first frame or ends at its last (half each), so that the
+    utterance's edges are in view as when a whole clip is filled."""
     length = CROPS[int(torch.randint(len(CROPS), (1,), generator=gen))]
     long_enough = [m for m in mels if m.shape[1] >= length]
     crops, masks = [], []
     for _ in range(size):
         mel = long_enough[int(torch.randint(len(long_enough), (1,), generator=gen))]
         start = int(torch.randint(mel.shape[1] - length + 1, (1,), generator=gen))
+        if boundary > 0:
+            v = float(torch.rand((), generator=gen))
+            start = 0 if v < boundary / 2 else mel.shape[1] - length if v < boundary else start
         shift = float(torch.rand((), generator=gen)) * 2.0 - 1.0
         crops.append(np.maximum(mel[:, start: start + length] + shift, floor))
         gap = int(torch.randint(GAP[0], GAP[1] + 1, (1,), generator=gen))
@@ -141,6 +147,8 @@ def main() -> int:
     parser.add_argument("--set-lr", type=float, default=None,
                         help="change a resumed run's learning rate from here on (e.g. a step decay at the end)")
     parser.add_argument("--valid-every", type=int, default=250)
+    parser.add_argument("--boundary-crops", type=float, default=0.0,
+                        help="share of crops that start or end with their clip (0: anywhere)")
     parser.add_argument("--export", default=None, metavar="OUT", help="write FROM with the fill of --fills as OUT")
     parser.add_argument("--fills", nargs="+", default=None, metavar="FILL",
                         help="fill-STEP.pt files (or a run's checkpoint.pt) to export; several are averaged")
@@ -199,7 +207,7 @@ def main() -> int:
                                                     >= args.minutes * 60):
             break
         fill.train()
-        mel, known1 = batch(train, args.batch, gen, floor)
+        mel, known1 = batch(train, args.batch, gen, floor, args.boundary_crops)
         with torch.no_grad():
             x = source.normalise(mel)
         known = known1.expand_as(x)
