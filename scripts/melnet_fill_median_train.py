@@ -10,10 +10,11 @@ validation clips against linear interpolation (``valid.csv``; the fill measure o
 without the floor) and checkpoints (model, optimiser, step, random state: a later call resumes exactly);
 ``fill-STEP.pt`` keeps each validated step's fill weights.
 
-``--export OUT.pt --fills FILL.pt ...`` writes ``FROM`` with the fill of ``FILL.pt`` (a ``fill-STEP.pt`` or the
-run's ``checkpoint.pt``; several are averaged) added — tensors ``fill.*`` and the config field ``fill_hidden``,
-nothing else changed — so the fill joins any MelNet of the same normalisation (refused otherwise). A resumed run
-may change its learning rate with ``--set-lr`` (logged in ``lr.csv``).
+``--export OUT.pt --fills FILL.pt ...`` writes ``FROM`` with the fill of ``FILL.pt`` (a ``fill-STEP.pt``, the
+run's ``checkpoint.pt`` or a ``melnet.pt`` that has one; several are averaged) added — tensors ``fill.*`` and
+the config field ``fill_hidden``, nothing else changed — so the fill joins any MelNet of the same normalisation
+(refused otherwise). A resumed run may change its learning rate with ``--set-lr`` (logged in ``lr.csv``);
+``--boundary-crops`` makes a share of the crops start or end with their clip.
 
     VOCODER_STUDIO_DATA=... python scripts/melnet_fill_median_train.py FROM.pt RUN_DIR --minutes 60
     python scripts/melnet_fill_median_train.py FROM.pt RUN_DIR --export models/melnet.pt --fills RUN_DIR/fill-4000.pt
@@ -116,11 +117,25 @@ def score(fill: GapFill, std: torch.Tensor, gaps: list[tuple[torch.Tensor, torch
     return f_sum / len(gaps), l_sum / len(gaps)
 
 
+def _fill_snapshot(path: Path) -> dict:
+    """``{"fill", "hidden", "band_mean", "band_std"}`` of a ``fill-STEP.pt``, a run's ``checkpoint.pt`` or a MelNet
+    checkpoint that has a fill (to carry the fill of one ``melnet.pt`` into another)."""
+    data = torch.load(path, map_location="cpu", weights_only=True)
+    if data.get("format") == "melnet-1":
+        weights = data["model"]
+        if not data["config"].get("fill_hidden"):
+            raise SystemExit(f"{path}: a MelNet without a median fill")
+        return {"fill": {k[len("fill."):]: v for k, v in weights.items() if k.startswith("fill.")},
+                "hidden": data["config"]["fill_hidden"], "band_mean": weights["band_mean"],
+                "band_std": weights["band_std"]}
+    return data
+
+
 def export(source: Path, fill_paths: list[Path], out: Path) -> None:
     """Write ``source`` with the fill of ``fill_paths`` added (their weights averaged when several: stochastic
     weight averaging, Izmailov et al. 2018) as ``out``."""
     model = load_model(source)
-    snapshots = [torch.load(p, map_location="cpu", weights_only=True) for p in fill_paths]
+    snapshots = [_fill_snapshot(p) for p in fill_paths]
     for data, path in zip(snapshots, fill_paths, strict=True):
         for name in ("band_mean", "band_std"):
             if not torch.equal(data[name], getattr(model, name)):
