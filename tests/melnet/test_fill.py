@@ -61,8 +61,14 @@ def test_a_fill_at_temperature_zero_is_the_fill_networks_median(speech_mel: np.n
         x = model.normalise(torch.from_numpy(source).unsqueeze(0))
         expected = model.denormalise(model.fill(x, known))[0].numpy()  # type: ignore[misc]
     np.testing.assert_allclose(out[:, 20:40], expected[:, 20:40], rtol=0, atol=1e-5)
-    # the seed does not matter: the fill is one deterministic pass
-    assert np.array_equal(out, sample(model, source=source, inpaint=(20, 40), temperature=0.0, seed=9))
+    # the seed does not matter: the fill is one deterministic pass, delivered whole to a listener
+    blocks: list[tuple[int, np.ndarray]] = []
+    fractions: list[float] = []
+    again = sample(model, source=source, inpaint=(20, 40), temperature=0.0, seed=9,
+                   on_frames=lambda start, block: blocks.append((start, block)),
+                   progress=lambda fraction, message: fractions.append(fraction))
+    assert np.array_equal(out, again)
+    assert len(blocks) == 1 and blocks[0][0] == 0 and np.array_equal(blocks[0][1], again) and fractions == [1.0]
 
 
 def test_drawn_fills_and_continuations_run_the_tiers_as_before(speech_mel: np.ndarray) -> None:

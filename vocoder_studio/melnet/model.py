@@ -74,8 +74,8 @@ class MelNetConfig:
         right_context_rate: the share of training segments that get a right context (a random gap end); the
             others train tier 1 as the left-to-right model (continuation, unconditional sampling).
         fill_hidden: channels of the median gap fill (:class:`~vocoder_studio.melnet.fill.GapFill`, the module
-            ``fill``), which fills a gap with known frames after it at temperature 0 in one pass; 0 (the
-            default, and every checkpoint made before it existed): none, the tiers fill it.
+            ``fill``), which fills an inpainting range at temperature 0 in one pass; 0 (the default, and
+            every checkpoint made before it existed): none, the tiers fill it.
     """
 
     n_mels: int = 80

@@ -314,11 +314,6 @@ def _generate(model: MelNet, target: np.ndarray, known: np.ndarray, temperature:
         x = model.normalise(torch.tensor(np.asarray(target, dtype=np.float32)).unsqueeze(0))[0]
         known_t = torch.from_numpy(known.T.copy())
         x = torch.where(known_t, x, torch.zeros(()))
-        if right is None:
-            unknown_frames = np.flatnonzero(~known.all(axis=0))
-            right = known.copy()
-            right[:, : int(unknown_frames.max()) + 1 if unknown_frames.size else 0] = False
-        right_1 = tiering.split(torch.from_numpy(right.T.copy()), config.n_tiers)[0]
         if model.fill is not None and median_fill and not score and all(t == 0 for t in temperatures):
             # a fill at temperature 0: the gap's medians in one pass of the fill network (module docstring)
             _check_cancel(cancel)
@@ -329,6 +324,11 @@ def _generate(model: MelNet, target: np.ndarray, known: np.ndarray, temperature:
             if progress is not None:
                 progress(1.0, "done")
             return out, [None] * config.n_tiers
+        if right is None:
+            unknown_frames = np.flatnonzero(~known.all(axis=0))
+            right = known.copy()
+            right[:, : int(unknown_frames.max()) + 1 if unknown_frames.size else 0] = False
+        right_1 = tiering.split(torch.from_numpy(right.T.copy()), config.n_tiers)[0]
         parts = [p.clone() for p in tiering.split(x, config.n_tiers)]
         masks = tiering.split(known_t, config.n_tiers)
         time_index = tiering.split(torch.arange(frames).unsqueeze(1).expand(frames, n_mels), config.n_tiers)
@@ -403,8 +403,9 @@ def sample(model: MelNet, frames: int = 0, *, prime: np.ndarray | None = None, s
         cancel: checked between frames: an object with ``check()`` that raises (the engine's ``CancelToken``)
             or a callable returning True to stop.
         on_frames: ``on_frames(start, block)`` with final frames as they are completed (during the last tier),
-            ``block`` ``(n_mels, k)`` float32 ln-mel, in order, about ``chunk`` frames at a time, covering the
-            whole output (known frames included) — e.g. ``lambda s, b: cancel.partial((s, b))`` in a job.
+            ``block`` ``(n_mels, k)`` float32 ln-mel, in order, about ``chunk`` frames at a time (a median fill's
+            one pass: all at once), covering the whole output (known frames included) — e.g.
+            ``lambda s, b: cancel.partial((s, b))`` in a job.
         floor: values are clamped to at least this (default: none; pass ``MelConfig.floor_ln``).
         threads: torch intra-op threads of the calling thread while sampling, restored afterwards
             (:func:`intra_op_threads`; None: unchanged). One is the fastest for MelNet's tiny ops.
