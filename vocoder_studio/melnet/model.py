@@ -48,6 +48,7 @@ from torch import nn
 
 from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.melnet import tiers as tiering
+from vocoder_studio.melnet.fill import GapFill
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -72,6 +73,9 @@ class MelNetConfig:
             (the default, and every checkpoint made before it existed) is the left-to-right model.
         right_context_rate: the share of training segments that get a right context (a random gap end); the
             others train tier 1 as the left-to-right model (continuation, unconditional sampling).
+        fill_hidden: channels of the median gap fill (:class:`~vocoder_studio.melnet.fill.GapFill`, the module
+            ``fill``), which fills an inpainting range at temperature 0 in one pass; 0 (the default, and
+            every checkpoint made before it existed): none, the tiers fill it.
     """
 
     n_mels: int = 80
@@ -82,6 +86,7 @@ class MelNetConfig:
     log_scale_min: float = -5.0
     bidirectional: bool = False
     right_context_rate: float = 0.75
+    fill_hidden: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(int(v) for v in self.layers))
@@ -91,16 +96,21 @@ class MelNetConfig:
         if self.hidden < 1 or self.mixtures < 1 or self.n_mels < 2 ** ((self.n_tiers) // 2):
             raise MelNetError(f"MelNet config: hidden {self.hidden}, mixtures {self.mixtures} or n_mels "
                               f"{self.n_mels} out of range")
+        if self.fill_hidden < 0:
+            raise MelNetError(f"MelNet config: fill_hidden {self.fill_hidden} must be >= 0")
         if not 0.0 <= self.right_context_rate <= 1.0:
             raise MelNetError(f"MelNet config: right_context_rate {self.right_context_rate} must be in [0, 1]")
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields as JSON values; a left-to-right model's omit ``bidirectional`` and ``right_context_rate``
-        (so its checkpoints and training runs read as before they existed)."""
+        """The fields as JSON values; a left-to-right model's omit ``bidirectional`` and ``right_context_rate``,
+        a model without a median fill ``fill_hidden`` (so its checkpoints and training runs read as before they
+        existed)."""
         data = asdict(self)
         data["layers"] = list(self.layers)
         if not self.bidirectional:
             del data["bidirectional"], data["right_context_rate"]
+        if not self.fill_hidden:
+            del data["fill_hidden"]
         return data
 
     @classmethod
@@ -436,7 +446,8 @@ class MelNet(nn.Module):
     """The multiscale model: one :class:`TierNet` per tier and the per-band normalisation.
 
     The buffers ``band_mean``/``band_std`` ``(n_mels,)`` hold the normalisation (set once from training data
-    with :meth:`set_normalisation`; ``normalised`` says whether that happened).
+    with :meth:`set_normalisation`; ``normalised`` says whether that happened). ``fill`` is the median gap fill
+    of a config with ``fill_hidden`` (None otherwise); no NLL involves it.
     """
 
     band_mean: torch.Tensor
@@ -450,6 +461,8 @@ class MelNet(nn.Module):
         self.tiers = nn.ModuleList(
             TierNet(self.config, bands[g], self.config.layers[g], conditioned=g > 0)
             for g in range(self.config.n_tiers))
+        self.fill: GapFill | None = (GapFill(self.config.fill_hidden, self.config.n_mels)
+                                      if self.config.fill_hidden else None)
         self.register_buffer("band_mean", torch.zeros(self.config.n_mels))
         self.register_buffer("band_std", torch.ones(self.config.n_mels))
         self.register_buffer("normalised", torch.zeros((), dtype=torch.bool))

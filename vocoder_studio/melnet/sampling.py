@@ -18,6 +18,10 @@ How context is used (``known`` cells are kept exactly, the others are sampled):
   what follows; a left-to-right model's tier 1 fills from the left context only. The output keeps every cell
   outside the gap bit for bit. Continuation and unconditional sampling have no right context: they run no
   future stack and cost what they did.
+- a fill at temperature 0 (every tier at 0) of a model with a median gap fill (``MelNet.fill``,
+  :mod:`vocoder_studio.melnet.fill`) is that network's one pass instead: each cell's conditional median given
+  both sides (the left side alone for a range that runs to the end), the fill closest to the truth in L1, where
+  the tiers' most likely values drift.
 
 Temperature ``τ`` divides the mixture logits and multiplies the component scales; ``τ = 0`` takes the mean of
 the most likely component (deterministic). Each tier may draw at its own temperature, ``τ`` times a per-tier
@@ -288,11 +292,13 @@ class _TierRun:
 
 def _generate(model: MelNet, target: np.ndarray, known: np.ndarray, temperature: float | Sequence[float],
               seed: int, progress: ProgressFn | None, cancel: Any, on_frames: FramesFn | None, chunk: int,
-              score: bool = False, right: np.ndarray | None = None) -> tuple[np.ndarray, list[torch.Tensor | None]]:
+              score: bool = False, right: np.ndarray | None = None, median_fill: bool = False
+              ) -> tuple[np.ndarray, list[torch.Tensor | None]]:
     """Fill the unknown cells of ``target`` ``(n_mels, T)`` (raw ln-mel; ``known`` same shape, bool); tier ``g``
     draws at ``temperature[g]`` (one number: every tier at it). ``right`` (same shape, bool): the cells a
     bidirectional tier 1 sees ahead of it; default: the known cells of the frames after the last frame holding an
-    unknown cell (none when generation runs to the end)."""
+    unknown cell (none when generation runs to the end). ``median_fill`` (an inpainting request): at temperature 0
+    a model's median gap fill (``MelNet.fill``) fills the unknown cells in one pass, the tiers sample nothing."""
     config = model.config
     n_mels, frames = target.shape
     if n_mels != config.n_mels:
@@ -306,14 +312,25 @@ def _generate(model: MelNet, target: np.ndarray, known: np.ndarray, temperature:
     logps: list[torch.Tensor | None] = []
     with torch.inference_mode():
         x = model.normalise(torch.tensor(np.asarray(target, dtype=np.float32)).unsqueeze(0))[0]
-        x = torch.where(torch.from_numpy(known.T.copy()), x, torch.zeros(()))
-        parts = [p.clone() for p in tiering.split(x, config.n_tiers)]
-        masks = tiering.split(torch.from_numpy(known.T.copy()), config.n_tiers)
+        known_t = torch.from_numpy(known.T.copy())
+        x = torch.where(known_t, x, torch.zeros(()))
+        if model.fill is not None and median_fill and not score and all(t == 0 for t in temperatures):
+            # a fill at temperature 0: the gap's medians in one pass of the fill network (module docstring)
+            _check_cancel(cancel)
+            x = model.fill(x.unsqueeze(0), known_t.unsqueeze(0))[0].clamp(-SAMPLE_LIMIT, SAMPLE_LIMIT)
+            out = _raw(model, x, target, known)
+            if on_frames is not None:
+                on_frames(0, out)
+            if progress is not None:
+                progress(1.0, "done")
+            return out, [None] * config.n_tiers
         if right is None:
             unknown_frames = np.flatnonzero(~known.all(axis=0))
             right = known.copy()
             right[:, : int(unknown_frames.max()) + 1 if unknown_frames.size else 0] = False
         right_1 = tiering.split(torch.from_numpy(right.T.copy()), config.n_tiers)[0]
+        parts = [p.clone() for p in tiering.split(x, config.n_tiers)]
+        masks = tiering.split(known_t, config.n_tiers)
         time_index = tiering.split(torch.arange(frames).unsqueeze(1).expand(frames, n_mels), config.n_tiers)
         total = sum(int(p.shape[0]) for p in parts)
         done_frames = 0
@@ -376,7 +393,8 @@ def sample(model: MelNet, frames: int = 0, *, prime: np.ndarray | None = None, s
     Args:
         model: a trained :class:`MelNet` (``load_model``).
         frames: new frames (unconditional, continuation); ignored when inpainting.
-        temperature: ``τ >= 0``; 0 is deterministic (the most likely component's mean).
+        temperature: ``τ >= 0``; 0 is deterministic (the most likely component's mean; a fill of a model with a
+            median gap fill: its medians, see the module docstring).
         tier_temperatures: one factor ``>= 0`` per tier, coarsest first: tier ``g`` draws at ``temperature ×
             tier_temperatures[g]`` (None: 1 for every tier, the same ``τ`` everywhere).
             :data:`VOICED_TIER_TEMPERATURES` are the factors the command line and the window use.
@@ -385,8 +403,9 @@ def sample(model: MelNet, frames: int = 0, *, prime: np.ndarray | None = None, s
         cancel: checked between frames: an object with ``check()`` that raises (the engine's ``CancelToken``)
             or a callable returning True to stop.
         on_frames: ``on_frames(start, block)`` with final frames as they are completed (during the last tier),
-            ``block`` ``(n_mels, k)`` float32 ln-mel, in order, about ``chunk`` frames at a time, covering the
-            whole output (known frames included) — e.g. ``lambda s, b: cancel.partial((s, b))`` in a job.
+            ``block`` ``(n_mels, k)`` float32 ln-mel, in order, about ``chunk`` frames at a time (a median fill's
+            one pass: all at once), covering the whole output (known frames included) — e.g.
+            ``lambda s, b: cancel.partial((s, b))`` in a job.
         floor: values are clamped to at least this (default: none; pass ``MelConfig.floor_ln``).
         threads: torch intra-op threads of the calling thread while sampling, restored afterwards
             (:func:`intra_op_threads`; None: unchanged). One is the fastest for MelNet's tiny ops.
@@ -425,7 +444,7 @@ def sample(model: MelNet, frames: int = 0, *, prime: np.ndarray | None = None, s
                           f"coarsest first), not {list(tier_temperatures or [])}")
     with intra_op_threads(threads):
         out, _ = _generate(model, target, known, [temperature * v for v in factors], seed, progress, cancel,
-                           on_frames, chunk)
+                           on_frames, chunk, median_fill=inpaint is not None)
     if floor is not None:
         out = np.where(known, out, np.maximum(out, floor)).astype(np.float32)
     return out
