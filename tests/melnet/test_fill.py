@@ -59,7 +59,7 @@ def test_a_fill_at_temperature_zero_is_the_fill_networks_median(speech_mel: np.n
     known[:, 20:40] = False
     with torch.no_grad():
         x = model.normalise(torch.from_numpy(source).unsqueeze(0))
-        expected = model.denormalise(model.fill(x, known))[0].numpy()  # type: ignore[misc]
+        expected = model.denormalise(model.fill(x, known))[0].numpy()
     np.testing.assert_allclose(out[:, 20:40], expected[:, 20:40], rtol=0, atol=1e-5)
     # the seed does not matter: the fill is one deterministic pass, delivered whole to a listener
     blocks: list[tuple[int, np.ndarray]] = []
