@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from vocoder_studio.errors import VocoderUnavailableError
 from vocoder_studio.evaluation.metrics import pesq_wb, snr_db
 from vocoder_studio.vocoders import create_vocoder
 from vocoder_studio.vocoders.hifigan import cpu_has_native_bfloat16, native_precision
@@ -56,3 +57,44 @@ def test_the_generator_leaves_its_input_alone(hifigan, speech_mel: np.ndarray) -
     with torch.inference_mode():
         one_d(mel[None])
     torch.testing.assert_close(mel, before, rtol=0, atol=0)
+
+
+def _build(monkeypatch: pytest.MonkeyPatch, native: bool, **kwargs: object):  # type: ignore[no-untyped-def]
+    """HiFi-GAN built as on a CPU with (or without) native bfloat16, whatever this one has."""
+    from vocoder_studio.vocoders import hifigan
+
+    monkeypatch.setattr(hifigan, "native_bfloat16", lambda: native)
+    return hifigan.HiFiGAN(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_cpu_without_bfloat16_gets_the_float32_path_in_longer_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    vocoder = _build(monkeypatch, native=False)
+    assert vocoder.precision == "float32"
+    assert vocoder.max_frames_per_call == vocoder.float32_cpu_frames_per_call == 512
+    assert {p.dtype for p in vocoder.generator.parameters()} == {torch.float32}
+    with pytest.raises(VocoderUnavailableError, match="emulated"):
+        _build(monkeypatch, native=False, precision="bfloat16")
+
+
+def test_a_cpu_with_bfloat16_gets_it_unless_float32_is_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    native = _build(monkeypatch, native=True)
+    assert native.precision == "bfloat16" and native.max_frames_per_call == 256
+    assert native.generator.conv_pre.weight.dtype == torch.bfloat16
+    forced = _build(monkeypatch, native=True, precision="float32")
+    assert forced.precision == "float32" and forced.max_frames_per_call == 512
+    assert {p.dtype for p in forced.generator.parameters()} == {torch.float32}
+
+
+def test_longer_calls_make_the_same_audio_within_the_pesq_bound(speech: np.ndarray, speech_mel: np.ndarray) -> None:
+    """The float32 path's 512-frame calls splice like 256-frame ones (14 context frames on each side): the same
+    audio to float rounding, so the same PESQ, on 600 frames (7 s) of real speech."""
+    frames = 600
+    vocoder = create_vocoder("hifigan", precision="float32")
+    mel = speech_mel[:, :frames]
+    longer = vocoder.vocode(mel).numpy()
+    vocoder.max_frames_per_call = 256
+    shorter = vocoder.vocode(mel).numpy()
+    assert longer.shape == shorter.shape == (frames * 256,)
+    assert snr_db(shorter, longer) > 60
+    original = speech[: frames * 256]
+    assert pesq_wb(original, longer) >= pesq_wb(original, shorter) - PESQ_DROP

@@ -258,6 +258,10 @@ class HiFiGAN(Vocoder):
     receptive_field_frames = 14
     #: activations grow with the length: 772 frames in one call took 460 MB more than 256-frame chunks
     max_frames_per_call = 256
+    #: the float32 path on a CPU vocodes in longer calls: 14 context frames on each side of every call are
+    #: computed twice, and on the AVX2-only path (no bfloat16) 512-frame calls ran 6-10 % faster than 256 for
+    #: 100 MB more peak memory on 11.4 s of speech (docs/hifigan_speed.md); the same audio
+    float32_cpu_frames_per_call = 512
 
     def __init__(
         self,
@@ -285,6 +289,8 @@ class HiFiGAN(Vocoder):
         if precision == "bfloat16":
             self.generator.to_bfloat16()
         self.generator.to(self.device)
+        if precision == "float32" and self.device.type == "cpu":
+            self.max_frames_per_call = self.float32_cpu_frames_per_call
         if weights == "lj":
             self.name = "hifigan-lj"
 
