@@ -17,8 +17,8 @@ Candidates: ``float32`` (the generator in 256-frame calls with 14 context frames
 ``HiFiGAN.vocode`` runs it), ``-512`` / ``-1024`` (longer calls), ``fused`` (:func:`fused_forward`: leaky ReLU and
 residual sums as oneDNN post-ops); ``--int8``: post-training static int8 quantisation of the residual blocks'
 convolutions (``torch.ao.quantization``, fbgemm, per-channel weights, calibrated on eight 3 s clips of the
-corpus's valid split); ``--compile``: ``torch.compile`` (inductor, freezing on) of the generator, its compile time
-printed.
+corpus's valid split; ``--int8-stages N``: only those of the first N upsampling stages); ``--compile``:
+``torch.compile`` (inductor, freezing on) of the generator, its compile time printed.
 """
 
 from __future__ import annotations
@@ -86,16 +86,18 @@ def fused_forward(block: Any, x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def int8_generator(generator: Any) -> torch.nn.Module:
-    """A copy of ``generator`` whose residual-block convolutions run in int8 (quantise → int8 conv → dequantise
-    around each; activations per tensor, weights per output channel), calibrated on :func:`calibration_mels`."""
+def int8_generator(generator: Any, stages: int | None = None) -> torch.nn.Module:
+    """A copy of ``generator`` whose residual-block convolutions (of the first ``stages`` upsampling stages; None:
+    all) run in int8 (quantise → int8 conv → dequantise around each; activations per tensor, weights per output
+    channel), calibrated on :func:`calibration_mels`."""
     import torch.ao.quantization as tq
 
     torch.backends.quantized.engine = "fbgemm"
     model = copy.deepcopy(generator)
     qconfig = tq.QConfig(activation=tq.HistogramObserver.with_args(reduce_range=True),
                          weight=tq.default_per_channel_weight_observer)
-    for block in model.resblocks:
+    blocks = list(model.resblocks)
+    for block in blocks if stages is None else blocks[: stages * model.num_kernels]:
         for convs in (block.convs1, block.convs2):
             for i, conv in enumerate(convs):
                 wrapper = tq.QuantWrapper(conv)
@@ -115,6 +117,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--candidates", nargs="*", default=["float32", "float32-512", "fused", "fused-512"])
     parser.add_argument("--int8", action="store_true")
+    parser.add_argument("--int8-stages", type=int, default=None,
+                        help="quantise only the residual blocks of the first N upsampling stages (default: all)")
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--no-pesq", action="store_true")
     parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
@@ -159,7 +163,7 @@ def main() -> int:
         runners[name] = variant(kind == "fused", int(frames or 256))
     if args.int8:
         began = time.perf_counter()
-        runners["int8"] = variant(False, 256, int8_generator(base.generator))
+        runners["int8"] = variant(False, 256, int8_generator(base.generator, args.int8_stages))
         print(f"int8: quantised and calibrated in {time.perf_counter() - began:.1f} s", flush=True)
     if args.compile:
         import torch._inductor.config as inductor_config

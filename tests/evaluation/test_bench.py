@@ -100,3 +100,7 @@ def test_the_avx2_imitation_measures_each_vocoder_again_under_the_caps(short_spe
     assert list(data["vocoders"]) == ["griffin-lim:iterations=2", "griffin-lim:iterations=2 (AVX2 imitation)"]
     assert children == [("griffin-lim:iterations=2", None), ("griffin-lim:iterations=2", bench_module.AVX2_IMITATION)]
     assert data["machine"]["avx2_imitation"]["ONEDNN_MAX_CPU_ISA"] == "AVX2"
+    children.clear()
+    named = run_bench("griffin-lim:iterations=2", "cpu", str(short_speech), runs=1, app=False,
+                      avx2_imitation=["hifigan"])  # only the vocoders named get the second row
+    assert list(named["vocoders"]) == ["griffin-lim:iterations=2"] and children == [("griffin-lim:iterations=2", None)]

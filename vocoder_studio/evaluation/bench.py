@@ -51,7 +51,7 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -353,7 +353,8 @@ def describe(name: str, r: dict[str, Any]) -> str:
 
 def run_bench(vocoders: str | None = None, device: str = "auto", input_path: str | None = None, runs: int = 3,
               in_process: bool = False, app: bool = True, note: str | None = None,
-              reference: bool = True, play: bool = True, avx2_imitation: bool = False) -> dict[str, Any]:
+              reference: bool = True, play: bool = True,
+              avx2_imitation: bool | Collection[str] = False) -> dict[str, Any]:
     """The whole bench; logs as it goes and returns the JSON object
     ``{"machine": {...}, "vocoders": {NAME: {...}}, "app_start_s": x, "app": {...}}``.
 
@@ -361,8 +362,9 @@ def run_bench(vocoders: str | None = None, device: str = "auto", input_path: str
         vocoders: comma-separated ``NAME`` or ``NAME:PARAM=VALUE`` (default: every ready vocoder).
         in_process: measure here instead of one child process per vocoder (tests).
         note: words about the conditions, kept in ``machine["note"]`` (the docs print it).
-        avx2_imitation: also measure each vocoder capped at AVX2 (:data:`AVX2_IMITATION`, in a child process
-            even with ``in_process``), as ``NAME (AVX2 imitation)``; ``machine["avx2_imitation"]`` records the caps.
+        avx2_imitation: also measure each vocoder (True) or those named capped at AVX2 (:data:`AVX2_IMITATION`,
+            in a child process even with ``in_process``), as ``NAME (AVX2 imitation)``;
+            ``machine["avx2_imitation"]`` records the caps.
     """
     from vocoder_studio.engine import choose_device
 
@@ -383,7 +385,7 @@ def run_bench(vocoders: str | None = None, device: str = "auto", input_path: str
         else:
             results[name] = _bench_in_child(name, dev, input_path, runs)
         log(describe(name, results[name]))
-        if avx2_imitation:
+        if avx2_imitation is True or (avx2_imitation and name in avx2_imitation):
             capped = f"{name} (AVX2 imitation)"
             results[capped] = _bench_in_child(name, dev, input_path, runs, env=AVX2_IMITATION)
             log(describe(capped, results[capped]))
