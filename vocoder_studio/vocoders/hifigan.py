@@ -242,7 +242,8 @@ class HiFiGAN(Vocoder):
         weights: ``"universal"`` (many speakers; the default) or ``"lj"`` (LJSpeech, one female speaker).
         precision: ``"float32"`` or ``"bfloat16"`` (weights and activations, see :meth:`Generator.to_bfloat16`;
             2× faster on a CPU with AVX512-BF16/AMX, PESQ-wb within 0.01 of float32 on real speech); None:
-            :func:`native_precision` of the device.
+            :func:`native_precision` of the device. float32 on a CPU (the default where bfloat16 would be
+            emulated; ``"float32"`` forces it anywhere) vocodes in calls of :attr:`float32_cpu_frames_per_call`.
         device: torch device.
         mel_match: mel-matching steps after the generator (:meth:`Vocoder.set_mel_match`; 0, the default, is the
             reference implementation's output; 1 took unseen English from PESQ-wb 3.10 to 3.40).
@@ -259,8 +260,8 @@ class HiFiGAN(Vocoder):
     #: activations grow with the length: 772 frames in one call took 460 MB more than 256-frame chunks
     max_frames_per_call = 256
     #: the float32 path on a CPU vocodes in longer calls: 14 context frames on each side of every call are
-    #: computed twice, and on the AVX2-only path (no bfloat16) 512-frame calls ran 6-10 % faster than 256 for
-    #: 100 MB more peak memory on 11.4 s of speech (docs/hifigan_speed.md); the same audio
+    #: computed twice, and on the AVX2-only path (no bfloat16) 512-frame calls took 12 % less CPU time than 256
+    #: (RTF 0.655 → 0.575 on 11.3 s of speech) for 100 MB more peak memory (docs/hifigan_speed.md); same audio
     float32_cpu_frames_per_call = 512
 
     def __init__(
