@@ -1,4 +1,5 @@
-"""HiFi-GAN's fast paths: bfloat16 where the CPU computes it natively, within its stated PESQ drop on real speech."""
+"""HiFi-GAN's fast paths: bfloat16 where the CPU computes it natively, float32 in longer calls elsewhere, int8 when
+asked for; each within its stated PESQ drop on real speech."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from vocoder_studio.cpu import int8_convolutions
 from vocoder_studio.errors import VocoderUnavailableError
 from vocoder_studio.evaluation.metrics import pesq_wb, snr_db
 from vocoder_studio.vocoders import create_vocoder
@@ -98,3 +100,33 @@ def test_longer_calls_make_the_same_audio_within_the_pesq_bound(speech: np.ndarr
     assert snr_db(shorter, longer) > 60
     original = speech[: frames * 256]
     assert pesq_wb(original, longer) >= pesq_wb(original, shorter) - PESQ_DROP
+
+
+needs_int8 = pytest.mark.skipif(not int8_convolutions(), reason="no fast int8 convolutions here (x86 with AVX2)")
+
+
+@needs_int8
+def test_int8_stays_within_its_pesq_drop_on_real_speech(speech: np.ndarray, speech_mel: np.ndarray) -> None:
+    fp32 = create_vocoder("hifigan", precision="float32").vocode(speech_mel).numpy()
+    int8 = create_vocoder("hifigan", precision="int8").vocode(speech_mel).numpy()
+    assert int8.dtype == np.float32 and int8.shape == fp32.shape
+    assert snr_db(fp32, int8) < 60  # really computed in int8
+    assert pesq_wb(speech, int8) >= pesq_wb(speech, fp32) - PESQ_DROP
+
+
+@needs_int8
+def test_int8_is_asked_for_and_quantises_the_first_stages_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from torch.ao.nn.quantized import Conv2d as QuantizedConv2d
+
+    from vocoder_studio.vocoders import hifigan
+
+    assert _build(monkeypatch, native=False).precision == "float32"  # never the default
+    vocoder = _build(monkeypatch, native=False, precision="int8")
+    assert vocoder.precision == "int8" and vocoder.max_frames_per_call == 512
+    quantised = [n for n, m in vocoder.generator.named_modules() if isinstance(m, QuantizedConv2d)]
+    stages = {f"resblocks.{i}" for i in range(hifigan.INT8_STAGES * 3)}
+    assert len(quantised) == len(stages) * 6  # every convolution of the first stages' residual blocks
+    assert {".".join(n.split(".")[:2]) for n in quantised} == stages  # the later stages and the rest stay float
+    monkeypatch.setattr(hifigan, "int8_convolutions", lambda: False)
+    with pytest.raises(VocoderUnavailableError, match="int8"):
+        hifigan.HiFiGAN(precision="int8")
