@@ -15,9 +15,10 @@ resources/example.flac), the mean over clips, and its change against the float32
 
 Candidates: ``float32`` (the generator in 256-frame calls with 14 context frames on each side, as
 ``HiFiGAN.vocode`` runs it), ``-512`` / ``-1024`` (longer calls), ``fused`` (:func:`fused_forward`: leaky ReLU and
-residual sums as oneDNN post-ops); ``--int8``: post-training static int8 quantisation of the residual blocks'
-convolutions (``torch.ao.quantization``, fbgemm, per-channel weights, calibrated on eight 3 s clips of the
-corpus's valid split; ``--int8-stages N``: only those of the first N upsampling stages); ``--compile``:
+residual sums as oneDNN post-ops), ``int8`` (the shipped ``HiFiGAN(precision="int8")``); ``--int8``:
+post-training static int8 quantisation of the residual blocks' convolutions, calibrated here
+(``torch.ao.quantization``, fbgemm, per-channel weights, histograms over eight 3 s clips of the corpus's valid
+split; ``--int8-stages N``: only those of the first N upsampling stages); ``--compile``:
 ``torch.compile`` (inductor, freezing on) of the generator, its compile time printed.
 """
 
@@ -160,7 +161,8 @@ def main() -> int:
 
     for name in args.candidates:
         kind, _, frames = name.partition("-")
-        runners[name] = variant(kind == "fused", int(frames or 256))
+        shipped = HiFiGAN(precision="int8").generator if kind == "int8" else None
+        runners[name] = variant(kind == "fused", int(frames or 256), shipped)
     if args.int8:
         began = time.perf_counter()
         runners["int8"] = variant(False, 256, int8_generator(base.generator, args.int8_stages))
