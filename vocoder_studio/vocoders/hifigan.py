@@ -287,7 +287,7 @@ class HiFiGAN(Vocoder):
             :func:`native_precision` of the device. float32 on a CPU (the default where bfloat16 would be
             emulated; ``"float32"`` forces it anywhere) vocodes in calls of :attr:`float32_cpu_frames_per_call`.
             ``"int8"`` (a CPU with AVX2; asked for, never the default): the first :data:`INT8_STAGES` stages'
-            residual convolutions in int8 (:meth:`Generator.to_int8`), 1.5× faster than float32 on an AVX2-capped
+            residual convolutions in int8 (:meth:`Generator.to_int8`), 1.4× faster than float32 on an AVX2-capped
             CPU, PESQ-wb 0.03 below it on held-out speech (docs/hifigan_speed.md).
         device: torch device.
         mel_match: mel-matching steps after the generator (:meth:`Vocoder.set_mel_match`; 0, the default, is the
@@ -392,7 +392,7 @@ CARDS = {
 _PRECISION = Parameter(
     "precision", "choice", native_precision("cpu"),
     "bfloat16: 2× faster on a CPU with AVX512-BF16/AMX (the default there) or a GPU, PESQ-wb within 0.01 of "
-    "float32; refused where the CPU would only emulate it (about 70× slower). int8: 1.5× faster than float32 "
+    "float32; refused where the CPU would only emulate it (about 70× slower). int8: 1.4× faster than float32 "
     "on an AVX2 CPU, PESQ-wb 0.03 lower",
     choices=PRECISIONS,
 )
