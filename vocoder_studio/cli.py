@@ -214,7 +214,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
     from vocoder_studio.evaluation.bench import run_bench
 
-    data = run_bench(args.vocoders, args.device, args.input, args.runs, note=args.note)
+    data = run_bench(args.vocoders, args.device, args.input, args.runs, note=args.note,
+                     avx2_imitation=True if args.avx2_imitation == "all" else
+                     [name.strip() for name in (args.avx2_imitation or "").split(",") if name.strip()])
     if args.json:
         print(json.dumps(data, indent=2))
     return 0
@@ -544,6 +546,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=int, default=3, help="timed runs per vocoder (the median is kept; at least 1)")
     p.add_argument("--note", default=None, help="the conditions, in words (kept in the JSON, printed in the docs)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON on stdout (progress on stderr)")
+    p.add_argument("--avx2-imitation", nargs="?", const="all", default=None, metavar="A,B,...",
+                   help="also measure each vocoder (or those named) with torch capped at AVX2 (no AVX-512, no "
+                   "bfloat16), as a CPU without bfloat16 runs it")
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("eval", help="score vocoders on real speech (`eval vocoders --clips ...`) or files under "

@@ -54,6 +54,16 @@ def native_bfloat16() -> bool:
     return torch_capability().upper().startswith("AVX512")
 
 
+def int8_convolutions() -> bool:
+    """Whether torch runs quantised int8 convolutions here with a fast kernel: an x86 CPU with AVX2 (fbgemm's and
+    oneDNN's int8 kernels need it) and a quantised engine for it in this build (``x86`` or ``fbgemm``)."""
+    import torch
+
+    engines = torch.backends.quantized.supported_engines
+    return "avx2" in cpu_flags() and torch.backends.quantized.engine in ("x86", "fbgemm") and (
+        "x86" in engines or "fbgemm" in engines)
+
+
 def cpu_features() -> dict[str, Any]:
     """For a benchmark's machine record: ``{"flags": [...], "torch_capability": "AVX2", "onednn_max_isa": "AVX2"
     or None, "native_bfloat16": False}`` (flags: those of :data:`REPORTED_FLAGS` the CPU has)."""

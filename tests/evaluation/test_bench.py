@@ -75,3 +75,32 @@ def test_the_bench_times_both_implementations_with_the_same_threads(bench: dict,
     three = bench_vocoder(VocoderChoice.parse("griffin-lim:iterations=2"), audio, runs=1, reference=False, play=False,
                           threads=3)
     assert three["threads"] == 3  # really set for the timed calls, not only written down
+
+
+def test_the_bench_records_the_precision_path(bench: dict) -> None:
+    (entry,) = bench["vocoders"].values()
+    assert entry["precision"] == "float32"  # Griffin-Lim has no other path
+
+
+def test_the_avx2_imitation_measures_each_vocoder_again_under_the_caps(short_speech: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``avx2_imitation`` every vocoder gets a second row, measured in a child process whose environment caps
+    torch at AVX2 (that those caps give HiFi-GAN's float path is tests/test_cpu.py's)."""
+    from vocoder_studio.evaluation import bench as bench_module
+
+    children: list[tuple[str, dict | None]] = []
+
+    def child(spec: str, device: str, input_path: str | None, runs: int, env: dict | None = None) -> dict:
+        children.append((spec, env))
+        return {"device": device, "rtf": 0.5, "ref_rtf": 1.0, "first_audio_ms": None, "edit_to_sound_ms": 1.0,
+                "peak_rss_mb": 1.0, "load_s": 0.1, "label": spec, "precision": "float32", "underruns": None}
+
+    monkeypatch.setattr(bench_module, "_bench_in_child", child)
+    data = run_bench("griffin-lim:iterations=2", "cpu", str(short_speech), runs=1, app=False, avx2_imitation=True)
+    assert list(data["vocoders"]) == ["griffin-lim:iterations=2", "griffin-lim:iterations=2 (AVX2 imitation)"]
+    assert children == [("griffin-lim:iterations=2", None), ("griffin-lim:iterations=2", bench_module.AVX2_IMITATION)]
+    assert data["machine"]["avx2_imitation"]["ONEDNN_MAX_CPU_ISA"] == "AVX2"
+    children.clear()
+    named = run_bench("griffin-lim:iterations=2", "cpu", str(short_speech), runs=1, app=False,
+                      avx2_imitation=["hifigan"])  # only the vocoders named get the second row
+    assert list(named["vocoders"]) == ["griffin-lim:iterations=2"] and children == [("griffin-lim:iterations=2", None)]

@@ -27,7 +27,7 @@ def test_default_vocoder_and_schema_bounds(qtbot) -> None:
     assert "[1, 1000]" in iterations.toolTip()
     precision = panel.panels["hifigan"].controls["precision"]
     assert isinstance(precision, QComboBox)
-    assert [precision.itemText(i) for i in range(precision.count())] == ["float32", "bfloat16"]
+    assert [precision.itemText(i) for i in range(precision.count())] == ["float32", "bfloat16", "int8"]
     assert "PESQ" in panel.status_label.text()  # the model card's summary of the default vocoder
 
 

@@ -1,4 +1,5 @@
-"""HiFi-GAN's fast paths: bfloat16 where the CPU computes it natively, within its stated PESQ drop on real speech."""
+"""HiFi-GAN's fast paths: bfloat16 where the CPU computes it natively, float32 in longer calls elsewhere, int8 when
+asked for; each within its stated PESQ drop on real speech."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import numpy as np
 import pytest
 import torch
 
+from vocoder_studio.cpu import int8_convolutions
+from vocoder_studio.errors import VocoderUnavailableError
 from vocoder_studio.evaluation.metrics import pesq_wb, snr_db
 from vocoder_studio.vocoders import create_vocoder
 from vocoder_studio.vocoders.hifigan import cpu_has_native_bfloat16, native_precision
@@ -56,3 +59,74 @@ def test_the_generator_leaves_its_input_alone(hifigan, speech_mel: np.ndarray) -
     with torch.inference_mode():
         one_d(mel[None])
     torch.testing.assert_close(mel, before, rtol=0, atol=0)
+
+
+def _build(monkeypatch: pytest.MonkeyPatch, native: bool, **kwargs: object):  # type: ignore[no-untyped-def]
+    """HiFi-GAN built as on a CPU with (or without) native bfloat16, whatever this one has."""
+    from vocoder_studio.vocoders import hifigan
+
+    monkeypatch.setattr(hifigan, "native_bfloat16", lambda: native)
+    return hifigan.HiFiGAN(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_cpu_without_bfloat16_gets_the_float32_path_in_longer_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    vocoder = _build(monkeypatch, native=False)
+    assert vocoder.precision == "float32"
+    assert vocoder.max_frames_per_call == vocoder.float32_cpu_frames_per_call == 512
+    assert {p.dtype for p in vocoder.generator.parameters()} == {torch.float32}
+    with pytest.raises(VocoderUnavailableError, match="emulated"):
+        _build(monkeypatch, native=False, precision="bfloat16")
+
+
+def test_a_cpu_with_bfloat16_gets_it_unless_float32_is_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    native = _build(monkeypatch, native=True)
+    assert native.precision == "bfloat16" and native.max_frames_per_call == 256
+    assert native.generator.conv_pre.weight.dtype == torch.bfloat16
+    forced = _build(monkeypatch, native=True, precision="float32")
+    assert forced.precision == "float32" and forced.max_frames_per_call == 512
+    assert {p.dtype for p in forced.generator.parameters()} == {torch.float32}
+
+
+def test_longer_calls_make_the_same_audio_within_the_pesq_bound(speech: np.ndarray, speech_mel: np.ndarray) -> None:
+    """The float32 path's 512-frame calls splice like 256-frame ones (14 context frames on each side): the same
+    audio to float rounding, so the same PESQ, on 600 frames (7 s) of real speech."""
+    frames = 600
+    vocoder = create_vocoder("hifigan", precision="float32")
+    mel = speech_mel[:, :frames]
+    longer = vocoder.vocode(mel).numpy()
+    vocoder.max_frames_per_call = 256
+    shorter = vocoder.vocode(mel).numpy()
+    assert longer.shape == shorter.shape == (frames * 256,)
+    assert snr_db(shorter, longer) > 60
+    original = speech[: frames * 256]
+    assert pesq_wb(original, longer) >= pesq_wb(original, shorter) - PESQ_DROP
+
+
+needs_int8 = pytest.mark.skipif(not int8_convolutions(), reason="no fast int8 convolutions here (x86 with AVX2)")
+
+
+@needs_int8
+def test_int8_stays_within_its_pesq_drop_on_real_speech(speech: np.ndarray, speech_mel: np.ndarray) -> None:
+    fp32 = create_vocoder("hifigan", precision="float32").vocode(speech_mel).numpy()
+    int8 = create_vocoder("hifigan", precision="int8").vocode(speech_mel).numpy()
+    assert int8.dtype == np.float32 and int8.shape == fp32.shape
+    assert snr_db(fp32, int8) < 60  # really computed in int8
+    assert pesq_wb(speech, int8) >= pesq_wb(speech, fp32) - PESQ_DROP
+
+
+@needs_int8
+def test_int8_is_asked_for_and_quantises_the_first_stages_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from torch.ao.nn.quantized import Conv2d as QuantizedConv2d
+
+    from vocoder_studio.vocoders import hifigan
+
+    assert _build(monkeypatch, native=False).precision == "float32"  # never the default
+    vocoder = _build(monkeypatch, native=False, precision="int8")
+    assert vocoder.precision == "int8" and vocoder.max_frames_per_call == 512
+    quantised = [n for n, m in vocoder.generator.named_modules() if isinstance(m, QuantizedConv2d)]
+    stages = {f"resblocks.{i}" for i in range(hifigan.INT8_STAGES * 3)}
+    assert len(quantised) == len(stages) * 6  # every convolution of the first stages' residual blocks
+    assert {".".join(n.split(".")[:2]) for n in quantised} == stages  # the later stages and the rest stay float
+    monkeypatch.setattr(hifigan, "int8_convolutions", lambda: False)
+    with pytest.raises(VocoderUnavailableError, match="int8"):
+        hifigan.HiFiGAN(precision="int8")

@@ -28,6 +28,11 @@ Per vocoder (each in a fresh child process, so its load time, first press and pe
   playback and the edit got). With a training run on the other core of a 2-core CPU, two threads made both
   implementations wait on the thread that shared its core, and their ratio followed the other load.
 
+``precision`` is the number path the vocoder ran (its ``precision`` attribute where it has one, e.g. HiFi-GAN's
+``"bfloat16"`` or ``"float32"``; else ``"float32"``). With ``avx2_imitation`` each vocoder is measured a second
+time in a child process whose torch is capped at AVX2 (:data:`AVX2_IMITATION`: what a CPU without AVX-512 and
+bfloat16 computes with), under the name ``NAME (AVX2 imitation)``.
+
 And once: app start → drawn window (``scripts/app_start_probe.py`` in a child process). Times are printed and
 written as JSON, never asserted by tests.
 """
@@ -46,7 +51,7 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -76,6 +81,10 @@ VOCODER_KEYS = ("device", "rtf", "ref_rtf", "first_audio_ms", "edit_to_sound_ms"
 #: The preview path's fields (None where not measured); docs/benchmarks.json has them once regenerated.
 PREVIEW_KEYS = ("first_audio_preview_ms", "preview_underruns", "slow_heard_ms", "slow_share",
                 "edit_to_sound_preview_ms", "preview_load_s")
+
+#: The environment that caps torch at what an AVX2-only CPU has (no AVX-512, no bfloat16): oneDNN's
+#: convolutions, ATen's vectorised kernels and fbgemm's int8 kernels each read their own variable at start.
+AVX2_IMITATION = {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2", "FBGEMM_ENABLE_INSTRUCTIONS": "AVX2"}
 
 #: Seconds of speech played for ``first_audio_ms`` (long enough that a slow vocoder must keep ahead).
 PLAY_SECONDS = 5.0
@@ -232,7 +241,7 @@ def bench_vocoder(choice: VocoderChoice, audio: np.ndarray, device: str = "cpu",
         preview: measure the preview path too (where the iSTFT vocoder is installed).
     Returns:
         ``{"device", "rtf", "ref_rtf", "first_audio_ms", "edit_to_sound_ms", "peak_rss_mb", "load_s", "label",
-        "underruns", "runs", "cuda_peak_mb", "threads", "play_threads", "first_audio_preview_ms",
+        "precision", "underruns", "runs", "cuda_peak_mb", "threads", "play_threads", "first_audio_preview_ms",
         "preview_underruns", "slow_heard_ms", "slow_share", "edit_to_sound_preview_ms", "preview_load_s"}``;
         the figures that could not be measured are None.
     """
@@ -279,6 +288,7 @@ def bench_vocoder(choice: VocoderChoice, audio: np.ndarray, device: str = "cpu",
         "peak_rss_mb": rss,
         "load_s": load_s,
         "label": vocoder.describe(),
+        "precision": str(getattr(vocoder, "precision", "float32")),
         "underruns": underruns,
         "runs": runs,
         "cuda_peak_mb": cuda_mb,
@@ -287,12 +297,14 @@ def bench_vocoder(choice: VocoderChoice, audio: np.ndarray, device: str = "cpu",
     } | previewed
 
 
-def _bench_in_child(spec: str, device: str, input_path: str | None, runs: int) -> dict[str, Any]:
-    """:func:`bench_vocoder` in a fresh Python process (its load, first press and memory are its own)."""
+def _bench_in_child(spec: str, device: str, input_path: str | None, runs: int,
+                    env: dict[str, str] | None = None) -> dict[str, Any]:
+    """:func:`bench_vocoder` in a fresh Python process (its load, first press and memory are its own), with
+    ``env`` added to its environment."""
     command = [sys.executable, "-m", "vocoder_studio.evaluation.bench", spec, "--device", device, "--runs", str(runs)]
     if input_path:
         command += ["--input", input_path]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1800, env=dict(os.environ, **(env or {})))
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
         reason = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
@@ -342,7 +354,8 @@ def describe(name: str, r: dict[str, Any]) -> str:
 
 def run_bench(vocoders: str | None = None, device: str = "auto", input_path: str | None = None, runs: int = 3,
               in_process: bool = False, app: bool = True, note: str | None = None,
-              reference: bool = True, play: bool = True) -> dict[str, Any]:
+              reference: bool = True, play: bool = True,
+              avx2_imitation: bool | Collection[str] = False) -> dict[str, Any]:
     """The whole bench; logs as it goes and returns the JSON object
     ``{"machine": {...}, "vocoders": {NAME: {...}}, "app_start_s": x, "app": {...}}``.
 
@@ -350,6 +363,9 @@ def run_bench(vocoders: str | None = None, device: str = "auto", input_path: str
         vocoders: comma-separated ``NAME`` or ``NAME:PARAM=VALUE`` (default: every ready vocoder).
         in_process: measure here instead of one child process per vocoder (tests).
         note: words about the conditions, kept in ``machine["note"]`` (the docs print it).
+        avx2_imitation: also measure each vocoder (True) or those named capped at AVX2 (:data:`AVX2_IMITATION`,
+            in a child process even with ``in_process``), as ``NAME (AVX2 imitation)``;
+            ``machine["avx2_imitation"]`` records the caps.
     """
     from vocoder_studio.engine import choose_device
 
@@ -370,6 +386,12 @@ def run_bench(vocoders: str | None = None, device: str = "auto", input_path: str
         else:
             results[name] = _bench_in_child(name, dev, input_path, runs)
         log(describe(name, results[name]))
+        if avx2_imitation is True or (avx2_imitation and name in avx2_imitation):
+            capped = f"{name} (AVX2 imitation)"
+            results[capped] = _bench_in_child(name, dev, input_path, runs, env=AVX2_IMITATION)
+            log(describe(capped, results[capped]))
+    if avx2_imitation:
+        machine["avx2_imitation"] = AVX2_IMITATION
     app_figures = bench_app() if app else None
     if app_figures:
         log(f"  app start → drawn window {app_figures['app_start_s']:.2f} s; example vocoded in the background "

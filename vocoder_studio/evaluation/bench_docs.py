@@ -44,6 +44,17 @@ def _isa(machine: dict[str, Any]) -> str:
     return f" (torch {features.get('torch_capability', '?')}{cap}, {bf16})"
 
 
+def imitation_line(data: dict[str, Any]) -> str | None:
+    """The caps behind the rows marked ``(AVX2 imitation)``, or None when there are none."""
+    caps = data["machine"].get("avx2_imitation")
+    if not caps:
+        return None
+    env = " ".join(f"{k}={v}" for k, v in caps.items())
+    return (f"Rows marked (AVX2 imitation): the same machine with torch capped at AVX2 (`{env}`), as a CPU without "
+            "AVX-512 and bfloat16 computes; each measured in its own process, its ratio against the reference "
+            "timed in that same process")
+
+
 def _load(machine: dict[str, Any]) -> str:
     load = machine.get("loadavg")
     return f"; load average {load[0]:.1f} when it started" if load else ""
@@ -51,9 +62,9 @@ def _load(machine: dict[str, Any]) -> str:
 
 def vocoder_table(data: dict[str, Any]) -> str:
     """Markdown: one row per vocoder with every figure of the bench."""
-    lines = ["| vocoder | device | RTF | reference HiFi-GAN RTF (same run) | ratio | first audio | "
+    lines = ["| vocoder | device | precision | RTF | reference HiFi-GAN RTF (same run) | ratio | first audio | "
              "0.5 s edit → sound | peak RSS | load |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, e in data["vocoders"].items():
         gaps = "" if e.get("underruns") in (None, 0) else f" ({e['underruns']} underruns)"
         first, edit = "", ""
@@ -63,7 +74,8 @@ def vocoder_table(data: dict[str, Any]) -> str:
         if e.get("edit_to_sound_preview_ms") is not None:
             edit = f"; preview {e['edit_to_sound_preview_ms']:.0f} ms"
         lines.append(
-            f"| {name} | {e['device']} | {_num(e['rtf'], '{:.3f}')} | {_num(e.get('ref_rtf'), '{:.3f}')} | "
+            f"| {name} | {e['device']} | {e.get('precision') or '—'} | {_num(e['rtf'], '{:.3f}')} | "
+            f"{_num(e.get('ref_rtf'), '{:.3f}')} | "
             f"{_ratio(e)} | {_num(e.get('first_audio_ms'), '{:.0f}', ' ms')}{gaps}{first} | "
             f"{_num(e.get('edit_to_sound_ms'), '{:.0f}', ' ms')}{edit} | "
             f"{_num(e.get('peak_rss_mb'), '{:.0f}', ' MB')} | {_num(e.get('load_s'), '{:.2f}', ' s')} |")
@@ -93,6 +105,8 @@ def benchmarks_markdown(data: dict[str, Any]) -> str:
     ]
     if note:
         lines += ["", f"**Conditions: {note}.**"]
+    if imitation_line(data):
+        lines += ["", f"{imitation_line(data)}."]
     lines += [
         "",
         vocoder_table(data),
@@ -101,6 +115,8 @@ def benchmarks_markdown(data: dict[str, Any]) -> str:
         "",
         "## What each figure is",
         "",
+        "- **precision**: the number path the vocoder ran (HiFi-GAN: bfloat16 where the CPU computes it "
+        "natively, else float32).",
         "- **RTF**: compute seconds per second of audio, vocoding the whole speech in one call (median of the "
         "runs; below 1 is faster than real time).",
         "- **reference HiFi-GAN RTF**: jik876/hifi-gan's original generator code (the `models.py` of the "
@@ -125,6 +141,8 @@ def readme_table(data: dict[str, Any]) -> str:
     note = data["machine"].get("note")
     if note:
         lines.append(f"Conditions: {note}.")
+    if imitation_line(data):
+        lines.append(f"{imitation_line(data)}.")
     lines += ["", vocoder_table(data), "", app_line(data), "", README_END]
     return "\n".join(lines)
 
