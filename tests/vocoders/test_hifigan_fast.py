@@ -61,12 +61,12 @@ def test_the_generator_leaves_its_input_alone(hifigan, speech_mel: np.ndarray) -
     torch.testing.assert_close(mel, before, rtol=0, atol=0)
 
 
-def _build(monkeypatch: pytest.MonkeyPatch, native: bool, **kwargs: object):  # type: ignore[no-untyped-def]
+def _build(monkeypatch: pytest.MonkeyPatch, native: bool, **kwargs: object):
     """HiFi-GAN built as on a CPU with (or without) native bfloat16, whatever this one has."""
     from vocoder_studio.vocoders import hifigan
 
     monkeypatch.setattr(hifigan, "native_bfloat16", lambda: native)
-    return hifigan.HiFiGAN(**kwargs)  # type: ignore[arg-type]
+    return hifigan.HiFiGAN(**kwargs)
 
 
 def test_a_cpu_without_bfloat16_gets_the_float32_path_in_longer_calls(monkeypatch: pytest.MonkeyPatch) -> None:
