@@ -221,15 +221,15 @@ def test_the_entry_loads_a_checkpoint_from_the_models_directory(models_dir: Path
     write_card(save_model(models_dir / CHECKPOINT, model, step=0))
     entry = get_entry("melgan")
     assert entry.unavailable_reason() is None and entry.summary() == "MelGAN test model, untrained"
-    vocoder = create_vocoder("melgan", mel_match=0)  # the raw generator
+    vocoder = create_vocoder("melgan", mel_match=0, phase_refine=0)  # the raw generator
     assert isinstance(vocoder, MelGANVocoder) and vocoder.receptive_field_frames == SMALL.receptive_field_frames
     with torch.inference_mode():
         expected = model(torch.from_numpy(speech_mel[None, :, :50]))[0]
     assert snr_db(expected, vocoder.vocode(speech_mel[:, :50])) > 60
-    # the panel's default adds one mel-matching step (4 frames more context)
+    # the panel's default adds one mel-matching step (4 frames more context) and 8 Griffin-Lim iterations (3 each)
     matched = create_vocoder("melgan")
-    assert isinstance(matched, MelGANVocoder) and matched.mel_match_steps == 1
-    assert matched.receptive_field_frames == SMALL.receptive_field_frames + 4
+    assert isinstance(matched, MelGANVocoder) and (matched.mel_match_steps, matched.phase_refine) == (1, 8)
+    assert matched.receptive_field_frames == SMALL.receptive_field_frames + 4 + 3 * 8
 
 
 def test_a_missing_or_broken_checkpoint_makes_only_this_entry_unavailable(models_dir: Path) -> None:

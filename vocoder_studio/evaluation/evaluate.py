@@ -78,10 +78,11 @@ def find_clips(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
 #: Settings scored beside the defaults (``eval vocoders`` and ``bench`` without ``--vocoders``), each where its
 #: vocoder is ready and unless it is the default already: Griffin-Lim 32 from a random phase (the classic
 #: reference every other row is judged against; the default starts from PGHI) and the iSTFT vocoder with its own
-#: magnitudes and no phase refinement (the network alone, mel-matched; the default takes only its phase).
+#: magnitudes and phase and no refinement (the network alone, mel-matched; the default plays the mel's
+#: pseudo-inverse from PGHI's phase, with the network's only where PGHI leaves coefficients).
 COMPARISON_SETTINGS = (
     "griffin-lim:init=random:iterations=32",
-    "istft:magnitude=network:phase_refine=0",
+    "istft:magnitude=network:phase_refine=0:init=network",
 )
 
 

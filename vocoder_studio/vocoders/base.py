@@ -7,6 +7,7 @@ audio; a small first chunk gives the first sound quickly.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
@@ -210,6 +211,34 @@ class Vocoder(ABC):
     def describe(self) -> str:
         """One line for lists and status bars."""
         return f"{self.name} ({self.device})"
+
+
+class PositionedVocoder(Vocoder):
+    """A vocoder whose output at a frame depends on where the frame lies in the whole mel, not only on the frames
+    around it (a starting phase drawn per absolute frame, or integrated in absolute blocks by PGHI): while
+    :meth:`vocode_range` runs, :meth:`range_position` gives the vocoded slice's first absolute frame and the whole
+    mel, per thread (one instance serves render-ahead, playback and long jobs on different worker threads)."""
+
+    def range_position(self) -> tuple[int, torch.Tensor | np.ndarray | None]:
+        """``(first frame, whole mel)`` of the slice being vocoded by :meth:`vocode_range` on this thread;
+        ``(0, None)`` when a whole mel is vocoded (it is its own source)."""
+        local = self.__dict__.get("_position")
+        if local is None:
+            return 0, None
+        return getattr(local, "frame_offset", 0), getattr(local, "source", None)
+
+    def vocode_range(self, mel, start, end, context_frames=None):  # type: ignore[no-untyped-def]
+        """As :meth:`Vocoder.vocode_range`, with the slice's absolute position known to :meth:`range_position`
+        (a batch of mels has none: each is vocoded as its own whole)."""
+        local = self.__dict__.setdefault("_position", threading.local())
+        context = self.receptive_field_frames if context_frames is None else context_frames
+        local.frame_offset = max(0, start - context)
+        local.source = mel if mel.ndim == 2 else None
+        try:
+            return super().vocode_range(mel, start, end, context_frames)
+        finally:
+            local.frame_offset = 0
+            local.source = None
 
 
 #: Each streamed chunk is this much longer than the one before (up to ``chunk_frames``). HiFi-GAN at about

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import functools
 import math
-import threading
 from typing import Any
 
 import numpy as np
 import torch
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, mel_to_linear
-from vocoder_studio.vocoders.base import Vocoder, as_mel_tensor
+from vocoder_studio.vocoders.base import PositionedVocoder, as_mel_tensor
 from vocoder_studio.vocoders.entry import VocoderEntry
 from vocoder_studio.vocoders.params import Parameter
 from vocoder_studio.vocoders.stft import mel_match_parameter
@@ -49,7 +48,7 @@ def _phase_table(bins: int, seed: int = 0) -> torch.Tensor:
     return torch.rand(bins, _PHASE_TABLE_FRAMES, generator=generator) * (2 * torch.pi)
 
 
-class GriffinLim(Vocoder):
+class GriffinLim(PositionedVocoder):
     """Fast Griffin-Lim phase reconstruction on the CPU or GPU.
 
     Args:
@@ -96,9 +95,6 @@ class GriffinLim(Vocoder):
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
         self.iterations = iterations
         self.momentum = momentum
-        # the absolute frame of the chunk being vocoded, per thread: one instance serves render-ahead, playback
-        # and long jobs on different worker threads at once
-        self._local = threading.local()
 
     def _stft(self, audio: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
         c = self.config
@@ -164,10 +160,10 @@ class GriffinLim(Vocoder):
 
     def _initial_phase(self, mel: torch.Tensor, frames: int) -> torch.Tensor:
         """The starting phase ``(B or 1, bins, frames)`` float32 of the frames ``mel`` holds, which start at the
-        absolute frame ``self._local.frame_offset`` of ``self._local.source`` (the whole mel) when a range is
-        vocoded; each depends only on the absolute frame (random) or its PGHI block, never on the chunk."""
+        absolute frame :meth:`range_position` gives (in the whole mel) when a range is vocoded; each depends only
+        on the absolute frame (random) or its PGHI block, never on the chunk."""
         bins = self.config.n_fft // 2 + 1
-        offset = getattr(self._local, "frame_offset", 0)
+        offset, source = self.range_position()
         if self.init == "zeros":
             return torch.zeros(1, bins, frames)
         table = _phase_table(bins)
@@ -176,7 +172,6 @@ class GriffinLim(Vocoder):
         from vocoder_studio.vocoders import pghi  # numba: imported (and compiled) only when PGHI runs
 
         c = self.config
-        source: Any = getattr(self._local, "source", None)
         sources = [source] if source is not None else [m for m in mel.cpu()]
         offset = offset if source is not None else 0
 
@@ -184,28 +179,16 @@ class GriffinLim(Vocoder):
             part = as_mel_tensor(whole[..., lo:hi], c).clamp(max=MAX_LN_MEL)
             return mel_to_linear(part, c).double().numpy()
 
+        def given_of(lo: int, hi: int) -> np.ndarray:
+            return table[:, torch.arange(lo, hi) % _PHASE_TABLE_FRAMES].double().numpy()
+
         out = []
         for whole in sources:
-            lo, hi, block_lo, block_hi = pghi.block_range(offset, offset + frames, whole.shape[-1],
-                                                          PGHI_BLOCK_FRAMES)
-            given = table[:, torch.arange(block_lo, block_hi) % _PHASE_TABLE_FRAMES].double().numpy()
-            phase = pghi.pghi(magnitude_of(whole, lo, hi), c.hop_length, c.n_fft, c.win_length, given,
-                              PGHI_BLOCK_FRAMES, block_lo, (block_lo - lo, hi - block_hi))
-            out.append(torch.from_numpy(phase[:, offset - block_lo : offset - block_lo + frames]).float())
+            phase = pghi.range_phase(offset, offset + frames, whole.shape[-1], PGHI_BLOCK_FRAMES,
+                                     functools.partial(magnitude_of, whole), given_of, c.hop_length, c.n_fft,
+                                     c.win_length)
+            out.append(torch.from_numpy(phase).float())
         return torch.stack(out)
-
-    def vocode_range(self, mel, start, end, context_frames=None):  # type: ignore[no-untyped-def]
-        """As :meth:`Vocoder.vocode_range`; the starting phases follow the absolute frame index (``pghi``:
-        integrated over the whole blocks of ``mel`` around the range, so a chunk starts from the whole file's
-        phases: the receptive field stays :attr:`receptive_field_frames`)."""
-        context = self.receptive_field_frames if context_frames is None else context_frames
-        self._local.frame_offset = max(0, start - context)
-        self._local.source = mel if mel.ndim == 2 else None
-        try:
-            return super().vocode_range(mel, start, end, context_frames)
-        finally:
-            self._local.frame_offset = 0
-            self._local.source = None
 
     def describe(self) -> str:
         return (f"{self.name}, {self.init} start, {self.iterations} iterations, momentum {self.momentum:g} "

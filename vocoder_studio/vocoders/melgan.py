@@ -234,7 +234,8 @@ class MelGANVocoder(trained.TrainedVocoder):
         mel_match_steps: steps of :func:`~vocoder_studio.vocoders.stft.match_waveform` after the generator (the
             panel's default is :data:`MEL_MATCH_DEFAULT` while the shipped generator is under-trained).
         phase_refine: Griffin-Lim iterations after the mel matching, from the generator's own phase
-            (:func:`~vocoder_studio.vocoders.stft.refine_phase`; default 0).
+            (:func:`~vocoder_studio.vocoders.stft.refine_phase`; default 0, the panel's
+            :data:`PHASE_REFINE_DEFAULT`).
     Raises:
         VocoderUnavailableError: no usable checkpoint, or a model for another front-end.
     """
@@ -273,9 +274,14 @@ class MelGANVocoder(trained.TrainedVocoder):
 #: whose envelope is far off (models/melgan.json gives the scores with 0 and 1); 0 plays the raw generator.
 MEL_MATCH_DEFAULT = 1
 
+#: The panel's Griffin-Lim iterations after the mel matching (from the generator's phase), chosen on the 8
+#: validation clips with one mel-matching step: 0 / 2 / 4 / 8 / 16 iterations scored PESQ-wb 2.24 / 2.39 / 2.56 /
+#: 2.67 / 2.67 and STOI 0.908 / 0.925 / 0.932 / 0.936 / 0.936 (8: as good as 16 at half the cost).
+PHASE_REFINE_DEFAULT = 8
+
 
 def _build(device: str | torch.device = "cpu", config: MelConfig = DEFAULT_CONFIG,
-           mel_match: int = MEL_MATCH_DEFAULT, phase_refine: int = 0) -> MelGANVocoder:
+           mel_match: int = MEL_MATCH_DEFAULT, phase_refine: int = PHASE_REFINE_DEFAULT) -> MelGANVocoder:
     return MelGANVocoder(device=device, config=config, mel_match_steps=mel_match, phase_refine=phase_refine)
 
 
@@ -286,7 +292,7 @@ VOCODERS = (
         name="melgan",
         label="MelGAN (ours)",
         factory=_build,
-        parameters=(mel_match_parameter(MEL_MATCH_DEFAULT), phase_refine_parameter(0)),
+        parameters=(mel_match_parameter(MEL_MATCH_DEFAULT), phase_refine_parameter(PHASE_REFINE_DEFAULT)),
         weights=f"models/{CHECKPOINT} (trained here: `vocoder-studio train melgan`)",
         description="fully convolutional GAN generator, mel to waveform in one fast pass (Kumar et al. 2019)",
         check=_check,

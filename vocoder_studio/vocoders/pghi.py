@@ -27,6 +27,7 @@ frames, computed with its blocks whole (:func:`pghi_range`), gets exactly the ph
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numba
 import numpy as np
@@ -236,3 +237,22 @@ def block_range(start: int, end: int, total: int, block_frames: int) -> tuple[in
     block_lo = start // block_frames * block_frames
     block_hi = min(total, -(-end // block_frames) * block_frames)
     return max(0, block_lo - 1), min(total, block_hi + 1), block_lo, block_hi
+
+
+def range_phase(start: int, end: int, total: int, block_frames: int,
+                magnitude_of: Callable[[int, int], np.ndarray], given_of: Callable[[int, int], np.ndarray],
+                hop_length: int, n_fft: int, win_length: int) -> np.ndarray:
+    """The PGHI phase of frames ``[start, end)`` of a signal of ``total`` frames, exactly as the whole signal
+    integrated in absolute blocks of ``block_frames`` gets it (:func:`block_range`).
+
+    Args:
+        magnitude_of: ``(lo, hi)`` → the STFT magnitude of frames ``[lo, hi)``, ``(n_fft // 2 + 1, hi - lo)``.
+        given_of: ``(lo, hi)`` → the phase of frames ``[lo, hi)`` for the coefficients below the tolerance
+            (Griffin-Lim: a fixed random phase per frame; the iSTFT vocoder: its network's), same shape.
+    Returns:
+        float64 ``(n_fft // 2 + 1, end - start)``, radians, referenced like ``torch.stft``'s.
+    """
+    lo, hi, block_lo, block_hi = block_range(start, end, total, block_frames)
+    phase = pghi(magnitude_of(lo, hi), hop_length, n_fft, win_length, given_of(block_lo, block_hi), block_frames,
+                 block_lo, (block_lo - lo, hi - block_hi))
+    return phase[:, start - block_lo : end - block_lo]
