@@ -119,12 +119,12 @@ def test_preview_then_replace_plays_without_a_gap_and_the_slow_take_sample_align
     recording is the slow vocoder's audio sample for sample."""
     from vocoder_studio.engine.preview import SLOW, PreviewTakes
     from vocoder_studio.vocoders import create_vocoder
-    from vocoder_studio.vocoders.registry import PREVIEW_VOCODER, preview_vocoder
+    from vocoder_studio.vocoders.registry import PREVIEW_PARAMS, PREVIEW_VOCODER, preview_vocoder
 
     require(preview_vocoder() == PREVIEW_VOCODER, "the iSTFT vocoder's model is not installed")
     mel = example_mel[:, :400]  # 4.6 s
     renderer = Renderer(Slowed(create_vocoder("griffin-lim", iterations=4), rtf=0.5))
-    takes = PreviewTakes(Renderer(create_vocoder(PREVIEW_VOCODER)))
+    takes = PreviewTakes(Renderer(create_vocoder(PREVIEW_VOCODER, **PREVIEW_PARAMS)))
     recording = tmp_path / "monitor.raw"
     recorder = record_sink(recording)
     time.sleep(0.3)

@@ -22,7 +22,7 @@ from vocoder_studio.engine.playback import play_job, update_job
 from vocoder_studio.engine.player import Player
 from vocoder_studio.engine.preview import JOIN_CHUNKS, MIXED, PREVIEW, SLOW, PreviewTakes, join_frame, lead_seconds
 from vocoder_studio.vocoders import create_vocoder
-from vocoder_studio.vocoders.registry import PREVIEW_VOCODER, preview_vocoder
+from vocoder_studio.vocoders.registry import PREVIEW_PARAMS, PREVIEW_VOCODER, preview_vocoder
 
 from ..conftest import require
 from .conftest import Slowed
@@ -91,7 +91,7 @@ def clocked(monkeypatch: pytest.MonkeyPatch) -> type[ClockedStream]:
 @pytest.fixture(scope="module")
 def istft() -> Any:
     require(preview_vocoder() == PREVIEW_VOCODER, "the iSTFT vocoder's model is not installed")
-    return create_vocoder(PREVIEW_VOCODER)
+    return create_vocoder(PREVIEW_VOCODER, **PREVIEW_PARAMS)
 
 
 def _runs(labels: np.ndarray) -> list[tuple[int, int, int]]:

@@ -69,7 +69,7 @@ from vocoder_studio.evaluation.evaluate import machine_info, ready_vocoders
 from vocoder_studio.vocoders import create_vocoder
 from vocoder_studio.vocoders.base import Vocoder
 from vocoder_studio.vocoders.choice import VocoderChoice
-from vocoder_studio.vocoders.registry import PREVIEW_VOCODER, preview_vocoder
+from vocoder_studio.vocoders.registry import PREVIEW_PARAMS, PREVIEW_VOCODER, preview_vocoder
 
 ALSA_SPEECH = Path("/usr/share/sounds/alsa")
 
@@ -260,7 +260,7 @@ def bench_vocoder(choice: VocoderChoice, audio: np.ndarray, device: str = "cpu",
     previewed: dict[str, Any] = dict.fromkeys(PREVIEW_KEYS)
     if preview and choice.name != PREVIEW_VOCODER and preview_vocoder() == PREVIEW_VOCODER:
         began = time.perf_counter()
-        fast = create_vocoder(PREVIEW_VOCODER, device=device)
+        fast = create_vocoder(PREVIEW_VOCODER, device=device, **PREVIEW_PARAMS)
         previewed["preview_load_s"] = time.perf_counter() - began
         if play:
             previewed |= first_audio_preview(vocoder, fast, mel[:, :play_frames])

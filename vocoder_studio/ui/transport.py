@@ -29,7 +29,7 @@ from vocoder_studio.ui.live import LiveContinue
 from vocoder_studio.ui.theme import METER_STYLE
 from vocoder_studio.ui.worker import JobRunner
 from vocoder_studio.vocoders.choice import VocoderChoice
-from vocoder_studio.vocoders.registry import PREVIEW_VOCODER, get_entry, preview_vocoder
+from vocoder_studio.vocoders.registry import PREVIEW_PARAMS, PREVIEW_VOCODER, get_entry, preview_vocoder
 
 PLAY_LABEL = "Play"
 UPDATE_LABEL = "Update playback"
@@ -219,7 +219,7 @@ class Transport(QObject):
         if (self.preview_action.isChecked() and version is not None and choice.name != PREVIEW_VOCODER
                 and preview_vocoder() == PREVIEW_VOCODER):
             takes = PreviewTakes()
-        preview_choice = VocoderChoice.make(PREVIEW_VOCODER, choice.device)
+        preview_choice = VocoderChoice.make(PREVIEW_VOCODER, choice.device, **PREVIEW_PARAMS)
         cache, uid = self.source.cache, doc.uid
 
         def job(progress: Any, cancel: Any) -> int:

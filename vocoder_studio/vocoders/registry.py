@@ -45,6 +45,10 @@ DEFAULT_VOCODER = "hifigan"
 #: answers play and every edit in a few milliseconds on a CPU (HiFi-GAN needs about 140 ms before the first
 #: sound here). Without it the window starts on :data:`DEFAULT_VOCODER`.
 PREVIEW_VOCODER = "istft"
+#: The preview take's settings: the iSTFT network's own phase, not PGHI's (the default's start), so the preview
+#: builds without loading the compiled PGHI code (≈ 0.3 s in a new process, seconds on the first run after an
+#: install) and its first chunk comes soonest; the slow vocoder's take replaces it as it arrives.
+PREVIEW_PARAMS: dict[str, Any] = {"init": "network"}
 
 _lock = threading.Lock()
 _entries: dict[str, VocoderEntry] | None = None
