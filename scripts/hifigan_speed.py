@@ -53,12 +53,14 @@ def calibration_mels(count: int = 8, seconds: float = 3.0) -> list[torch.Tensor]
     import soxr
 
     from vocoder_studio.audio import wav_to_mel
+    from vocoder_studio.training.corpus import data_dir
+    from vocoder_studio.training.data import INT16_SCALE
 
-    pack = np.load(Path.home() / ".cache" / "vocoder-studio" / "corpus" / "valid.npz")
+    pack = np.load(data_dir() / "valid.npz")
     offsets, audio, rate = pack["offsets"], pack["audio"], int(pack["sample_rate"])
     mels = []
     for i in np.linspace(0, len(offsets) - 2, count).astype(int):
-        clip = audio[offsets[i]: offsets[i + 1]].astype(np.float32) / 32768
+        clip = audio[offsets[i]: offsets[i + 1]].astype(np.float32) / INT16_SCALE
         if rate != 22050:
             clip = soxr.resample(clip, rate, 22050)
         mels.append(torch.from_numpy(wav_to_mel(clip[: int(22050 * seconds)]))[None])

@@ -71,7 +71,7 @@ def test_select_and_gain_is_one_undo_step(window, qtbot) -> None:
     canvas = window.current_canvas()
     doc = canvas.doc
     window.tool_bar.set_tool(Tool.SELECT)
-    drag(qtbot, canvas, [(200.2, 10.2), (260.5, 25.5), (320.7, 40.7)])
+    drag(qtbot, canvas, [(200.5, 10.5), (260.5, 25.5), (320.5, 40.5)])  # cell centres: a pixel is about a frame
     region = doc.selection
     assert region == Region(200, 321, 10, 41)
     assert canvas.selection_item.isVisible()
