@@ -5,8 +5,13 @@ from __future__ import annotations
 import os
 import tempfile
 
+from vocoder_studio.paths import cache_dir
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["VOCODER_STUDIO_NO_DIALOGS"] = "1"
+# The prepared corpus is read-only data, not the user's state: it stays where it was before the fresh home (set for
+# the whole session, so the model-layer tests collected beside these still find it).
+os.environ.setdefault("VOCODER_STUDIO_DATA", str(cache_dir() / "corpus"))
 os.environ["VOCODER_STUDIO_HOME"] = tempfile.mkdtemp(prefix="vs-ui-home-")
 
 from collections.abc import Iterator  # noqa: E402
