@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vocoder_studio.errors import VocoderStudioError
-from vocoder_studio.paths import APP_NAME, packaged_resource, xdg_data_home
+from vocoder_studio.paths import APP_NAME, resource, xdg_data_home
 
 #: where each shipped file goes, relative to the data folder, and its name in ``vocoder_studio.resources``
 FILES = {
@@ -87,7 +87,7 @@ def exec_quote(argument: str) -> str:
 
 def desktop_entry(command: list[str]) -> str:
     """The shipped desktop entry with ``Exec`` (and ``TryExec``) set to ``command`` + ``open %f``."""
-    template = _resource(f"{APP_NAME}.desktop").read_text(encoding="utf-8")
+    template = resource(f"{APP_NAME}.desktop").read_text(encoding="utf-8")
     exec_line = " ".join(exec_quote(part) for part in command) + " open %f"
     lines = []
     for line in template.splitlines():
@@ -104,15 +104,7 @@ def icon_path() -> Path:
     Raises:
         VocoderStudioError: missing from this installation.
     """
-    return _resource(f"{APP_NAME}.svg")
-
-
-def _resource(name: str) -> Path:
-    # the wheel's data package, else (a checkout that was never installed) resources/ beside the package
-    path = packaged_resource(name) or Path(__file__).resolve().parent.parent / "resources" / name
-    if not path.is_file():
-        raise VocoderStudioError(f"resources/{name}: missing from this installation")
-    return path
+    return resource(f"{APP_NAME}.svg")
 
 
 def _refresh(home: Path, report: DesktopReport) -> None:
@@ -142,7 +134,7 @@ def install_desktop(home: Path | None = None, command: list[str] | None = None) 
             if relative.suffix == ".desktop":
                 target.write_text(entry, encoding="utf-8")
             else:
-                shutil.copyfile(_resource(name), target)
+                shutil.copyfile(resource(name), target)
             os.chmod(target, 0o644)
         except OSError as exc:
             raise VocoderStudioError(f"{target}: cannot write ({exc.strerror or exc})") from None

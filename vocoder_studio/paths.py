@@ -73,6 +73,19 @@ def packaged_resource(name: str) -> Path | None:
     return Path(str(candidate)) if candidate.is_file() else None
 
 
+def resource(name: str, what: str = "") -> Path:
+    """The shipped file ``name``: package data in an installed wheel (:func:`packaged_resource`), else the source
+    checkout's ``resources/`` folder.
+
+    Raises:
+        VocoderStudioError: ``resources/NAME: [WHAT ]is missing from this installation`` (one line).
+    """
+    path = packaged_resource(name) or Path(__file__).resolve().parent.parent / "resources" / name
+    if not path.is_file():
+        raise VocoderStudioError(f"resources/{name}: {what + ' is ' if what else ''}missing from this installation")
+    return path
+
+
 def example_path() -> Path:
     """The bundled example clip (English speech, CC-BY-SA 3.0; see resources/README.md).
 
@@ -82,10 +95,4 @@ def example_path() -> Path:
     Raises:
         VocoderStudioError: the example is missing from this installation.
     """
-    packaged = packaged_resource("example.flac")
-    if packaged is not None:
-        return packaged
-    checkout = Path(__file__).resolve().parent.parent / "resources" / "example.flac"
-    if checkout.is_file():
-        return checkout
-    raise VocoderStudioError("resources/example.flac: the bundled example is missing from this installation")
+    return resource("example.flac", "the bundled example")
