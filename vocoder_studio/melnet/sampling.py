@@ -30,6 +30,7 @@ factor (``tier_temperatures``, coarsest first). The same seed gives the same sam
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -179,11 +180,16 @@ class _TierRun:
         self.freq_layers = [layer for layer in net.freq_layers if isinstance(layer, FreqLayer)]
         self.central_layers = [layer for layer in (net.central_layers or []) if isinstance(layer, CentralLayer)]
         self.proj_t = [(lay.proj.bias, lay.proj.weight.t()) for lay in self.time_layers]
-        self.both_ways = [_both_ways(lay.freq) for lay in self.time_layers]
         self.proj_f = [(lay.proj.bias, lay.proj.weight.t()) for lay in self.freq_layers]
         self.proj_c = [(lay.proj.bias, lay.proj.weight.t()) for lay in self.central_layers]
         self.head = (net.head.bias.unsqueeze(0), net.head.weight.t())
         self.hidden = net.head.weight.shape[1]
+
+    @functools.cached_property
+    def both_ways(self) -> list[list[torch.Tensor]]:
+        """Each time layer's bidirectional GRU as one GRU of twice the width (:func:`_both_ways`), built when the
+        torch path first needs it."""
+        return [_both_ways(lay.freq) for lay in self.time_layers]
 
     def _time_step(self, x_prev: torch.Tensor, t: int, states: list[torch.Tensor],
                    central: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -224,19 +230,13 @@ class _TierRun:
             outs = [out + future[t] for out, future in zip(outs, self.future, strict=True)]
         return outs
 
-    def run(self, temperature: float, generator: torch.Generator, score: bool = False,
-            after_frame: Callable[[int], None] | None = None) -> torch.Tensor | None:
-        """Sample every unknown cell; with ``score``, also return each cell's log-probability ``(T, F)`` as the
-        incremental pass computes it (for tests against the full forward pass)."""
-        net, x, known = self.net, self.x, self.known
-        frames, bands, hidden = self.frames, self.bands, self.hidden
-        logp = torch.zeros(frames, bands) if score else None
-        todo = (~known).any(dim=1)
-        last = frames - 1 if score else (int(torch.nonzero(todo).max()) if bool(todo.any()) else -1)
-        first = 0 if score else (int(torch.nonzero(todo).min()) if bool(todo.any()) else frames)
-        states = [x.new_zeros(bands, hidden) for _ in self.time_layers]
-        central = [x.new_zeros(1, hidden) for _ in self.central_layers]
-        if 0 < first <= last:  # frames [0, first) are known: one batched call primes the time/central GRUs
+    def _prime(self, first: int, last: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """The time/central GRU states ``L × (F, H)``, ``L × (1, H)`` before frame ``first``: frames ``[0, first)``
+        are known, and one batched call runs the stacks over them (zeros when ``first`` is 0)."""
+        net, x = self.net, self.x
+        states = [x.new_zeros(self.bands, self.hidden) for _ in self.time_layers]
+        central = [x.new_zeros(1, self.hidden) for _ in self.central_layers]
+        if 0 < first <= last:
             x_prev = torch.nn.functional.pad(x[: first - 1], (0, 0, 1, 0)).unsqueeze(0)
             cond = None if self.cond_t is None else self.cond_t[:, :first]
             if self.future_terms is not None and net.future is not None:
@@ -245,6 +245,96 @@ class _TierRun:
             ctx = net.time_context(x_prev, cond)
             states = [s[0] for s in ctx.states]
             central = [s[0] for s in ctx.central_states]
+        return states, central
+
+    def _kernel_weights(self) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """The constant arguments of :func:`kernels.time_step` and :func:`kernels.freq_frame` (after their
+        per-frame ones): float32 numpy arrays, matrices transposed to ``(in, out)``, one row per layer."""
+        net, hid = self.net, self.hidden
+        t_layers, c_layers = self.time_layers, self.central_layers
+
+        def arr(t: torch.Tensor) -> np.ndarray:
+            return np.ascontiguousarray(t.detach().numpy(), dtype=np.float32)
+
+        def stack(tensors: list[torch.Tensor], *shape: int) -> np.ndarray:
+            return arr(torch.stack(tensors)) if tensors else np.zeros((0, *shape), np.float32)
+
+        def gru(grus: list[torch.nn.GRU], suffix: str = "") -> list[np.ndarray]:
+            return [stack([_param(g, "weight_ih_l0" + suffix).t() for g in grus], hid, 3 * hid),
+                    stack([_param(g, "weight_hh_l0" + suffix).t() for g in grus], hid, 3 * hid),
+                    stack([_param(g, "bias_ih_l0" + suffix) for g in grus], 3 * hid),
+                    stack([_param(g, "bias_hh_l0" + suffix) for g in grus], 3 * hid)]
+
+        def proj(layers: list[Any], width: int) -> list[np.ndarray]:
+            return [stack([lay.proj.weight.t() for lay in layers], width, hid),
+                    stack([lay.proj.bias for lay in layers], hid)]
+
+        up, down = gru([lay.freq for lay in t_layers]), gru([lay.freq for lay in t_layers], "_reverse")
+        both = [np.ascontiguousarray(np.stack([u, d], axis=1)) for u, d in zip(up, down, strict=True)]
+        if net.central_in is not None and c_layers:
+            central_in = [arr(net.central_in.weight.t()), arr(net.central_in.bias)]
+        else:
+            central_in = [np.zeros((self.bands, hid), np.float32), np.zeros(hid, np.float32)]
+        w_previous = (np.zeros((3, hid), np.float32) if self.w_previous is None else arr(self.w_previous))
+        time_w = (arr(self.w_time), w_previous, *both, *gru([lay.time for lay in t_layers]),
+                  *proj(t_layers, 3 * hid), *central_in, *gru([lay.time for lay in c_layers]), *proj(c_layers, hid))
+        freq_w = (arr(self.w_freq), *gru([lay.freq for lay in self.freq_layers]), *proj(self.freq_layers, hid),
+                  arr(self.head[1]), arr(self.head[0][0]), net.mixtures, float(net.log_scale_min),
+                  float(SAMPLE_LIMIT))
+        return time_w, freq_w
+
+    def _run_compiled(self, temperature: float, generator: torch.Generator, first: int, last: int,
+                      todo: torch.Tensor, states: list[torch.Tensor], central: list[torch.Tensor],
+                      after_frame: Callable[[int], None] | None) -> None:
+        """:meth:`run`'s loop by the numba kernels, one call of each per frame: the same steps, random draws (in
+        the same order from ``generator``) and callbacks."""
+        from vocoder_studio.melnet import kernels  # numba: imported (and its cache loaded) when sampling runs
+
+        bands, hid = self.bands, self.hidden
+        shared = self.x.is_contiguous()
+        x = self.x.numpy() if shared else np.ascontiguousarray(self.x.numpy())
+        known = np.ascontiguousarray(self.known.numpy())
+        todo_rows = todo.tolist()
+        time_w, freq_w = self._kernel_weights()
+        time_states = np.ascontiguousarray(torch.stack(states).numpy())
+        central_states = (np.ascontiguousarray(torch.cat(central).numpy()) if central
+                          else np.zeros((0, hid), np.float32))
+        time_base, freq_base = (np.ascontiguousarray(b.numpy()) for b in (self.time_base, self.freq_base))
+        closeness = (np.zeros((self.frames, 0, 3), np.float32) if self.closeness is None
+                     else np.ascontiguousarray(self.closeness.numpy()))
+        future = (np.zeros((self.frames, 0, hid), np.float32) if self.future is None
+                  else np.ascontiguousarray(torch.stack(self.future, dim=1).numpy()))  # (T, L, H)
+        contexts = np.empty((len(self.time_layers), bands, hid), np.float32)
+        zero_row = np.zeros(bands, np.float32)
+        for t in range(first, last + 1):
+            kernels.time_step(x[t - 1] if t > 0 else zero_row, time_base if time_base.ndim == 2 else time_base[t],
+                              closeness[t], future[t], contexts, time_states, central_states, *time_w)
+            if todo_rows[t]:
+                uniform = torch.rand(bands, generator=generator).numpy()
+                normal = torch.randn(bands, generator=generator).numpy()
+                kernels.freq_frame(x[t], known[t], contexts, freq_base if freq_base.ndim == 2 else freq_base[t],
+                                   uniform, normal, float(temperature), *freq_w)
+                if not shared:
+                    self.x[t] = torch.from_numpy(x[t])
+            if after_frame is not None:
+                after_frame(t)
+
+    def run(self, temperature: float, generator: torch.Generator, score: bool = False,
+            after_frame: Callable[[int], None] | None = None, compiled: bool = True) -> torch.Tensor | None:
+        """Sample every unknown cell; with ``score``, also return each cell's log-probability ``(T, F)`` as the
+        incremental pass computes it (for tests against the full forward pass). ``compiled`` (and not
+        ``score``): the same steps by :mod:`~vocoder_studio.melnet.kernels` (numba), equal up to float rounding;
+        False: torch calls (the reference the kernels are tested against)."""
+        net, x, known = self.net, self.x, self.known
+        frames, bands, hidden = self.frames, self.bands, self.hidden
+        logp = torch.zeros(frames, bands) if score else None
+        todo = (~known).any(dim=1)
+        last = frames - 1 if score else (int(torch.nonzero(todo).max()) if bool(todo.any()) else -1)
+        first = 0 if score else (int(torch.nonzero(todo).min()) if bool(todo.any()) else frames)
+        states, central = self._prime(first, last)
+        if compiled and not score:
+            self._run_compiled(temperature, generator, first, last, todo, states, central, after_frame)
+            return None
         mixtures, floor = net.mixtures, net.log_scale_min
         head_bias, head_weight = self.head
         cells = [(_param(lay.freq, "weight_ih_l0"), _param(lay.freq, "weight_hh_l0"),
@@ -292,13 +382,14 @@ class _TierRun:
 
 def _generate(model: MelNet, target: np.ndarray, known: np.ndarray, temperature: float | Sequence[float],
               seed: int, progress: ProgressFn | None, cancel: Any, on_frames: FramesFn | None, chunk: int,
-              score: bool = False, right: np.ndarray | None = None, median_fill: bool = False
-              ) -> tuple[np.ndarray, list[torch.Tensor | None]]:
+              score: bool = False, right: np.ndarray | None = None, median_fill: bool = False,
+              compiled: bool = True) -> tuple[np.ndarray, list[torch.Tensor | None]]:
     """Fill the unknown cells of ``target`` ``(n_mels, T)`` (raw ln-mel; ``known`` same shape, bool); tier ``g``
     draws at ``temperature[g]`` (one number: every tier at it). ``right`` (same shape, bool): the cells a
     bidirectional tier 1 sees ahead of it; default: the known cells of the frames after the last frame holding an
     unknown cell (none when generation runs to the end). ``median_fill`` (an inpainting request): at temperature 0
-    a model's median gap fill (``MelNet.fill``) fills the unknown cells in one pass, the tiers sample nothing."""
+    a model's median gap fill (``MelNet.fill``) fills the unknown cells in one pass, the tiers sample nothing.
+    ``compiled``: the tiers sample with the numba kernels (False: torch calls, see :meth:`_TierRun.run`)."""
     config = model.config
     n_mels, frames = target.shape
     if n_mels != config.n_mels:
@@ -329,7 +420,7 @@ def _generate(model: MelNet, target: np.ndarray, known: np.ndarray, temperature:
             right = known.copy()
             right[:, : int(unknown_frames.max()) + 1 if unknown_frames.size else 0] = False
         right_1 = tiering.split(torch.from_numpy(right.T.copy()), config.n_tiers)[0]
-        parts = [p.clone() for p in tiering.split(x, config.n_tiers)]
+        parts = [p.clone(memory_format=torch.contiguous_format) for p in tiering.split(x, config.n_tiers)]
         masks = tiering.split(known_t, config.n_tiers)
         time_index = tiering.split(torch.arange(frames).unsqueeze(1).expand(frames, n_mels), config.n_tiers)
         total = sum(int(p.shape[0]) for p in parts)
@@ -360,7 +451,7 @@ def _generate(model: MelNet, target: np.ndarray, known: np.ndarray, temperature:
                     emitted = ready
 
             _check_cancel(cancel)
-            logps.append(run.run(temperatures[g], generator, score, after))
+            logps.append(run.run(temperatures[g], generator, score, after, compiled))
             done_frames += int(parts[g].shape[0])
         out = _raw(model, tiering.interleave(parts), target, known)
         if on_frames is not None and emitted < frames:  # frames after the last one sampled (all known)
@@ -380,7 +471,7 @@ def sample(model: MelNet, frames: int = 0, *, prime: np.ndarray | None = None, s
            inpaint: tuple[int, int] | None = None, temperature: float = 1.0,
            tier_temperatures: Sequence[float] | None = None, seed: int = 0,
            progress: ProgressFn | None = None, cancel: Any = None, on_frames: FramesFn | None = None,
-           chunk: int = 8, floor: float | None = None, threads: int | None = 1) -> np.ndarray:
+           chunk: int = 8, floor: float | None = None, threads: int | None = 1, compiled: bool = True) -> np.ndarray:
     """Sample a mel from MelNet.
 
     Modes:
@@ -409,6 +500,9 @@ def sample(model: MelNet, frames: int = 0, *, prime: np.ndarray | None = None, s
         floor: values are clamped to at least this (default: none; pass ``MelConfig.floor_ln``).
         threads: torch intra-op threads of the calling thread while sampling, restored afterwards
             (:func:`intra_op_threads`; None: unchanged). One is the fastest for MelNet's tiny ops.
+        compiled: sample with the compiled per-frame kernels (:mod:`vocoder_studio.melnet.kernels`, numba); False:
+            the same steps as torch calls, several times slower, equal up to float rounding (the reference the
+            kernels are tested against).
     Returns:
         the ln-mel ``(n_mels, T)`` float32.
     Raises:
@@ -444,7 +538,7 @@ def sample(model: MelNet, frames: int = 0, *, prime: np.ndarray | None = None, s
                           f"coarsest first), not {list(tier_temperatures or [])}")
     with intra_op_threads(threads):
         out, _ = _generate(model, target, known, [temperature * v for v in factors], seed, progress, cancel,
-                           on_frames, chunk, median_fill=inpaint is not None)
+                           on_frames, chunk, median_fill=inpaint is not None, compiled=compiled)
     if floor is not None:
         out = np.where(known, out, np.maximum(out, floor)).astype(np.float32)
     return out
