@@ -9,12 +9,18 @@ time, and how a continued playback sounds through the real player (gaps of silen
   audio output (a PulseAudio null sink headless: ``scripts/pulse-null-sink.sh``); prints the gaps and the
   seconds of silence between the first sound and the last (the wait at the clip's end included).
 
-    nice -n 10 python scripts/live_measure.py speed play --vocoders griffin-lim hifigan
+    nice -n 10 python scripts/live_measure.py speed play --vocoders griffin-lim hifigan [--sampler both]
+
+``--sampler``: ``compiled`` (MelNet's sampler as shipped), ``torch`` (the torch calls it replaced,
+``sample(compiled=False)``) or ``both``, alternately clip by clip (the comparison that holds on a busy machine;
+the 1-minute load average is printed with each figure).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 import queue
 import threading
 import time
@@ -23,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vocoder_studio import melnet
 from vocoder_studio.audio import load_audio, wav_to_mel
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
 from vocoder_studio.engine import CancelToken, Renderer, run_job
@@ -31,41 +38,56 @@ from vocoder_studio.engine.generate import default_model_path
 from vocoder_studio.engine.playback import play_job
 from vocoder_studio.engine.player import Player
 from vocoder_studio.errors import JobCancelled
-from vocoder_studio.melnet import load_model, sample
+from vocoder_studio.melnet import load_model
 from vocoder_studio.melnet.sampling import default_tier_temperatures
 
 CLIPS = sorted(p for p in Path("/usr/share/sounds/alsa").glob("*.wav") if p.name != "Noise.wav")
 REAL_TIME = 1.0 / DEFAULT_CONFIG.frame_seconds  # frames per second of audio
+SAMPLE = melnet.sample
 
 
-def speed(seconds: float) -> None:
+def use_sampler(compiled: bool) -> None:
+    """Make ``melnet.sample`` (which the live continuation calls) the compiled sampler or the torch calls."""
+    melnet.sample = functools.partial(SAMPLE, compiled=compiled)  # type: ignore[assignment]
+
+
+def load() -> str:
+    return f"load {os.getloadavg()[0]:.2f}"
+
+
+def speed(seconds: float, samplers: list[bool]) -> None:
     model = load_model(default_model_path(), DEFAULT_CONFIG)
     tiers = default_tier_temperatures(model.config.n_tiers)
     frames = round(seconds * REAL_TIME)
     print(f"sampler speed, {len(CLIPS)} clips, {frames} frames each, 1 thread (real time {REAL_TIME:.1f} frames/s)")
     for chunk in (22, 43, 86, None):
-        rates = []
+        rates: dict[bool, list[float]] = {c: [] for c in samplers}
         for i, clip in enumerate(CLIPS):
             mel = wav_to_mel(load_audio(clip))
-            began = time.perf_counter()
-            if chunk is None:
-                sample(model, frames, prime=mel[:, -172:], tier_temperatures=tiers, seed=i, threads=1)
-            else:
-                live = LiveContinuation(mel, LiveSettings(chunk_frames=chunk, seed=i))
-                made = 0
-                for block in live.chunks(model):
-                    made += block.shape[1]
-                    if made >= frames:
-                        break
-            rates.append(frames / (time.perf_counter() - began))
+            for compiled in samplers:
+                use_sampler(compiled)
+                began = time.perf_counter()
+                if chunk is None:
+                    melnet.sample(model, frames, prime=mel[:, -172:], tier_temperatures=tiers, seed=i, threads=1)
+                else:
+                    live = LiveContinuation(mel, LiveSettings(chunk_frames=chunk, seed=i))
+                    made = 0
+                    for block in live.chunks(model):
+                        made += block.shape[1]
+                        if made >= frames:
+                            break
+                rates[compiled].append(frames / (time.perf_counter() - began))
         label = "one call" if chunk is None else f"chunks of {chunk}"
-        print(f"  {label:>14}: {np.median(rates):6.1f} frames/s median ({min(rates):.1f}-{max(rates):.1f}), "
-              f"{np.median(rates) / REAL_TIME:.2f}x real time")
+        for compiled, r in rates.items():
+            print(f"  {label:>14}, {'compiled' if compiled else 'torch calls'}: {np.median(r):6.1f} frames/s "
+                  f"median ({min(r):.1f}-{max(r):.1f}), {np.median(r) / REAL_TIME:.2f}x real time ({load()})",
+                  flush=True)
 
 
-def play(vocoder: str, clip: Path, seconds: float) -> None:
+def play(vocoder: str, clip: Path, seconds: float, compiled: bool) -> None:
     from vocoder_studio.vocoders import create_vocoder
 
+    use_sampler(compiled)
     hop = DEFAULT_CONFIG.hop_length
     mel = wav_to_mel(load_audio(clip))
     renderer = Renderer(create_vocoder(vocoder))
@@ -104,8 +126,10 @@ def play(vocoder: str, clip: Path, seconds: float) -> None:
         t.join()
     played = player.position / player.sample_rate
     silent = finished - (player.first_sound_time or finished) - played
-    print(f"  {vocoder:>11} {clip.name:>18}: {live.sampled * DEFAULT_CONFIG.frame_seconds:.1f} s continued, "
-          f"{player.gaps} gaps, {max(0.0, silent):.2f} s of silence in all")
+    which = "compiled" if compiled else "torch calls"
+    print(f"  {vocoder:>11} {clip.name:>18} ({which}, {load()}): "
+          f"{live.sampled * DEFAULT_CONFIG.frame_seconds:.1f} s continued, {player.gaps} gaps, "
+          f"{max(0.0, silent):.2f} s of silence in all")
 
 
 def main() -> None:
@@ -114,15 +138,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--vocoders", nargs="+", default=["griffin-lim", "hifigan"])
     parser.add_argument("--clips", type=int, default=2, help="clips played per vocoder (play)")
+    parser.add_argument("--sampler", choices=("compiled", "torch", "both"), default="compiled")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    samplers = {"compiled": [True], "torch": [False], "both": [False, True]}[args.sampler]
     if "speed" in args.what:
-        speed(args.seconds)
+        speed(args.seconds, samplers)
     if "play" in args.what:
         print(f"continued playback, {args.seconds:g} s past each clip's end, through the default output")
         for vocoder in args.vocoders:
             for clip in CLIPS[: args.clips]:
-                play(vocoder, clip, args.seconds)
+                for compiled in samplers:
+                    play(vocoder, clip, args.seconds, compiled)
 
 
 if __name__ == "__main__":
