@@ -127,6 +127,23 @@ def test_frames_an_edit_did_not_reach_keep_their_audio_when_the_mel_grows_or_shr
     assert snr_db(hifigan.vocode(doc.mel).numpy(), spliced) > 40
 
 
+def test_frames_edited_while_others_are_appended_re_vocode_only_the_edit_and_the_new_end(
+        hifigan, speech_mel: np.ndarray) -> None:
+    """A live continuation appends frames while the user edits earlier ones: the edit's reach and the new frames'
+    are vocoded again, not everything from the edit to the end (as an insertion there would need)."""
+    doc = Document(speech_mel[:, :300])
+    renderer = Renderer(hifigan)
+    before = renderer.render(doc.mel, doc.version)
+    hop, c = hifigan.hop_length, hifigan.receptive_field_frames
+    apply_gain(doc, Region(140, 160, 0, 80), -12.0)
+    doc.append_frames(speech_mel[:, 500:540])
+    assert renderer.update(doc.mel, doc.version) == (140 - c, 340)
+    spliced = renderer.render(doc.mel, doc.version)
+    assert renderer.vocoded_frames == 300 + (20 + 2 * c) + (40 + c)
+    np.testing.assert_array_equal(spliced[(160 + c) * hop : (300 - c) * hop], before[(160 + c) * hop : (300 - c) * hop])
+    assert snr_db(hifigan.vocode(doc.mel).numpy(), spliced) > 40
+
+
 def test_undoing_an_insert_finds_the_old_audio_again(hifigan, speech_mel: np.ndarray) -> None:
     doc = Document(speech_mel[:, 200:400])
     renderer = Renderer(hifigan)

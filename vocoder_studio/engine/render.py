@@ -133,7 +133,9 @@ class Renderer:
         The mel may have a different frame count than last time (frames inserted, appended or deleted): the
         frames equal at the start and at the end of both mels keep their audio (the end's shifted to its new
         place), the frames between them plus ``receptive_field_frames`` on each side are invalidated (to the
-        end of the mel for a vocoder without ``local_edits``).
+        end of the mel for a vocoder without ``local_edits``). A longer mel whose old frames were edited in place
+        (frames appended while others were edited: a live continuation) is read that way instead when it
+        re-vocodes fewer frames: the edit's reach and the appended frames' are invalidated, not all between them.
 
         Args:
             mel: the document's ln-mel ``(n_mels, frames)``.
@@ -160,9 +162,14 @@ class Renderer:
         if head == common and frames == old_frames:
             return None
         room = common - head  # the equal tail may not overlap the equal head
-        differs = np.any(old[:, old_frames - room :] != mel[:, frames - room :], axis=0)[::-1]
-        tail = int(np.argmax(differs)) if differs.any() else room
+        tail_differs = np.any(old[:, old_frames - room :] != mel[:, frames - room :], axis=0)[::-1]
+        tail = int(np.argmax(tail_differs)) if tail_differs.any() else room
         hop = self.hop_length
+        c = self.vocoder.receptive_field_frames
+        if frames > old_frames and head < common and self.vocoder.local_edits:
+            last = common - int(np.argmax(differs[::-1]))  # the frame after the last one edited in place
+            if (last - head) + (frames - old_frames) + 3 * c < (frames - tail) - head + 2 * c:
+                return self._edited_and_appended(mel, head, last)
         if frames == old_frames:
             old[:, head : frames - tail] = mel[:, head : frames - tail]
         else:
@@ -173,11 +180,25 @@ class Renderer:
                 audio[(frames - tail) * hop :] = self._audio[(old_frames - tail) * hop :]
                 valid[frames - tail :] = self._valid[old_frames - tail :]
             self._mel, self._audio, self._valid = np.array(mel, dtype=np.float32), audio, valid
-        c = self.vocoder.receptive_field_frames
         a = max(0, head - c)
         b = min(frames, frames - tail + c) if self.vocoder.local_edits else frames
         self._valid[a:b] = False
         return (a, b)
+
+    def _edited_and_appended(self, mel: np.ndarray, head: int, last: int) -> tuple[int, int]:
+        """:meth:`update` for frames ``[head, last)`` edited in place and frames appended after the old ones (a
+        live continuation growing while its frames are edited), when that reading re-vocodes fewer frames than
+        the reading as an insertion: the edit's reach and the new frames' (the old end's ``C`` frames and the
+        appended ones) are invalidated, the audio between them is kept."""
+        assert self._mel is not None
+        old_frames, frames, hop = self._mel.shape[1], mel.shape[1], self.hop_length
+        c = self.vocoder.receptive_field_frames
+        audio, valid = np.zeros(frames * hop, np.float32), np.zeros(frames, bool)
+        audio[: old_frames * hop], valid[:old_frames] = self._audio, self._valid
+        valid[max(0, head - c) : last + c] = False
+        valid[max(0, old_frames - c) :] = False
+        self._mel, self._audio, self._valid = np.array(mel, dtype=np.float32), audio, valid
+        return (max(0, head - c), frames)
 
     def cached_audio(self) -> np.ndarray:
         """A copy of the audio made so far, float32 ``(frames * hop_length,)``: silence where a frame's audio is
