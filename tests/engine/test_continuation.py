@@ -200,6 +200,48 @@ def test_the_streamed_continuation_equals_vocoding_the_whole_continued_document(
     player.stop()
 
 
+def test_an_edit_of_continued_frames_is_re_vocoded_into_the_audio_not_yet_played(
+        paused: None, hifigan: Any, example_mel: np.ndarray) -> None:
+    """Continued frames whose audio the player holds are edited: the update job re-vocodes the edit's reach (and
+    nothing else) over the player's audio, which is then the edited document vocoded at once; an edit of frames
+    not vocoded yet reaches the player through the next audio job."""
+    from vocoder_studio.document import Region
+    from vocoder_studio.editing import apply_gain
+
+    doc = Document(example_mel[:, 100:150].copy())
+    renderer = Renderer(hifigan)
+    player = Player(22050, blocksize=512)
+    live, edit = LiveContinuation(doc.mel), ContinuationEdit(doc)
+    c, hop = hifigan.receptive_field_frames, hifigan.hop_length
+    run_job(play_job(renderer, player, doc.mel.copy(), doc.version, open_end=True))
+    for a in range(150, 250, 20):
+        edit.add(example_mel[:, a : a + 20])
+        run_job(live.audio_job(lambda: renderer, player, doc.mel.copy(), doc.version))
+    assert live.fed == 150 - c and player.supplied_end == live.fed * hop
+    before = player.snapshot()
+
+    apply_gain(doc, Region(70, 90, 0, 80), -20.0)  # continued frames, vocoded and not yet played
+    vocoded = renderer.vocoded_frames
+    job = live.update_job(lambda: renderer, player, doc.mel.copy(), doc.version)
+    assert run_job(job) == 20 + 2 * c == renderer.vocoded_frames - vocoded
+    after = player.snapshot()
+    whole = hifigan.vocode(doc.mel).numpy()
+    np.testing.assert_allclose(after, whole[: after.size], atol=1e-4)
+    changed = np.flatnonzero(np.abs(after - before).reshape(-1, hop).max(axis=1) > 1e-4)
+    assert changed.min() >= 70 - c and changed.max() < 90 + c and changed.size > 20  # the edit's reach only
+
+    apply_gain(doc, Region(140, 146, 0, 80), -20.0)  # past the audio the player holds (but within C of it)
+    assert live.fed is not None
+    assert run_job(live.update_job(lambda: renderer, player, doc.mel.copy(), doc.version)) == live.fed - (140 - c)
+    edit.add(example_mel[:, 250:270])  # the next block's audio job vocodes the edited frames
+    run_job(live.audio_job(lambda: renderer, player, doc.mel.copy(), doc.version))
+    final = player.snapshot()
+    np.testing.assert_allclose(final, hifigan.vocode(doc.mel).numpy()[: final.size], atol=1e-4)
+    assert final.size == (170 - c) * hop
+    player.stop()
+    assert run_job(live.update_job(lambda: renderer, player, doc.mel.copy(), doc.version)) == 0  # stopped
+
+
 def test_an_open_ended_player_fades_into_a_gap_and_out_of_it(clocked: type[ClockedStream]) -> None:  # noqa: F811
     t = np.arange(int(0.6 * 22050)) / 22050
     tone = (0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)

@@ -20,6 +20,9 @@ Transport ▸ *Continue live* (``ui/live.py``) puts three pieces together:
   :mod:`vocoder_studio.engine.preview`) and the rest is appended to the open-ended player
   (:meth:`Player.write`). Where the sampler falls behind real time the player fades to silence and waits
   (:attr:`Player.waiting`): a gap, never a click.
+- **edits while it plays** (:meth:`LiveContinuation.update_job`): an edit of continued frames whose audio the
+  player already holds re-vocodes the frames it reaches over the audio not yet played, as an edit of a playing
+  document does; frames not vocoded yet are vocoded from the edited document by the next audio job.
 - **the undo step** (:class:`ContinuationEdit`): the blocks are appended to the document as they come, as one
   undo step. Stop keeps what was heard (the frames up to the playhead) and drops the frames sampled ahead of
   it, as a recorder keeps what it recorded; Esc (Cancel) drops the whole continuation, the document as it
@@ -41,6 +44,7 @@ from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig
 from vocoder_studio.document import Document
 from vocoder_studio.engine.generate import default_model_path
 from vocoder_studio.engine.jobs import CancelToken, Progress
+from vocoder_studio.engine.playback import update_job
 from vocoder_studio.engine.player import Player
 from vocoder_studio.engine.render import Renderer
 from vocoder_studio.engine.take_switch import CROSSFADE
@@ -234,6 +238,28 @@ class LiveContinuation:
             end = mel.shape[1] if last else final_frames(mel.shape[1], renderer)
             self.fed = continuation_audio_job(renderer, player, mel, version, start, end)(progress, cancel)
             return self.fed
+
+        return job
+
+    def update_job(self, renderer_of: Callable[[], Renderer], player: Player, mel: np.ndarray,
+                   version: int | None) -> Callable[[Progress, CancelToken], int]:
+        """After an edit while the continued document plays: the continued frames whose audio the player holds
+        (from :attr:`doc_frames` to where its audio ends when the job runs) are brought up to date with ``mel``
+        as :func:`~vocoder_studio.engine.playback.update_job` does for a playing document's own frames: the
+        renderer re-vocodes the frames the edit reaches and they are written over the audio not yet played.
+        Continued frames past them get the edit from the next :meth:`audio_job`. Run it on the lane of the audio
+        jobs; returns the frames re-vocoded.
+
+        Args:
+            mel: the document's ln-mel now (a copy), with the edit and the frames continued so far.
+        """
+
+        def job(progress: Progress, cancel: CancelToken) -> int:
+            renderer = renderer_of()
+            end = min(mel.shape[1], player.supplied_end // renderer.hop_length)
+            if not player.is_playing or end <= self.doc_frames:
+                return 0
+            return update_job(renderer, player, mel, version, self.doc_frames, end)(progress, cancel)
 
         return job
 
