@@ -90,3 +90,19 @@ def test_the_compiled_draw_is_the_python_draw() -> None:
         expected = _draw(params.tolist(), mixtures, floor, temperature, uniform, normal)
         got = kernels._draw(params, weights, mixtures, floor, temperature, uniform, normal, SAMPLE_LIMIT)
         assert got == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+def test_priming_states_are_the_full_pass_states_bit_for_bit(speech_mel: np.ndarray) -> None:
+    """The sampler primes a known prefix with ``TierNet.time_states`` (the last layer's outputs skipped): the GRU
+    states are :meth:`time_context`'s, bit for bit, in every tier."""
+    model = _random_model(replace(CONFIG, layers=(3, 2, 2, 2)), speech_mel, 4)
+    gen = torch.Generator().manual_seed(0)
+    with torch.inference_mode():
+        for g, net in enumerate(model.tiers):
+            x_prev = torch.randn(1, 25, net.bands, generator=gen)
+            cond = torch.randn(1, 25, net.bands, CONFIG.hidden, generator=gen) if g else None
+            full = net.time_context(x_prev, cond)
+            states, central = net.time_states(x_prev, cond)
+            assert len(states) == len(full.states) and len(central) == len(full.central_states)
+            assert all(torch.equal(a, b) for a, b in zip(states, full.states, strict=True))
+            assert all(torch.equal(a, b) for a, b in zip(central, full.central_states, strict=True))

@@ -404,6 +404,35 @@ class TierNet(nn.Module):
                 new_central.append(s)
         return TimeContext(outs, central, new_states, new_central)
 
+    def time_states(self, x_prev: torch.Tensor, cond: torch.Tensor | None
+                    ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """The GRU states ``L × (1, B*F, H)`` (time) and ``L × (1, B, H)`` (centralized) :meth:`time_context`
+        ends with from the tier's start, bit for bit, without the outputs no later frame reads: the last layer's
+        frequency GRUs and projections (a sampler's priming of a known prefix)."""
+        h = self.time_in(x_prev.unsqueeze(-1)) + self.band_embedding
+        if cond is not None:
+            h = h + cond
+        states = []
+        for i, layer in enumerate(self.time_layers):
+            assert isinstance(layer, TimeLayer)
+            if i + 1 < len(self.time_layers):
+                h, s = layer(h, None)
+            else:
+                b, n, f, hid = h.shape
+                _, s = layer.time(h.permute(0, 2, 1, 3).reshape(b * f, n, hid))
+            states.append(s)
+        central = []
+        if self.central_in is not None and self.central_layers is not None:
+            c = self.central_in(x_prev)
+            for i, central_layer in enumerate(self.central_layers):
+                assert isinstance(central_layer, CentralLayer)
+                if i + 1 < len(self.central_layers):
+                    c, s = central_layer(c, None)
+                else:
+                    _, s = central_layer.time(c)
+                central.append(s)
+        return states, central
+
     def freq_start(self, x_below: torch.Tensor, cond: torch.Tensor | None, bands: slice) -> torch.Tensor:
         """Layer-0 input of the frequency stack for ``bands``; ``x_below`` ``(B, n, Fc)`` is the band under each."""
         h = self.freq_in(x_below.unsqueeze(-1)) + self.band_embedding[bands]

@@ -242,9 +242,9 @@ class _TierRun:
             if self.future_terms is not None and net.future is not None:
                 term = net.future.previous_term(x_prev, self.future_terms)
                 cond = term if cond is None else cond + term
-            ctx = net.time_context(x_prev, cond)
-            states = [s[0] for s in ctx.states]
-            central = [s[0] for s in ctx.central_states]
+            time_states, central_states = net.time_states(x_prev, cond)
+            states = [s[0] for s in time_states]
+            central = [s[0] for s in central_states]
         return states, central
 
     def _kernel_weights(self) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
