@@ -86,3 +86,27 @@ def test_turning_continue_live_off_lets_the_sound_end_after_the_frames_sampled(
     assert window.transport.player.position == sampled * doc.config.hop_length
     qtbot.waitUntil(lambda: not window.transport.live.active, timeout=5_000)  # the session ended with the sound
     assert doc.frames == sampled
+
+
+def test_an_edit_of_the_continued_frames_is_re_vocoded_into_the_sound(window, qtbot, example_mel) -> None:
+    """Continued frames whose audio the player already holds are turned down while the continuation plays:
+    the player's audio of them becomes the renderer's audio of the edited document (quieter), without stopping."""
+    from vocoder_studio.document import Region
+    from vocoder_studio.editing import apply_gain
+
+    doc = _continue_live(window, qtbot, example_mel[:, :60])
+    player, hop = window.transport.player, doc.config.hop_length
+    renderer = window.cache.renderer(doc.uid, window.vocoder_panel.choice())
+    qtbot.waitUntil(lambda: player.supplied_end >= 130 * hop, timeout=120_000)  # continued frames in the player
+    a, b = 62, player.supplied_end // hop - 2
+    before = player.snapshot()[a * hop : b * hop].copy()
+    apply_gain(doc, Region(a, b, 0, 80), -40.0)  # as a tool would, while it plays
+    session = window.transport.live._session
+    qtbot.waitUntil(lambda: session.update is not None and session.update.done, timeout=60_000)
+    assert window.transport.is_playing and window.transport.live.active
+    after = player.snapshot()[a * hop : b * hop]
+    np.testing.assert_array_equal(after, renderer._audio[a * hop : b * hop])
+    assert float(np.abs(after).mean()) < 0.5 * float(np.abs(before).mean())
+    window.transport.stop_action.trigger()
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=30_000)
+    assert window.last_error is None

@@ -5,6 +5,8 @@ undo step's end and the status text.
 
 Stop (or Space) keeps the frames heard, up to the playhead, and drops the ones sampled ahead of it; Esc
 (Edit ▸ Cancel) drops the whole continuation, and Edit ▸ Redo brings it back. Either way it is one undo step.
+An edit of the continued frames while they play is heard: the frames it reaches are re-vocoded into the sound
+not yet played, as in a playing document.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from vocoder_studio.ui.worker import LONG_LANE, JobRunner
 
 #: The label of the jobs that vocode the continued frames (on the default lane, after the play job).
 AUDIO_LABEL = f"{LABEL}: vocoding"
+#: The label of the jobs that re-vocode continued frames after an edit.
+UPDATE_LABEL = f"{LABEL}: updating the edited frames"
 SHORTCUT = "C"
 
 
@@ -53,6 +57,7 @@ class _Session:
     edit: ContinuationEdit
     sampler: JobHandle | None = None
     audio: list[JobHandle] = field(default_factory=list)
+    update: JobHandle | None = None  # the last edit's re-vocoding of the continued frames
     ended: bool = False  # the sampler stopped by itself (an error or max_seconds): the sound ends after its audio
 
 
@@ -145,6 +150,22 @@ class LiveContinue(QObject):
         """The playhead moved (the transport's timer): the sampler paces itself by it."""
         if self._session is not None:
             self._session.live.set_playhead(position_samples // self._session.doc.config.hop_length)
+
+    def update_audio(self) -> None:
+        """The continued document was edited while it plays: the continued frames the edit reaches whose audio
+        the player holds are re-vocoded over the sound not yet played (after the transport's update of the
+        document's own frames, on the same lane as the continuation's audio); an update still queued is out of
+        date."""
+        session = self._session
+        if session is None:
+            return
+        if session.update is not None:
+            session.update.cancel()
+        doc = session.doc
+        job = session.live.update_job(session.renderer_of, session.player, doc.mel.copy(), doc.version)
+        session.update = self.runner.submit(UPDATE_LABEL, _worker_job(job), on_error=self.statusMessage.emit)
+        session.audio = [h for h in session.audio if not h.done]
+        session.audio.append(session.update)
 
     def state_text(self) -> str:
         """What the status bar says while continuing: empty before the continuation is heard."""

@@ -268,6 +268,7 @@ class Transport(QObject):
             return update_job(renderer_of(), player, mel, version, start, end, preview=takes)(progress, cancel)
 
         self._update_job = self.runner.submit(UPDATE_LABEL, job, on_error=self.statusMessage.emit)
+        self.live.update_audio()  # and the continued frames the edit reaches, while continuing live
 
     def _cancel_update(self) -> None:
         if self._update_job is not None:
@@ -303,8 +304,11 @@ class Transport(QObject):
     # ----- callbacks -----
     def _on_frames(self, doc: Document, shift: FrameShift) -> None:
         """Frames inserted or deleted in the playing document: the played range's numbering no longer holds
-        before its end, so playback stops (an append after the range plays on)."""
-        if self._session is None or self._session[0] is not doc or shift.at >= self._session[3]:
+        before its end, so playback stops (an append after the range plays on; while continuing live, only the
+        continuation's own)."""
+        if self._session is None or self._session[0] is not doc:
+            return
+        if shift.at >= self._session[3] and (self.live.appending or not self.live.active):
             return
         self.stop()
         self.statusMessage.emit("playback stopped: frames were inserted or deleted in the playing range")
