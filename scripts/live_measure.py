@@ -11,9 +11,9 @@ time, and how a continued playback sounds through the real player (gaps of silen
 
     nice -n 10 python scripts/live_measure.py speed play --vocoders griffin-lim hifigan [--sampler both]
 
-``--sampler``: ``compiled`` (MelNet's sampler as shipped), ``torch`` (the torch calls it replaced,
-``sample(compiled=False)``) or ``both``, alternately clip by clip (the comparison that holds on a busy machine;
-the 1-minute load average is printed with each figure).
+``--sampler``: ``compiled`` (MelNet's sampler as shipped), ``torch`` (the sampler it replaced: the torch calls,
+``sample(compiled=False)``, priming through ``TierNet.time_context`` as before) or ``both``, alternately clip by
+clip (the comparison that holds on a busy machine; the 1-minute load average is printed with each figure).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import queue
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -39,16 +40,25 @@ from vocoder_studio.engine.playback import play_job
 from vocoder_studio.engine.player import Player
 from vocoder_studio.errors import JobCancelled
 from vocoder_studio.melnet import load_model
+from vocoder_studio.melnet.model import TierNet
 from vocoder_studio.melnet.sampling import default_tier_temperatures
 
 CLIPS = sorted(p for p in Path("/usr/share/sounds/alsa").glob("*.wav") if p.name != "Noise.wav")
 REAL_TIME = 1.0 / DEFAULT_CONFIG.frame_seconds  # frames per second of audio
 SAMPLE = melnet.sample
+TIME_STATES = TierNet.time_states
+
+
+def _full_time_states(net: TierNet, x_prev: torch.Tensor, cond: torch.Tensor | None) -> Any:
+    ctx = net.time_context(x_prev, cond)
+    return ctx.states, ctx.central_states
 
 
 def use_sampler(compiled: bool) -> None:
-    """Make ``melnet.sample`` (which the live continuation calls) the compiled sampler or the torch calls."""
+    """Make ``melnet.sample`` (which the live continuation calls) the compiled sampler or the sampler it replaced
+    (the torch calls, priming a prefix through ``TierNet.time_context`` with its outputs, as before)."""
     melnet.sample = functools.partial(SAMPLE, compiled=compiled)  # type: ignore[assignment]
+    TierNet.time_states = TIME_STATES if compiled else _full_time_states  # type: ignore[method-assign]
 
 
 def load() -> str:

@@ -6,9 +6,10 @@ work on a shared machine does not count) and by wall time, at one intra-op threa
 Tier ``g`` samples its own frames (tiers split along time have half as many); "output frames/s" is frames of
 the finished mel per second over all tiers, the figure to set against real time (1 / frame_seconds ≈ 86.1).
 ``--prime CLIP``: a continuation of the clip's last 2 s (``generate --prime CLIP --prime-seconds 2``), at the
-command line's tier temperatures. ``--compare``: the compiled sampler against the torch calls it replaced
-(``sample(compiled=False)``), run alternately, ``--repeats`` of each with seeds 0, 1, …: the median CPU-time
-ratio is the figure that holds on a busy machine; the 1-minute load average is printed beside every figure.
+command line's tier temperatures. ``--compare``: the compiled sampler against the sampler it replaced (the torch
+calls, ``sample(compiled=False)``, priming a prefix through ``TierNet.time_context`` as before), run alternately,
+``--repeats`` of each with seeds 0, 1, …: the median CPU-time ratio is the figure that holds on a busy machine;
+the 1-minute load average is printed beside every figure.
 """
 
 from __future__ import annotations
@@ -24,8 +25,22 @@ import torch
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
 from vocoder_studio.melnet import load_model, sample
+from vocoder_studio.melnet.model import TierNet
 from vocoder_studio.melnet.sampling import default_tier_temperatures
 from vocoder_studio.vocoders.checkpoints import find_model
+
+TIME_STATES = TierNet.time_states
+
+
+def _full_time_states(net: TierNet, x_prev: torch.Tensor, cond: torch.Tensor | None) -> Any:
+    """The priming before this round: the whole time_context, its outputs included (the same states)."""
+    ctx = net.time_context(x_prev, cond)
+    return ctx.states, ctx.central_states
+
+
+def _old(old: bool) -> None:
+    """The sampler as it was before the compiled step (``compiled=False`` primes as before too) or as it is."""
+    TierNet.time_states = _full_time_states if old else TIME_STATES  # type: ignore[method-assign]
 
 
 def _load() -> str:
@@ -37,6 +52,7 @@ def _run(model: Any, frames: int, seed: int, prime: np.ndarray | None, compiled:
     """(CPU s, wall s) of one sample call."""
     tiers = None if prime is None else default_tier_temperatures(model.config.n_tiers)
     progress = None if marks is None else (lambda f, m: marks.append((time.process_time(), m)))
+    _old(not compiled)
     wall, cpu = time.perf_counter(), time.process_time()
     sample(model, frames, prime=prime, seed=seed, temperature=1.0, tier_temperatures=tiers, progress=progress,
            compiled=compiled)
