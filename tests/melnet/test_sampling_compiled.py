@@ -106,3 +106,15 @@ def test_priming_states_are_the_full_pass_states_bit_for_bit(speech_mel: np.ndar
             assert len(states) == len(full.states) and len(central) == len(full.central_states)
             assert all(torch.equal(a, b) for a, b in zip(states, full.states, strict=True))
             assert all(torch.equal(a, b) for a, b in zip(central, full.central_states, strict=True))
+
+
+def test_the_warm_up_loads_the_kernels_for_the_types_the_sampler_passes(speech_mel: np.ndarray) -> None:
+    """``kernels.warm_up`` (a live continuation calls it while the playhead is far from the end) prepares the very
+    signatures sampling uses: sampling afterwards compiles nothing more."""
+    from vocoder_studio.melnet import kernels
+
+    kernels.warm_up()
+    model = _random_model(replace(CONFIG, bidirectional=True), speech_mel, 5)
+    sample(model, 5, seed=0)
+    sample(model, source=speech_mel[:, :30], inpaint=(10, 20), seed=0)
+    assert len(kernels.time_step.signatures) == 1 and len(kernels.freq_frame.signatures) == 1

@@ -200,6 +200,9 @@ class LiveContinuation:
             from vocoder_studio.melnet import load_model
 
             model = load_model(model_path or default_model_path(self.config), self.config)
+            from vocoder_studio.melnet import kernels
+
+            kernels.warm_up()  # numba's start (seconds on a busy machine) while the playhead is still far
             lead = None if s.lead_seconds is None else self.seconds_to_frames(s.lead_seconds)
             ahead = None if s.ahead_seconds is None else max(1, self.seconds_to_frames(s.ahead_seconds))
             limit = max(1, self.seconds_to_frames(s.max_seconds))

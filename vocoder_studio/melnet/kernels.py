@@ -187,3 +187,23 @@ def freq_frame(row: np.ndarray, known: np.ndarray, contexts: np.ndarray, base: n
             row[f] = np.float32(_draw(params, weights, mixtures, log_scale_min, temperature, float(uniform[f]),
                                       float(normal[f]), limit))
         below = row[f]
+
+
+def warm_up() -> None:
+    """Load (or, on a fresh install, compile) the kernels for the argument types the sampler passes, on tiny
+    arrays: a caller about to sample in a hurry (a live continuation) pays numba's start here instead."""
+    z = np.zeros
+    f32 = np.float32
+    x, hid, layers = z(2, f32), 2, 1
+    time_step(x, z((2, hid), f32), z((2, 3), f32), z((layers, hid), f32), z((layers, 2, hid), f32),
+              z((layers, 2, hid), f32), z((layers, hid), f32), z(hid, f32), z((3, hid), f32),
+              z((layers, 2, hid, 3 * hid), f32), z((layers, 2, hid, 3 * hid), f32), z((layers, 2, 3 * hid), f32),
+              z((layers, 2, 3 * hid), f32), z((layers, hid, 3 * hid), f32), z((layers, hid, 3 * hid), f32),
+              z((layers, 3 * hid), f32), z((layers, 3 * hid), f32), z((layers, 3 * hid, hid), f32),
+              z((layers, hid), f32), z((2, hid), f32), z(hid, f32), z((layers, hid, 3 * hid), f32),
+              z((layers, hid, 3 * hid), f32), z((layers, 3 * hid), f32), z((layers, 3 * hid), f32),
+              z((layers, hid, hid), f32), z((layers, hid), f32))
+    freq_frame(z(2, f32), np.ones(2, bool), z((layers, 2, hid), f32), z((2, hid), f32), z(2, f32), z(2, f32), 1.0,
+               z(hid, f32), z((layers, hid, 3 * hid), f32), z((layers, hid, 3 * hid), f32), z((layers, 3 * hid), f32),
+               z((layers, 3 * hid), f32), z((layers, hid, hid), f32), z((layers, hid), f32), z((hid, 3), f32),
+               z(3, f32), 1, -5.0, 8.0)

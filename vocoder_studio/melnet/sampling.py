@@ -4,7 +4,8 @@ Every tier is sampled frame by frame and, within a frame, band by band from low 
 centralized stacks keep their GRU states between frames (a frame costs one GRU step per layer along time, plus
 the per-frame GRUs along frequency); frames given as context are run through those stacks in one batched call
 (a prefix is "primed", never rerun), and the frequency-delayed stack runs only for frames holding cells to
-sample.
+sample. A frame's steps run compiled (:mod:`vocoder_studio.melnet.kernels`, numba); ``sample(compiled=False)``
+runs them as torch calls, the same sample within float rounding.
 
 How context is used (``known`` cells are kept exactly, the others are sampled):
 
@@ -150,7 +151,11 @@ class _TierRun:
     (layer-0 inputs from the conditioning, the stacks' context rows) is computed for the whole frame first and
     split into rows once; weights are pre-transposed for ``addmm``; the mixture draw runs on Python floats and a
     frame's values are written back in one call. The arithmetic is the full pass's (the step log-probabilities
-    match it, tested), only cheaper per call.
+    match it, tested), only cheaper per call. Sampling runs those steps as two compiled calls per frame
+    (:mod:`vocoder_studio.melnet.kernels`, a few microseconds per cell instead of a dozen torch calls); the torch
+    calls stay as the reference they are tested against (``compiled=False``) and score the log-probabilities.
+    A known prefix is primed in one batched pass that skips the outputs no later frame reads
+    (:meth:`TierNet.time_states`).
     """
 
     def __init__(self, net: TierNet, x: torch.Tensor, known: torch.Tensor, view: torch.Tensor | None,
