@@ -110,3 +110,13 @@ def test_an_edit_of_the_continued_frames_is_re_vocoded_into_the_sound(window, qt
     window.transport.stop_action.trigger()
     qtbot.waitUntil(lambda: not window.runner.busy, timeout=30_000)
     assert window.last_error is None
+
+
+def test_deleting_continued_frames_while_they_play_stops_the_playback(window, qtbot, example_mel) -> None:
+    """Frames deleted in the continued part: the audio already given to the player no longer matches the
+    document's numbering, so playback stops, as for a delete in the played range."""
+    doc = _continue_live(window, qtbot, example_mel[:, :60])
+    qtbot.waitUntil(lambda: doc.frames >= 70, timeout=60_000)
+    doc.delete_frames(62, 66)  # as Edit ▸ Delete would
+    assert not window.transport.is_playing and not window.transport.live.active
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=30_000)
