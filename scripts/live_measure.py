@@ -65,12 +65,12 @@ def load() -> str:
     return f"load {os.getloadavg()[0]:.2f}"
 
 
-def speed(seconds: float, samplers: list[bool]) -> None:
+def speed(seconds: float, samplers: list[bool], chunks: list[int]) -> None:
     model = load_model(default_model_path(), DEFAULT_CONFIG)
     tiers = default_tier_temperatures(model.config.n_tiers)
     frames = round(seconds * REAL_TIME)
     print(f"sampler speed, {len(CLIPS)} clips, {frames} frames each, 1 thread (real time {REAL_TIME:.1f} frames/s)")
-    for chunk in (22, 43, 86, None):
+    for chunk in [c or None for c in chunks]:
         rates: dict[bool, list[float]] = {c: [] for c in samplers}
         for i, clip in enumerate(CLIPS):
             mel = wav_to_mel(load_audio(clip))
@@ -149,11 +149,13 @@ def main() -> None:
     parser.add_argument("--vocoders", nargs="+", default=["griffin-lim", "hifigan"])
     parser.add_argument("--clips", type=int, default=2, help="clips played per vocoder (play)")
     parser.add_argument("--sampler", choices=("compiled", "torch", "both"), default="compiled")
+    parser.add_argument("--chunks", type=int, nargs="+", default=[22, 43, 86, 0],
+                        help="chunk sizes timed by speed (0: one sample call)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     samplers = {"compiled": [True], "torch": [False], "both": [False, True]}[args.sampler]
     if "speed" in args.what:
-        speed(args.seconds, samplers)
+        speed(args.seconds, samplers, args.chunks)
     if "play" in args.what:
         print(f"continued playback, {args.seconds:g} s past each clip's end, through the default output")
         for vocoder in args.vocoders:
