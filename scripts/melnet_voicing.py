@@ -20,6 +20,7 @@ import argparse
 import glob
 import json
 import math
+import re
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -111,10 +112,29 @@ def correlated_rule(rho: float, bands: int) -> Callable[..., float]:
 def draw_rule(rule: str, bands: int = 0) -> Callable[..., float]:
     """A replacement for ``sampling._draw``: ``both`` (the shipped rule: logits / τ and scales × τ), ``std``
     (the model's weights, scales × τ), ``mode`` (the most likely component, scale × τ), ``mean`` (the most likely
-    component's mean, no noise)."""
+    component's mean, no noise), ``sS`` / ``sScC`` (logits / τ, the scale × S instead of × τ, and with ``cC`` the
+    normal truncated to ±C), ``corrρ`` (see :func:`correlated_rule`)."""
     if rule.startswith("corr"):
         return correlated_rule(float(rule[4:]), bands)
     limit = melnet_sampling.SAMPLE_LIMIT
+    split = re.fullmatch(r"s(?P<s>[\d.]+)(?:c(?P<c>[\d.]+))?", rule)
+    if split:  # the component at τ (logits / τ), the value within it at scale × S, its normal truncated at ±C
+        scale, cut = float(split["s"]), float(split["c"] or "inf")
+        unit = statistics.NormalDist()
+        lo = unit.cdf(-cut) if math.isfinite(cut) else 0.0
+
+        def split_draw(params: list[float], mixtures: int, log_scale_min: float, temperature: float,
+                       uniform: float, normal: float) -> float:
+            mu, log_s, logits = params[:mixtures], params[mixtures: 2 * mixtures], params[2 * mixtures:]
+            if temperature <= 0:
+                return mu[logits.index(max(logits))]
+            k = melnet_sampling.pick_component(logits, temperature, uniform)
+            if math.isfinite(cut):
+                normal = unit.inv_cdf(min(max(lo + unit.cdf(normal) * (1 - 2 * lo), 1e-12), 1 - 1e-12))
+            value = mu[k] + math.exp(max(log_s[k], log_scale_min)) * scale * normal
+            return min(max(value, -limit), limit)
+
+        return split_draw
 
     def draw(params: list[float], mixtures: int, log_scale_min: float, temperature: float, uniform: float,
              normal: float) -> float:
