@@ -358,10 +358,22 @@ def main() -> None:
                                                          "mean:0"])
     parser.add_argument("--rule", default="both", help="single: the draw rule")
     parser.add_argument("--tiers", default=None, help="single: the tiers to resample, e.g. 1,2 (default: each)")
+    parser.add_argument("--tier1-from", default=None, metavar="CHECKPOINT",
+                        help="replace tier 1 (tiers.0.*) by a `train melnet --tier 1` run's checkpoint.pt; the "
+                             "rest (tiers 2-4, the fill, the normalisation) stays the model's")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
     model = load_model(args.model or find_model("melnet.pt"))
+    if args.tier1_from:
+        weights = torch.load(args.tier1_from, map_location="cpu", weights_only=False)["model"]
+        state = model.state_dict()
+        tier1 = {k: v for k, v in weights.items() if k.startswith("tiers.0.")}
+        assert tier1 and all(state[k].shape == v.shape for k, v in tier1.items()), "tier 1 does not fit"
+        assert all(torch.equal(weights[k], state[k]) for k in ("band_mean", "band_std")), "other normalisation"
+        model.load_state_dict({**state, **tier1})
+        step = torch.load(args.tier1_from, map_location="cpu", weights_only=False)["state"]["step"]
+        print(f"tier 1 from {args.tier1_from} (step {step})", flush=True)
     listen = Listener()
     if args.set == "english":
         mels = english_mels()
