@@ -20,6 +20,7 @@ import argparse
 import glob
 import json
 import math
+import re
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -111,10 +112,29 @@ def correlated_rule(rho: float, bands: int) -> Callable[..., float]:
 def draw_rule(rule: str, bands: int = 0) -> Callable[..., float]:
     """A replacement for ``sampling._draw``: ``both`` (the shipped rule: logits / τ and scales × τ), ``std``
     (the model's weights, scales × τ), ``mode`` (the most likely component, scale × τ), ``mean`` (the most likely
-    component's mean, no noise)."""
+    component's mean, no noise), ``sS`` / ``sScC`` (logits / τ, the scale × S instead of × τ, and with ``cC`` the
+    normal truncated to ±C), ``corrρ`` (see :func:`correlated_rule`)."""
     if rule.startswith("corr"):
         return correlated_rule(float(rule[4:]), bands)
     limit = melnet_sampling.SAMPLE_LIMIT
+    split = re.fullmatch(r"s(?P<s>[\d.]+)(?:c(?P<c>[\d.]+))?", rule)
+    if split:  # the component at τ (logits / τ), the value within it at scale × S, its normal truncated at ±C
+        scale, cut = float(split["s"]), float(split["c"] or "inf")
+        unit = statistics.NormalDist()
+        lo = unit.cdf(-cut) if math.isfinite(cut) else 0.0
+
+        def split_draw(params: list[float], mixtures: int, log_scale_min: float, temperature: float,
+                       uniform: float, normal: float) -> float:
+            mu, log_s, logits = params[:mixtures], params[mixtures: 2 * mixtures], params[2 * mixtures:]
+            if temperature <= 0:
+                return mu[logits.index(max(logits))]
+            k = melnet_sampling.pick_component(logits, temperature, uniform)
+            if math.isfinite(cut):
+                normal = unit.inv_cdf(min(max(lo + unit.cdf(normal) * (1 - 2 * lo), 1e-12), 1 - 1e-12))
+            value = mu[k] + math.exp(max(log_s[k], log_scale_min)) * scale * normal
+            return min(max(value, -limit), limit)
+
+        return split_draw
 
     def draw(params: list[float], mixtures: int, log_scale_min: float, temperature: float, uniform: float,
              normal: float) -> float:
@@ -338,10 +358,22 @@ def main() -> None:
                                                          "mean:0"])
     parser.add_argument("--rule", default="both", help="single: the draw rule")
     parser.add_argument("--tiers", default=None, help="single: the tiers to resample, e.g. 1,2 (default: each)")
+    parser.add_argument("--tier1-from", default=None, metavar="CHECKPOINT",
+                        help="replace tier 1 (tiers.0.*) by a `train melnet --tier 1` run's checkpoint.pt; the "
+                             "rest (tiers 2-4, the fill, the normalisation) stays the model's")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
     model = load_model(args.model or find_model("melnet.pt"))
+    if args.tier1_from:
+        weights = torch.load(args.tier1_from, map_location="cpu", weights_only=False)["model"]
+        state = model.state_dict()
+        tier1 = {k: v for k, v in weights.items() if k.startswith("tiers.0.")}
+        assert tier1 and all(state[k].shape == v.shape for k, v in tier1.items()), "tier 1 does not fit"
+        assert all(torch.equal(weights[k], state[k]) for k in ("band_mean", "band_std")), "other normalisation"
+        model.load_state_dict({**state, **tier1})
+        step = torch.load(args.tier1_from, map_location="cpu", weights_only=False)["state"]["step"]
+        print(f"tier 1 from {args.tier1_from} (step {step})", flush=True)
     listen = Listener()
     if args.set == "english":
         mels = english_mels()

@@ -276,7 +276,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         trainer = train(args.model, device, args.minutes, args.steps, run_dir, resume=not args.restart,
                         lr_decay=lr_decay, tier=args.tier, config_file=Path(args.config) if args.config else None,
                         augment_gain=args.augment_gain, augment_speed=args.augment_speed, cancel=token,
-                        input_noise=args.input_noise, init=Path(args.init) if args.init else None)
+                        input_noise=args.input_noise, init=Path(args.init) if args.init else None,
+                        own_draws=args.own_draws)
     if args.export and getattr(trainer, "rank", 0) == 0:
         for path in export(args.model, trainer, device, Path(args.export), card):
             print(f"exported {path}")
@@ -595,6 +596,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-noise", type=float, default=None, metavar="STD",
                    help="melnet: Gaussian noise of this std (per-band z-score units) on the teacher-forced inputs, "
                         "targets clean (noise injection against exposure bias, LPCNet; default 0: off)")
+    p.add_argument("--own-draws", type=float, default=None, metavar="CHANCE",
+                   help="melnet: scheduled sampling: each teacher-forced input cell is the tier's own draw (given "
+                        "the true past) with this chance, targets clean (Bengio et al. 2015; default 0: off)")
     p.add_argument("--init", default=None, metavar="CHECKPOINT",
                    help="melnet: start a new run from this model's weights where names and shapes match "
                         "(ignored when the run folder resumes)")

@@ -14,7 +14,7 @@ from vocoder_studio.audio.mel import DEFAULT_CONFIG
 from vocoder_studio.cli import main
 from vocoder_studio.melnet import MelNet, MelNetConfig, MelNetError, load_model, save_model
 from vocoder_studio.melnet import tiers as tiering
-from vocoder_studio.melnet.model import gmm_nll
+from vocoder_studio.melnet.model import gmm_draw, gmm_nll
 from vocoder_studio.training.recipes import MelNetRecipe
 
 from .test_tiers_and_ddp import _packs, _weights
@@ -147,3 +147,43 @@ def test_noise_and_init_errors_are_one_line(data_dir: Path, capsys: pytest.Captu
     assert main(["train", *args, "--steps", "1", "--device", "cpu", "--run", str(data_dir / "e")]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err
+
+
+@torch.no_grad()
+def test_own_draws_replace_the_read_cells_and_the_targets_stay_clean(model: MelNet, speech_mel: np.ndarray) -> None:
+    """Scheduled sampling: at chance 1 every cell read is the tier's own draw given the truth (a first pass), at
+    0 the loss is plain teacher forcing; the targets are the clean cells either way."""
+    mel = torch.from_numpy(speech_mel[:, :40]).unsqueeze(0)
+    clean, _ = model.nll(mel)
+    assert torch.equal(model.nll(mel, own_draws=0.0)[0], clean)
+    torch.manual_seed(3)
+    drawn, _ = model.nll(mel, own_draws=1.0)
+    torch.manual_seed(3)
+    x = model.normalise(mel)
+    _, first = model.tier_params(x)
+    draws = []
+    for p in first:  # each tier's draw, then its mixing chances (all below 1), as the model consumes them
+        assert p is not None
+        draws.append(gmm_draw(p, CONFIG.mixtures, CONFIG.log_scale_min))
+        torch.rand_like(draws[-1])
+    parts, params = model.tier_params(x, inputs=tiering.interleave(draws))
+    jacobians = tiering.split(torch.log(model.band_std).expand(x.shape[1], -1), CONFIG.n_tiers)
+    total = sum(float((gmm_nll(p, t, CONFIG.mixtures, CONFIG.log_scale_min) + j).sum())
+                for p, t, j in zip(params, parts, jacobians, strict=True) if p is not None)
+    assert float(drawn) != pytest.approx(float(clean), abs=1e-3)
+    assert float(drawn) == pytest.approx(total / mel.numel(), rel=1e-5)
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(MelNetError, match="own_draws"):
+            model.nll(mel, own_draws=bad)
+
+
+def test_own_draws_in_training_only(model: MelNet, speech: np.ndarray) -> None:
+    audio = torch.from_numpy(speech[: 40 * DEFAULT_CONFIG.hop_length]).float().unsqueeze(0)
+    recipe = MelNetRecipe(model_config=CONFIG, own_draws=0.25)
+    plain = MelNetRecipe(model_config=CONFIG)
+    model.eval()
+    assert recipe.loss(model, audio)[0] == plain.loss(model, audio)[0]
+    model.train()
+    assert recipe.loss(model, audio)[0] != recipe.loss(model, audio)[0]
+    assert recipe.hyperparameters()["own_draws"] == 0.25 and "own_draws" not in plain.hyperparameters()
+    assert "scheduled sampling" in recipe.describe(model)

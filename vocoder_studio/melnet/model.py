@@ -147,6 +147,15 @@ def gmm_nll(params: torch.Tensor, x: torch.Tensor, mixtures: int, log_scale_min:
     return -torch.logsumexp(log_w - log_s - 0.5 * LOG_2PI - 0.5 * z * z, dim=-1)
 
 
+def gmm_draw(params: torch.Tensor, mixtures: int, log_scale_min: float, limit: float = 8.0) -> torch.Tensor:
+    """One value per cell ``(...)`` drawn from the mixtures ``params`` ``(..., 3K)`` at temperature 1 (a
+    component by its weight, then its Gaussian; torch's global generator), kept within ``±limit``."""
+    mu, log_s, log_w = gmm_parts(params, mixtures, log_scale_min)
+    k = torch.distributions.Categorical(logits=log_w).sample().unsqueeze(-1)
+    value = mu.gather(-1, k) + torch.exp(log_s.gather(-1, k)) * torch.randn_like(k, dtype=mu.dtype)
+    return value.squeeze(-1).clamp(-limit, limit)
+
+
 # --------------------------------------------------------------------------------------------- the stacks
 def _gru(hidden: int, bidirectional: bool = False) -> nn.GRU:
     return nn.GRU(hidden, hidden, batch_first=True, bidirectional=bidirectional)
@@ -534,17 +543,23 @@ class MelNet(nn.Module):
         return parts, params
 
     def cell_nll(self, mel: torch.Tensor, only: int | None = None, right: torch.Tensor | None = None,
-                 input_noise: float = 0.0) -> list[torch.Tensor | None]:
+                 input_noise: float = 0.0, own_draws: float = 0.0) -> list[torch.Tensor | None]:
         """Per-cell NLL ``(B, T_g, F_g)`` of each tier, nats of the raw ln-mel (log-Jacobian added back), with
         tier 1 seeing the cells ``right`` ``(B, n_mels, T)`` bool (a bidirectional model's right context; None:
         none). ``input_noise`` > 0: the teacher-forced inputs carry Gaussian noise of that standard deviation
-        (normalised units; see :meth:`nll`), the targets are the clean cells."""
+        (normalised units; see :meth:`nll`), the targets are the clean cells. ``own_draws`` in [0, 1]: the
+        chance that a cell a tier reads is the model's own draw instead (see :meth:`nll`)."""
         if input_noise < 0 or not math.isfinite(input_noise):
             raise MelNetError(f"input_noise {input_noise} must be a finite number >= 0")
+        if not 0.0 <= own_draws <= 1.0:
+            raise MelNetError(f"own_draws {own_draws} must be a number in [0, 1]")
         x = self.normalise(mel)
         log_std = torch.log(self.band_std).expand(x.shape[1], -1)
+        rights = None if right is None else right.transpose(-1, -2)
         inputs = x + input_noise * torch.randn_like(x) if input_noise > 0 else None
-        parts, params = self.tier_params(x, only, None if right is None else right.transpose(-1, -2), inputs)
+        if own_draws > 0:
+            inputs = self._own_draws(x if inputs is None else inputs, x, only, rights, own_draws)
+        parts, params = self.tier_params(x, only, rights, inputs)
         jacobians = tiering.split(log_std, self.config.n_tiers)
         out: list[torch.Tensor | None] = []
         for g, net in enumerate(self.tiers):
@@ -553,13 +568,32 @@ class MelNet(nn.Module):
             out.append(None if p is None else net.nll(p, parts[g]) + jacobians[g])
         return out
 
-    def forward(self, mel: torch.Tensor, only: int | None = None, input_noise: float = 0.0
-                ) -> tuple[torch.Tensor, list[float]]:
+    @torch.no_grad()
+    def _own_draws(self, inputs: torch.Tensor, x: torch.Tensor, only: int | None, right: torch.Tensor | None,
+                   rate: float) -> torch.Tensor:
+        """``inputs`` ``(B, T, n_mels)`` with each cell of the tiers being trained replaced, with chance ``rate``,
+        by a draw from its own mixture given the true cells before it (one teacher-forced pass, no gradient);
+        the other cells keep ``inputs``' values (``x``, or ``x`` with input noise)."""
+        _, params = self.tier_params(x, only, right)
+        read = tiering.split(inputs, self.config.n_tiers)
+        mixed = []
+        for g, net in enumerate(self.tiers):
+            p = params[g]
+            if p is None:
+                mixed.append(read[g])
+                continue
+            assert isinstance(net, TierNet)
+            drawn = gmm_draw(p, net.mixtures, net.log_scale_min)
+            mixed.append(torch.where(torch.rand_like(drawn) < rate, drawn, read[g]))
+        return tiering.interleave(mixed)
+
+    def forward(self, mel: torch.Tensor, only: int | None = None, input_noise: float = 0.0,
+                own_draws: float = 0.0) -> tuple[torch.Tensor, list[float]]:
         """:meth:`nll` (the training loss), so that a ``DistributedDataParallel`` wrapper sees the pass."""
-        return self.nll(mel, only, input_noise=input_noise)
+        return self.nll(mel, only, input_noise=input_noise, own_draws=own_draws)
 
     def nll(self, mel: torch.Tensor, only: int | None = None, gap_end: torch.Tensor | None = None,
-            input_noise: float = 0.0) -> tuple[torch.Tensor, list[float]]:
+            input_noise: float = 0.0, own_draws: float = 0.0) -> tuple[torch.Tensor, list[float]]:
         """Mean NLL per cell (nats of the raw ln-mel) of ln-mels ``(B, n_mels, T)``, and each tier's mean.
 
         The total is over all cells (the tiers partition them), or over tier ``only``'s cells when given.
@@ -575,8 +609,16 @@ class MelNet(nn.Module):
         to predict the true next cell from an imperfect past, as it must when sampling from its own draws. The
         result is then an upper bound of the clean NLL, not the model's density.
 
+        ``own_draws`` (a chance in [0, 1], 0: off): scheduled sampling with the model's own draws, done in
+        parallel (Bengio et al. 2015; the parallel form of Duckworth et al. 2019, "Parallel Scheduled Sampling"):
+        a first teacher-forced pass without gradient gives every cell's mixture given the true cells before it;
+        each cell the trained tiers read is then, with this chance, a draw from its own mixture (temperature 1)
+        instead of the truth, and the second pass is scored on the clean cells. The noise is the model's own
+        error, shaped as its samples are, where ``input_noise`` is white.
+
         Raises:
-            MelNetError: ``input_noise`` negative or not finite; a mel with the wrong number of bands.
+            MelNetError: ``input_noise`` negative or not finite, ``own_draws`` outside [0, 1]; a mel with the
+                wrong number of bands.
         """
         right = score = None
         if self.config.bidirectional and gap_end is None and self.training:
@@ -586,7 +628,7 @@ class MelNet(nn.Module):
             after = (frame >= gap_end.unsqueeze(1)).unsqueeze(1).expand(mel.shape)  # (B, n_mels, T)
             right = after
             score = tiering.split((~after).transpose(-1, -2), self.config.n_tiers)[0]
-        cells = self.cell_nll(mel, only, right, input_noise)
+        cells = self.cell_nll(mel, only, right, input_noise, own_draws)
         if score is not None and cells[0] is not None:
             cells[0] = cells[0][score]
         sums = [c.sum() for c in cells if c is not None]

@@ -100,7 +100,8 @@ class MelNetTrainer(Trainer):
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
             with torch.no_grad():
                 mel = wav_to_mel(batch, self.config)
-            loss, per_tier = self.ddp(mel.float(), self.only, float(getattr(self.recipe, "input_noise", 0.0)))
+            loss, per_tier = self.ddp(mel.float(), self.only, float(getattr(self.recipe, "input_noise", 0.0)),
+                                      float(getattr(self.recipe, "own_draws", 0.0)))
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         terms = {f"nll_tier{g + 1}": v for g, v in enumerate(per_tier) if v == v}
@@ -166,6 +167,7 @@ def merge_tier_runs(run_dirs: list[Path]) -> tuple[MelNet, dict[str, Any]]:
         tier = hyper.pop("tier", None)
         hyper.pop("future_only", None)
         noise = float(hyper.pop("input_noise", 0.0))
+        hyper.pop("own_draws", None)
         if identity.get("model") != "melnet" or tier is None:
             raise TrainingError(f"{path}: not a single-tier MelNet run (train melnet --tier N)")
         try:

@@ -177,6 +177,9 @@ class MelNetRecipe:
             2015): the standard deviation, in normalised units (per-band z-scores), of the Gaussian noise added
             to every value a tier reads in training (its past, its lower bands, the lower tiers' view), the
             targets clean. 0 (the default) is plain teacher forcing. Validation NLL is always clean.
+        own_draws: scheduled sampling with the model's own draws (``MelNet.nll``; Bengio et al. 2015, in the
+            parallel form of Duckworth et al. 2019): the chance, in [0, 1], that a value a trained tier reads is
+            the tier's own draw given the true past instead of the truth. 0 (the default): off.
     """
 
     model_config: MelNetConfig = field(default_factory=MelNetConfig)
@@ -184,6 +187,7 @@ class MelNetRecipe:
     tier: int | None = None
     future_only: bool = False
     input_noise: float = 0.0
+    own_draws: float = 0.0
     name: str = "melnet"
     #: the trainer class ``train`` uses (fits the normalisation, validates by NLL)
     trainer_class: ClassVar[type] = MelNetTrainer
@@ -196,7 +200,8 @@ class MelNetRecipe:
         with torch.no_grad():
             mel = wav_to_mel(audio, self.mel_config)
         total, per_tier = model.nll(mel.float(), None if self.tier is None else self.tier - 1,
-                                    input_noise=self.input_noise if model.training else 0.0)
+                                    input_noise=self.input_noise if model.training else 0.0,
+                                    own_draws=self.own_draws if model.training else 0.0)
         return total, {f"nll_tier{g + 1}": v for g, v in enumerate(per_tier) if v == v}
 
     def vocode(self, model: nn.Module, mel: torch.Tensor) -> torch.Tensor:
@@ -206,6 +211,8 @@ class MelNetRecipe:
         extra: dict[str, Any] = {"future_only": True} if self.future_only else {}  # absent if off: older runs resume
         if self.input_noise:
             extra["input_noise"] = self.input_noise
+        if self.own_draws:
+            extra["own_draws"] = self.own_draws
         return {**self.model_config.to_dict(), "tier": self.tier, **extra}
 
     def save(self, model: nn.Module, path: Path) -> None:
@@ -216,6 +223,9 @@ class MelNetRecipe:
         c = self.model_config
         noise = (f"; trained with noise injection of std {self.input_noise:g} (normalised units) on the "
                  "teacher-forced inputs (LPCNet)") if self.input_noise else ""
+        if self.own_draws:
+            noise += (f"; trained with scheduled sampling: each input cell its own draw with chance "
+                      f"{self.own_draws:g} (Bengio et al. 2015, parallel as Duckworth et al. 2019)")
         return (f"MelNet (Vasquez & Lewis 2019): {c.n_tiers} tiers (bands {c.tier_bands()}, first split along "
                 f"frequency), layers {list(c.layers)}, hidden {c.hidden} GRUs, {c.mixtures} Gaussians per cell; "
                 f"{count_parameters(model) / 1e6:.2f} M parameters{noise}. Sized for a 2-core CPU: hidden 64 ran "

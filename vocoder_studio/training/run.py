@@ -71,7 +71,7 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
           resume: bool = True, lr_decay: tuple[int, int] | None = None, tier: int | None = None,
           config_file: Path | None = None, augment_gain: float | None = None,
           augment_speed: float | None = None, cancel: CancelToken | None = None,
-          input_noise: float | None = None, init: Path | None = None) -> Trainer:
+          input_noise: float | None = None, init: Path | None = None, own_draws: float | None = None) -> Trainer:
     """Train model ``name`` in ``run_dir`` (default: ``<data>/runs/<name>``, ``<data>/runs/melnet-tierN`` for one
     MelNet tier) for a budget, with a progress bar.
 
@@ -84,6 +84,8 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
     (:attr:`TrainSettings.augment_gain`, :attr:`TrainSettings.augment_speed`); None keeps the recipe's (off).
     ``input_noise`` (MelNet only): noise injection on the teacher-forced inputs
     (:attr:`MelNetRecipe.input_noise`, part of the run's identity); None keeps the recipe's (off).
+    ``own_draws`` (MelNet only): scheduled sampling with the model's own draws, the chance per input cell
+    (:attr:`MelNetRecipe.own_draws`, part of the run's identity); None keeps the recipe's (off).
     ``init`` (MelNet only): a new run starts from this MelNet checkpoint's weights wherever names and shapes match
     (:meth:`MelNetTrainer.warm_start`); a run that resumes its own checkpoint ignores it.
 
@@ -93,22 +95,26 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
 
     Raises:
         VocoderStudioError: unknown model, no corpus packs, a checkpoint that does not fit, ``tier``,
-            ``input_noise`` or ``init`` for a model other than MelNet, ``config_file`` for one other than MelNet or
-            WaveNet, a tier out of range, an unreadable or invalid config, an augmentation or noise out of range,
-            an ``init`` checkpoint that is unreadable or has no fitting weight.
+            ``input_noise``, ``own_draws`` or ``init`` for a model other than MelNet, ``config_file`` for one
+            other than MelNet or WaveNet, a tier out of range, an unreadable or invalid config, an augmentation
+            or noise out of range, an ``init`` checkpoint that is unreadable or has no fitting weight.
     """
     if name not in RECIPES:
         raise VocoderStudioError(f"unknown model {name!r}; trainable: {', '.join(sorted(RECIPES)) or 'none'}")
     recipe, settings = RECIPES[name]()
     if tier is not None or config_file is not None:
         recipe = _variant(name, recipe, tier, config_file)
-    for flag, value in (("--input-noise", input_noise), ("--init", init)):
+    for flag, value in (("--input-noise", input_noise), ("--init", init), ("--own-draws", own_draws)):
         if value is not None and name != "melnet":
             raise VocoderStudioError(f"{flag} applies to melnet only, not {name!r}")
     if input_noise is not None:
         if not (input_noise >= 0 and math.isfinite(input_noise)):
             raise VocoderStudioError(f"--input-noise {input_noise}: must be a finite number >= 0")
         recipe = replace(cast(Any, recipe), input_noise=float(input_noise))
+    if own_draws is not None:
+        if not 0.0 <= own_draws <= 1.0:
+            raise VocoderStudioError(f"--own-draws {own_draws}: must be a number in [0, 1]")
+        recipe = replace(cast(Any, recipe), own_draws=float(own_draws))
     if lr_decay is not None:
         settings = replace(settings, lr_decay=lr_decay)
     if augment_gain is not None:
