@@ -116,14 +116,12 @@ def test_int8_stays_within_its_pesq_drop_on_real_speech(speech: np.ndarray, spee
 
 @needs_int8
 def test_int8_is_asked_for_and_quantises_the_first_stages_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    from torch.ao.nn.quantized import Conv2d as QuantizedConv2d
-
     from vocoder_studio.vocoders import hifigan
 
     assert _build(monkeypatch, native=False).precision == "float32"  # never the default
     vocoder = _build(monkeypatch, native=False, precision="int8")
     assert vocoder.precision == "int8" and vocoder.max_frames_per_call == 512
-    quantised = [n for n, m in vocoder.generator.named_modules() if isinstance(m, QuantizedConv2d)]
+    quantised = [n for n, m in vocoder.generator.named_modules() if isinstance(m, hifigan.Int8Conv2d)]
     stages = {f"resblocks.{i}" for i in range(hifigan.INT8_STAGES * 3)}
     assert len(quantised) == len(stages) * 6  # every convolution of the first stages' residual blocks
     assert {".".join(n.split(".")[:2]) for n in quantised} == stages  # the later stages and the rest stay float
