@@ -49,9 +49,10 @@ def _preparing_counter(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
-@pytest.mark.parametrize("precision", ["float32", pytest.param("int8", marks=needs_int8)])
-def test_a_later_start_reads_the_prepared_generator_with_the_same_output(
-        home: Path, mel: torch.Tensor, precision: str, monkeypatch: pytest.MonkeyPatch) -> None:
+@needs_int8
+def test_a_later_start_reads_the_prepared_int8_generator_with_the_same_output(
+        home: Path, mel: torch.Tensor, monkeypatch: pytest.MonkeyPatch) -> None:
+    precision = "int8"
     prepared = _preparing_counter(monkeypatch)
     first = hifigan.load_generator(precision=precision)
     assert len(prepared) == 1 and len(_entries()) == 1 and precision in _entries()[0].name
@@ -61,8 +62,13 @@ def test_a_later_start_reads_the_prepared_generator_with_the_same_output(
     torch.testing.assert_close(_output(second, mel), _output(first, mel), rtol=0, atol=0)
     uncached = hifigan.load_generator(precision=precision, cache=False)
     torch.testing.assert_close(_output(uncached, mel), _output(first, mel), rtol=0, atol=0)
-    if precision == "int8":
-        assert sum(isinstance(m, hifigan.Int8Conv2d) for m in second.modules()) == hifigan.INT8_STAGES * 3 * 6
+    assert sum(isinstance(m, hifigan.Int8Conv2d) for m in second.modules()) == hifigan.INT8_STAGES * 3 * 6
+
+
+def test_float32_is_prepared_from_the_weights_without_a_cache_entry(home: Path) -> None:
+    """Reading a cached float32 generator took as long as preparing it (CACHED_PRECISIONS)."""
+    hifigan.load_generator(precision="float32")
+    assert _entries() == []
 
 
 def _damage(entry: Path, how: str, state: dict[str, torch.Tensor]) -> None:
@@ -78,18 +84,19 @@ def _damage(entry: Path, how: str, state: dict[str, torch.Tensor]) -> None:
         torch.save(dict(list(state.items())[:5]), entry)
 
 
+@needs_int8
 def test_a_damaged_entry_is_prepared_again_and_replaced(home: Path, mel: torch.Tensor,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    expected = _output(hifigan.load_generator(), mel)
+    expected = _output(hifigan.load_generator(precision="int8"), mel)
     (entry,) = _entries()
     state = torch.load(entry, weights_only=True)
     prepared = _preparing_counter(monkeypatch)
     for count, how in enumerate(["garbage", "truncated", "empty", "wrong shapes", "keys missing"], 1):
         _damage(entry, how, state)
-        torch.testing.assert_close(_output(hifigan.load_generator(), mel), expected, rtol=0, atol=0)
+        torch.testing.assert_close(_output(hifigan.load_generator(precision="int8"), mel), expected, rtol=0, atol=0)
         assert len(prepared) == count and _entries() == [entry], how
         assert hifigan_cache.read(entry) is not None, how  # replaced by a good one
-    hifigan.load_generator()
+    hifigan.load_generator(precision="int8")
     assert len(prepared) == count  # and read back next time
 
 
@@ -112,10 +119,11 @@ def test_the_key_follows_the_weights_torch_and_the_cpu(home: Path, tmp_path: Pat
         assert hifigan_cache.entry_path(weights, "int8", "scales") != second, field
 
 
+@needs_int8
 def test_an_unwritable_cache_still_loads(tmp_path: Path, mel: torch.Tensor, monkeypatch: pytest.MonkeyPatch) -> None:
     blocker = tmp_path / "home"
     blocker.write_text("a file where the studio's folder would be")
     monkeypatch.setenv("VOCODER_STUDIO_HOME", str(blocker))
-    generator = hifigan.load_generator()
+    generator = hifigan.load_generator(precision="int8")
     assert _output(generator, mel).shape == (1, 1, 40 * 256)
     assert not hifigan_cache.write(hifigan_cache.folder() / "x.pt", {})

@@ -41,6 +41,11 @@ INT8_QPARAMS = Path(__file__).with_name("hifigan_int8.json")
 warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor, torch\.quantize_per_channel and other",
                         category=UserWarning)
 
+#: the precisions whose prepared generator :func:`load_generator` keeps in the studio's cache: int8 (quantising
+#: the weights costs more than reading them back); a cached float32 generator took as long to read as to prepare
+#: (0.14 s of CPU either way, docs/hifigan_speed.md) and its first start 0.3 s more (hashing and writing 55 MB)
+CACHED_PRECISIONS = ("int8",)
+
 #: HiFiGAN's precision paths
 PRECISIONS = ("float32", "bfloat16", "int8")
 
@@ -121,7 +126,7 @@ class Generator(nn.Module):
         self.conv_post = nn.Conv1d(ch, 1, 7, 1, padding=3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        layout_2d = isinstance(self.conv_pre, nn.Conv2d)
+        layout_2d = self.conv_pre.weight.dim() == 4  # after as_conv2d (a Conv2d or a PackedConv2d)
         x = x.to(self.conv_pre.weight.dtype)  # bfloat16 after to_bfloat16
         if layout_2d:  # (B, C, T) → (B, C, 1, T) channels-last, see as_conv2d
             x = x.unsqueeze(2).contiguous(memory_format=torch.channels_last)
@@ -167,6 +172,19 @@ class Generator(nn.Module):
                 raise ValueError(f"{name} is not a 2-D convolution of this generator")
             parent, _, child = name.rpartition(".")
             setattr(self.get_submodule(parent), child, Int8Conv2d.quantise(conv, q))
+        return self
+
+    def prepack(self) -> Generator:
+        """Run every float32 2-D convolution (not the transposed ones) with its weights reordered once into
+        oneDNN's blocked layout (:class:`PackedConv2d`), in place; call after :meth:`as_conv2d`.
+
+        Reordering the weights is what inductor's freezing does before it calls the same oneDNN convolution;
+        eager ``Conv2d`` reorders them on every call. The same output (bit for bit here).
+        """
+        for module in list(self.modules()):
+            for name, child in list(module.named_children()):
+                if type(child) is nn.Conv2d and child.weight.dtype == torch.float32:
+                    setattr(module, name, PackedConv2d(child).pack())
         return self
 
     def as_conv2d(self) -> Generator:
@@ -239,6 +257,34 @@ class Int8Conv2d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         qx = torch.quantize_per_tensor(x, self.in_scale, self.in_zero_point, torch.quint8)
         return torch.ops.quantized.conv2d(qx, self._packed, self.out_scale, self.out_zero_point).dequantize()
+
+
+class PackedConv2d(nn.Module):
+    """A float32 2-D convolution whose weights oneDNN reordered once into its blocked layout
+    (``mkldnn_reorder_conv2d_weight``), run by ``torch.ops.mkldnn._convolution_pointwise`` (the call inductor makes
+    for a frozen convolution): the same numbers as ``conv``.
+
+    The weight and bias stay plain parameters (a state dict holds them); the packed copy is made by :meth:`pack`
+    and is not stored. Input and output: ``(B, C, 1, T)`` float32, channels-last.
+    """
+
+    def __init__(self, conv: nn.Conv2d) -> None:
+        super().__init__()
+        self.weight, self.bias = conv.weight, conv.bias
+        self.stride, self.padding, self.dilation = conv.stride, conv.padding, conv.dilation
+        self.groups = conv.groups
+        self._packed: torch.Tensor | None = None
+
+    def pack(self) -> PackedConv2d:
+        """Reorder the weights for oneDNN (after loading them from a state dict)."""
+        weight = self.weight.detach().contiguous().to_mkldnn()
+        self._packed = torch._C._nn.mkldnn_reorder_conv2d_weight(weight, list(self.padding), list(self.stride),
+                                                                 list(self.dilation), self.groups)
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.ops.mkldnn._convolution_pointwise(x, self._packed, self.bias, self.padding, self.stride,
+                                                       self.dilation, self.groups, "none", [], "")
 
 
 def _conv2d_of(conv: nn.Conv1d | nn.ConvTranspose1d) -> nn.Conv2d | nn.ConvTranspose2d:
@@ -316,10 +362,10 @@ def load_generator(weights: str = "universal", precision: str = "float32", cache
     channels-last convolutions (:meth:`Generator.as_conv2d`), then :meth:`Generator.to_bfloat16` or
     :meth:`Generator.to_int8` (with :func:`int8_qparams`); in eval mode on the CPU.
 
-    The prepared state dict is kept in the studio's cache (:mod:`~vocoder_studio.vocoders.hifigan_cache`,
-    keyed by the weights' hash, torch's version and the CPU's capabilities) and read back on later starts; an
-    entry that cannot be read or does not fit is prepared again and replaced. ``cache=False``: neither read nor
-    written.
+    The int8 path's prepared state dict (:data:`CACHED_PRECISIONS`) is kept in the studio's cache
+    (:mod:`~vocoder_studio.vocoders.hifigan_cache`, keyed by the weights' hash, torch's version and the CPU's
+    capabilities) and read back on later starts; an entry that cannot be read or does not fit is prepared again
+    and replaced. ``cache=False``: neither read nor written.
 
     Raises:
         VocoderUnavailableError: the weights are not installed.
@@ -329,7 +375,7 @@ def load_generator(weights: str = "universal", precision: str = "float32", cache
     h = HiFiGANConfig.from_json(config_file) if config_file.is_file() else HiFiGANConfig()
     qparams = int8_qparams() if precision == "int8" else {}
     entry = None
-    if cache:
+    if cache and precision in CACHED_PRECISIONS:
         with contextlib.suppress(OSError):  # an unreadable weights file: torch.load below says so
             entry = hifigan_cache.entry_path(path, precision, extra=json.dumps(qparams, sort_keys=True))
     if entry is not None and (state := hifigan_cache.read(entry)) is not None:
@@ -382,10 +428,15 @@ def cpu_has_native_bfloat16() -> bool:
 
 def native_precision(device: str | torch.device = "cpu") -> str:
     """The precision HiFi-GAN runs in when none is asked for: ``"bfloat16"`` where the device computes it in
-    hardware (a CPU with AVX512-BF16/AMX, a CUDA GPU that supports it), else ``"float32"``."""
+    hardware (a CPU with AVX512-BF16/AMX, a CUDA GPU that supports it); on a CPU without it ``"int8"`` where
+    torch has fast int8 convolutions for it (:func:`vocoder_studio.cpu.int8_convolutions`: x86 with AVX2; 0.70 →
+    0.50 of the reference implementation's time, PESQ-wb −0.04 on unseen English and ±0.01 on the Czech/Dutch
+    test clips, docs/hifigan_speed.md); else ``"float32"``."""
     device = torch.device(device)
     if device.type == "cpu":
-        return "bfloat16" if cpu_has_native_bfloat16() else "float32"
+        if cpu_has_native_bfloat16():
+            return "bfloat16"
+        return "int8" if int8_convolutions() else "float32"
     if device.type == "cuda" and torch.cuda.is_bf16_supported(including_emulation=False):
         return "bfloat16"
     return "float32"
@@ -398,11 +449,13 @@ class HiFiGAN(Vocoder):
         weights: ``"universal"`` (many speakers; the default) or ``"lj"`` (LJSpeech, one female speaker).
         precision: ``"float32"`` or ``"bfloat16"`` (weights and activations, see :meth:`Generator.to_bfloat16`;
             2× faster on a CPU with AVX512-BF16/AMX, PESQ-wb within 0.01 of float32 on real speech); None:
-            :func:`native_precision` of the device. float32 on a CPU (the default where bfloat16 would be
-            emulated; ``"float32"`` forces it anywhere) vocodes in calls of :attr:`float32_cpu_frames_per_call`.
-            ``"int8"`` (a CPU with AVX2; asked for, never the default): the first :data:`INT8_STAGES` stages'
-            residual convolutions in int8 (:meth:`Generator.to_int8`), 1.4× faster than float32 on an AVX2-capped
-            CPU, PESQ-wb 0.03 below it on held-out speech (docs/hifigan_speed.md).
+            :func:`native_precision` of the device. float32 on a CPU (the default where neither bfloat16 nor
+            int8 has fast kernels; ``"float32"`` forces it anywhere) and int8 vocode in calls of
+            :attr:`float32_cpu_frames_per_call`.
+            ``"int8"`` (a CPU with AVX2; the default on one without native bfloat16): the first
+            :data:`INT8_STAGES` stages' residual convolutions in int8 (:meth:`Generator.to_int8`), 1.4× faster
+            than float32 on an AVX2-capped CPU, PESQ-wb within 0.05 of it on held-out speech
+            (docs/hifigan_speed.md).
         device: torch device.
         mel_match: mel-matching steps after the generator (:meth:`Vocoder.set_mel_match`; 0, the default, is the
             reference implementation's output; 1 took unseen English from PESQ-wb 3.10 to 3.40).
@@ -501,8 +554,8 @@ CARDS = {
 _PRECISION = Parameter(
     "precision", "choice", native_precision("cpu"),
     "bfloat16: 2× faster on a CPU with AVX512-BF16/AMX (the default there) or a GPU, PESQ-wb within 0.01 of "
-    "float32; refused where the CPU would only emulate it (about 70× slower). int8: 1.4× faster than float32 "
-    "on an AVX2 CPU, PESQ-wb 0.03 lower",
+    "float32; refused where the CPU would only emulate it (about 70× slower). int8 (the default on an AVX2 "
+    "CPU without bfloat16): 1.4× faster than float32 there, PESQ-wb at most 0.04 lower",
     choices=PRECISIONS,
 )
 

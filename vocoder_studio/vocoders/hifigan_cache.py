@@ -1,9 +1,10 @@
 """HiFi-GAN's prepared generators kept on disk, so that a second start skips the preparation.
 
-Preparing the generator (weight norm folded, the 1-D convolutions made 2-D channels-last ones, the int8 path's
-weights quantised per channel) costs more than reading the result back: ``HiFiGAN(precision="int8")`` took 2.0 s
-to build on a loaded 2-core machine against 1.1 s for float32 (docs/hifigan_speed.md gives the figures with the
-cache). The prepared state dict is written once to ``paths.cache_dir()/hifigan/`` and read on every later start.
+Preparing the int8 generator (weight norm folded, 2-D channels-last convolutions, the residual convolutions'
+weights quantised per channel) costs more than reading the result back: 0.71 s of CPU on a first start (with
+hashing the weights and writing the entry) against 0.19 s on a later one (docs/hifigan_speed.md). The prepared
+state dict is written once to ``paths.cache_dir()/hifigan/`` and read on every later start;
+``hifigan.CACHED_PRECISIONS`` says which precisions use it.
 
 An entry's name is a hash of everything its numbers depend on: the SHA-256 of the weights file (remembered by
 the file's path, size and modification time in ``digests.json`` beside the entries, so that a start does not
