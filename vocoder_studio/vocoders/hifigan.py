@@ -430,7 +430,7 @@ def native_precision(device: str | torch.device = "cpu") -> str:
     """The precision HiFi-GAN runs in when none is asked for: ``"bfloat16"`` where the device computes it in
     hardware (a CPU with AVX512-BF16/AMX, a CUDA GPU that supports it); on a CPU without it ``"int8"`` where
     torch has fast int8 convolutions for it (:func:`vocoder_studio.cpu.int8_convolutions`: x86 with AVX2; 0.70 →
-    0.50 of the reference implementation's time, PESQ-wb −0.04 on unseen English and ±0.01 on the Czech/Dutch
+    0.50 of the reference implementation's time, PESQ-wb −0.04 on unseen English and +0.02 on the Czech/Dutch
     test clips, docs/hifigan_speed.md); else ``"float32"``."""
     device = torch.device(device)
     if device.type == "cpu":
