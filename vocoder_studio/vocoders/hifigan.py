@@ -293,21 +293,14 @@ def _conv2d_of(conv: nn.Conv1d | nn.ConvTranspose1d) -> nn.Conv2d | nn.ConvTrans
     padding, dilation = (0, int(conv.padding[0])), (1, conv.dilation[0])  # type: ignore[arg-type]
     new: nn.Conv2d | nn.ConvTranspose2d
     with torch.device("meta"):  # its weights are conv's: skip initialising new ones
-        new = _empty_conv2d_of(conv, kernel, stride, padding, dilation)
+        if isinstance(conv, nn.ConvTranspose1d):
+            new = nn.ConvTranspose2d(conv.in_channels, conv.out_channels, kernel, stride, padding,
+                                     (0, conv.output_padding[0]), bias=conv.bias is not None, dilation=dilation)
+        else:
+            new = nn.Conv2d(conv.in_channels, conv.out_channels, kernel, stride, padding, dilation,
+                            bias=conv.bias is not None)
     new.weight = nn.Parameter(conv.weight.detach().unsqueeze(2).contiguous(memory_format=torch.channels_last))
     new.bias = conv.bias
-    return new
-
-
-def _empty_conv2d_of(conv: nn.Conv1d | nn.ConvTranspose1d, kernel: tuple[int, int], stride: tuple[int, int],
-                     padding: tuple[int, int], dilation: tuple[int, int]) -> nn.Conv2d | nn.ConvTranspose2d:
-    new: nn.Conv2d | nn.ConvTranspose2d
-    if isinstance(conv, nn.ConvTranspose1d):
-        new = nn.ConvTranspose2d(conv.in_channels, conv.out_channels, kernel, stride, padding,
-                                 (0, conv.output_padding[0]), bias=conv.bias is not None, dilation=dilation)
-    else:
-        new = nn.Conv2d(conv.in_channels, conv.out_channels, kernel, stride, padding, dilation,
-                        bias=conv.bias is not None)
     return new
 
 
