@@ -15,7 +15,8 @@ resources/example.flac), the mean over clips, and its change against the float32
 
 Candidates: ``float32`` (the generator in 256-frame calls with 14 context frames on each side, as
 ``HiFiGAN.vocode`` runs it), ``-512`` / ``-1024`` (longer calls), ``fused`` (:func:`fused_forward`: leaky ReLU and
-residual sums as oneDNN post-ops), ``int8`` (the shipped ``HiFiGAN(precision="int8")``); ``--int8``:
+residual sums as oneDNN post-ops), ``int8`` (the shipped ``HiFiGAN(precision="int8")``), a ``p`` after the kind
+(``float32p``, ``int8p``): the float convolutions' weights prepacked for oneDNN (``Generator.prepack``); ``--int8``:
 post-training static int8 quantisation of the residual blocks' convolutions, calibrated here
 (``torch.ao.quantization``, fbgemm, per-channel weights, histograms over eight 3 s clips of the corpus's valid
 split; ``--int8-stages N``: only those of the first N upsampling stages); ``--compile``:
@@ -163,8 +164,10 @@ def main() -> int:
 
     for name in args.candidates:
         kind, _, frames = name.partition("-")
-        shipped = HiFiGAN(precision="int8").generator if kind == "int8" else None
-        runners[name] = variant(kind == "fused", int(frames or 256), shipped)
+        generator = HiFiGAN(precision="int8").generator if kind.startswith("int8") else None
+        if kind.endswith("p"):  # the float convolutions' weights prepacked for oneDNN
+            generator = (generator or copy.deepcopy(base.generator)).prepack()
+        runners[name] = variant(kind == "fused", int(frames or 256), generator)
     if args.int8:
         began = time.perf_counter()
         runners["int8"] = variant(False, 256, int8_generator(base.generator, args.int8_stages))

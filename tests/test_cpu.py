@@ -18,15 +18,15 @@ def test_onednn_caps_below_avx512_bf16_rule_out_bfloat16(cap: str | None, allowe
     assert cpu.onednn_cap_allows_bfloat16(cap) is allowed
 
 
-def test_the_avx2_imitation_runs_hifigan_in_float32() -> None:
+def test_the_avx2_imitation_runs_hifigan_in_int8() -> None:
     """With the caps a user sets to imitate an AVX2-only CPU, HiFi-GAN must not pick emulated bfloat16 (about 70×
-    slower), whatever the CPU itself has."""
+    slower), whatever the CPU itself has: it takes its int8 path (AVX2's fast int8 convolutions)."""
     code = ("from vocoder_studio.cpu import cpu_features; from vocoder_studio.vocoders.hifigan import "
             "native_precision; f = cpu_features(); print(f['torch_capability'], f['native_bfloat16'], "
             "native_precision('cpu'))")
     env = {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2", "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["AVX2", "False", "float32"]
+    assert out.stdout.split() == ["AVX2", "False", "int8"]
 
 
 def test_without_bfloat16_flags_there_is_no_native_bfloat16(monkeypatch: pytest.MonkeyPatch) -> None:

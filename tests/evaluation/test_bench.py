@@ -10,6 +10,7 @@ import pytest
 import soundfile as sf
 
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
+from vocoder_studio.cpu import torch_capability
 from vocoder_studio.evaluation.bench import PREVIEW_KEYS, VOCODER_KEYS, bench_vocoder, load_reference_hifigan, run_bench
 from vocoder_studio.vocoders import create_vocoder
 from vocoder_studio.vocoders.choice import VocoderChoice
@@ -80,6 +81,7 @@ def test_the_bench_times_both_implementations_with_the_same_threads(bench: dict,
 def test_the_bench_records_the_precision_path(bench: dict) -> None:
     (entry,) = bench["vocoders"].values()
     assert entry["precision"] == "float32"  # Griffin-Lim has no other path
+    assert entry["torch_capability"] == torch_capability()  # the ISA it ran with (AVX2 under the caps)
 
 
 def test_the_avx2_imitation_measures_each_vocoder_again_under_the_caps(short_speech: Path,

@@ -1,5 +1,5 @@
-"""HiFi-GAN's fast paths: bfloat16 where the CPU computes it natively, float32 in longer calls elsewhere, int8 when
-asked for; each within its stated PESQ drop on real speech."""
+"""HiFi-GAN's fast paths: bfloat16 where the CPU computes it natively, int8 on an x86 CPU without it, float32 in
+longer calls elsewhere; each within its stated PESQ drop on real speech."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ native_bf16 = pytest.mark.skipif(not cpu_has_native_bfloat16(),
 def test_the_default_precision_is_what_the_cpu_runs_natively() -> None:
     vocoder = create_vocoder("hifigan")
     assert vocoder.precision == native_precision("cpu")
-    assert vocoder.precision == ("bfloat16" if cpu_has_native_bfloat16() else "float32")
+    expected = "bfloat16" if cpu_has_native_bfloat16() else "int8" if int8_convolutions() else "float32"
+    assert vocoder.precision == expected
     dtypes = {name: p.dtype for name, p in vocoder.generator.named_parameters()}
     assert dtypes.pop("conv_post.weight") == dtypes.pop("conv_post.bias") == torch.float32  # float32 samples
     assert set(dtypes.values()) == {torch.bfloat16 if vocoder.precision == "bfloat16" else torch.float32}
@@ -69,7 +70,11 @@ def _build(monkeypatch: pytest.MonkeyPatch, native: bool, **kwargs: object):
     return hifigan.HiFiGAN(**kwargs)
 
 
-def test_a_cpu_without_bfloat16_gets_the_float32_path_in_longer_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_cpu_without_bfloat16_or_int8_gets_the_float32_path_in_longer_calls(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from vocoder_studio.vocoders import hifigan
+
+    monkeypatch.setattr(hifigan, "int8_convolutions", lambda: False)
     vocoder = _build(monkeypatch, native=False)
     assert vocoder.precision == "float32"
     assert vocoder.max_frames_per_call == vocoder.float32_cpu_frames_per_call == 512
@@ -115,18 +120,31 @@ def test_int8_stays_within_its_pesq_drop_on_real_speech(speech: np.ndarray, spee
 
 
 @needs_int8
-def test_int8_is_asked_for_and_quantises_the_first_stages_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    from torch.ao.nn.quantized import Conv2d as QuantizedConv2d
-
+def test_int8_is_the_default_without_bfloat16_and_quantises_the_first_stages_only(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     from vocoder_studio.vocoders import hifigan
 
-    assert _build(monkeypatch, native=False).precision == "float32"  # never the default
-    vocoder = _build(monkeypatch, native=False, precision="int8")
+    assert _build(monkeypatch, native=True).precision == "bfloat16"  # where bfloat16 is native, not int8
+    vocoder = _build(monkeypatch, native=False)  # the default without native bfloat16
+    assert vocoder.precision == "int8"
     assert vocoder.precision == "int8" and vocoder.max_frames_per_call == 512
-    quantised = [n for n, m in vocoder.generator.named_modules() if isinstance(m, QuantizedConv2d)]
+    quantised = [n for n, m in vocoder.generator.named_modules() if isinstance(m, hifigan.Int8Conv2d)]
     stages = {f"resblocks.{i}" for i in range(hifigan.INT8_STAGES * 3)}
     assert len(quantised) == len(stages) * 6  # every convolution of the first stages' residual blocks
     assert {".".join(n.split(".")[:2]) for n in quantised} == stages  # the later stages and the rest stay float
     monkeypatch.setattr(hifigan, "int8_convolutions", lambda: False)
     with pytest.raises(VocoderUnavailableError, match="int8"):
         hifigan.HiFiGAN(precision="int8")
+
+
+def test_prepacked_float_convolutions_compute_the_same(speech_mel: np.ndarray) -> None:
+    """``Generator.prepack`` (oneDNN's blocked weights, reordered once) is a measured candidate
+    (docs/hifigan_speed.md): the same audio as the eager convolutions, for any call length."""
+    from vocoder_studio.vocoders.hifigan import PackedConv2d, load_generator
+
+    plain, packed = load_generator(), load_generator().prepack()
+    assert sum(isinstance(m, PackedConv2d) for m in packed.modules()) == 74  # every float Conv2d, not the ups
+    with torch.inference_mode():
+        for frames in (16, 300):
+            mel = torch.from_numpy(speech_mel[None, :, :frames].copy())
+            torch.testing.assert_close(packed(mel), plain(mel), rtol=0, atol=1e-4)

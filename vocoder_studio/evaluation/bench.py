@@ -29,9 +29,11 @@ Per vocoder (each in a fresh child process, so its load time, first press and pe
   implementations wait on the thread that shared its core, and their ratio followed the other load.
 
 ``precision`` is the number path the vocoder ran (its ``precision`` attribute where it has one, e.g. HiFi-GAN's
-``"bfloat16"`` or ``"float32"``; else ``"float32"``). With ``avx2_imitation`` each vocoder is measured a second
-time in a child process whose torch is capped at AVX2 (:data:`AVX2_IMITATION`: what a CPU without AVX-512 and
-bfloat16 computes with), under the name ``NAME (AVX2 imitation)``.
+``"bfloat16"``, ``"float32"`` or ``"int8"``; else ``"float32"``) and ``torch_capability`` the vector instruction set
+torch ran it with in that process (``"AVX512"``, or ``"AVX2"`` under the AVX2 caps below). With
+``avx2_imitation`` each vocoder is measured a second time in a child process whose torch is capped at AVX2
+(:data:`AVX2_IMITATION`: what a CPU without AVX-512 and bfloat16 computes with), under the name
+``NAME (AVX2 imitation)``.
 
 And once: app start → drawn window (``scripts/app_start_probe.py`` in a child process). Times are printed and
 written as JSON, never asserted by tests.
@@ -60,6 +62,7 @@ import numpy as np
 import torch
 
 from vocoder_studio.audio import DEFAULT_CONFIG, load_audio, wav_to_mel
+from vocoder_studio.cpu import torch_capability
 from vocoder_studio.document import Document, Region
 from vocoder_studio.editing import apply_gain
 from vocoder_studio.engine import Renderer
@@ -289,6 +292,7 @@ def bench_vocoder(choice: VocoderChoice, audio: np.ndarray, device: str = "cpu",
         "load_s": load_s,
         "label": vocoder.describe(),
         "precision": str(getattr(vocoder, "precision", "float32")),
+        "torch_capability": torch_capability(),
         "underruns": underruns,
         "runs": runs,
         "cuda_peak_mb": cuda_mb,

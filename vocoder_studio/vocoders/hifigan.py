@@ -7,8 +7,10 @@ into plain convolution weights when loading.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from torch.nn import functional as F
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig
 from vocoder_studio.cpu import int8_convolutions, native_bfloat16
 from vocoder_studio.errors import VocoderUnavailableError
+from vocoder_studio.vocoders import hifigan_cache
 from vocoder_studio.vocoders.base import Vocoder
 from vocoder_studio.vocoders.checkpoints import ModelCard
 from vocoder_studio.vocoders.entry import VocoderEntry
@@ -32,6 +35,16 @@ LRELU_SLOPE = 0.1
 INT8_STAGES = 2
 #: their activation scales and zero points, calibrated once (``scripts/hifigan_int8_calibrate.py``)
 INT8_QPARAMS = Path(__file__).with_name("hifigan_int8.json")
+
+# torch 2.13 warns, once a process, that its quantised tensors (what the int8 path's kernels take) are deprecated
+# (pytorch/pytorch#184982): a notice for developers, not for the studio's users, whose terminal it would reach
+warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor, torch\.quantize_per_channel and other",
+                        category=UserWarning)
+
+#: the precisions whose prepared generator :func:`load_generator` keeps in the studio's cache: int8 (quantising
+#: the weights costs more than reading them back); a cached float32 generator took as long to read as to prepare
+#: (0.14 s of CPU either way, docs/hifigan_speed.md) and its first start 0.3 s more (hashing and writing 55 MB)
+CACHED_PRECISIONS = ("int8",)
 
 #: HiFiGAN's precision paths
 PRECISIONS = ("float32", "bfloat16", "int8")
@@ -113,7 +126,7 @@ class Generator(nn.Module):
         self.conv_post = nn.Conv1d(ch, 1, 7, 1, padding=3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        layout_2d = isinstance(self.conv_pre, nn.Conv2d)
+        layout_2d = self.conv_pre.weight.dim() == 4  # after as_conv2d (a Conv2d or a PackedConv2d)
         x = x.to(self.conv_pre.weight.dtype)  # bfloat16 after to_bfloat16
         if layout_2d:  # (B, C, T) → (B, C, 1, T) channels-last, see as_conv2d
             x = x.unsqueeze(2).contiguous(memory_format=torch.channels_last)
@@ -143,10 +156,9 @@ class Generator(nn.Module):
         return self
 
     def to_int8(self, qparams: dict[str, dict[str, float]]) -> Generator:
-        """Run the named 2-D convolutions in int8, in place: each becomes quantise (per tensor, the given input
-        scale and zero point) → int8 convolution (weights quantised per output channel, symmetric, from the float
-        weights; output at the given scale and zero point) → dequantise, as ``torch.ao.quantization``'s
-        post-training static quantisation (Jacob et al., CVPR 2018) converts a calibrated ``QuantWrapper``.
+        """Run the named 2-D convolutions in int8, in place: each becomes an :class:`Int8Conv2d` (quantise →
+        int8 convolution → dequantise, as ``torch.ao.quantization``'s post-training static quantisation (Jacob
+        et al., CVPR 2018) converts a calibrated ``QuantWrapper``), its weights quantised per output channel.
 
         Args:
             qparams: ``{"resblocks.0.convs1.0": {"in_scale", "in_zero_point", "out_scale", "out_zero_point"}}``,
@@ -154,25 +166,25 @@ class Generator(nn.Module):
         Raises:
             ValueError: a name that is not a 2-D convolution of this generator (call :meth:`as_conv2d` first).
         """
-        from torch.ao import nn as ao_nn
-        from torch.ao.quantization import default_per_channel_weight_observer
-
         for name, q in qparams.items():
             conv = self.get_submodule(name)
             if not isinstance(conv, nn.Conv2d):
                 raise ValueError(f"{name} is not a 2-D convolution of this generator")
-            observer = default_per_channel_weight_observer()
-            weight = conv.weight.detach().float().contiguous()
-            observer(weight)
-            scale, zero_point = observer.calculate_qparams()
-            qconv = ao_nn.quantized.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size,  # type: ignore[arg-type]
-                                           conv.stride, conv.padding, conv.dilation, conv.groups)  # type: ignore[arg-type]
-            qconv.set_weight_bias(torch.quantize_per_channel(weight, scale.double(), zero_point, 0, torch.qint8),
-                                  conv.bias.detach().float() if conv.bias is not None else None)
-            qconv.scale, qconv.zero_point = float(q["out_scale"]), int(q["out_zero_point"])
-            quant = ao_nn.quantized.Quantize(float(q["in_scale"]), int(q["in_zero_point"]), torch.quint8)
             parent, _, child = name.rpartition(".")
-            setattr(self.get_submodule(parent), child, nn.Sequential(quant, qconv, ao_nn.quantized.DeQuantize()))
+            setattr(self.get_submodule(parent), child, Int8Conv2d.quantise(conv, q))
+        return self
+
+    def prepack(self) -> Generator:
+        """Run every float32 2-D convolution (not the transposed ones) with its weights reordered once into
+        oneDNN's blocked layout (:class:`PackedConv2d`), in place; call after :meth:`as_conv2d`.
+
+        Reordering the weights is what inductor's freezing does before it calls the same oneDNN convolution;
+        eager ``Conv2d`` reorders them on every call. The same output (bit for bit here).
+        """
+        for module in list(self.modules()):
+            for name, child in list(module.named_children()):
+                if type(child) is nn.Conv2d and child.weight.dtype == torch.float32:
+                    setattr(module, name, PackedConv2d(child).pack())
         return self
 
     def as_conv2d(self) -> Generator:
@@ -188,17 +200,105 @@ class Generator(nn.Module):
         return self
 
 
+class Int8Conv2d(nn.Module):
+    """A 2-D convolution computed in int8: the float input quantised per tensor (unsigned 8 bits at a calibrated
+    scale and zero point), convolved with int8 weights quantised symmetrically per output channel, the int32
+    sums requantised to 8 bits at the calibrated output scale, then dequantised: what ``torch.ao``'s quantised
+    ``Conv2d`` between a ``Quantize`` and a ``DeQuantize`` computes, with the same kernels
+    (``torch.ops.quantized.conv2d``: fbgemm on x86), without its per-module objects.
+
+    The int8 weights, their scales and the bias are buffers (a state dict holds them, as plain tensors); the
+    kernel's packed copy is made by :meth:`pack` and is not stored.
+
+    Input and output: ``(B, C, 1, T)`` float32, channels-last.
+    """
+
+    qweight: torch.Tensor
+    weight_scale: torch.Tensor
+    bias: torch.Tensor | None
+
+    def __init__(self, conv: nn.Conv2d, q: dict[str, float]) -> None:
+        super().__init__()
+        device = conv.weight.device
+        self.stride, self.padding, self.dilation = conv.stride, conv.padding, conv.dilation
+        self.groups = conv.groups
+        self.in_scale, self.in_zero_point = float(q["in_scale"]), int(q["in_zero_point"])
+        self.out_scale, self.out_zero_point = float(q["out_scale"]), int(q["out_zero_point"])
+        self.register_buffer("qweight", torch.empty(conv.weight.shape, dtype=torch.int8, device=device))
+        self.register_buffer("weight_scale", torch.empty(conv.out_channels, dtype=torch.float64, device=device))
+        self.register_buffer("bias", torch.empty(conv.out_channels, device=device) if conv.bias is not None
+                             else None)
+        self._packed: object | None = None
+
+    @classmethod
+    def quantise(cls, conv: nn.Conv2d, q: dict[str, float]) -> Int8Conv2d:
+        """``conv`` with its weights quantised (per output channel, symmetric, ``torch.ao``'s default
+        per-channel weight observer) and packed for the kernel."""
+        from torch.ao.quantization import default_per_channel_weight_observer
+
+        new = cls(conv, q)
+        weight = conv.weight.detach().float().contiguous()
+        observer = default_per_channel_weight_observer()
+        observer(weight)
+        scale, zero_point = observer.calculate_qparams()
+        new.qweight = torch.quantize_per_channel(weight, scale.double(), zero_point, 0, torch.qint8).int_repr()
+        new.weight_scale = scale.double()
+        new.bias = conv.bias.detach().float() if conv.bias is not None else None
+        return new.pack()
+
+    def pack(self) -> Int8Conv2d:
+        """Pack the int8 weights for the quantised engine (after loading them from a state dict)."""
+        zero = torch.zeros(self.weight_scale.shape, dtype=torch.int64)
+        weight = torch._make_per_channel_quantized_tensor(self.qweight.contiguous(), self.weight_scale, zero, 0)
+        self._packed = torch.ops.quantized.conv2d_prepack(weight, self.bias, list(self.stride), list(self.padding),
+                                                          list(self.dilation), self.groups)
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        qx = torch.quantize_per_tensor(x, self.in_scale, self.in_zero_point, torch.quint8)
+        return torch.ops.quantized.conv2d(qx, self._packed, self.out_scale, self.out_zero_point).dequantize()
+
+
+class PackedConv2d(nn.Module):
+    """A float32 2-D convolution whose weights oneDNN reordered once into its blocked layout
+    (``mkldnn_reorder_conv2d_weight``), run by ``torch.ops.mkldnn._convolution_pointwise`` (the call inductor makes
+    for a frozen convolution): the same numbers as ``conv``.
+
+    The weight and bias stay plain parameters (a state dict holds them); the packed copy is made by :meth:`pack`
+    and is not stored. Input and output: ``(B, C, 1, T)`` float32, channels-last.
+    """
+
+    def __init__(self, conv: nn.Conv2d) -> None:
+        super().__init__()
+        self.weight, self.bias = conv.weight, conv.bias
+        self.stride, self.padding, self.dilation = conv.stride, conv.padding, conv.dilation
+        self.groups = conv.groups
+        self._packed: torch.Tensor | None = None
+
+    def pack(self) -> PackedConv2d:
+        """Reorder the weights for oneDNN (after loading them from a state dict)."""
+        weight = self.weight.detach().contiguous().to_mkldnn()
+        self._packed = torch._C._nn.mkldnn_reorder_conv2d_weight(weight, list(self.padding), list(self.stride),
+                                                                 list(self.dilation), self.groups)
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.ops.mkldnn._convolution_pointwise(x, self._packed, self.bias, self.padding, self.stride,
+                                                       self.dilation, self.groups, "none", [], "")
+
+
 def _conv2d_of(conv: nn.Conv1d | nn.ConvTranspose1d) -> nn.Conv2d | nn.ConvTranspose2d:
     """The 2-D convolution of height 1 that computes what ``conv`` computes, sharing its weights."""
     kernel, stride = (1, conv.kernel_size[0]), (1, conv.stride[0])
     padding, dilation = (0, int(conv.padding[0])), (1, conv.dilation[0])  # type: ignore[arg-type]
     new: nn.Conv2d | nn.ConvTranspose2d
-    if isinstance(conv, nn.ConvTranspose1d):
-        new = nn.ConvTranspose2d(conv.in_channels, conv.out_channels, kernel, stride, padding,
-                                 (0, conv.output_padding[0]), bias=conv.bias is not None, dilation=dilation)
-    else:
-        new = nn.Conv2d(conv.in_channels, conv.out_channels, kernel, stride, padding, dilation,
-                        bias=conv.bias is not None)
+    with torch.device("meta"):  # its weights are conv's: skip initialising new ones
+        if isinstance(conv, nn.ConvTranspose1d):
+            new = nn.ConvTranspose2d(conv.in_channels, conv.out_channels, kernel, stride, padding,
+                                     (0, conv.output_padding[0]), bias=conv.bias is not None, dilation=dilation)
+        else:
+            new = nn.Conv2d(conv.in_channels, conv.out_channels, kernel, stride, padding, dilation,
+                            bias=conv.bias is not None)
     new.weight = nn.Parameter(conv.weight.detach().unsqueeze(2).contiguous(memory_format=torch.channels_last))
     new.bias = conv.bias
     return new
@@ -245,17 +345,70 @@ def weights_path(weights: str) -> Path:
     return path
 
 
-def load_generator(weights: str = "universal") -> Generator:
-    """Build the V1 generator, load pretrained weights (weight norm folded) and switch it to 2-D channels-last
-    convolutions (:meth:`Generator.as_conv2d`); in eval mode on the CPU."""
+def int8_qparams() -> dict[str, dict[str, float]]:
+    """The int8 path's shipped activation scales and zero points (:data:`INT8_QPARAMS`), by convolution."""
+    return dict(json.loads(INT8_QPARAMS.read_text())["convolutions"])
+
+
+def load_generator(weights: str = "universal", precision: str = "float32", cache: bool = True) -> Generator:
+    """Build the V1 generator with pretrained weights, prepared for ``precision``: weight norm folded, 2-D
+    channels-last convolutions (:meth:`Generator.as_conv2d`), then :meth:`Generator.to_bfloat16` or
+    :meth:`Generator.to_int8` (with :func:`int8_qparams`); in eval mode on the CPU.
+
+    The int8 path's prepared state dict (:data:`CACHED_PRECISIONS`) is kept in the studio's cache
+    (:mod:`~vocoder_studio.vocoders.hifigan_cache`, keyed by the weights' hash, torch's version and the CPU's
+    capabilities) and read back on later starts; an entry that cannot be read or does not fit is prepared again
+    and replaced. ``cache=False``: neither read nor written.
+
+    Raises:
+        VocoderUnavailableError: the weights are not installed.
+    """
     path = weights_path(weights)
     config_file = path.parent / "config.json"
     h = HiFiGANConfig.from_json(config_file) if config_file.is_file() else HiFiGANConfig()
+    qparams = int8_qparams() if precision == "int8" else {}
+    entry = None
+    if cache and precision in CACHED_PRECISIONS:
+        with contextlib.suppress(OSError):  # an unreadable weights file: torch.load below says so
+            entry = hifigan_cache.entry_path(path, precision, extra=json.dumps(qparams, sort_keys=True))
+    if entry is not None and (state := hifigan_cache.read(entry)) is not None:
+        with contextlib.suppress(RuntimeError, KeyError, ValueError):  # a stale or damaged entry: prepare again
+            return _prepared_from(state, h, precision, qparams)
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    state = checkpoint.get("generator", checkpoint)
-    model = Generator(h)
-    model.load_state_dict(fold_weight_norm(state))
-    return model.as_conv2d().eval()
+    with torch.device("meta"):  # every weight comes from the checkpoint: skip their random initialisation
+        model = Generator(h)
+    model.load_state_dict(fold_weight_norm(checkpoint.get("generator", checkpoint)), assign=True)
+    model.as_conv2d().eval()
+    if precision == "bfloat16":
+        model.to_bfloat16()
+    elif precision == "int8":
+        model.to_int8(qparams)
+    if entry is not None:
+        hifigan_cache.write(entry, model.state_dict())
+    return model
+
+
+def _prepared_from(state: dict[str, torch.Tensor], h: HiFiGANConfig, precision: str,
+                   qparams: dict[str, dict[str, float]]) -> Generator:
+    """The generator :func:`load_generator` prepares, from its cached state dict.
+
+    Raises:
+        RuntimeError: a key missing or unexpected, or a tensor of the wrong shape.
+    """
+    with torch.device("meta"):
+        model = Generator(h).as_conv2d()
+        if precision == "bfloat16":
+            model.to_bfloat16()
+        for name, q in qparams.items():
+            parent, _, child = name.rpartition(".")
+            setattr(model.get_submodule(parent), child, Int8Conv2d(model.get_submodule(name), q))  # type: ignore[arg-type]
+    model.load_state_dict(state, assign=True)
+    if any(t.is_meta for t in model.state_dict().values()):
+        raise RuntimeError("a cached HiFi-GAN entry left a weight unset")
+    for module in model.modules():
+        if isinstance(module, Int8Conv2d):
+            module.pack()
+    return model.eval()
 
 
 def cpu_has_native_bfloat16() -> bool:
@@ -268,10 +421,15 @@ def cpu_has_native_bfloat16() -> bool:
 
 def native_precision(device: str | torch.device = "cpu") -> str:
     """The precision HiFi-GAN runs in when none is asked for: ``"bfloat16"`` where the device computes it in
-    hardware (a CPU with AVX512-BF16/AMX, a CUDA GPU that supports it), else ``"float32"``."""
+    hardware (a CPU with AVX512-BF16/AMX, a CUDA GPU that supports it); on a CPU without it ``"int8"`` where
+    torch has fast int8 convolutions for it (:func:`vocoder_studio.cpu.int8_convolutions`: x86 with AVX2; 0.70 →
+    0.50 of the reference implementation's time, PESQ-wb −0.04 on unseen English and +0.02 on the Czech/Dutch
+    test clips, docs/hifigan_speed.md); else ``"float32"``."""
     device = torch.device(device)
     if device.type == "cpu":
-        return "bfloat16" if cpu_has_native_bfloat16() else "float32"
+        if cpu_has_native_bfloat16():
+            return "bfloat16"
+        return "int8" if int8_convolutions() else "float32"
     if device.type == "cuda" and torch.cuda.is_bf16_supported(including_emulation=False):
         return "bfloat16"
     return "float32"
@@ -284,11 +442,13 @@ class HiFiGAN(Vocoder):
         weights: ``"universal"`` (many speakers; the default) or ``"lj"`` (LJSpeech, one female speaker).
         precision: ``"float32"`` or ``"bfloat16"`` (weights and activations, see :meth:`Generator.to_bfloat16`;
             2× faster on a CPU with AVX512-BF16/AMX, PESQ-wb within 0.01 of float32 on real speech); None:
-            :func:`native_precision` of the device. float32 on a CPU (the default where bfloat16 would be
-            emulated; ``"float32"`` forces it anywhere) vocodes in calls of :attr:`float32_cpu_frames_per_call`.
-            ``"int8"`` (a CPU with AVX2; asked for, never the default): the first :data:`INT8_STAGES` stages'
-            residual convolutions in int8 (:meth:`Generator.to_int8`), 1.4× faster than float32 on an AVX2-capped
-            CPU, PESQ-wb 0.03 below it on held-out speech (docs/hifigan_speed.md).
+            :func:`native_precision` of the device. float32 on a CPU (the default where neither bfloat16 nor
+            int8 has fast kernels; ``"float32"`` forces it anywhere) and int8 vocode in calls of
+            :attr:`float32_cpu_frames_per_call`.
+            ``"int8"`` (a CPU with AVX2; the default on one without native bfloat16): the first
+            :data:`INT8_STAGES` stages' residual convolutions in int8 (:meth:`Generator.to_int8`), 1.4× faster
+            than float32 on an AVX2-capped CPU, PESQ-wb within 0.05 of it on held-out speech
+            (docs/hifigan_speed.md).
         device: torch device.
         mel_match: mel-matching steps after the generator (:meth:`Vocoder.set_mel_match`; 0, the default, is the
             reference implementation's output; 1 took unseen English from PESQ-wb 3.10 to 3.40).
@@ -334,12 +494,7 @@ class HiFiGAN(Vocoder):
             )
         self.weights = weights
         self.precision = precision
-        self.generator = load_generator(weights)
-        if precision == "bfloat16":
-            self.generator.to_bfloat16()
-        if precision == "int8":
-            self.generator.to_int8(json.loads(INT8_QPARAMS.read_text())["convolutions"])
-        self.generator.to(self.device)
+        self.generator = load_generator(weights, precision).to(self.device)
         if precision in ("float32", "int8") and self.device.type == "cpu":
             self.max_frames_per_call = self.float32_cpu_frames_per_call
         if weights == "lj":
@@ -392,8 +547,8 @@ CARDS = {
 _PRECISION = Parameter(
     "precision", "choice", native_precision("cpu"),
     "bfloat16: 2× faster on a CPU with AVX512-BF16/AMX (the default there) or a GPU, PESQ-wb within 0.01 of "
-    "float32; refused where the CPU would only emulate it (about 70× slower). int8: 1.4× faster than float32 "
-    "on an AVX2 CPU, PESQ-wb 0.03 lower",
+    "float32; refused where the CPU would only emulate it (about 70× slower). int8 (the default on an AVX2 "
+    "CPU without bfloat16): 1.4× faster than float32 there, PESQ-wb at most 0.04 lower",
     choices=PRECISIONS,
 )
 
