@@ -30,14 +30,16 @@ the studio's default settings (``scripts/melgan_checkpoints.py``).
         --run ~/.cache/vocoder-studio/runs/melgan-adv-2
 
 Measured (2026-12-07/08, one thread each beside a load of 13-17; valid8 PESQ-wb at the studio's defaults, one
-mel-matching step + 8 Griffin-Lim iterations; the warm-up scores 2.674): the second try (these defaults,
-``runs/melgan-adv-2``) 2.671 at step 100 and 2.579 at 200; with the adversarial terms a fifth as strong and the
-discriminator at lr 1e-4 (``--mel-weight 225 --stft-weight 225 --discriminator-lr 1e-4 --ramp 100``,
-``runs/melgan-adv-2b``) 2.623 / 2.621 / 2.624 at 100 / 200 / 300; the control without a discriminator
-(``runs/melgan-adv-2-control``) 2.647 / 2.668 at 100 / 200. The discriminator (1.4 M parameters) separates the
-warm-up's audio within 100 steps (its hinge loss 6.0, chance, falls to 1.2-2.5), and the generator alone (the trainer's
-valid.csv) scores lower with it than without it at the same step (``adv-2b`` 1.87 / 1.89 at 100 / 200, the
-control 1.92 / 1.92; the warm-up 1.90). None beat the warm-up: nothing shipped.
+mel-matching step + 8 Griffin-Lim iterations, ``scripts/melgan_checkpoints.py``; the warm-up scores 2.674): the
+second try (these defaults, ``runs/melgan-adv-2``) 2.671 / 2.579 at steps 100 / 200; with the adversarial terms a
+fifth as strong and the discriminator at lr 1e-4 (``--mel-weight 225 --stft-weight 225 --discriminator-lr 1e-4
+--ramp 100``, ``runs/melgan-adv-2b``) 2.623 / 2.621 / 2.624 / 2.612 at 100-400; the control without a
+discriminator (``--no-discriminator``, ``runs/melgan-adv-2-control``) 2.647 / 2.668 / 2.661 / 2.689, its step 400
+on the test levels 2.808 (the warm-up 2.856) and on English 2.582 / 0.966 (2.503 / 0.968). The discriminator
+(1.4 M parameters) separates the warm-up's audio within 100 steps (its hinge loss 6.0, chance, falls to
+1.2-2.5), and the generator alone (the trainer's valid.csv) scores lower with it than without it at every step
+(``adv-2b`` 1.87 / 1.89 / 1.86 / 1.85, the control 1.92 / 1.92 / 1.91 / 1.88; the warm-up 1.90). No adversarial
+checkpoint beat the warm-up: nothing shipped.
 """
 
 from __future__ import annotations
