@@ -173,3 +173,76 @@ def test_export_gives_a_model_the_registry_loads(tmp_path: Path, packs: tuple[Pa
         assert isinstance(trainer.model, MelGANGenerator) and trainer.model.config == replace(SMALL_G)
     finally:
         registry.refresh()
+
+
+def test_the_adversarial_terms_ramp_in_after_the_discriminator_starts(tmp_path: Path,
+                                                                     packs: tuple[Pack, Pack]) -> None:
+    """With ``generator_ramp_steps`` the generator's hinge and feature-matching terms weigh 0 at the
+    discriminator's first step and reach 1 after the ramp; the log records the weight."""
+    ramp = DiscriminatorSettings(start_step=2, generator_ramp_steps=4)
+    assert [ramp.adversarial_weight(s) for s in range(8)] == [0, 0, 0, 0.25, 0.5, 0.75, 1, 1]
+    assert DiscriminatorSettings(start_step=2).adversarial_weight(2) == 1.0
+    train, _ = packs
+    settings = TrainSettings(batch_size=2, segment_samples=2048, log_every=1, validate_every=0)
+    recipe = MelGANRecipe(SMALL_G, SMALL_D, ramp)
+    Trainer(recipe, train, None, tmp_path, settings).run(steps=5)
+    rows = list(csv.DictReader((tmp_path / "log.csv").open()))
+    assert [r["adv_weight"] for r in rows] == ["", "", "0.0", "0.25", "0.5"]
+
+
+def test_the_generator_objective_can_keep_the_warm_up_loss(speech: np.ndarray) -> None:
+    """``stft_weight`` adds the warm-up's multi-resolution STFT terms to the generator's adversarial objective;
+    ``adversarial_weight`` scales the hinge and feature-matching terms only (0: reconstruction alone)."""
+    from vocoder_studio.training.losses import mel_l1_loss, multi_resolution_stft_loss
+
+    recipe = MelGANRecipe(SMALL_G, SMALL_D, feature_weight=2.0, mel_weight=45.0, stft_weight=45.0)
+    torch.manual_seed(0)
+    discriminator = recipe.build_discriminator()
+    real = torch.from_numpy(speech[20000:24096]).unsqueeze(0)
+    fake = recipe.generate(recipe.build(), real)
+    convergence, log_l1 = multi_resolution_stft_loss(fake, real)
+    reconstruction = 45.0 * mel_l1_loss(fake, real) + 45.0 * (convergence + log_l1)
+    alone, terms = recipe.generator_loss(discriminator, real, fake, adversarial_weight=0.0)
+    assert float(alone) == pytest.approx(float(reconstruction), rel=1e-5)
+    assert {"adv", "fm", "mel_l1", "stft_sc", "stft_mag"} <= set(terms)
+    full, terms = recipe.generator_loss(discriminator, real, fake)
+    assert float(full) == pytest.approx(float(reconstruction) + terms["adv"] + 2.0 * terms["fm"], rel=1e-5)
+    # without the new terms the run's identity is what it was (runs from before them still resume)
+    plain = MelGANRecipe(SMALL_G, SMALL_D)
+    assert "stft_weight" not in plain.hyperparameters() and recipe.hyperparameters()["stft_weight"] == 45.0
+
+
+def test_the_shipped_generator_fine_tunes_adversarially_and_resumes_exactly(
+        tmp_path: Path, packs: tuple[Pack, Pack]) -> None:
+    """The adversarial phase as ``scripts/melgan_adversarial.py`` runs it, on real speech: the shipped
+    generator warm-started, a small discriminator, the warm-up loss kept and the adversarial terms ramped in;
+    three steps straight and 2 + 1 with a resume between reach bit-identical weights, and the generator moves."""
+    from vocoder_studio.vocoders import melgan
+    from vocoder_studio.vocoders.trained import load_checkpoint
+
+    shipped = Path(__file__).resolve().parents[2] / "models" / "melgan.pt"
+    generator, _ = load_checkpoint(shipped, "melgan", melgan.MelGANConfig, melgan.MelGANGenerator)
+    train, _ = packs
+
+    def trainer(folder: str) -> Trainer:
+        recipe = MelGANRecipe(generator.config, DiscriminatorConfig(max_channels=64),
+                              DiscriminatorSettings(start_step=0, generator_learning_rate=2e-5,
+                                                    generator_ramp_steps=2),
+                              feature_weight=2.0, mel_weight=45.0, stft_weight=45.0)
+        settings = TrainSettings(batch_size=1, segment_samples=4096, learning_rate=1e-3, validate_every=0)
+        made = Trainer(recipe, train, None, tmp_path / folder, settings)
+        if made.state.step == 0:
+            made.model.load_state_dict(generator.float().state_dict())
+        return made
+
+    straight = trainer("a")
+    straight.run(steps=3)
+    trainer("b").run(steps=2)
+    resumed = trainer("b")
+    assert resumed.state.step == 2 and resumed.discriminator is not None
+    resumed.run(steps=1)
+    _same_weights(straight, resumed)
+    assert straight.optimizer.param_groups[0]["lr"] == 2e-5
+    start = generator.float().state_dict()
+    assert any(not torch.equal(start[k], v) for k, v in straight.model.state_dict().items())
+    assert "generator_ramp_steps" not in straight._identity()["discriminator"]

@@ -87,6 +87,11 @@ class MelGANRecipe:
         discriminator_settings: its optimiser and start step (the generator's learning rate drops to
             ``generator_learning_rate`` when it turns on).
         feature_weight, mel_weight: weights of feature matching and mel L1 against the hinge loss.
+        stft_weight: weight of the warm-up's multi-resolution STFT terms (spectral convergence + log-magnitude
+            L1) kept in the generator's adversarial objective (Parallel WaveGAN, Yamamoto et al. 2020, keeps its
+            STFT loss beside the adversarial one); 0 (the default): mel L1 alone, as HiFi-GAN. With
+            ``stft_weight == mel_weight`` the generator goes on minimising its warm-up loss (scaled), so the
+            adversarial terms fine-tune it instead of replacing what it learnt.
         mel_config: the shared front-end.
     """
 
@@ -96,6 +101,7 @@ class MelGANRecipe:
         default_factory=lambda: DiscriminatorSettings(start_step=MELGAN_DISCRIMINATOR_START))
     feature_weight: float = 10.0
     mel_weight: float = 45.0
+    stft_weight: float = 0.0
     mel_config: MelConfig = DEFAULT_CONFIG
     name: str = "melgan"
 
@@ -121,24 +127,31 @@ class MelGANRecipe:
         real_term, fake_term = losses.discriminator_hinge_loss(discriminator(real), discriminator(fake))
         return real_term + fake_term, {"d_real": float(real_term.detach()), "d_fake": float(fake_term.detach())}
 
-    def generator_loss(self, discriminator: nn.Module, real: torch.Tensor,
-                       fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    def generator_loss(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                       adversarial_weight: float = 1.0) -> tuple[torch.Tensor, dict[str, float]]:
+        """``w · (hinge + feature_weight · FM) + mel_weight · mel L1 + stft_weight · (SC + log-mag L1)``, with
+        ``w = adversarial_weight`` (the trainer's ramp, :class:`DiscriminatorSettings`)."""
         fake_out = discriminator(fake)
         with torch.no_grad():
             real_out = discriminator(real)
         adversarial = losses.generator_hinge_loss(fake_out)
         matching = losses.feature_matching_loss(real_out, fake_out)
         mel = mel_l1_loss(fake, real, self.mel_config)
-        total = adversarial + self.feature_weight * matching + self.mel_weight * mel
-        return total, {"adv": float(adversarial.detach()), "fm": float(matching.detach()),
-                       "mel_l1": float(mel.detach())}
+        total = adversarial_weight * (adversarial + self.feature_weight * matching) + self.mel_weight * mel
+        terms = {"adv": float(adversarial.detach()), "fm": float(matching.detach()), "mel_l1": float(mel.detach())}
+        if self.stft_weight:
+            convergence, log_l1 = losses.multi_resolution_stft_loss(fake, real)
+            total = total + self.stft_weight * (convergence + log_l1)
+            terms |= {"stft_sc": float(convergence.detach()), "stft_mag": float(log_l1.detach())}
+        return total, terms
 
     def vocode(self, model: nn.Module, mel: torch.Tensor) -> torch.Tensor:
         return model(mel)
 
     def hyperparameters(self) -> dict[str, Any]:
+        extra = {"stft_weight": self.stft_weight} if self.stft_weight else {}  # absent if 0: older runs resume
         return {"generator": self.model_config.to_dict(), "discriminator": self.discriminator_config.to_dict(),
-                "feature_weight": self.feature_weight, "mel_weight": self.mel_weight}
+                "feature_weight": self.feature_weight, "mel_weight": self.mel_weight, **extra}
 
     def save(self, model: nn.Module, path: Path) -> None:
         assert isinstance(model, melgan.MelGANGenerator)
@@ -153,7 +166,8 @@ class MelGANRecipe:
                 f"dilations {dilations}, weight norm; {melgan.count_parameters(model) / 1e6:.2f} M parameters. "
                 f"Trained with a generator warm-up on mel-L1 + multi-resolution STFT until step "
                 f"{self.discriminator_settings.start_step}, then with the {d.num_scales}-scale discriminator "
-                f"(hinge, feature matching ×{self.feature_weight:g}, mel-L1 ×{self.mel_weight:g}); "
+                f"(hinge, feature matching ×{self.feature_weight:g}, mel-L1 ×{self.mel_weight:g}"
+                + (f", multi-resolution STFT ×{self.stft_weight:g}" if self.stft_weight else "") + "); "
                 "compare 'steps' to see whether it was reached")
 
 

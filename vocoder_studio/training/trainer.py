@@ -85,6 +85,11 @@ class DiscriminatorSettings:
         learning_rate, betas, weight_decay: the discriminator's AdamW.
         grad_clip: the discriminator's gradient norm is clipped to this (None: no clipping).
         generator_learning_rate: the generator's learning rate from ``start_step`` on (None: unchanged).
+        generator_ramp_steps: the generator's adversarial terms are weighted ``k / generator_ramp_steps`` at
+            the ``k``-th step after ``start_step`` (0 from the first, 1 from ``generator_ramp_steps`` on), so the
+            discriminator learns before the generator follows it instead of chasing a random one's gradients
+            (the recipe's ``generator_loss`` takes ``adversarial_weight``). 0: full weight from the first step.
+            Like ``start_step``, not part of a run's identity.
     """
 
     start_step: int = 100_000
@@ -93,6 +98,13 @@ class DiscriminatorSettings:
     weight_decay: float = 0.01
     grad_clip: float | None = None
     generator_learning_rate: float | None = 2e-4
+    generator_ramp_steps: int = 0
+
+    def adversarial_weight(self, step: int) -> float:
+        """The weight of the generator's adversarial terms at optimisation step ``step`` (0-based), in [0, 1]."""
+        if self.generator_ramp_steps <= 0:
+            return 1.0
+        return min(1.0, max(0.0, (step - self.start_step) / self.generator_ramp_steps))
 
 
 class AdversarialRecipe(Recipe, Protocol):
@@ -112,7 +124,9 @@ class AdversarialRecipe(Recipe, Protocol):
 
     def generator_loss(self, discriminator: nn.Module, real: torch.Tensor,
                        fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        """The generator's loss against the discriminator (adversarial, feature matching, reconstruction)."""
+        """The generator's loss against the discriminator (adversarial, feature matching, reconstruction). With
+        :attr:`DiscriminatorSettings.generator_ramp_steps` set, the trainer also passes ``adversarial_weight``
+        (in [0, 1]), the weight of the adversarial and feature-matching terms."""
 
 
 def is_adversarial(recipe: Recipe) -> bool:
@@ -270,6 +284,7 @@ class Trainer:
         if self.adversarial is not None:
             discriminator = asdict(self.adversarial)
             discriminator.pop("start_step")
+            discriminator.pop("generator_ramp_steps")  # a schedule too (runs from before it still resume)
             identity["discriminator"] = discriminator
         return identity
 
@@ -415,7 +430,14 @@ class Trainer:
         discriminator.requires_grad_(False)  # the generator's step needs no gradients of the discriminator
         try:
             with autocast:
-                g_loss, g_terms = recipe.generator_loss(discriminator, batch, fake)
+                if self.adversarial.generator_ramp_steps > 0:
+                    weight = self.adversarial.adversarial_weight(self.state.step)
+                    # only recipes that take the weight are given it (a ramp is asked for by their settings)
+                    g_loss, g_terms = cast(Any, recipe).generator_loss(discriminator, batch, fake,
+                                                                       adversarial_weight=weight)
+                    g_terms = {**g_terms, "adv_weight": weight}
+                else:
+                    g_loss, g_terms = recipe.generator_loss(discriminator, batch, fake)
         finally:
             discriminator.requires_grad_(True)
         self.optimizer.zero_grad(set_to_none=True)
