@@ -276,7 +276,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         trainer = train(args.model, device, args.minutes, args.steps, run_dir, resume=not args.restart,
                         lr_decay=lr_decay, tier=args.tier, config_file=Path(args.config) if args.config else None,
                         augment_gain=args.augment_gain, augment_speed=args.augment_speed, cancel=token,
-                        input_noise=args.input_noise, init=Path(args.init) if args.init else None)
+                        input_noise=args.input_noise, init=Path(args.init) if args.init else None,
+                        phase_weight=args.phase_weight, learning_rate=args.learning_rate)
     if args.export and getattr(trainer, "rank", 0) == 0:
         for path in export(args.model, trainer, device, Path(args.export), card):
             print(f"exported {path}")
@@ -596,8 +597,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="melnet: Gaussian noise of this std (per-band z-score units) on the teacher-forced inputs, "
                         "targets clean (noise injection against exposure bias, LPCNet; default 0: off)")
     p.add_argument("--init", default=None, metavar="CHECKPOINT",
-                   help="melnet: start a new run from this model's weights where names and shapes match "
-                        "(ignored when the run folder resumes)")
+                   help="melnet, istft: start a new run from this model's weights where names and shapes match "
+                        "(ignored when the run folder resumes), e.g. to fine-tune models/istft.pt")
+    p.add_argument("--phase-weight", type=float, default=None, metavar="W",
+                   help="istft: add APNet's anti-wrapping phase losses (instantaneous phase, group delay, "
+                        "instantaneous frequency; Ai & Ling 2023) against the real audio's phase, weight W "
+                        "(default off)")
+    p.add_argument("--learning-rate", type=float, default=None, metavar="LR",
+                   help="the optimiser's base learning rate instead of the model's default (give it on every "
+                        "resume)")
     p.add_argument("--card", default=None, metavar="FILE",
                    help="with --export: a JSON object of model-card fields (summary, data, scores measured after "
                         "training, known_weaknesses, ...) laid over what the run knows; the card is checked before "

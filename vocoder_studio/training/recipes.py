@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, wav_to_mel
+from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig, front_end_stft, wav_to_mel
 from vocoder_studio.melnet import checkpoint as melnet_checkpoint
 from vocoder_studio.melnet.model import MelNet, MelNetConfig, count_parameters
 from vocoder_studio.training import discriminators, losses
@@ -29,11 +29,18 @@ class ISTFTRecipe:
     Attributes:
         model_config: the generator's hyper-parameters.
         mel_config: the shared front-end (input mels are computed from the batch's audio with it).
+        phase_weight: weight of APNet's anti-wrapping phase losses (:func:`losses.phase_losses`: instantaneous
+            phase, group delay and instantaneous angular frequency, their mean) between the head's phase and the
+            real audio's STFT phase, added to the reconstruction loss (0: off, the recipe as before). The
+            reconstruction losses see magnitudes only; on unseen English the phase is what separates the vocoder
+            from HiFi-GAN (the mel's pseudo-inverse magnitude with HiFi-GAN's phase scored as HiFi-GAN itself:
+            ``scripts/istft_gap.py``). Part of the run's identity when on.
     """
 
     model_config: istft.ISTFTConfig = field(default_factory=istft.ISTFTConfig)
     mel_config: MelConfig = DEFAULT_CONFIG
     name: str = "istft"
+    phase_weight: float = 0.0
 
     def build(self) -> nn.Module:
         return istft.ISTFTGenerator(self.model_config)
@@ -41,16 +48,36 @@ class ISTFTRecipe:
     def loss(self, model: nn.Module, audio: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         with torch.no_grad():
             mel = wav_to_mel(audio, self.mel_config)
-        predicted = model(mel).float()
-        total, parts = reconstruction_loss(predicted, audio, config=self.mel_config)
+        if not self.phase_weight:
+            predicted = model(mel).float()
+            total, parts = reconstruction_loss(predicted, audio, config=self.mel_config)
+            parts.pop("total", None)
+            return total, parts
+        assert isinstance(model, istft.ISTFTGenerator)
+        log_magnitude, phase = model.spectrum(mel)
+        total, parts = reconstruction_loss(model.waveform(log_magnitude, phase), audio, config=self.mel_config)
         parts.pop("total", None)
-        return total, parts
+        with torch.no_grad():
+            target = front_end_stft(audio.float(), self.mel_config).transpose(1, 2)  # (B, frames, bins)
+        ip, gd, iaf = losses.phase_losses(phase.float(), target)
+        total = total + self.phase_weight * (ip + gd + iaf) / 3
+        return total, {**parts, "phase_ip": float(ip.detach()), "phase_gd": float(gd.detach()),
+                       "phase_iaf": float(iaf.detach())}
 
     def vocode(self, model: nn.Module, mel: torch.Tensor) -> torch.Tensor:
         return model(mel)
 
     def hyperparameters(self) -> dict[str, Any]:
-        return self.model_config.to_dict()
+        extra = {"phase_weight": self.phase_weight} if self.phase_weight else {}  # absent if off: older runs resume
+        return {**self.model_config.to_dict(), **extra}
+
+    def initial_weights(self, path: Path) -> dict[str, torch.Tensor]:
+        """The weights of the iSTFT checkpoint ``path`` (``train istft --init``: warm start).
+
+        Raises:
+            VocoderUnavailableError: unreadable, or not an iSTFT checkpoint (names the file).
+        """
+        return istft.load_model(path)[0].state_dict()
 
     def save(self, model: nn.Module, path: Path) -> None:
         assert isinstance(model, istft.ISTFTGenerator)

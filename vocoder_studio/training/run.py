@@ -71,7 +71,8 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
           resume: bool = True, lr_decay: tuple[int, int] | None = None, tier: int | None = None,
           config_file: Path | None = None, augment_gain: float | None = None,
           augment_speed: float | None = None, cancel: CancelToken | None = None,
-          input_noise: float | None = None, init: Path | None = None) -> Trainer:
+          input_noise: float | None = None, init: Path | None = None, phase_weight: float | None = None,
+          learning_rate: float | None = None) -> Trainer:
     """Train model ``name`` in ``run_dir`` (default: ``<data>/runs/<name>``, ``<data>/runs/melnet-tierN`` for one
     MelNet tier) for a budget, with a progress bar.
 
@@ -84,8 +85,12 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
     (:attr:`TrainSettings.augment_gain`, :attr:`TrainSettings.augment_speed`); None keeps the recipe's (off).
     ``input_noise`` (MelNet only): noise injection on the teacher-forced inputs
     (:attr:`MelNetRecipe.input_noise`, part of the run's identity); None keeps the recipe's (off).
-    ``init`` (MelNet only): a new run starts from this MelNet checkpoint's weights wherever names and shapes match
-    (:meth:`MelNetTrainer.warm_start`); a run that resumes its own checkpoint ignores it.
+    ``init`` (MelNet, iSTFT): a new run starts from this checkpoint's weights wherever names and shapes match
+    (:meth:`Trainer.warm_start`, :meth:`MelNetTrainer.warm_start`); a run that resumes its own checkpoint ignores it.
+    ``phase_weight`` (iSTFT only): APNet's anti-wrapping phase losses against the real audio's phase, with this
+    weight (:attr:`ISTFTRecipe.phase_weight`, part of the run's identity); None keeps the recipe's (off).
+    ``learning_rate``: the optimiser's base rate instead of the recipe's (part of the run's identity: give it on
+    every resume).
 
     Under ``torchrun`` (``WORLD_SIZE`` > 1 in the environment) the process group is started here (gloo on the
     CPU, NCCL on a GPU) and every trainer trains data-parallel (gradients averaged over the ranks each step;
@@ -93,22 +98,30 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
 
     Raises:
         VocoderStudioError: unknown model, no corpus packs, a checkpoint that does not fit, ``tier``,
-            ``input_noise`` or ``init`` for a model other than MelNet, ``config_file`` for one other than MelNet or
-            WaveNet, a tier out of range, an unreadable or invalid config, an augmentation or noise out of range,
-            an ``init`` checkpoint that is unreadable or has no fitting weight.
+            ``input_noise`` for a model other than MelNet, ``init`` for one other than MelNet or iSTFT,
+            ``phase_weight`` for one other than iSTFT, ``config_file`` for one other than MelNet or
+            WaveNet, a tier out of range, an unreadable or invalid config, an augmentation, noise, phase weight or
+            learning rate out of range, an ``init`` checkpoint that is unreadable or has no fitting weight.
     """
     if name not in RECIPES:
         raise VocoderStudioError(f"unknown model {name!r}; trainable: {', '.join(sorted(RECIPES)) or 'none'}")
     recipe, settings = RECIPES[name]()
     if tier is not None or config_file is not None:
         recipe = _variant(name, recipe, tier, config_file)
-    for flag, value in (("--input-noise", input_noise), ("--init", init)):
-        if value is not None and name != "melnet":
-            raise VocoderStudioError(f"{flag} applies to melnet only, not {name!r}")
+    for flag, value, models in (("--input-noise", input_noise, ("melnet",)), ("--init", init, ("melnet", "istft")),
+                                ("--phase-weight", phase_weight, ("istft",))):
+        if value is not None and name not in models:
+            raise VocoderStudioError(f"{flag} applies to {' and '.join(models)} only, not {name!r}")
+    for flag, number, positive in (("--input-noise", input_noise, False), ("--phase-weight", phase_weight, False),
+                                   ("--learning-rate", learning_rate, True)):
+        if number is not None and not (math.isfinite(number) and (number > 0 if positive else number >= 0)):
+            raise VocoderStudioError(f"{flag} {number}: must be a finite number {'>' if positive else '>='} 0")
     if input_noise is not None:
-        if not (input_noise >= 0 and math.isfinite(input_noise)):
-            raise VocoderStudioError(f"--input-noise {input_noise}: must be a finite number >= 0")
         recipe = replace(cast(Any, recipe), input_noise=float(input_noise))
+    if phase_weight is not None:
+        recipe = replace(cast(Any, recipe), phase_weight=float(phase_weight))
+    if learning_rate is not None:
+        settings = replace(settings, learning_rate=float(learning_rate))
     if lr_decay is not None:
         settings = replace(settings, lr_decay=lr_decay)
     if augment_gain is not None:
@@ -124,9 +137,6 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
     resumes = resume and (folder / "checkpoint.pt").exists()
     trainer = trainer_class(recipe, train_pack, valid_pack, folder, settings, device, resume, DEFAULT_CONFIG)
     if init is not None and not resumes:
-        from vocoder_studio.training.melnet_trainer import MelNetTrainer
-
-        assert isinstance(trainer, MelNetTrainer)
         copied, total = trainer.warm_start(Path(init))
         trainer.save_checkpoint()  # the warm start is the run's step 0: a resume starts from it exactly
         if rank == 0:
