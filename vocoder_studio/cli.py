@@ -277,7 +277,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                         lr_decay=lr_decay, tier=args.tier, config_file=Path(args.config) if args.config else None,
                         augment_gain=args.augment_gain, augment_speed=args.augment_speed, cancel=token,
                         input_noise=args.input_noise, init=Path(args.init) if args.init else None,
-                        phase_weight=args.phase_weight, learning_rate=args.learning_rate)
+                        phase_weight=args.phase_weight, learning_rate=args.learning_rate,
+                        magnitude_weight=args.magnitude_weight)
     if args.export and getattr(trainer, "rank", 0) == 0:
         for path in export(args.model, trainer, device, Path(args.export), card):
             print(f"exported {path}")
@@ -603,6 +604,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="istft: add APNet's anti-wrapping phase losses (instantaneous phase, group delay, "
                         "instantaneous frequency; Ai & Ling 2023) against the real audio's phase, weight W "
                         "(default off)")
+    p.add_argument("--magnitude-weight", type=float, default=None, metavar="W",
+                   help="istft: add the L1 of the head's log-magnitude against the real audio's STFT, frame by "
+                        "frame, weight W (the magnitude that init=pghi integrates; default off)")
     p.add_argument("--learning-rate", type=float, default=None, metavar="LR",
                    help="the optimiser's base learning rate instead of the model's default (give it on every "
                         "resume)")

@@ -1,5 +1,6 @@
-"""Training the iSTFT vocoder's phase: APNet's anti-wrapping phase losses (`train istft --phase-weight W`), and
-warm starts from a trained model (`train istft --init CHECKPOINT`), with exact resume."""
+"""Training the iSTFT vocoder's phase and magnitude directly: APNet's anti-wrapping phase losses (`train istft
+--phase-weight W`), the head's log-magnitude against the real STFT (`--magnitude-weight W`), and warm starts from a
+trained model (`train istft --init CHECKPOINT`), with exact resume."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from vocoder_studio.audio.mel import DEFAULT_CONFIG, front_end_stft
+from vocoder_studio.audio.mel import DEFAULT_CONFIG, front_end_stft, wav_to_mel
 from vocoder_studio.cli import main
 from vocoder_studio.training.data import Pack
 from vocoder_studio.training.losses import anti_wrapping, phase_losses
@@ -61,7 +62,7 @@ def test_the_phase_recipe_logs_its_terms_and_resumes_exactly(tmp_path: Path, pac
     train, _ = packs
     settings = TrainSettings(batch_size=2, segment_samples=4096, validate_every=0, log_every=1, augment_gain=1.0,
                              augment_speed=0.1)
-    recipe = ISTFTRecipe(SMALL, phase_weight=1.0)
+    recipe = ISTFTRecipe(SMALL, phase_weight=1.0, magnitude_weight=0.5)
     straight = Trainer(recipe, train, None, tmp_path / "a", settings)
     straight.run(steps=4)
     first = Trainer(recipe, train, None, tmp_path / "b", settings)
@@ -74,18 +75,27 @@ def test_the_phase_recipe_logs_its_terms_and_resumes_exactly(tmp_path: Path, pac
     rows = list(csv.DictReader((tmp_path / "a" / "log.csv").open()))
     assert len(rows) == 4 and all(0 < float(r[k]) < math.pi for r in rows for k in ("phase_ip", "phase_gd",
                                                                                      "phase_iaf"))
-    # the loss is the reconstruction loss plus the weighted mean of the three terms
+    assert all(float(r["log_magnitude_l1"]) > 0 for r in rows)
+    # the loss is the reconstruction loss plus the weighted mean of the three phase terms and the magnitude term
     plain = ISTFTRecipe(SMALL)
     audio = torch.from_numpy(train.clip(0)[: 4096]).unsqueeze(0)
     with torch.no_grad():
         total, terms = recipe.loss(straight.model, audio)
         base, _ = plain.loss(straight.model, audio)
-    assert float(total) == pytest.approx(float(base) + (terms["phase_ip"] + terms["phase_gd"]
-                                                        + terms["phase_iaf"]) / 3, rel=1e-5)
+    assert float(total) == pytest.approx(float(base) + (terms["phase_ip"] + terms["phase_gd"] + terms["phase_iaf"])
+                                         / 3 + 0.5 * terms["log_magnitude_l1"], rel=1e-5)
+    # the magnitude term by hand: the head's log-magnitude against the real STFT's, both floored
+    with torch.no_grad():
+        log_magnitude, _ = straight.model.spectrum(wav_to_mel(audio))
+        real = front_end_stft(audio).transpose(1, 2).abs().clamp_min(1e-5).log()
+        by_hand = (log_magnitude.clamp(math.log(1e-5), math.log(100.0)) - real).abs().mean()
+    assert terms["log_magnitude_l1"] == pytest.approx(float(by_hand), rel=1e-5)
     # the weight is part of the run: another weight does not resume it; a plain run's identity is unchanged
-    assert recipe.hyperparameters()["phase_weight"] == 1.0 and "phase_weight" not in plain.hyperparameters()
-    with pytest.raises(TrainingError, match="other settings"):
-        Trainer(ISTFTRecipe(SMALL, phase_weight=0.5), train, None, tmp_path / "b", settings)
+    assert recipe.hyperparameters()["phase_weight"] == 1.0 and recipe.hyperparameters()["magnitude_weight"] == 0.5
+    assert plain.hyperparameters() == SMALL.to_dict()
+    for other in (ISTFTRecipe(SMALL, phase_weight=0.5, magnitude_weight=0.5), ISTFTRecipe(SMALL, phase_weight=1.0)):
+        with pytest.raises(TrainingError, match="other settings"):
+            Trainer(other, train, None, tmp_path / "b", settings)
 
 
 def test_a_warm_start_copies_a_trained_model(tmp_path: Path, packs: tuple[Pack, Pack]) -> None:

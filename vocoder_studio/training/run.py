@@ -72,7 +72,7 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
           config_file: Path | None = None, augment_gain: float | None = None,
           augment_speed: float | None = None, cancel: CancelToken | None = None,
           input_noise: float | None = None, init: Path | None = None, phase_weight: float | None = None,
-          learning_rate: float | None = None) -> Trainer:
+          learning_rate: float | None = None, magnitude_weight: float | None = None) -> Trainer:
     """Train model ``name`` in ``run_dir`` (default: ``<data>/runs/<name>``, ``<data>/runs/melnet-tierN`` for one
     MelNet tier) for a budget, with a progress bar.
 
@@ -89,6 +89,8 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
     (:meth:`Trainer.warm_start`, :meth:`MelNetTrainer.warm_start`); a run that resumes its own checkpoint ignores it.
     ``phase_weight`` (iSTFT only): APNet's anti-wrapping phase losses against the real audio's phase, with this
     weight (:attr:`ISTFTRecipe.phase_weight`, part of the run's identity); None keeps the recipe's (off).
+    ``magnitude_weight`` (iSTFT only): the L1 of the head's log-magnitude against the real audio's STFT
+    (:attr:`ISTFTRecipe.magnitude_weight`, part of the run's identity); None keeps the recipe's (off).
     ``learning_rate``: the optimiser's base rate instead of the recipe's (part of the run's identity: give it on
     every resume).
 
@@ -99,9 +101,9 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
     Raises:
         VocoderStudioError: unknown model, no corpus packs, a checkpoint that does not fit, ``tier``,
             ``input_noise`` for a model other than MelNet, ``init`` for one other than MelNet or iSTFT,
-            ``phase_weight`` for one other than iSTFT, ``config_file`` for one other than MelNet or
-            WaveNet, a tier out of range, an unreadable or invalid config, an augmentation, noise, phase weight or
-            learning rate out of range, an ``init`` checkpoint that is unreadable or has no fitting weight.
+            ``phase_weight`` or ``magnitude_weight`` for one other than iSTFT, ``config_file`` for one other than
+            MelNet or WaveNet, a tier out of range, an unreadable or invalid config, an augmentation, noise, weight
+            or learning rate out of range, an ``init`` checkpoint that is unreadable or has no fitting weight.
     """
     if name not in RECIPES:
         raise VocoderStudioError(f"unknown model {name!r}; trainable: {', '.join(sorted(RECIPES)) or 'none'}")
@@ -109,10 +111,12 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
     if tier is not None or config_file is not None:
         recipe = _variant(name, recipe, tier, config_file)
     for flag, value, models in (("--input-noise", input_noise, ("melnet",)), ("--init", init, ("melnet", "istft")),
-                                ("--phase-weight", phase_weight, ("istft",))):
+                                ("--phase-weight", phase_weight, ("istft",)),
+                                ("--magnitude-weight", magnitude_weight, ("istft",))):
         if value is not None and name not in models:
             raise VocoderStudioError(f"{flag} applies to {' and '.join(models)} only, not {name!r}")
     for flag, number, positive in (("--input-noise", input_noise, False), ("--phase-weight", phase_weight, False),
+                                   ("--magnitude-weight", magnitude_weight, False),
                                    ("--learning-rate", learning_rate, True)):
         if number is not None and not (math.isfinite(number) and (number > 0 if positive else number >= 0)):
             raise VocoderStudioError(f"{flag} {number}: must be a finite number {'>' if positive else '>='} 0")
@@ -120,6 +124,8 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
         recipe = replace(cast(Any, recipe), input_noise=float(input_noise))
     if phase_weight is not None:
         recipe = replace(cast(Any, recipe), phase_weight=float(phase_weight))
+    if magnitude_weight is not None:
+        recipe = replace(cast(Any, recipe), magnitude_weight=float(magnitude_weight))
     if learning_rate is not None:
         settings = replace(settings, learning_rate=float(learning_rate))
     if lr_decay is not None:
