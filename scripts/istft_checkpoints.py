@@ -13,6 +13,7 @@ Choose on valid8 (the trainer's validation split); test40 and english_alsa repor
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import glob
 import json
 import sys
@@ -47,9 +48,9 @@ def generator(path: Path) -> tuple[ISTFTGenerator, int | None]:
     data = torch.load(path, map_location="cpu", weights_only=False)
     if "identity" not in data:
         return load_model(path)[0], data.get("step")
-    hyper = dict(data["identity"]["hyperparameters"])
-    hyper.pop("phase_weight", None)
-    model = ISTFTGenerator(ISTFTConfig(**hyper))
+    fields = {f.name for f in dataclasses.fields(ISTFTConfig)}  # the recipe's loss weights are not the model's
+    model = ISTFTGenerator(ISTFTConfig(**{k: v for k, v in data["identity"]["hyperparameters"].items()
+                                          if k in fields}))
     model.load_state_dict(data["model"])
     return model.eval(), int(data["state"]["step"])
 
