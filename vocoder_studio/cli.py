@@ -277,7 +277,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                         lr_decay=lr_decay, tier=args.tier, config_file=Path(args.config) if args.config else None,
                         augment_gain=args.augment_gain, augment_speed=args.augment_speed, cancel=token,
                         input_noise=args.input_noise, init=Path(args.init) if args.init else None,
-                        own_draws=args.own_draws)
+                        own_draws=args.own_draws, phase_weight=args.phase_weight,
+                        learning_rate=args.learning_rate, magnitude_weight=args.magnitude_weight)
     if args.export and getattr(trainer, "rank", 0) == 0:
         for path in export(args.model, trainer, device, Path(args.export), card):
             print(f"exported {path}")
@@ -600,8 +601,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="melnet: scheduled sampling: each teacher-forced input cell is the tier's own draw (given "
                         "the true past) with this chance, targets clean (Bengio et al. 2015; default 0: off)")
     p.add_argument("--init", default=None, metavar="CHECKPOINT",
-                   help="melnet: start a new run from this model's weights where names and shapes match "
-                        "(ignored when the run folder resumes)")
+                   help="melnet, istft: start a new run from this model's weights where names and shapes match "
+                        "(ignored when the run folder resumes), e.g. to fine-tune models/istft.pt")
+    p.add_argument("--phase-weight", type=float, default=None, metavar="W",
+                   help="istft: add APNet's anti-wrapping phase losses (instantaneous phase, group delay, "
+                        "instantaneous frequency; Ai & Ling 2023) against the real audio's phase, weight W "
+                        "(default off)")
+    p.add_argument("--magnitude-weight", type=float, default=None, metavar="W",
+                   help="istft: add the L1 of the head's log-magnitude against the real audio's STFT, frame by "
+                        "frame, weight W (the magnitude that init=pghi integrates; default off)")
+    p.add_argument("--learning-rate", type=float, default=None, metavar="LR",
+                   help="the optimiser's base learning rate instead of the model's default (give it on every "
+                        "resume)")
     p.add_argument("--card", default=None, metavar="FILE",
                    help="with --export: a JSON object of model-card fields (summary, data, scores measured after "
                         "training, known_weaknesses, ...) laid over what the run knows; the card is checked before "

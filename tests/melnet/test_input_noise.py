@@ -136,7 +136,12 @@ def test_a_run_refuses_another_noise_on_resume(data_dir: Path, capsys: pytest.Ca
 
 @pytest.mark.parametrize("args, message", [
     (["istft", "--input-noise", "0.2"], "--input-noise applies to melnet only"),
-    (["istft", "--init", "x.pt"], "--init applies to melnet only"),
+    (["wavenet", "--init", "x.pt"], "--init applies to melnet and istft only"),
+    (["melgan", "--phase-weight", "1"], "--phase-weight applies to istft only"),
+    (["istft", "--phase-weight", "-1"], "--phase-weight -1.0: must be a finite number >= 0"),
+    (["wavenet", "--magnitude-weight", "1"], "--magnitude-weight applies to istft only"),
+    (["istft", "--magnitude-weight", "inf"], "--magnitude-weight inf: must be a finite number >= 0"),
+    (["istft", "--learning-rate", "0"], "--learning-rate 0.0: must be a finite number > 0"),
     (["melnet", "--input-noise", "-1"], "--input-noise -1.0: must be a finite number >= 0"),
     (["melnet", "--input-noise", "nan"], "must be a finite number >= 0"),
     (["melnet", "--init", "MISSING"], "missing.pt"),

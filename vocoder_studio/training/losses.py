@@ -171,3 +171,39 @@ def feature_matching_loss(real: list[list[torch.Tensor]], fake: list[list[torch.
              for real_scale, fake_scale in zip(real, fake, strict=True)
              for r, f in zip(real_scale[:-1], fake_scale[:-1], strict=True)]
     return weight * torch.stack(terms).sum()
+
+
+def anti_wrapping(x: torch.Tensor) -> torch.Tensor:
+    """``|x − 2π round(x / 2π)|``: the distance of a phase difference from the nearest multiple of 2π, in [0, π]
+    (APNet's anti-wrapping function, Ai & Ling 2023, eq. 9)."""
+    return torch.abs(x - 2 * torch.pi * torch.round(x / (2 * torch.pi)))
+
+
+def phase_losses(phase_hat: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Anti-wrapping phase losses of a predicted STFT phase against a target STFT (APNet, Ai & Ling 2023, IEEE/ACM
+    TASLP 31, "APNet: an all-frame-level neural vocoder incorporating direct prediction of amplitude and phase
+    spectra", section III-C): instantaneous phase (IP), group delay (GD: the difference along frequency) and
+    instantaneous angular frequency (IAF: the difference along time), each through :func:`anti_wrapping`.
+
+    Unlike APNet's plain means, each term is weighted by the target's magnitude (normalised to a mean of 1 over the
+    batch; a difference takes the smaller weight of its two coefficients): the phase of a coefficient near the
+    noise floor is arbitrary and its loss would only add noise to the gradient.
+
+    Args:
+        phase_hat: predicted phase ``(B, frames, bins)`` in radians (any unwrapping).
+        target: the target's complex STFT ``(B, frames, bins)`` in the same framing.
+    Returns:
+        ``(ip, gd, iaf)``: three scalar tensors in radians (0 when the phase equals the target's up to 2π).
+    Raises:
+        ValueError: the shapes differ.
+    """
+    if phase_hat.shape != target.shape:
+        raise ValueError(f"phase_losses: predicted phase {tuple(phase_hat.shape)} and target STFT "
+                         f"{tuple(target.shape)} differ in shape")
+    magnitude = target.abs().float()
+    weight = magnitude / magnitude.mean().clamp_min(1e-12)
+    error = phase_hat.float() - target.angle().float()
+    ip = (weight * anti_wrapping(error)).mean()
+    gd = (torch.minimum(weight[..., 1:], weight[..., :-1]) * anti_wrapping(torch.diff(error, dim=-1))).mean()
+    iaf = (torch.minimum(weight[:, 1:], weight[:, :-1]) * anti_wrapping(torch.diff(error, dim=1))).mean()
+    return ip, gd, iaf

@@ -71,7 +71,9 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
           resume: bool = True, lr_decay: tuple[int, int] | None = None, tier: int | None = None,
           config_file: Path | None = None, augment_gain: float | None = None,
           augment_speed: float | None = None, cancel: CancelToken | None = None,
-          input_noise: float | None = None, init: Path | None = None, own_draws: float | None = None) -> Trainer:
+          input_noise: float | None = None, init: Path | None = None, own_draws: float | None = None,
+          phase_weight: float | None = None, learning_rate: float | None = None,
+          magnitude_weight: float | None = None) -> Trainer:
     """Train model ``name`` in ``run_dir`` (default: ``<data>/runs/<name>``, ``<data>/runs/melnet-tierN`` for one
     MelNet tier) for a budget, with a progress bar.
 
@@ -86,8 +88,14 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
     (:attr:`MelNetRecipe.input_noise`, part of the run's identity); None keeps the recipe's (off).
     ``own_draws`` (MelNet only): scheduled sampling with the model's own draws, the chance per input cell
     (:attr:`MelNetRecipe.own_draws`, part of the run's identity); None keeps the recipe's (off).
-    ``init`` (MelNet only): a new run starts from this MelNet checkpoint's weights wherever names and shapes match
-    (:meth:`MelNetTrainer.warm_start`); a run that resumes its own checkpoint ignores it.
+    ``init`` (MelNet, iSTFT): a new run starts from this checkpoint's weights wherever names and shapes match
+    (:meth:`Trainer.warm_start`, :meth:`MelNetTrainer.warm_start`); a run that resumes its own checkpoint ignores it.
+    ``phase_weight`` (iSTFT only): APNet's anti-wrapping phase losses against the real audio's phase, with this
+    weight (:attr:`ISTFTRecipe.phase_weight`, part of the run's identity); None keeps the recipe's (off).
+    ``magnitude_weight`` (iSTFT only): the L1 of the head's log-magnitude against the real audio's STFT
+    (:attr:`ISTFTRecipe.magnitude_weight`, part of the run's identity); None keeps the recipe's (off).
+    ``learning_rate``: the optimiser's base rate instead of the recipe's (part of the run's identity: give it on
+    every resume).
 
     Under ``torchrun`` (``WORLD_SIZE`` > 1 in the environment) the process group is started here (gloo on the
     CPU, NCCL on a GPU) and every trainer trains data-parallel (gradients averaged over the ranks each step;
@@ -95,26 +103,40 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
 
     Raises:
         VocoderStudioError: unknown model, no corpus packs, a checkpoint that does not fit, ``tier``,
-            ``input_noise``, ``own_draws`` or ``init`` for a model other than MelNet, ``config_file`` for one
-            other than MelNet or WaveNet, a tier out of range, an unreadable or invalid config, an augmentation
-            or noise out of range, an ``init`` checkpoint that is unreadable or has no fitting weight.
+            ``input_noise`` or ``own_draws`` for a model other than MelNet, ``init`` for one other than MelNet or
+            iSTFT, ``phase_weight`` or ``magnitude_weight`` for one other than iSTFT, ``config_file`` for one other
+            than MelNet or WaveNet, a tier out of range, an unreadable or invalid config, an augmentation, noise,
+            chance, weight or learning rate out of range, an ``init`` checkpoint that is unreadable or has no fitting
+            weight.
     """
     if name not in RECIPES:
         raise VocoderStudioError(f"unknown model {name!r}; trainable: {', '.join(sorted(RECIPES)) or 'none'}")
     recipe, settings = RECIPES[name]()
     if tier is not None or config_file is not None:
         recipe = _variant(name, recipe, tier, config_file)
-    for flag, value in (("--input-noise", input_noise), ("--init", init), ("--own-draws", own_draws)):
-        if value is not None and name != "melnet":
-            raise VocoderStudioError(f"{flag} applies to melnet only, not {name!r}")
+    for flag, value, models in (("--input-noise", input_noise, ("melnet",)),
+                                ("--own-draws", own_draws, ("melnet",)), ("--init", init, ("melnet", "istft")),
+                                ("--phase-weight", phase_weight, ("istft",)),
+                                ("--magnitude-weight", magnitude_weight, ("istft",))):
+        if value is not None and name not in models:
+            raise VocoderStudioError(f"{flag} applies to {' and '.join(models)} only, not {name!r}")
+    for flag, number, positive in (("--input-noise", input_noise, False), ("--phase-weight", phase_weight, False),
+                                   ("--magnitude-weight", magnitude_weight, False),
+                                   ("--learning-rate", learning_rate, True)):
+        if number is not None and not (math.isfinite(number) and (number > 0 if positive else number >= 0)):
+            raise VocoderStudioError(f"{flag} {number}: must be a finite number {'>' if positive else '>='} 0")
     if input_noise is not None:
-        if not (input_noise >= 0 and math.isfinite(input_noise)):
-            raise VocoderStudioError(f"--input-noise {input_noise}: must be a finite number >= 0")
         recipe = replace(cast(Any, recipe), input_noise=float(input_noise))
     if own_draws is not None:
         if not 0.0 <= own_draws <= 1.0:
             raise VocoderStudioError(f"--own-draws {own_draws}: must be a number in [0, 1]")
         recipe = replace(cast(Any, recipe), own_draws=float(own_draws))
+    if phase_weight is not None:
+        recipe = replace(cast(Any, recipe), phase_weight=float(phase_weight))
+    if magnitude_weight is not None:
+        recipe = replace(cast(Any, recipe), magnitude_weight=float(magnitude_weight))
+    if learning_rate is not None:
+        settings = replace(settings, learning_rate=float(learning_rate))
     if lr_decay is not None:
         settings = replace(settings, lr_decay=lr_decay)
     if augment_gain is not None:
@@ -130,9 +152,6 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
     resumes = resume and (folder / "checkpoint.pt").exists()
     trainer = trainer_class(recipe, train_pack, valid_pack, folder, settings, device, resume, DEFAULT_CONFIG)
     if init is not None and not resumes:
-        from vocoder_studio.training.melnet_trainer import MelNetTrainer
-
-        assert isinstance(trainer, MelNetTrainer)
         copied, total = trainer.warm_start(Path(init))
         trainer.save_checkpoint()  # the warm start is the run's step 0: a resume starts from it exactly
         if rank == 0:

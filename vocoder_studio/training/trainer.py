@@ -42,7 +42,7 @@ from torch import nn
 from vocoder_studio.audio.io import atomic_path
 from vocoder_studio.audio.mel import DEFAULT_CONFIG, MelConfig
 from vocoder_studio.engine.jobs import CancelToken
-from vocoder_studio.errors import TrainingError
+from vocoder_studio.errors import TrainingError, VocoderStudioError
 from vocoder_studio.training.data import Pack, SegmentSampler, validation_clips
 from vocoder_studio.training.distributed import AgreedStop, distributed_rank_world
 from vocoder_studio.training.validation import score_clips
@@ -242,6 +242,30 @@ class Trainer:
         self.discriminator_optimizer: torch.optim.Optimizer | None = None
         if resume and self.checkpoint_path.exists():
             self.load_checkpoint()
+
+    def warm_start(self, path: Path) -> tuple[int, int]:
+        """Copy into the model every tensor of the checkpoint ``path`` (read by the recipe's
+        ``initial_weights(path)``) whose name and shape match: a new run that starts from a trained model, e.g.
+        to fine-tune it with another loss. Call it before the first step; the optimiser starts fresh.
+
+        Returns:
+            ``(copied, total)``: tensors copied, tensors in this model's state dict.
+        Raises:
+            TrainingError: the recipe cannot read a checkpoint, the checkpoint is unreadable, or no tensor fits.
+        """
+        reader = getattr(self.recipe, "initial_weights", None)
+        if reader is None:
+            raise TrainingError(f"{path}: {self.recipe.name} cannot start from a checkpoint")
+        try:
+            source = reader(path)
+        except VocoderStudioError as exc:
+            raise TrainingError(str(exc)) from None
+        state = self.model.state_dict()
+        fits = {k: v for k, v in source.items() if k in state and state[k].shape == v.shape}
+        if not fits:
+            raise TrainingError(f"{path}: no weight of this checkpoint fits the {self.recipe.name} being trained")
+        self.model.load_state_dict({**state, **fits})
+        return len(fits), len(state)
 
     @property
     def discriminator_on(self) -> bool:

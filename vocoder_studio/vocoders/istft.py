@@ -233,6 +233,16 @@ class ISTFTGenerator(nn.Module):
         """ln-mel ``(B, n_mels, T)`` float32 → waveform ``(B, T * hop_length)`` float32 (not clipped)."""
         return self.synthesize(mel, 0)
 
+    def waveform(self, log_magnitude: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
+        """The waveform ``(B, T * hop_length)`` of a predicted spectrum (:meth:`spectrum`'s two ``(B, T, bins)``
+        tensors, magnitude clipped at :data:`MAX_MAGNITUDE`): ``forward(mel)`` is
+        ``waveform(*spectrum(mel))``, for a trainer that also needs the spectrum."""
+        magnitude = torch.exp(log_magnitude.float()).clamp(max=MAX_MAGNITUDE)
+        phase = phase.float()
+        window: torch.Tensor = self.window  # type: ignore[assignment]
+        return inverse_stft(torch.complex(magnitude * torch.cos(phase), magnitude * torch.sin(phase)), self.config,
+                            window)
+
     def synthesize(self, mel: torch.Tensor, mel_match_steps: int = MEL_MATCH_STEPS,
                    mel_config: MelConfig = DEFAULT_CONFIG, phase_refine: int = 0,
                    magnitude: str = "network", phase: torch.Tensor | None = None) -> torch.Tensor:
