@@ -14,8 +14,12 @@ grid; the slow vocoder's chunks then replace the preview in the player's buffer 
   used to hold the output (:func:`join_frame`), so its sound joins as early as it can keep it; the frames it
   skipped are vocoded after the rest, for the cache (the next press plays the slow take throughout) and for a
   loop's next pass;
-- an edit while it plays is re-vocoded by the fast vocoder first and the slow one second
-  (:func:`vocoder_studio.engine.playback.update_job`).
+- the slow take is made on a thread of its own (:mod:`vocoder_studio.engine.slow_take`), which also builds the
+  slow vocoder when it is not built yet, after the preview's first second is out: loading HiFi-GAN's weights
+  and a slow first chunk (WaveNet's takes seconds) are never in front of the first sound nor starve the feed;
+- an edit while it plays is handed to the play job (:meth:`PreviewTakes.post_edit`), which re-vocodes its
+  frames with the fast vocoder at once and the slow one next; after the job,
+  :func:`vocoder_studio.engine.playback.update_job` does the same.
 
 The preview runs when the slow vocoder is predicted slower than :data:`PREVIEW_RTF` (RTF, compute seconds per
 second of audio) or has not been timed yet, and only where the preview vocoder is installed
@@ -330,8 +334,10 @@ def preview_play_job(
                 player.write(audio)
                 fed_to = frame + audio.size // hop
                 if player.held:  # at once, unless a busy CPU made the chunk slower than the audio it holds
-                    nxt = preview.predict_seconds(preview.cost_frames(fed_to, min(end, fed_to + 2 * (fed_to - start))))
-                    if fed_to >= end or (fed_to - start) * frame_s >= HOLD_MARGIN * (nxt or 0.0):
+                    size = min(PREVIEW_CHUNK_FRAMES, int(CHUNK_GROWTH * audio.size // hop) + 1)
+                    nxt = preview.predict_seconds(preview.cost_frames(fed_to, min(end, fed_to + size))) or 0.0
+                    held_s = (fed_to - start) * frame_s
+                    if fed_to >= end or held_s >= min(START_LEAD_S, HOLD_MARGIN * nxt):
                         player.release()
 
         feed(start + 1)  # the first sound
