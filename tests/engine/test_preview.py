@@ -212,3 +212,70 @@ def test_join_frame_is_where_every_chunk_is_predicted_in_time() -> None:
     # 0.8 x real time per frame computed, with 2c context frames per chunk: each chunk must be big to keep up
     assert lead_seconds(renderer, 24, 256, margin=1.0) > lead > (size + 2 * c) * frame_s * 0.8 - 1e-9
     assert join_frame(renderer, join + 100, 10_000, 24, 256, playhead=50, margin=1.0) == (join + 100, 24)
+
+
+def test_a_vocoder_not_built_yet_is_built_beside_the_preview_which_never_starves_while_it_waits(
+        clocked: type[ClockedStream], istft: Any, example_mel: np.ndarray) -> None:
+    """The play job gets a function that builds the slow vocoder (here it takes longer than the preview is fed
+    ahead, as WaveNet's first chunk does): the preview sounds first, is fed on meanwhile with no gap, and the
+    slow take still replaces it sample-aligned where it comes in time."""
+    mel = example_mel[:, :770]  # 8.9 s
+    slow = Slowed(create_vocoder("griffin-lim", iterations=4), rtf=0.3)
+    built: list[float] = []
+
+    def build() -> Renderer:
+        time.sleep(3.2)  # longer than FEED_AHEAD_S
+        built.append(time.perf_counter())
+        return Renderer(slow)
+
+    takes = PreviewTakes(Renderer(istft))
+    player = Player(22050, blocksize=512)
+    run_job(play_job(build, player, mel, 1, preview=takes), cancel=CancelToken())
+    assert player.wait(timeout=20)
+    player.stop()
+    assert player.underruns == 0
+    assert player.first_sound_time is not None and player.first_sound_time < built[0]
+    buffer = player.snapshot()
+    _played_from_buffer(clocked.made[-1], buffer)  # every sample as written: no gap
+    labels = takes.labels()
+    assert labels[0] == PREVIEW and np.any(labels == SLOW)
+    slow_take = Renderer(create_vocoder("griffin-lim", iterations=4)).render(mel, 1)
+    for a, b, take in _runs(labels):
+        if take == SLOW:
+            np.testing.assert_allclose(buffer[a:b], slow_take[a:b], atol=1e-5)
+
+
+def test_an_edit_posted_while_the_play_job_runs_is_heard_from_the_preview_at_once_then_the_slow_take(
+        clocked: type[ClockedStream], istft: Any, example_mel: np.ndarray) -> None:
+    doc = Document(example_mel[:, :400])
+    slow = Slowed(create_vocoder("griffin-lim", iterations=4), rtf=0.3)
+    fast = Slowed(istft, rtf=0.0)  # logs its calls
+    renderer, preview = Renderer(slow), Renderer(fast)
+    takes = PreviewTakes(preview)
+    player = Player(22050)
+    job = threading.Thread(target=run_job, args=(play_job(renderer, player, doc.mel.copy(), doc.version,
+                                                          preview=takes),))
+    job.start()
+    try:
+        deadline = time.perf_counter() + 10
+        while player.position < 22050 // 2 and time.perf_counter() < deadline:
+            time.sleep(0.002)
+        at = player.position // 256 + 150  # 1.7 s ahead: heard after the edit is answered, however loaded the CPU
+        apply_gain(doc, Region(at, at + 40, 0, 80), -40.0)
+        fast_calls, slow_calls = len(fast.calls), len(slow.calls)
+        assert takes.post_edit(doc.mel.copy(), doc.version)
+        job.join(30)
+        assert not job.is_alive() and player.wait(timeout=10)
+        edit_fast = [c for c in fast.calls[fast_calls:] if c[0] < at + 40 and c[1] > at]
+        edit_slow = [c for c in slow.calls[slow_calls:] if c[0] < at + 40 and c[1] > at]
+        assert edit_fast and edit_slow and edit_fast[0][2] < edit_slow[0][2], "the preview answers first"
+        assert player.underruns == 0
+        heard = player.snapshot()
+        quiet = heard[(at + 5) * 256 : (at + 35) * 256]
+        assert np.sqrt(np.mean(quiet**2)) < 0.02, "the edit is in the sound"
+        np.testing.assert_allclose(renderer.render(doc.mel, doc.version)[at * 256 : (at + 40) * 256],
+                                   Renderer(create_vocoder("griffin-lim", iterations=4)).render(doc.mel)[
+                                       at * 256 : (at + 40) * 256], atol=1e-5)  # the cache holds the edit
+    finally:
+        player.stop()
+        job.join(10)

@@ -92,7 +92,8 @@ def test_the_avx2_imitation_measures_each_vocoder_again_under_the_caps(short_spe
 
     children: list[tuple[str, dict | None]] = []
 
-    def child(spec: str, device: str, input_path: str | None, runs: int, env: dict | None = None) -> dict:
+    def child(spec: str, device: str, input_path: str | None, runs: int, env: dict | None = None,
+              cold: bool = True) -> dict:
         children.append((spec, env))
         return {"device": device, "rtf": 0.5, "ref_rtf": 1.0, "first_audio_ms": None, "edit_to_sound_ms": 1.0,
                 "peak_rss_mb": 1.0, "load_s": 0.1, "label": spec, "precision": "float32", "underruns": None}
@@ -106,3 +107,25 @@ def test_the_avx2_imitation_measures_each_vocoder_again_under_the_caps(short_spe
     named = run_bench("griffin-lim:iterations=2", "cpu", str(short_speech), runs=1, app=False,
                       avx2_imitation=["hifigan"])  # only the vocoders named get the second row
     assert list(named["vocoders"]) == ["griffin-lim:iterations=2"] and children == [("griffin-lim:iterations=2", None)]
+
+
+def test_the_cold_press_plays_the_preview_first_and_hears_an_edit(speech_mel: np.ndarray) -> None:
+    """The first press as the window makes it (first_press.cold_press, here in this process): the chosen
+    vocoder is built by the play job, the playback starts on the preview and an edit is handed to the play job;
+    every figure is there (neither times nor underruns are asserted: this runs beside the whole suite on a busy
+    CPU; the gapless preview-then-replace is tests/engine/test_preview.py's and the null sink's)."""
+    from vocoder_studio.engine.audio_output import playback_status
+    from vocoder_studio.evaluation.first_press import COLD_KEYS, cold_press
+    from vocoder_studio.vocoders.registry import PREVIEW_VOCODER, preview_vocoder
+
+    figures = cold_press(VocoderChoice.parse("griffin-lim:iterations=4"), speech_mel[:, :260])
+    assert set(COLD_KEYS) <= set(figures)
+    if playback_status() is not None:
+        assert figures["first_audio_cold_ms"] is None
+        return
+    assert figures["first_audio_cold_ms"] > 0 and figures["cold_underruns"] >= 0
+    if preview_vocoder() == PREVIEW_VOCODER:
+        # Griffin-Lim outruns the playback: its play job has ended by the edit (the window's update job answers
+        # it then), so the edit is timed only for a vocoder still at work (HiFi-GAN, WaveNet in the bench)
+        assert figures["preview_warm_s"] > 0 and (figures["edit_heard_ms"] is None or figures["edit_heard_ms"] > 0)
+        assert figures["cold_slow_share"] is None or 0.0 <= figures["cold_slow_share"] <= 1.0  # None: it kept up

@@ -324,6 +324,10 @@ def test_editing_while_a_loop_plays_is_heard_without_stopping(window, qtbot) -> 
     apply_gain(doc, Region(120, 140, 0, 80), -40.0)  # as a tool would, while the loop plays
     qtbot.waitUntil(lambda: renderer.version == doc.version and not window.runner.foreground_busy, timeout=30_000)
     assert window.transport.is_playing
-    np.testing.assert_array_equal(window.transport.player.snapshot(), renderer._audio[100 * 256 : 200 * 256])
+    # the vocoder's take throughout, but for a crossfade (engine/take_switch.CROSSFADE) where the playhead was
+    # when a take was written (a preview playback's edit is answered while the play job runs)
+    differs = np.flatnonzero(window.transport.player.snapshot() != renderer._audio[100 * 256 : 200 * 256])
+    fades = np.split(differs, np.flatnonzero(np.diff(differs) > 128) + 1) if differs.size else []
+    assert len(fades) <= 2 and all(f[-1] - f[0] < 128 for f in fades)
     window.transport.stop_action.trigger()
     assert not window.transport.is_playing

@@ -18,6 +18,7 @@ from vocoder_studio.engine.jobs import CancelToken, Progress
 from vocoder_studio.engine.player import Player
 from vocoder_studio.engine.preview import PreviewTakes, preview_play_job, preview_update_job, wants_preview
 from vocoder_studio.engine.render import Renderer, can_start_playback
+from vocoder_studio.engine.slow_take import RendererSource
 from vocoder_studio.errors import JobCancelled
 
 #: Predicted vocoding times are stretched by this much (the GUI thread and other work share the CPU).
@@ -31,7 +32,7 @@ FIRST_CHUNK_FRAMES = 24
 
 
 def play_job(
-    renderer: Renderer,
+    renderer: RendererSource,
     player: Player,
     mel: np.ndarray,
     version: int | None,
@@ -47,6 +48,9 @@ def play_job(
     samples fed. Cancelling stops the vocoder and the sound.
 
     Args:
+        renderer: the vocoder's renderer, or a function that makes it (builds the vocoder): with ``preview``
+            that happens beside the preview's first sound, not before it (a vocoder not built yet is not timed
+            either: it starts on the preview).
         open_end: the playback goes on past ``end_frame`` with audio that others write after this job's
             (live continuation, :mod:`vocoder_studio.engine.continuation`): the player starts open-ended and
             is not told that the feed is complete.
@@ -55,17 +59,27 @@ def play_job(
             vocoder's replace it (``preview.active`` says whether it did); None: hold until gapless.
     """
     end = mel.shape[1] if end_frame is None else min(end_frame, mel.shape[1])
-    hop = renderer.hop_length
-    frame_seconds = hop / player.sample_rate
 
     def job(progress: Progress, cancel: CancelToken) -> int:
-        renderer.update(mel, version)
+        built = renderer if isinstance(renderer, Renderer) else None
+        if built is not None:
+            built.update(mel, version)
         if preview is not None:
             preview.active = False
-            if (preview.renderer is not None and not renderer.is_complete(start_frame, end)
-                    and wants_preview(renderer, preview.threshold)):
+            if preview.renderer is not None and preview.threshold is not None and (
+                    built is None or (not built.is_complete(start_frame, end)
+                                      and wants_preview(built, preview.threshold))):
                 return preview_play_job(renderer, preview, player, mel, version, start_frame, end, loop,
                                         first_chunk_frames, chunk_frames, open_end)(progress, cancel)
+        if built is None:
+            assert not isinstance(renderer, Renderer)
+            built = renderer()
+        return held_play(built, progress, cancel)
+
+    def held_play(renderer: Renderer, progress: Progress, cancel: CancelToken) -> int:
+        renderer.update(mel, version)
+        hop = renderer.hop_length
+        frame_seconds = hop / player.sample_rate
         blocks = renderer.plan(start_frame, end, chunk_frames, first_chunk_frames)
         player.start((end - start_frame) * hop, start_frame * hop, loop=loop, hold=True, open_end=open_end)
         fed = 0

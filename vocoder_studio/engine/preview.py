@@ -14,8 +14,12 @@ grid; the slow vocoder's chunks then replace the preview in the player's buffer 
   used to hold the output (:func:`join_frame`), so its sound joins as early as it can keep it; the frames it
   skipped are vocoded after the rest, for the cache (the next press plays the slow take throughout) and for a
   loop's next pass;
-- an edit while it plays is re-vocoded by the fast vocoder first and the slow one second
-  (:func:`vocoder_studio.engine.playback.update_job`).
+- the slow take is made on a thread of its own (:mod:`vocoder_studio.engine.slow_take`), which also builds the
+  slow vocoder when it is not built yet, after the preview's first second is out: loading HiFi-GAN's weights
+  and a slow first chunk (WaveNet's takes seconds) are never in front of the first sound nor starve the feed;
+- an edit while it plays is handed to the play job (:meth:`PreviewTakes.post_edit`), which re-vocodes its
+  frames with the fast vocoder at once and the slow one next; after the job,
+  :func:`vocoder_studio.engine.playback.update_job` does the same.
 
 The preview runs when the slow vocoder is predicted slower than :data:`PREVIEW_RTF` (RTF, compute seconds per
 second of audio) or has not been timed yet, and only where the preview vocoder is installed
@@ -25,13 +29,17 @@ second of audio) or has not been timed yet, and only where the preview vocoder i
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+import queue
+import threading
+import time
+from collections.abc import Callable
 
 import numpy as np
 
 from vocoder_studio.engine.jobs import CancelToken, Progress
 from vocoder_studio.engine.player import Player
 from vocoder_studio.engine.render import Renderer
+from vocoder_studio.engine.slow_take import RendererSource, SlowTake
 from vocoder_studio.engine.take_switch import CROSSFADE
 from vocoder_studio.errors import JobCancelled
 from vocoder_studio.vocoders.base import CHUNK_GROWTH
@@ -44,11 +52,27 @@ PREVIEW_RTF = 0.5
 #: that comes late, which the preview plays instead.
 JOIN_MARGIN = 1.1
 
-#: Seconds of preview kept buffered beyond what the slow vocoder's next chunk is predicted to take.
-PREVIEW_LEAD_S = 1.0
+#: Seconds of preview kept buffered ahead of the playhead (the slow take replaces what it can of it; the
+#: iSTFT vocoder makes them in 1-3 % of the time).
+FEED_AHEAD_S = 3.0
 
-#: Seconds of preview buffered before the first chunk of a vocoder not timed yet (its time is unknown).
-FIRST_LEAD_S = 2.0
+#: Seconds of preview fed before the slow take starts beside it (on a busy CPU the two then compete for it).
+START_LEAD_S = 1.0
+
+#: The preview starts once the audio it has made lasts this many times what its next chunk is predicted to
+#: take (on an idle CPU the first chunk; on a busy one, where a 24-frame chunk took 0.2 s, more).
+HOLD_MARGIN = 1.5
+
+#: Torch threads of the preview's chunks (on this thread; the slow take's thread keeps its own): its ops are
+#: small, and with a second OpenMP thread waiting on a busy core a 64-frame chunk took 7 s here instead of 40 ms.
+PREVIEW_THREADS = 1
+
+#: Frames per chunk of the preview take: the play job looks at edits and at the slow take between two, so
+#: they are short (the iSTFT vocoder makes 64 frames in a few milliseconds).
+PREVIEW_CHUNK_FRAMES = 64
+
+#: Seconds the play job waits for the slow take's next chunk before it looks at the feed and at edits again.
+POLL_S = 0.005
 
 #: Seconds of the slow take's chunk plan that must arrive in time for it to join (beyond, it can fall back).
 HORIZON_S = 4.0
@@ -68,6 +92,8 @@ def predict_seconds(renderer: Renderer, frames: int) -> float | None:
     rates = sorted(seconds / max(1, n) for n, seconds in renderer.timings)
     if not rates:
         return None
+    if not renderer.vocoder.local_edits:  # one stream: its chunks come out unevenly (WaveNet's pieces in a batch)
+        return sum(s for _, s in renderer.timings) / max(1, sum(n for n, _ in renderer.timings)) * frames
     return float(np.median(rates[:-1] if len(rates) > 1 else rates)) * frames
 
 
@@ -168,12 +194,48 @@ class PreviewTakes:
         self._start = 0
         self._labels = np.zeros(0, np.int8)
         self._tail: tuple[int, int, np.ndarray] | None = None  # (take, end sample, its last samples unfaded)
+        self._lock = threading.Lock()
+        self._edit: tuple[np.ndarray, int | None] | None = None
+        self._open = False
+        #: ``(perf_counter time, document sample)`` of each preview chunk written for an edit (the bench reads it)
+        self.edits_written: list[tuple[float, int]] = []
 
     def begin(self, player: Player, start_sample: int, samples: int) -> None:
         """A playback of ``samples`` samples from document sample ``start_sample`` starts on the preview."""
         self.player, self._start = player, start_sample
         self._labels = np.full(samples, PREVIEW, np.int8)
         self.active, self.fed, self.spliced, self.late_chunks, self._tail = True, False, [], 0, None
+        with self._lock:
+            self._edit, self._open, self.edits_written = None, True, []
+
+    def post_edit(self, mel: np.ndarray, version: int | None) -> bool:
+        """Hand an edit to the play job under way (from any thread): it re-vocodes the frames that changed with
+        the preview vocoder at once and the slow vocoder next. Returns False when no play job takes it (it
+        has ended): then :func:`preview_update_job` must.
+
+        Args:
+            mel: a copy of the document's ln-mel ``(n_mels, frames)`` (the same frame count as when play was
+                pressed); ``version``: its version.
+        """
+        with self._lock:
+            if not self._open:
+                return False
+            self._edit = (mel, version)
+            return True
+
+    def take_edit(self) -> tuple[np.ndarray, int | None] | None:
+        """The newest edit posted and not taken yet (the play job's side), or None."""
+        with self._lock:
+            edit, self._edit = self._edit, None
+            return edit
+
+    def close(self, force: bool = False) -> bool:
+        """Stop taking edits unless one waits (``force``: in any case); True when closed."""
+        with self._lock:
+            if self._edit is not None and not force:
+                return False
+            self._open = False
+            return True
 
     @property
     def joined_at(self) -> int | None:
@@ -229,7 +291,7 @@ class PreviewTakes:
 
 
 def preview_play_job(
-    renderer: Renderer,
+    renderer: RendererSource,
     takes: PreviewTakes,
     player: Player,
     mel: np.ndarray,
@@ -242,24 +304,27 @@ def preview_play_job(
     open_end: bool = False,
 ) -> Callable[[Progress, CancelToken], int]:
     """The play job of a preview-then-replace playback of frames ``[start, end)`` (see the module's
-    docstring); returns the samples fed. ``takes.renderer`` is the preview vocoder's renderer; ``open_end``:
-    as :func:`vocoder_studio.engine.playback.play_job`'s."""
+    docstring); returns the samples fed. ``takes.renderer`` is the preview vocoder's renderer; ``renderer``
+    the slow vocoder's, or a function that makes it (called on the slow take's thread after the first preview
+    chunk is out, so building the vocoder is not in front of the first sound); ``open_end``: as
+    :func:`vocoder_studio.engine.playback.play_job`'s.
+
+    This thread feeds the preview up to :data:`FEED_AHEAD_S` ahead of the playhead, writes each chunk of the
+    slow take (:class:`~vocoder_studio.engine.slow_take.SlowTake`, vocoded on its own thread) as it comes,
+    and answers an edit posted with :meth:`PreviewTakes.post_edit` by re-vocoding its frames with the preview
+    vocoder at once; the slow take re-vocodes them next."""
     preview = takes.renderer
     assert preview is not None
-    hop = renderer.hop_length
+    hop = preview.hop_length
     frame_s = hop / player.sample_rate
 
-    def slower() -> bool | None:
-        rtf = predicted_rtf(renderer)
-        return None if rtf is None else takes.threshold is None or rtf > takes.threshold
-
     def job(progress: Progress, cancel: CancelToken) -> int:
-        renderer.update(mel, version)
+        preview.threads = PREVIEW_THREADS
         preview.update(mel, version)
         player.start((end - start) * hop, start * hop, loop=loop, hold=True, open_end=open_end)
         takes.begin(player, start * hop, (end - start) * hop)
-        takes.slow = slower()
-        previews = preview.stream(mel, version, start, end, chunk_frames, first_chunk_frames, cancel=cancel)
+        takes.slow, current = None, version
+        previews = preview.stream(mel, version, start, end, PREVIEW_CHUNK_FRAMES, first_chunk_frames, cancel=cancel)
         fed_to = start
 
         def feed(until: int) -> None:
@@ -268,54 +333,82 @@ def preview_play_job(
                 frame, audio = next(previews)
                 player.write(audio)
                 fed_to = frame + audio.size // hop
-                if player.held:
-                    player.release()
+                if player.held:  # at once, unless a busy CPU made the chunk slower than the audio it holds
+                    size = min(PREVIEW_CHUNK_FRAMES, int(CHUNK_GROWTH * audio.size // hop) + 1)
+                    nxt = preview.predict_seconds(preview.cost_frames(fed_to, min(end, fed_to + size))) or 0.0
+                    held_s = (fed_to - start) * frame_s
+                    if fed_to >= end or held_s >= min(START_LEAD_S, HOLD_MARGIN * nxt):
+                        player.release()
 
-        def slow_stream(at: int, size: int) -> tuple[Iterator[tuple[int, np.ndarray]], list[tuple[int, int, bool]]]:
-            return (renderer.stream(mel, version, at, end, chunk_frames, size, cancel=cancel),
-                    renderer.plan(at, end, chunk_frames, size))
+        feed(start + 1)  # the first sound
+        feed(start + math.ceil(START_LEAD_S / frame_s))
 
-        skipped: list[tuple[int, int]] = []
+        def slow_take(source: RendererSource, mel: np.ndarray, version: int | None, first: int) -> SlowTake:
+            take = SlowTake(source, mel, version, start, end, lambda: player.position // hop,
+                            lambda: player.is_playing, chunk_frames, first,
+                            lambda r, a, e, s, p: join_frame(r, a, e, s, chunk_frames, p), cancel, loop)
+            take.begin()
+            return take
+
+        slow, slow_done = slow_take(renderer, mel, version, first_chunk_frames), False
         try:
-            feed(start + 1)
-            at = start
-            slow, blocks = slow_stream(at, first_chunk_frames)
-            index = 0
-            while index < len(blocks):
-                a, b, cached = blocks[index]
-                playhead = player.position // hop
-                if not cached and renderer.vocoder.local_edits and player.is_playing:
-                    join, size = join_frame(renderer, a, end, b - a, chunk_frames, playhead)
-                    if a < join < end:  # in order it comes too late: join further on, fill this in afterwards
-                        skipped.append((a, join))
-                        slow, blocks = slow_stream(join, size)
-                        index = 0
-                        continue
-                seconds = None if cached else predict_seconds(renderer, renderer.cost_frames(a, b))
-                lead = FIRST_LEAD_S if seconds is None and not cached else JOIN_MARGIN * (seconds or 0.0)
-                feed(max(b, playhead + math.ceil((lead + PREVIEW_LEAD_S) / frame_s)))
-                frame, audio = next(slow)
-                done = takes.put(SLOW, frame * hop, audio, played=loop)
+            while True:
+                cancel.check()
+                if (edit := takes.take_edit()) is not None:
+                    new_mel, current = edit
+                    slow.post(new_mel, current)
+                    changed = preview.update(new_mel, current)
+                    if changed is not None:  # heard at once from the preview; the slow take's comes next
+                        a = max(start, changed[0], start if loop else player.position // hop)
+                        for frame, audio in preview.stream(new_mel, current, a, min(fed_to, changed[1]),
+                                                           cancel=cancel):
+                            takes.put(PREVIEW, frame * hop, audio, played=loop)
+                            takes.edits_written.append((time.perf_counter(), frame * hop))
+                    previews = preview.stream(new_mel, current, fed_to, end, PREVIEW_CHUNK_FRAMES,
+                                              PREVIEW_CHUNK_FRAMES, cancel=cancel)
+                    if slow_done:  # the slow take had finished: it goes over the edit again
+                        slow, slow_done = slow_take(slow.renderer or renderer, new_mel, current, chunk_frames), False
+                feeding = fed_to < min(end, player.position // hop + math.ceil(FEED_AHEAD_S / frame_s))
+                if feeding:
+                    feed(fed_to + 1)  # one chunk, then a look at the slow take and at edits
+                if fed_to >= end and not takes.fed:
+                    if not open_end:
+                        player.finish()
+                    takes.fed = True
+                if slow_done and takes.fed and takes.close():  # and no edit waits: the takes are complete
+                    break
+                try:
+                    message = slow.messages.get_nowait() if feeding else slow.messages.get(timeout=POLL_S)
+                except queue.Empty:
+                    continue
+                if message[0] == "done":
+                    if (pending := slow.pending_edit()) is not None:  # posted after its last look
+                        slow = slow_take(slow.renderer or renderer, *pending, chunk_frames)
+                    else:
+                        slow_done = True
+                    continue
+                if message[0] == "error":
+                    raise message[1]
+                _, frame, audio, made_from, played = message
+                if made_from != current:  # made from the mel before an edit: the preview plays there instead
+                    continue
+                feed(frame + audio.size // hop)
+                done = takes.put(SLOW, frame * hop, audio, played=played)
                 if done is None or done[0] == done[1]:
                     takes.late_chunks += 1
-                takes.slow = slower()
-                index += 1
-                progress((b - start) / max(1, end - start), f"vocoding with {renderer.vocoder.name}, "
-                                                            f"preview by {preview.vocoder.name}")
-            feed(end)
-            if not open_end:
-                player.finish()
-            takes.fed = True
-            for a, b in skipped:  # for the cache (the next press) and a loop's next pass
-                for frame, audio in renderer.stream(mel, version, a, b, chunk_frames, chunk_frames, cancel=cancel):
-                    takes.put(SLOW, frame * hop, audio, played=loop)
-            if loop and renderer.is_complete(start, end):  # the whole slow take, seams included, for every pass
-                takes.put(SLOW, start * hop, renderer.render(mel, version, start, end, cancel=cancel), played=True)
+                assert slow.renderer is not None
+                rtf = predicted_rtf(slow.renderer)
+                takes.slow = None if rtf is None else takes.threshold is None or rtf > takes.threshold
+                progress((frame - start) / max(1, end - start), f"vocoding with {slow.renderer.vocoder.name}, "
+                                                                f"preview by {preview.vocoder.name}")
             if takes.slow is False:  # the vocoder keeps up by itself: edits are re-vocoded as without a preview
                 takes.active = False
         except JobCancelled:
             player.stop()
             raise
+        finally:
+            takes.close(force=True)
+            slow.stop()
         return (fed_to - start) * hop
 
     return job
@@ -354,3 +447,4 @@ def preview_update_job(
         return renderer.vocoded_frames - before
 
     return job
+

@@ -123,6 +123,8 @@ class Renderer:
         self.version: int | None = None
         self.vocoded_frames = 0
         self.timings: list[tuple[int, float]] = []
+        #: torch threads the calling thread vocodes with (None: :func:`free_cores`)
+        self.threads: int | None = None
         self._mel: np.ndarray | None = None
         self._audio = np.zeros(0, np.float32)
         self._valid = np.zeros(0, bool)
@@ -263,7 +265,10 @@ class Renderer:
         self.update(mel, version)
         assert self._mel is not None
         if self.vocoder.device.type == "cpu":
-            use_free_cores()
+            if self.threads is None:
+                use_free_cores()
+            elif torch.get_num_threads() != self.threads:
+                torch.set_num_threads(self.threads)
         end = mel.shape[1] if end is None else min(end, mel.shape[1])
         total = max(1, end - start)
         done = 0

@@ -17,6 +17,11 @@ Per vocoder (each in a fresh child process, so its load time, first press and pe
   re-vocoded audio ready, what an edit during such a playback plays first), and ``preview_load_s`` (building
   the iSTFT vocoder, which the window does on the first such press); None for the iSTFT vocoder itself or
   where it is not installed;
+- the first press and an edit in a fresh process, as the window does them, nothing cached
+  (:mod:`vocoder_studio.evaluation.first_press`, a child process of its own): ``first_audio_cold_ms``,
+  ``edit_heard_ms``, ``cold_underruns``, ``cold_slow_heard_ms``, ``cold_slow_share`` and ``preview_warm_s``
+  with the preview vocoder built and warmed as the window does at start, and ``first_audio_unwarmed_ms`` with
+  nothing at all built before the press;
 - ``peak_rss_mb``: the process's peak resident memory after the above and one whole-file vocoding (before
   the reference is loaded); ``cuda_peak_mb`` on a GPU;
 - ``rtf``: compute seconds per second of audio for the whole speech (10+ s), the median of ``runs`` calls,
@@ -223,6 +228,18 @@ def edit_to_sound_ms(vocoder: Vocoder, mel: np.ndarray, preview: Vocoder | None 
     return (time.perf_counter() - began) * 1000
 
 
+def cold_figures(choice: VocoderChoice, audio: np.ndarray, device: str = "cpu",
+                 warm_preview: bool = True) -> dict[str, Any]:
+    """The first press of Play on the first :data:`PLAY_SECONDS` of ``audio`` in this process, nothing cached
+    (:func:`vocoder_studio.evaluation.first_press.cold_press`)."""
+    from vocoder_studio.evaluation.first_press import cold_press
+
+    mel = wav_to_mel(audio[: audio.size // DEFAULT_CONFIG.hop_length * DEFAULT_CONFIG.hop_length])
+    frames = round(PLAY_SECONDS * DEFAULT_CONFIG.sample_rate / DEFAULT_CONFIG.hop_length)
+    load = round(os.getloadavg()[0], 2)
+    return cold_press(choice, mel[:, :frames], device, warm_preview) | {"cold_loadavg": load}
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory so far (MB)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -298,14 +315,27 @@ def bench_vocoder(choice: VocoderChoice, audio: np.ndarray, device: str = "cpu",
         "cuda_peak_mb": cuda_mb,
         "threads": threads,
         "play_threads": play_threads,
+        "loadavg": round(os.getloadavg()[0], 2),
     } | previewed
 
 
 def _bench_in_child(spec: str, device: str, input_path: str | None, runs: int,
-                    env: dict[str, str] | None = None) -> dict[str, Any]:
+                    env: dict[str, str] | None = None, cold: bool = True) -> dict[str, Any]:
     """:func:`bench_vocoder` in a fresh Python process (its load, first press and memory are its own), with
-    ``env`` added to its environment."""
-    command = [sys.executable, "-m", "vocoder_studio.evaluation.bench", spec, "--device", device, "--runs", str(runs)]
+    ``env`` added to its environment; with ``cold``, first the cold presses (:func:`cold_figures`), each in
+    a fresh process of its own too."""
+    figures = {}
+    if cold:
+        figures = _child([spec, "--cold", "warm"], device, input_path, runs, env)
+        unwarmed = _child([spec, "--cold", "none"], device, input_path, runs, env)
+        figures["first_audio_unwarmed_ms"] = unwarmed["first_audio_cold_ms"]
+    return _child([spec], device, input_path, runs, env) | figures
+
+
+def _child(args: list[str], device: str, input_path: str | None, runs: int,
+           env: dict[str, str] | None = None) -> dict[str, Any]:
+    spec = args[0]
+    command = [sys.executable, "-m", "vocoder_studio.evaluation.bench", *args, "--device", device, "--runs", str(runs)]
     if input_path:
         command += ["--input", input_path]
     done = subprocess.run(command, capture_output=True, text=True, timeout=1800, env=dict(os.environ, **(env or {})))
@@ -353,6 +383,13 @@ def describe(name: str, r: dict[str, Any]) -> str:
         line += (f"\n    with the iSTFT preview: first audio {ms(r.get('first_audio_preview_ms'))} "
                  f"({r.get('preview_underruns')} underruns), its own take heard from {ms(r.get('slow_heard_ms'))}"
                  f"{share}; 0.5 s edit → sound {ms(r['edit_to_sound_preview_ms'])}")
+    if "first_audio_cold_ms" in r:
+        own = "" if r.get("cold_slow_share") is None else (f", its own take heard from {ms(r['cold_slow_heard_ms'])}, "
+                                                           f"{100 * r['cold_slow_share']:.0f} % of it")
+        line += (f"\n    first press in a fresh process, nothing cached: first audio {ms(r['first_audio_cold_ms'])} "
+                 f"({r.get('cold_underruns')} underruns){own}; an edit heard {ms(r.get('edit_heard_ms'))} after "
+                 f"the stroke; with nothing built before the press {ms(r.get('first_audio_unwarmed_ms'))} "
+                 f"(load average {r.get('cold_loadavg')})")
     return line
 
 
@@ -412,9 +449,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--input", default=None)
+    parser.add_argument("--cold", choices=("warm", "none"), default=None,
+                        help="only the first press in this fresh process (first_press.cold_press): the preview "
+                        "vocoder warmed as the window does at start, or nothing built")
     args = parser.parse_args(argv)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     audio, _ = speech_for_bench(args.input)
+    if args.cold:
+        print(json.dumps(cold_figures(VocoderChoice.parse(args.spec), audio, args.device, args.cold == "warm")))
+        return 0
     result = bench_vocoder(VocoderChoice.parse(args.spec), audio, args.device, args.runs)
     print(json.dumps(result))
     return 0

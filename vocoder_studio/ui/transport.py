@@ -33,6 +33,7 @@ from vocoder_studio.vocoders.registry import PREVIEW_PARAMS, PREVIEW_VOCODER, ge
 
 PLAY_LABEL = "Play"
 UPDATE_LABEL = "Update playback"
+WARM_LABEL = "Load the preview vocoder"
 #: Quiet time after an edit of the playing document before its audio is re-vocoded, in ms.
 UPDATE_DELAY_MS = 120
 
@@ -128,6 +129,19 @@ class Transport(QObject):
         self.live.statusMessage.connect(self.statusMessage)
         self.stop_action.triggered.connect(self.stop)
         self.from_cursor_action.toggled.connect(self.refresh_time)
+        #: the preview vocoder is built and warmed once the event loop runs (the first press then plays at once)
+        self._warm_timer = QTimer(self)
+        self._warm_timer.setSingleShot(True)
+        self._warm_timer.timeout.connect(self.warm_preview)
+        self._warm_timer.start(0)
+
+    def warm_preview(self) -> None:
+        """Build the preview vocoder and run it once, in the background (:meth:`RenderCache.warm`)."""
+        if preview_vocoder() != PREVIEW_VOCODER:
+            return
+        choice, cache = VocoderChoice.make(PREVIEW_VOCODER, **PREVIEW_PARAMS), self.cache
+        self.runner.submit(WARM_LABEL, lambda _progress, _cancel: cache.warm(choice), background=True,
+                           on_error=lambda _message: None)
 
     # ----- settings -----
     def configure_output(self, device: int | None, blocksize: int) -> None:
@@ -223,7 +237,8 @@ class Transport(QObject):
         cache, uid = self.source.cache, doc.uid
 
         def job(progress: Any, cancel: Any) -> int:
-            renderer = renderer_of()
+            # with the preview, the vocoder is built (if it must be) beside the preview's first sound
+            renderer = renderer_of if takes is not None else renderer_of()
             if takes is not None:
                 takes.renderer = cache.renderer(uid, preview_choice)
             return play_job(renderer, player, mel, version, start, end, loop, preview=takes,
@@ -252,14 +267,27 @@ class Transport(QObject):
         (the rest of this pass, or the next pass of a loop, plays the edit). True if ``doc`` is playing."""
         if not self.is_playing or self._session is None or self._session[0] is not doc:
             return False
-        if not self.live.appending:  # the continuation's own frames are vocoded by its own jobs
+        if self.live.appending:  # the continuation's own frames are vocoded by its own jobs
+            return True
+        if not self._post_edit(doc, self._session[1]):
             self._update_timer.start()
         return True
+
+    def _post_edit(self, doc: Document, choice: VocoderChoice) -> bool:
+        """Hand the edit to the preview playback's job under way (it answers at once, the preview vocoder
+        first: no quiet time, no queue); False where there is none."""
+        takes = self.takes
+        if takes is None or not takes.active or self.source.soloing(doc):
+            return False
+        mel, version, _ = self.source.prepare(doc, choice)
+        return takes.post_edit(mel, version)
 
     def _update_audio(self) -> None:
         if not self.is_playing or self._session is None or self.player is None:
             return
         doc, choice, start, end = self._session
+        if self._post_edit(doc, choice):
+            return
         (mel, version, renderer_of), player = self.source.prepare(doc, choice), self.player
         takes = self.takes
         self._cancel_update()  # an update still queued is out of date
