@@ -123,8 +123,8 @@ def cold_press(choice: VocoderChoice, mel: np.ndarray, device: str = "cpu", warm
     first = player.first_sound_time
     out["first_audio_cold_ms"] = None if first is None else (first - pressed) * 1000
     out["cold_underruns"] = player.underruns
-    if takes is not None and takes.active and first is not None:
+    if takes is not None and first is not None:  # inactive at the end: the vocoder kept up and took over (as bench)
         joined = takes.joined_at
         out["cold_slow_heard_ms"] = None if joined is None else (first - pressed) * 1000 + joined / rate * 1000
-        out["cold_slow_share"] = float(np.mean(takes.labels() == SLOW))
+        out["cold_slow_share"] = float(np.mean(takes.labels() == SLOW)) if takes.active else 1.0
     return out
