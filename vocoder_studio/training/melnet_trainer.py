@@ -23,7 +23,7 @@ from torch.nn.parallel import DistributedDataParallel
 from vocoder_studio.audio.mel import wav_to_mel
 from vocoder_studio.melnet.model import MelNet, MelNetConfig, MelNetError
 from vocoder_studio.training.corpus import Pack
-from vocoder_studio.training.trainer import Trainer, TrainingError
+from vocoder_studio.training.trainer import Trainer, TrainingError, load_fitting
 
 
 def normalisation_mel(pack: Pack, clips: int = 64, max_seconds: float = 6.0) -> np.ndarray:
@@ -81,12 +81,7 @@ class MelNetTrainer(Trainer):
             source = load_model(path).state_dict()
         except MelNetError as exc:
             raise TrainingError(str(exc)) from None
-        state = self.model.state_dict()
-        fits = {k: v for k, v in source.items() if k in state and state[k].shape == v.shape}
-        if not fits:
-            raise TrainingError(f"{path}: no weight of this MelNet fits the model being trained")
-        self.model.load_state_dict({**state, **fits})
-        return len(fits), len(state)
+        return load_fitting(self.model, source, f"{path}: no weight of this MelNet fits the model being trained")
 
     def train_step(self) -> dict[str, float]:
         """One optimisation step; under DDP on this rank's slice of the shared global batch."""

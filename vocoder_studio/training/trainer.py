@@ -196,6 +196,22 @@ class RunState:
     history: list[dict[str, float]] = field(default_factory=list)
 
 
+def load_fitting(model: torch.nn.Module, source: dict[str, torch.Tensor], nothing_fits: str) -> tuple[int, int]:
+    """Copy into ``model`` every tensor of ``source`` whose name and shape match its state dict (a warm start).
+
+    Returns:
+        ``(copied, total)``: tensors copied, tensors in the model's state dict.
+    Raises:
+        TrainingError: no tensor fits (the message is ``nothing_fits``).
+    """
+    state = model.state_dict()
+    fits = {k: v for k, v in source.items() if k in state and state[k].shape == v.shape}
+    if not fits:
+        raise TrainingError(nothing_fits)
+    model.load_state_dict({**state, **fits})
+    return len(fits), len(state)
+
+
 class Trainer:
     """Trains ``recipe``'s model on the training pack, in ``run_dir`` (checkpoint.pt, log.csv, valid.csv).
 
@@ -260,12 +276,8 @@ class Trainer:
             source = reader(path)
         except VocoderStudioError as exc:
             raise TrainingError(str(exc)) from None
-        state = self.model.state_dict()
-        fits = {k: v for k, v in source.items() if k in state and state[k].shape == v.shape}
-        if not fits:
-            raise TrainingError(f"{path}: no weight of this checkpoint fits the {self.recipe.name} being trained")
-        self.model.load_state_dict({**state, **fits})
-        return len(fits), len(state)
+        return load_fitting(self.model, source, f"{path}: no weight of this checkpoint fits the "
+                                               f"{self.recipe.name} being trained")
 
     @property
     def discriminator_on(self) -> bool:
