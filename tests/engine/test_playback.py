@@ -117,7 +117,7 @@ def test_preview_then_replace_plays_without_a_gap_and_the_slow_take_sample_align
     """A slow vocoder's playback starts on the iSTFT preview and the slow take replaces it: the sink hears the
     player's buffer exactly (no dropout anywhere in its envelope), and where the slow take was spliced in, the
     recording is the slow vocoder's audio sample for sample."""
-    from vocoder_studio.engine.preview import SLOW, PreviewTakes
+    from vocoder_studio.engine.preview_takes import SLOW, PreviewTakes
     from vocoder_studio.vocoders import create_vocoder
     from vocoder_studio.vocoders.registry import PREVIEW_PARAMS, PREVIEW_VOCODER, preview_vocoder
 

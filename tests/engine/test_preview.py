@@ -20,7 +20,8 @@ from vocoder_studio.editing import apply_gain
 from vocoder_studio.engine import CancelToken, Renderer, run_job
 from vocoder_studio.engine.playback import play_job, update_job
 from vocoder_studio.engine.player import Player
-from vocoder_studio.engine.preview import JOIN_CHUNKS, MIXED, PREVIEW, SLOW, PreviewTakes, join_frame, lead_seconds
+from vocoder_studio.engine.preview import JOIN_CHUNKS, join_frame, lead_seconds
+from vocoder_studio.engine.preview_takes import MIXED, PREVIEW, SLOW, PreviewTakes
 from vocoder_studio.vocoders import create_vocoder
 from vocoder_studio.vocoders.registry import PREVIEW_PARAMS, PREVIEW_VOCODER, preview_vocoder
 
@@ -135,6 +136,7 @@ def test_a_slow_vocoder_starts_on_the_preview_and_its_take_replaces_it_ahead_of_
     runs = _runs(labels)
     assert runs[0][2] == PREVIEW and runs[-1][2] == SLOW, "preview first, the slow take once it keeps ahead"
     assert takes.joined_at is not None and takes.spliced
+    assert takes.slow_share() == pytest.approx(np.mean(labels == SLOW)) and 0.0 < takes.slow_share() < 1.0
     for a, b, take in runs:
         if take == SLOW:
             np.testing.assert_array_equal(buffer[a:b], slow_take[a:b])
@@ -151,7 +153,7 @@ def test_a_slow_vocoder_starts_on_the_preview_and_its_take_replaces_it_ahead_of_
     run_job(play_job(renderer, player, mel, 1, preview=again), cancel=CancelToken())
     assert player.wait(timeout=20)
     player.stop()
-    assert not again.active
+    assert not again.active and again.slow_share() == 1.0  # its own take throughout
     np.testing.assert_array_equal(player.snapshot(), slow_take)
 
 

@@ -3,7 +3,7 @@
 The output opens at once and holds (silence) until the audio buffered and the vocoder's measured speed
 (:meth:`Renderer.predict_seconds`) say that every later chunk will be ready before the playhead reaches it;
 a fast vocoder or cached audio starts after the first small chunk, a slow one buffers a little longer
-instead of stuttering. With a :class:`~vocoder_studio.engine.preview.PreviewTakes` (the window's default) a
+instead of stuttering. With a :class:`~vocoder_studio.engine.preview_takes.PreviewTakes` (the window's default) a
 slow vocoder starts at once on a fast vocoder's preview take instead, which its own audio replaces as it comes
 (:mod:`vocoder_studio.engine.preview`).
 """
@@ -16,7 +16,8 @@ import numpy as np
 
 from vocoder_studio.engine.jobs import CancelToken, Progress
 from vocoder_studio.engine.player import Player
-from vocoder_studio.engine.preview import PreviewTakes, preview_play_job, preview_update_job, wants_preview
+from vocoder_studio.engine.preview import preview_play_job, preview_update_job, wants_preview
+from vocoder_studio.engine.preview_takes import PreviewTakes
 from vocoder_studio.engine.render import Renderer, can_start_playback
 from vocoder_studio.engine.slow_take import RendererSource
 from vocoder_studio.errors import JobCancelled

@@ -188,7 +188,7 @@ class Player:
     def splice(self, offset_samples: int, samples: np.ndarray, crossfade: int = 0, fade_in: bool = False,
                fade_out: bool = False, played: bool = False) -> tuple[int, int] | None:
         """Replace audio supplied but not yet played with another take of the same samples (a preview take
-        replaced by the slow vocoder's, see :mod:`vocoder_studio.engine.preview`), never what was played.
+        replaced by the slow vocoder's, see :mod:`vocoder_studio.engine.preview_takes`), never what was played.
 
         Decided under the lock the audio callback holds while it copies, so the first sample replaced is
         exactly the first the callback has not taken yet (what PortAudio already holds is behind it). Where

@@ -188,7 +188,7 @@ def first_audio_preview(vocoder: Vocoder, preview: Vocoder, mel: np.ndarray) -> 
     from vocoder_studio.engine.audio_output import playback_status
     from vocoder_studio.engine.playback import play_job
     from vocoder_studio.engine.player import Player
-    from vocoder_studio.engine.preview import SLOW, PreviewTakes
+    from vocoder_studio.engine.preview_takes import PreviewTakes
 
     keys = ("first_audio_preview_ms", "preview_underruns", "slow_heard_ms", "slow_share")
     if playback_status() is not None:
@@ -208,7 +208,7 @@ def first_audio_preview(vocoder: Vocoder, preview: Vocoder, mel: np.ndarray) -> 
     joined = takes.joined_at
     return {"first_audio_preview_ms": first_ms, "preview_underruns": player.underruns,
             "slow_heard_ms": None if joined is None else first_ms + joined / vocoder.sample_rate * 1000,
-            "slow_share": float(np.mean(takes.labels() == SLOW)) if takes.active else 1.0}
+            "slow_share": takes.slow_share()}
 
 
 def edit_to_sound_ms(vocoder: Vocoder, mel: np.ndarray, preview: Vocoder | None = None) -> float:

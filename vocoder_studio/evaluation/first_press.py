@@ -59,7 +59,7 @@ def cold_press(choice: VocoderChoice, mel: np.ndarray, device: str = "cpu", warm
     from vocoder_studio.engine.cache import RenderCache
     from vocoder_studio.engine.playback import play_job
     from vocoder_studio.engine.player import Player
-    from vocoder_studio.engine.preview import SLOW, PreviewTakes
+    from vocoder_studio.engine.preview_takes import PreviewTakes
     from vocoder_studio.vocoders.registry import PREVIEW_PARAMS, PREVIEW_VOCODER, get_entry, preview_vocoder
 
     out: dict[str, Any] = dict.fromkeys(COLD_KEYS) | {"warm_preview": warm_preview}
@@ -126,5 +126,5 @@ def cold_press(choice: VocoderChoice, mel: np.ndarray, device: str = "cpu", warm
     if takes is not None and first is not None:  # inactive at the end: the vocoder kept up and took over (as bench)
         joined = takes.joined_at
         out["cold_slow_heard_ms"] = None if joined is None else (first - pressed) * 1000 + joined / rate * 1000
-        out["cold_slow_share"] = float(np.mean(takes.labels() == SLOW)) if takes.active else 1.0
+        out["cold_slow_share"] = takes.slow_share()
     return out

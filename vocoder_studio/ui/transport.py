@@ -22,7 +22,7 @@ from vocoder_studio.engine.jobs import JobHandle
 from vocoder_studio.engine.play_range import is_selection_range, play_range
 from vocoder_studio.engine.playback import play_job, update_job
 from vocoder_studio.engine.player import Player
-from vocoder_studio.engine.preview import PREVIEW_RTF, PreviewTakes
+from vocoder_studio.engine.preview_takes import PREVIEW_RTF, PreviewTakes
 from vocoder_studio.engine.solo import PlaySource
 from vocoder_studio.ui.canvas import SpectrogramCanvas
 from vocoder_studio.ui.live import LiveContinue
