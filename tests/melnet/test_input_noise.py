@@ -144,6 +144,10 @@ def test_a_run_refuses_another_noise_on_resume(data_dir: Path, capsys: pytest.Ca
     (["istft", "--learning-rate", "0"], "--learning-rate 0.0: must be a finite number > 0"),
     (["melnet", "--input-noise", "-1"], "--input-noise -1.0: must be a finite number >= 0"),
     (["melnet", "--input-noise", "nan"], "must be a finite number >= 0"),
+    (["melnet", "--own-draws", "1.5"], "--own-draws 1.5: must be a finite number in [0, 1]"),
+    (["melnet", "--own-draws", "-0.1"], "--own-draws -0.1: must be a finite number in [0, 1]"),
+    (["melnet", "--own-draws", "nan"], "--own-draws nan: must be a finite number in [0, 1]"),
+    (["istft", "--own-draws", "0.2"], "--own-draws applies to melnet only"),
     (["melnet", "--init", "MISSING"], "missing.pt"),
 ])
 def test_noise_and_init_errors_are_one_line(data_dir: Path, capsys: pytest.CaptureFixture[str], args: list[str],

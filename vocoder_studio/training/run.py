@@ -67,6 +67,12 @@ def hardware(device: torch.device) -> str:
     return f"{os.cpu_count()}-core CPU ({platform.machine()}), {torch.get_num_threads()} threads"
 
 
+#: The numeric flags' ranges, as (test, how the one-line error states it); every one must also be finite.
+_AT_LEAST_0: tuple[Callable[[float], bool], str] = (lambda x: x >= 0, ">= 0")
+_ABOVE_0: tuple[Callable[[float], bool], str] = (lambda x: x > 0, "> 0")
+_CHANCE: tuple[Callable[[float], bool], str] = (lambda x: 0 <= x <= 1, "in [0, 1]")
+
+
 def train(name: str, device: torch.device, minutes: float | None, steps: int | None, run_dir: Path | None,
           resume: bool = True, lr_decay: tuple[int, int] | None = None, tier: int | None = None,
           config_file: Path | None = None, augment_gain: float | None = None,
@@ -120,16 +126,16 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
                                 ("--magnitude-weight", magnitude_weight, ("istft",))):
         if value is not None and name not in models:
             raise VocoderStudioError(f"{flag} applies to {' and '.join(models)} only, not {name!r}")
-    for flag, number, positive in (("--input-noise", input_noise, False), ("--phase-weight", phase_weight, False),
-                                   ("--magnitude-weight", magnitude_weight, False),
-                                   ("--learning-rate", learning_rate, True)):
-        if number is not None and not (math.isfinite(number) and (number > 0 if positive else number >= 0)):
-            raise VocoderStudioError(f"{flag} {number}: must be a finite number {'>' if positive else '>='} 0")
+    for flag, number, (fits, bound) in (("--input-noise", input_noise, _AT_LEAST_0),
+                                        ("--own-draws", own_draws, _CHANCE),
+                                        ("--phase-weight", phase_weight, _AT_LEAST_0),
+                                        ("--magnitude-weight", magnitude_weight, _AT_LEAST_0),
+                                        ("--learning-rate", learning_rate, _ABOVE_0)):
+        if number is not None and not (math.isfinite(number) and fits(number)):
+            raise VocoderStudioError(f"{flag} {number}: must be a finite number {bound}")
     if input_noise is not None:
         recipe = replace(cast(Any, recipe), input_noise=float(input_noise))
     if own_draws is not None:
-        if not 0.0 <= own_draws <= 1.0:
-            raise VocoderStudioError(f"--own-draws {own_draws}: must be a number in [0, 1]")
         recipe = replace(cast(Any, recipe), own_draws=float(own_draws))
     if phase_weight is not None:
         recipe = replace(cast(Any, recipe), phase_weight=float(phase_weight))
