@@ -109,6 +109,11 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int, bool]]:
 class Renderer:
     """The audio cache of one document for one vocoder.
 
+    Not thread-safe: one thread uses it at a time. Render-ahead lends it to a thread of its own
+    (:meth:`lend`, :mod:`vocoder_studio.engine.prerender`), so that its job can let go of the worker at once;
+    whoever uses the renderer next first takes it back (:meth:`settle`, which :meth:`update`, :meth:`plan` and
+    :meth:`stream` call): the chunk that thread is vocoding is finished and kept, and it makes no other.
+
     Args:
         vocoder: the vocoder (its ``receptive_field_frames`` sets how far an edit reaches).
     Attributes:
@@ -128,6 +133,31 @@ class Renderer:
         self._mel: np.ndarray | None = None
         self._audio = np.zeros(0, np.float32)
         self._valid = np.zeros(0, bool)
+        self._lent: tuple[threading.Thread, threading.Event] | None = None
+        self._lent_lock = threading.Lock()
+
+    def lend(self, thread: threading.Thread, stop: threading.Event) -> None:
+        """Let ``thread`` (started) vocode with this renderer while the lender goes on with other work: until
+        another thread calls :meth:`settle`, which sets ``stop`` and waits for ``thread`` to end. ``thread``
+        looks at ``stop`` between its chunks and keeps what it made (render-ahead's
+        :func:`~vocoder_studio.engine.prerender.render_ahead_job` lends its renderer this way)."""
+        self.settle()
+        with self._lent_lock:
+            self._lent = (thread, stop)
+
+    def settle(self) -> None:
+        """Take the renderer back from the thread it was lent to (:meth:`lend`): ask it to stop and wait until
+        the chunk it is vocoding is done and kept (at most one chunk: about 1 s for HiFi-GAN's 96 frames on a
+        2-core AVX2 CPU). Nothing to do when it was not lent, or on the borrowing thread itself."""
+        with self._lent_lock:
+            lent = self._lent
+        if lent is None or lent[0] is threading.current_thread():
+            return
+        lent[1].set()
+        lent[0].join()
+        with self._lent_lock:
+            if self._lent is lent:
+                self._lent = None
 
     def update(self, mel: np.ndarray, version: int | None = None) -> tuple[int, int] | None:
         """Bring the cache's idea of the mel up to date; invalidate the audio the change reaches.
@@ -146,6 +176,7 @@ class Renderer:
             the frame range ``[a, b)`` (new numbering) whose audio must be re-vocoded, or None if nothing
             changed.
         """
+        self.settle()
         if version is not None and version == self.version and self._mel is not None:
             return None
         frames = mel.shape[1]
@@ -219,6 +250,7 @@ class Renderer:
 
         Cached runs come as blocks of up to 1024 frames; missing runs as growing chunks, the first small.
         """
+        self.settle()
         blocks: list[tuple[int, int, bool]] = []
         first = True
         for run_start, run_end, valid in _runs(self._valid[start:end]):
