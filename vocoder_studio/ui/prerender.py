@@ -2,8 +2,9 @@
 
 Shortly after the last edit (or on opening a file, switching tab or vocoder) the frames whose audio is not
 cached are vocoded as a background job, from the play position on; pressing play then finds the audio ready
-and an edit is heard at once. Any other job (play, export) cancels it at the next chunk, and every edit
-restarts it, so it never holds the user up. The job itself is
+and an edit is heard at once. Any other job (play, export) cancels it, and every edit restarts it, so it
+never holds the user up: the job lets go of the worker at once while the chunk under way finishes on a thread of
+its own and is kept (a play with the preview starts at once; one without waits for that chunk). The job itself is
 :func:`vocoder_studio.engine.prerender.render_ahead_job`.
 """
 
