@@ -60,6 +60,14 @@ def _load(machine: dict[str, Any]) -> str:
     return f"; load average {load[0]:.1f} when it started" if load else ""
 
 
+def precision_cell(entry: dict[str, Any]) -> str:
+    """The precision column: the number path, and the vector instruction set torch ran it with where the entry
+    records it (``int8 (AVX2)``); ``—`` where neither is known."""
+    precision = entry.get("precision") or "—"
+    capability = entry.get("torch_capability")
+    return f"{precision} ({capability})" if capability else precision
+
+
 def vocoder_table(data: dict[str, Any]) -> str:
     """Markdown: one row per vocoder with every figure of the bench."""
     lines = ["| vocoder | device | precision | RTF | reference HiFi-GAN RTF (same run) | ratio | first audio | "
@@ -74,12 +82,45 @@ def vocoder_table(data: dict[str, Any]) -> str:
         if e.get("edit_to_sound_preview_ms") is not None:
             edit = f"; preview {e['edit_to_sound_preview_ms']:.0f} ms"
         lines.append(
-            f"| {name} | {e['device']} | {e.get('precision') or '—'} | {_num(e['rtf'], '{:.3f}')} | "
+            f"| {name} | {e['device']} | {precision_cell(e)} | {_num(e['rtf'], '{:.3f}')} | "
             f"{_num(e.get('ref_rtf'), '{:.3f}')} | "
             f"{_ratio(e)} | {_num(e.get('first_audio_ms'), '{:.0f}', ' ms')}{gaps}{first} | "
             f"{_num(e.get('edit_to_sound_ms'), '{:.0f}', ' ms')}{edit} | "
             f"{_num(e.get('peak_rss_mb'), '{:.0f}', ' MB')} | {_num(e.get('load_s'), '{:.2f}', ' s')} |")
     return "\n".join(lines)
+
+
+def first_press_table(data: dict[str, Any]) -> str | None:
+    """Markdown: one row per vocoder whose first press in a fresh process was measured (the bench's
+    :mod:`~vocoder_studio.evaluation.first_press` figures, ``first_audio_cold_ms`` and the rest); None when no
+    entry has them (a bench from before they existed)."""
+    rows = [(name, e) for name, e in data["vocoders"].items() if "first_audio_cold_ms" in e]
+    if not rows:
+        return None
+    lines = ["| vocoder | first audio | underruns | its own take heard from | edit heard | "
+             "nothing built before the press | load average |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for name, e in rows:
+        own = _num(e.get("cold_slow_heard_ms"), "{:.0f}", " ms")
+        if e.get("cold_slow_share") is not None:
+            own += f" ({100 * e['cold_slow_share']:.0f} % of it)"
+        lines.append(
+            f"| {name} | {_num(e.get('first_audio_cold_ms'), '{:.0f}', ' ms')} | "
+            f"{_num(e.get('cold_underruns'), '{:d}')} | {own} | {_num(e.get('edit_heard_ms'), '{:.0f}', ' ms')} | "
+            f"{_num(e.get('first_audio_unwarmed_ms'), '{:.0f}', ' ms')} | {_num(e.get('cold_loadavg'), '{:.1f}')} |")
+    return "\n".join(lines)
+
+
+#: What the first-press table shows (printed under it).
+FIRST_PRESS_NOTE = (
+    "First press as the window makes it: a fresh process per row with the vocoder registry listed, the preview "
+    "vocoder built and warmed as the window does at start, the chosen vocoder not built and no audio cached; the "
+    "play job builds it beside the preview. **first audio**: play pressed → the first audio callback with sound; "
+    "**its own take heard from**: press → the chosen vocoder's own audio first heard in place of the preview (and "
+    "the share of the samples played that were its own); **edit heard**: a 0.5 s gain edit made 1.5 s into the "
+    "playback → the audio callback reading its first re-vocoded sample; **nothing built before the press**: the "
+    "first audio with not even the preview vocoder built; **load average**: the machine's when the row started. "
+    "\"—\": not measured (no audio output, or the playback did not start on the preview)")
 
 
 def app_line(data: dict[str, Any]) -> str:
@@ -107,16 +148,18 @@ def benchmarks_markdown(data: dict[str, Any]) -> str:
         lines += ["", f"**Conditions: {note}.**"]
     if imitation_line(data):
         lines += ["", f"{imitation_line(data)}."]
+    lines += ["", vocoder_table(data), ""]
+    first_press = first_press_table(data)
+    if first_press:
+        lines += [first_press, "", f"{FIRST_PRESS_NOTE}.", ""]
     lines += [
-        "",
-        vocoder_table(data),
-        "",
         app_line(data),
         "",
         "## What each figure is",
         "",
         "- **precision**: the number path the vocoder ran (HiFi-GAN: bfloat16 where the CPU computes it "
-        "natively, else float32).",
+        "natively, int8 where it is emulated and fbgemm runs, else float32), and in brackets the vector "
+        "instruction set torch ran it with where the bench recorded it (`torch_capability`).",
         "- **RTF**: compute seconds per second of audio, vocoding the whole speech in one call (median of the "
         "runs; below 1 is faster than real time).",
         "- **reference HiFi-GAN RTF**: jik876/hifi-gan's original generator code (the `models.py` of the "
@@ -143,7 +186,11 @@ def readme_table(data: dict[str, Any]) -> str:
         lines.append(f"Conditions: {note}.")
     if imitation_line(data):
         lines.append(f"{imitation_line(data)}.")
-    lines += ["", vocoder_table(data), "", app_line(data), "", README_END]
+    lines += ["", vocoder_table(data), ""]
+    first_press = first_press_table(data)
+    if first_press:
+        lines += [first_press, "", f"{FIRST_PRESS_NOTE}.", ""]
+    lines += [app_line(data), "", README_END]
     return "\n".join(lines)
 
 
