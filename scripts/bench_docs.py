@@ -1,7 +1,11 @@
 """Regenerate docs/benchmarks.md and the README's bench table from the bench's JSON.
 
-Usage: vocoder-studio bench --json --note "..." > docs/benchmarks.json
+Usage (on a quiet machine; a sound output, e.g. scripts/pulse-null-sink.sh, for the first-audio and first-press
+figures, which are "—" without one):
+       vocoder-studio bench --json --avx2-imitation hifigan,wavenet --note "..." > /tmp/bench.json \
+           && mv /tmp/bench.json docs/benchmarks.json     (a bench that fails leaves the committed JSON as it was)
        python scripts/bench_docs.py [docs/benchmarks.json]
+Only the figures change between two runs on the same machine (tests/evaluation/test_bench_docs.py).
 """
 
 from __future__ import annotations
