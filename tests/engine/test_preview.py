@@ -136,6 +136,7 @@ def test_a_slow_vocoder_starts_on_the_preview_and_its_take_replaces_it_ahead_of_
     runs = _runs(labels)
     assert runs[0][2] == PREVIEW and runs[-1][2] == SLOW, "preview first, the slow take once it keeps ahead"
     assert takes.joined_at is not None and takes.spliced
+    assert takes.slow_heard_after_s() == takes.joined_at / 22050  # the playback started at sample 0
     assert takes.slow_share() == pytest.approx(np.mean(labels == SLOW)) and 0.0 < takes.slow_share() < 1.0
     for a, b, take in runs:
         if take == SLOW:

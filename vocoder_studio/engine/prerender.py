@@ -75,7 +75,7 @@ def render_ahead_job(
                              stop)
             except JobCancelled:
                 pass
-            except BaseException as exc:  # raised by the job on its own thread
+            except BaseException as exc:  # re-raised by the job, on the worker's thread
                 failure.append(exc)
 
         thread = threading.Thread(target=work, name="vocoder-studio-render-ahead", daemon=True)

@@ -110,6 +110,13 @@ class PreviewTakes:
         """The document sample where the slow take was first heard instead of the preview (None: not yet)."""
         return self.spliced[0][0] if self.spliced else None
 
+    def slow_heard_after_s(self) -> float | None:
+        """Seconds into the playback (from its first sample) where the slow take was first heard instead of the
+        preview; None when it never was."""
+        if self.joined_at is None or self.player is None:
+            return None
+        return (self.joined_at - self._start) / self.player.sample_rate
+
     def slow_share(self) -> float:
         """The fraction of the playback's samples that hold the slow take alone (fades not counted): what the
         benchmarks report as the slow vocoder's share of what was heard. 1.0 once the preview stood down

@@ -205,9 +205,9 @@ def first_audio_preview(vocoder: Vocoder, preview: Vocoder, mel: np.ndarray) -> 
     if first is None:
         return dict.fromkeys(keys) | {"preview_underruns": player.underruns}
     first_ms = (first - pressed) * 1000
-    joined = takes.joined_at
+    joined_s = takes.slow_heard_after_s()
     return {"first_audio_preview_ms": first_ms, "preview_underruns": player.underruns,
-            "slow_heard_ms": None if joined is None else first_ms + joined / vocoder.sample_rate * 1000,
+            "slow_heard_ms": None if joined_s is None else first_ms + joined_s * 1000,
             "slow_share": takes.slow_share()}
 
 

@@ -124,7 +124,7 @@ def cold_press(choice: VocoderChoice, mel: np.ndarray, device: str = "cpu", warm
     out["first_audio_cold_ms"] = None if first is None else (first - pressed) * 1000
     out["cold_underruns"] = player.underruns
     if takes is not None and first is not None:  # inactive at the end: the vocoder kept up and took over (as bench)
-        joined = takes.joined_at
-        out["cold_slow_heard_ms"] = None if joined is None else (first - pressed) * 1000 + joined / rate * 1000
+        joined_s = takes.slow_heard_after_s()
+        out["cold_slow_heard_ms"] = None if joined_s is None else (first - pressed + joined_s) * 1000
         out["cold_slow_share"] = takes.slow_share()
     return out
