@@ -402,6 +402,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     _require_folder(output)
     _generate_options(args)
     frames_per_s = 1.0 / DEFAULT_CONFIG.frame_seconds
+    note = ""
     if args.inpaint is not None:
         start, end = _seconds_range(args.inpaint)
         source = open_document(Path(args.input)).mel
@@ -417,6 +418,9 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         assert isinstance(model, MelNet)
         mel = sample(model, source=source, inpaint=span, temperature=args.temperature, seed=args.seed,
                      floor=DEFAULT_CONFIG.floor_ln)
+        if span[1] < round(end * frames_per_s):  # said, not refused: the fill runs to the end, as --help says
+            note = (f"; --inpaint {args.inpaint} runs past the input's end ({n / frames_per_s:.2f} s): filled "
+                    f"{span[0] / frames_per_s:.2f}-{n / frames_per_s:.2f} s, to the end, from the frames before it")
     else:
         prime = None
         if args.prime is not None:  # --prime-seconds past its end: all of it
@@ -435,7 +439,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
                      temperature=args.temperature, tier_temperatures=tier_temperatures, seed=args.seed,
                      floor=DEFAULT_CONFIG.floor_ln)
     save_mel(output, mel)
-    print(f"{output}: mel {mel.shape[0]} × {mel.shape[1]} frames ({mel.shape[1] / frames_per_s:.2f} s)")
+    print(f"{output}: mel {mel.shape[0]} × {mel.shape[1]} frames ({mel.shape[1] / frames_per_s:.2f} s){note}")
     return 0
 
 
@@ -446,6 +450,10 @@ def _cmd_eval_melnet(args: argparse.Namespace) -> int:
     from vocoder_studio.melnet import MelNet, evaluate
 
     if args.inpaint is not None:
+        if args.temperature is None:  # the fill's own default, as `generate --inpaint` has
+            from vocoder_studio.melnet.sampling import FILL_TEMPERATURE
+
+            args.temperature = FILL_TEMPERATURE
         _check_number("--inpaint", args.inpaint)
         _check_number("--temperature", args.temperature, zero_allowed=True)
     model = _melnet_model(args.model)
@@ -655,7 +663,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inpaint", type=float, default=None, metavar="SECONDS",
                    help="instead: fill a gap of SECONDS in the middle of each file and score it against linear "
                    "interpolation (L1 in the gap, boundary discontinuity)")
-    p.add_argument("--temperature", type=float, default=0.3, help="--inpaint: the fill's temperature")
+    p.add_argument("--temperature", type=float, default=None, help="--inpaint: the fill's temperature (default 0, "
+                   "as `generate --inpaint`: the fills closest to the truth on validation speech)")
     p.add_argument("--seed", type=int, default=0, help="--inpaint: the first file's seed (then +1 per file)")
     p.set_defaults(func=_cmd_eval_melnet)
     return parser

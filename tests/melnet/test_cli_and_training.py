@@ -195,3 +195,37 @@ def test_eval_melnet_inpaint_prints_a_table_and_json(tmp_path: Path, model_path:
     assert main(["eval", "melnet", str(source), "--model", str(model_path), "--inpaint", "0.2", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["gap_frames"] == round(0.2 * FPS) and result["clips"] == 1
+
+
+def test_eval_melnet_inpaint_fills_at_the_fill_temperature_unless_told(
+        tmp_path: Path, model_path: Path, speech_mel: np.ndarray, capsys: pytest.CaptureFixture[str]) -> None:
+    """`eval melnet --inpaint` scores the fill a user gets from `generate --inpaint` (the fill's default
+    temperature, chosen on validation speech), not another one; --temperature still chooses."""
+    from vocoder_studio.melnet.sampling import FILL_TEMPERATURE
+
+    source = tmp_path / "in.npy"
+    save_mel(source, speech_mel[:, :80])
+    for extra, temperature in (([], FILL_TEMPERATURE), (["--temperature", "0.3"], 0.3)):
+        assert main(["eval", "melnet", str(source), "--model", str(model_path), "--inpaint", "0.2", "--json",
+                     *extra]) == 0
+        assert json.loads(capsys.readouterr().out)["temperature"] == temperature
+
+
+def test_generate_inpaint_past_the_end_fills_to_the_end_and_says_so(
+        tmp_path: Path, model_path: Path, speech_mel: np.ndarray, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--inpaint 0.3:5` of a 0.70 s input regenerates 0.3 s to its end (as --help says) and the line printed
+    names the range filled; a range starting at or after the end is refused (tests/test_generate_bad_input.py)."""
+    source = tmp_path / "in.npy"
+    save_mel(source, speech_mel[:, :60])
+    out = tmp_path / "fill.npy"
+    assert main(["generate", "-o", str(out), "--inpaint", "0.3:5", "--input", str(source),
+                 "--model", str(model_path)]) == 0
+    fill = np.load(out)
+    a = round(0.3 * FPS)
+    assert fill.shape == (DEFAULT_CONFIG.n_mels, 60) and np.array_equal(fill[:, :a], speech_mel[:, :a])
+    assert not np.array_equal(fill[:, a:], speech_mel[:, a:60])
+    line = capsys.readouterr().out.strip()
+    assert f"runs past the input's end ({60 / FPS:.2f} s)" in line and f"filled {a / FPS:.2f}-{60 / FPS:.2f} s" in line
+    assert main(["generate", "-o", str(out), "--inpaint", "0.3:0.5", "--input", str(source),
+                 "--model", str(model_path)]) == 0
+    assert "runs past the input's end" not in capsys.readouterr().out
