@@ -81,10 +81,12 @@ def corpus_clips(count: int, folder: Path, seconds: float = 4.0, min_seconds: fl
 
 def cli_command() -> list[str]:
     """``vocoder-studio`` as installed beside this interpreter (else the one on PATH)."""
-    beside = Path(sys.executable).parent / "vocoder-studio"
-    found = str(beside) if beside.exists() else shutil.which("vocoder-studio")
+    from vocoder_studio.paths import APP_NAME  # the console script's name
+
+    beside = Path(sys.executable).parent / APP_NAME
+    found = str(beside) if beside.exists() else shutil.which(APP_NAME)
     if found is None:
-        raise SystemExit("vocoder-studio is not installed")
+        raise SystemExit(f"{APP_NAME} is not installed")
     return [found]
 
 
