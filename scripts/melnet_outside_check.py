@@ -262,6 +262,28 @@ def report(sets: dict[str, list[dict]], new: list[dict[str, float]]) -> None:  #
     print(f"| mean | {_mean([r['voiced'] for r in new]):.2f} | |")
 
 
+def rescore(work: Path) -> None:
+    """The WAVs a run left in ``WORK/wav`` scored again with the measure the project's scripts use
+    (``metrics.voicing``: pYIN 60-400 Hz over 2 s windows, frame 1024, hop 256), beside this script's."""
+    from vocoder_studio.evaluation.metrics import voicing
+
+    groups: dict[str, list[tuple[float, float]]] = {}
+    for wav in sorted((work / "wav").glob("*.wav")):
+        clip, kind = wav.stem.split(".") if "." in wav.stem else ("", wav.stem)
+        audio = read_wav(wav)
+        if kind.startswith("cont"):
+            audio = audio[min(np.load(work / f"{clip}.truth.npy").shape[1], round(2.0 * FPS)) * HOP:]
+        where = "" if not clip else ("Czech/Dutch test " if clip.startswith("test") else "English ")
+        key = where + ("real (HiFi-GAN)" if kind == "truth" else "continuation" if kind.startswith("cont")
+                       else "unconditional 4 s")
+        groups.setdefault(key, []).append((pyin(audio)[0], voicing(audio)[0]))
+    print("| what | n | voiced, this script (whole signal, frame 2048) | voiced, metrics.voicing (2 s windows, "
+          "frame 1024) |\n| --- | --- | --- | --- |")
+    for key, values in groups.items():
+        a, b = np.mean(values, axis=0)
+        print(f"| {key} | {len(values)} | {a:.2f} | {b:.2f} |")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
@@ -273,7 +295,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--no-english", action="store_true")
     parser.add_argument("--work", default=None, help="keep the files here (default: a temporary folder)")
     parser.add_argument("--json", default=None, metavar="FILE", help="write every row here")
+    parser.add_argument("--rescore", default=None, metavar="WORK",
+                        help="no generation: score a run's WAVs (its --work folder) with both voicing measures")
     args = parser.parse_args(argv)
+    if args.rescore:
+        rescore(Path(args.rescore))
+        return
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="melnet-outside-"))
     work.mkdir(parents=True, exist_ok=True)
