@@ -27,8 +27,9 @@ Czech/Dutch *test* split written out as 22050 Hz WAV, first 4 s):
 
 Run from the repository root, one thread, niced (prints Markdown tables; ``--json`` keeps every row)::
 
-    PYTHONPATH=$PWD nice -n 10 .venv/bin/python scripts/melnet_outside_check.py --seeds 0 1 --fill-seeds 2 \\
-        --unconditional-seeds 0 1 2 3 --corpus 3 --json /tmp/outside.json
+    PYTHONPATH=$PWD OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python scripts/melnet_outside_check.py --seeds 0 1 \\
+        --fill-seeds 2 --unconditional-seeds 0 1 2 3 --corpus 3 --work /tmp/outside --json /tmp/outside.json
+    (then ``--rescore /tmp/outside``: the same WAVs by the project's ``metrics.voicing`` as well)
 """
 
 from __future__ import annotations
