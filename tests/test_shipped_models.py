@@ -153,6 +153,35 @@ def test_generate_inpaint_fills_only_the_range(checkpoint: Path, short_clip: Pat
 
 
 @pytest.mark.parametrize("checkpoint", MELNETS, ids=_id)
+def test_generate_inpaint_past_the_end_fills_to_the_end_and_says_so(checkpoint: Path, short_clip: Path,
+                                                                     clip_mel: np.ndarray, tmp_path: Path) -> None:
+    """The outside check's ``--inpaint 1.0:1.5`` on a clip shorter than 1.5 s (most alsa-utils clips): the
+    range runs to the clip's end, the line printed says so, and the default fill (temperature 0) is the same
+    whatever the seed."""
+    n = clip_mel.shape[1]
+    a = round(0.8 * FPS)
+    fills = []
+    for seed in ("0", "1"):
+        out = tmp_path / f"fill{seed}.npy"
+        done = ok("generate", "-o", str(out), "--inpaint", "0.8:1.5", "--input", str(short_clip), "--seed", seed,
+                  *model_args(checkpoint))
+        assert f"--inpaint 0.8:1.5 runs past the input's end ({n / FPS:.2f} s): filled {a / FPS:.2f}-" in done.stdout
+        fills.append(np.load(out))
+    assert fills[0].shape == clip_mel.shape and np.array_equal(fills[0], fills[1])
+    np.testing.assert_array_equal(fills[0][:, :a], clip_mel[:, :a])
+    assert not np.array_equal(fills[0][:, a:], clip_mel[:, a:])
+
+
+@pytest.mark.parametrize("checkpoint", MELNETS, ids=_id)
+def test_eval_melnet_inpaint_scores_the_fill_generate_writes(checkpoint: Path, short_clip: Path) -> None:
+    """``eval melnet --inpaint`` without ``--temperature`` scores the fill at generate's fill temperature."""
+    from vocoder_studio.melnet.sampling import FILL_TEMPERATURE
+
+    done = ok("eval", "melnet", str(short_clip), "--inpaint", "0.2", "--json", *model_args(checkpoint))
+    assert json.loads(done.stdout)["temperature"] == FILL_TEMPERATURE
+
+
+@pytest.mark.parametrize("checkpoint", MELNETS, ids=_id)
 def test_generate_continues_a_prime(checkpoint: Path, short_clip: Path, clip_mel: np.ndarray,
                                     tmp_path: Path) -> None:
     out = tmp_path / "cont.npy"
