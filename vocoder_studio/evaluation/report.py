@@ -128,6 +128,8 @@ def scores_figure(evaluation: Evaluation, path: Path) -> None:
         ax.bar(x, [0.0 if not math.isfinite(v) else v for v in values], color=[f"C{i}" for i in x])
         ax.set_xticks(x, evaluation.vocoders, rotation=30, ha="right", fontsize=8)
         ax.set_title(f"{title} {better}", fontsize=9)
+        if key in ("rtf", "cpu_rtf") and all(math.isfinite(v) and v > 0 for v in values):
+            ax.set_yscale("log")  # compute spans orders of magnitude (Griffin-Lim to WaveNet)
     fig.suptitle(f"mean over {len(evaluation.clips)} clips")
     _save(fig, path)
 
