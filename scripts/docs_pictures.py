@@ -5,7 +5,9 @@
 - ``docs/export_spectrogram.png``: what File ▸ Export image… writes for the spectrogram (axes, colour bar);
 - ``docs/compare.png``: the Compare view after comparing Griffin-Lim, HiFi-GAN and the iSTFT vocoder on a
   selection;
-- ``docs/export_compare.png``: what File ▸ Export image of the Compare view… writes for that comparison.
+- ``docs/export_compare.png``: what File ▸ Export image of the Compare view… writes for that comparison;
+- ``docs/phase.png``: the Compare view's Phase… of that comparison (issue 20: each output's instantaneous frequency
+  beside the original's, and Griffin-Lim's spectral convergence per iteration from a random start and from PGHI).
 
 Run under Xvfb (``scripts/docs_pictures.sh [OUT_DIR]``, default build/docs); every step goes through the
 window's own commands.
@@ -83,10 +85,16 @@ def main(out: Path) -> int:
     dialog.grab().save(str(out / "compare.png"))
     written = window.station.export_image(out / "export_compare.png", width=1400, compare=True)
     assert written is not None, window.last_error
+    phase = dialog.show_phase()
+    assert phase is not None
+    phase.resize(1400, 1100)
+    _pump(800)
+    phase.grab().save(str(out / "phase.png"))
+    phase.close()
     dialog.close()
     window.shutdown()
     window.close()
-    for name in ("waveform_lane.png", "export_spectrogram.png", "compare.png", "export_compare.png"):
+    for name in ("waveform_lane.png", "export_spectrogram.png", "compare.png", "export_compare.png", "phase.png"):
         print(out / name)
     return 0
 

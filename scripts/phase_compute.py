@@ -7,7 +7,8 @@ held the core); with 2 threads it counts both.
     nice -n 10 python scripts/phase_compute.py istft griffin-lim:init=random:iterations=32 --rounds 7
 
 Settings are written as ``eval vocoders`` takes them (``NAME:PARAM=VALUE:...``); the first is the reference.
-Clips: the alsa-utils speech clips (Noise.wav left out) and ``resources/example.flac``.
+Clips: ``--clips FILE...``, else the alsa-utils speech clips (Noise.wav left out) and ``resources/example.flac``.
+Set ``OMP_NUM_THREADS`` to the thread count too (numpy's BLAS reads it). The load average is printed before and after.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -23,8 +25,8 @@ import numpy as np
 import torch
 
 from vocoder_studio.audio import load_audio, wav_to_mel
-from vocoder_studio.evaluation.evaluate import VocoderSpec
 from vocoder_studio.vocoders import create_vocoder
+from vocoder_studio.vocoders.choice import VocoderChoice
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,14 +36,17 @@ def main() -> None:
     parser.add_argument("settings", nargs="+")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--clips", nargs="+", default=None, metavar="FILE")
     args = parser.parse_args()
-    paths = [p for p in sorted(glob.glob("/usr/share/sounds/alsa/*.wav")) if not p.endswith("Noise.wav")]
-    paths.append(str(ROOT / "resources" / "example.flac"))
+    paths = args.clips or [p for p in sorted(glob.glob("/usr/share/sounds/alsa/*.wav")) if not p.endswith("Noise.wav")]
+    if not args.clips:
+        paths.append(str(ROOT / "resources" / "example.flac"))
+    print("load average at the start", os.getloadavg(), flush=True)
     clips = [load_audio(p) for p in paths]
     mels = [wav_to_mel(c[: c.size // 256 * 256]) for c in clips]
     seconds = sum(m.shape[1] for m in mels) * 256 / 22050
-    specs = [VocoderSpec.parse(s) for s in args.settings]
-    vocoders = [create_vocoder(s.name, **s.params) for s in specs]
+    specs = [VocoderChoice.parse(s) for s in args.settings]
+    vocoders = [create_vocoder(s.name, **dict(s.params)) for s in specs]
     report: dict[str, dict[str, dict[str, float]]] = {}
     for threads in args.threads:
         torch.set_num_threads(threads)
@@ -65,7 +70,8 @@ def main() -> None:
                                 "cpu_vs_ref": round(c / statistics.median(cpu[0]), 3)}
             print(f"threads {threads}  {spec.label:48s} {rows[spec.label]}", flush=True)
         report[f"threads_{threads}"] = rows
-    print(json.dumps({"audio_seconds": round(seconds, 2), "rounds": args.rounds, **report}, indent=2))
+    print(json.dumps({"audio_seconds": round(seconds, 2), "rounds": args.rounds, "clips": len(paths),
+                      "loadavg_end": os.getloadavg(), **report}, indent=2))
 
 
 if __name__ == "__main__":

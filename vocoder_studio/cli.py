@@ -225,7 +225,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 def _cmd_eval_vocoders(args: argparse.Namespace) -> int:
     from vocoder_studio.evaluation.report import run_eval
 
-    return run_eval(args.clips, args.vocoders, args.device, args.json, args.report)
+    return run_eval(args.clips, args.vocoders, args.device, args.json, args.report, args.csv, args.threads,
+                    args.repeats)
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
@@ -572,6 +573,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--json", default=None, metavar="OUT", help="write {results: [...], machine: {...}} here")
     p.add_argument("--report", default=None, metavar="OUT.md", help="write a Markdown report, PNG figures beside it")
+    p.add_argument("--csv", default=None, metavar="OUT.csv", help="write one row per clip and vocoder here")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="torch threads (default: one per core); set OMP_NUM_THREADS=N too for numpy's BLAS")
+    p.add_argument("--repeats", type=int, default=2, metavar="N",
+                   help="vocoding calls per clip and vocoder; the fastest gives the compute (default 2)")
     p.set_defaults(func=_cmd_eval_vocoders)
 
     p = sub.add_parser("data", help="the training corpus: `data prepare` fetches real speech and packs it")

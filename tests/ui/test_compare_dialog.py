@@ -206,6 +206,11 @@ def test_the_phase_view_shows_each_outputs_instantaneous_frequency_and_the_conve
     assert all(d.shape[1] == END - START and np.isfinite(d).any() for d in view.deviations)
     random, pghi = view.curves["random"], view.curves["pghi"]
     assert random[-1] < random[0] and pghi[0] < random[0]
+    # quiet coefficients are drawn as the background (NaN is transparent), not as "at the bin centre" (0 Hz); one
+    # colour scale in Hz serves every map
+    assert len(view.images) == len(view.deviations)
+    assert all(np.isnan(image.image).any() and np.isfinite(image.image).any() for image in view.images)
+    assert tuple(view.colour_bar.values) == (-40.0, 40.0)
     view.close()
 
 

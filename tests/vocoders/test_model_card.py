@@ -28,3 +28,13 @@ def test_a_card_that_would_not_load_is_refused_when_written(tmp_path: Path, bad:
     path.write_text(json.dumps({"name": "x", "summary": "s", "scores": {"bad": bad}}))
     with pytest.raises(VocoderUnavailableError, match="x.json: model card field 'scores'"):
         ModelCard.load(path)
+
+
+def test_a_saved_card_keeps_its_text_readable(tmp_path: Path) -> None:
+    """Names and units such as Průša or 8 × 256 are written as they are, not as \\u escapes, so a card
+    rewritten by the card path differs from the hand-edited one only where a value changed."""
+    card = ModelCard(name="istft", summary="PGHI (Průša et al. 2017), 8 × 256, −60 dB")
+    card.save(tmp_path / "istft.json")
+    text = (tmp_path / "istft.json").read_text(encoding="utf-8")
+    assert "Průša" in text and "8 × 256" in text and "\\u" not in text
+    assert ModelCard.load(tmp_path / "istft.json") == card

@@ -3,8 +3,10 @@ the original.
 
 Scores (:mod:`.metrics`, each after aligning the vocoded audio to the original): PESQ wide-band, STOI, log-mel
 L1 on the shared front-end, multi-resolution STFT spectral convergence and log-magnitude distance, F0 RMSE in
-cents and voiced/unvoiced F1 (pYIN), and the real-time factor of the vocoding call. Every vocoding call is
-seeded, so two runs give the same scores (the RTF is a timing and varies).
+cents and voiced/unvoiced F1 (pYIN), and the vocoding call's compute: its real-time factor (wall seconds per
+second of audio) and its CPU seconds per second of audio (the process's CPU time: on a shared machine the steadier
+figure, as it leaves out the time other processes held the cores; with several threads it counts each). Every
+vocoding call is seeded, so two runs give the same scores (the timings vary).
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ EVAL_PACKAGES = {"pesq": "pesq", "pystoi": "pystoi", "matplotlib": "matplotlib"}
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 
 #: The keys of one result in the JSON, in order (outside checks read them).
-RESULT_KEYS = ("clip", "vocoder", "pesq_wb", "stoi", "mel_l1", "mrstft_sc", "f0_rmse_cents", "vuv_f1", "rtf")
+RESULT_KEYS = ("clip", "vocoder", "pesq_wb", "stoi", "mel_l1", "mrstft_sc", "f0_rmse_cents", "vuv_f1", "rtf",
+               "cpu_rtf", "seconds")
 
 
 class MissingPackageError(VocoderStudioError):
@@ -106,6 +109,9 @@ def ready_vocoders() -> list[VocoderChoice]:
 class Score:
     """One clip through one vocoder. Higher is better for ``pesq_wb``, ``stoi``, ``vuv_f1``; lower for the rest.
 
+    ``rtf``: wall seconds of the vocoding call per second of audio; ``cpu_rtf``: the process's CPU seconds per second
+    of audio (each the fastest of the clip's calls); ``seconds``: the clip's length (s).
+
     ``pesq_wb`` is None when PESQ finds no speech in the clip; ``f0_rmse_cents`` is NaN when no frame is voiced
     in both signals (null in the JSON).
     """
@@ -120,6 +126,8 @@ class Score:
     f0_rmse_cents: float
     vuv_f1: float
     rtf: float
+    cpu_rtf: float
+    seconds: float
 
     def to_json(self) -> dict[str, Any]:
         """The result object of the JSON: exactly :data:`RESULT_KEYS`, NaN as null."""
@@ -149,13 +157,22 @@ class Evaluation:
         return {"results": [s.to_json() for s in self.scores], "machine": self.machine}
 
     def means(self) -> dict[str, dict[str, float]]:
-        """Per vocoder, the mean of each score over the clips (NaN/None left out; NaN if none is left)."""
+        """Per vocoder, the mean of each score over the clips (NaN/None left out; NaN if none is left). The
+        compute (``rtf``, ``cpu_rtf``) is the total over the clips per second of all their audio (longer clips
+        weigh more), ``seconds`` the total length."""
         out: dict[str, dict[str, float]] = {}
         for vocoder in self.vocoders:
             rows = [asdict(s) for s in self.scores if s.vocoder == vocoder]
             keys = [k for k in rows[0] if k not in ("clip", "vocoder")] if rows else []
             out[vocoder] = {}
+            total = sum(r["seconds"] for r in rows)
             for k in keys:
+                if k in ("rtf", "cpu_rtf"):
+                    out[vocoder][k] = sum(r[k] * r["seconds"] for r in rows) / total
+                    continue
+                if k == "seconds":
+                    out[vocoder][k] = total
+                    continue
                 values = [r[k] for r in rows if r[k] is not None and math.isfinite(r[k])]
                 out[vocoder][k] = float(np.mean(values)) if values else float("nan")
         return out
@@ -163,8 +180,9 @@ class Evaluation:
 
 def machine_info(device: str) -> dict[str, Any]:
     """What the figures were measured on: CPU, its instruction sets and torch's caps on them
-    (:func:`vocoder_studio.cpu.cpu_features`: whether bfloat16 runs natively), cores, threads, torch, the device
-    (and the GPU's name), and the load average when measuring started."""
+    (:func:`vocoder_studio.cpu.cpu_features`: whether bfloat16 runs natively), cores, threads (torch's, and
+    ``OMP_NUM_THREADS`` as set for the other libraries), torch, the device (and the GPU's name), the process's nice
+    value and the load average when measuring started (:func:`evaluate` adds ``loadavg_end``)."""
     import torch
 
     from vocoder_studio.cpu import cpu_features
@@ -179,6 +197,8 @@ def machine_info(device: str) -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
         "loadavg": [round(x, 2) for x in os.getloadavg()],  # other work on the machine skews every timing
+        "nice": os.nice(0),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
     }
     if device.startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
@@ -206,26 +226,37 @@ def score_pair(reference: np.ndarray, test: np.ndarray, sample_rate: int) -> dic
 
 
 def evaluate(clips: Sequence[Path], vocoders: Sequence[VocoderChoice], device: str = "cpu", seed: int = 0,
-             progress: bool = True) -> Evaluation:
+             progress: bool = True, threads: int | None = None, repeats: int = 2) -> Evaluation:
     """Vocode every clip's mel with every vocoder and score the audio against the clip.
 
     Args:
         clips: audio files (any rate: read at the front-end's rate, cut to whole frames).
-        vocoders: what to run; each is built once on ``device``. Each clip is vocoded twice and the faster call
-            gives the RTF (the first call of a new length pays the backend's set-up).
+        vocoders: what to run; each is built once on ``device``. Each clip is vocoded ``repeats`` times and the
+            fastest call gives the compute (the first call of a new length pays the backend's set-up).
         seed: torch and numpy are seeded with it before every vocoding call (same numbers twice in a row).
         progress: a tqdm bar on stderr.
+        threads: torch's intra-op threads (None: one per core). Libraries outside torch (numpy's BLAS) take
+            theirs from the environment (``OMP_NUM_THREADS``).
+        repeats: vocoding calls per clip and vocoder (>= 1).
     Raises:
         AudioFileError: a clip cannot be read. VocoderUnavailableError, ParameterError: a vocoder cannot be
         built. MissingPackageError: PESQ or STOI is not installed.
     """
-    import torch
+    from vocoder_studio.threads import intra_op_threads
+
+    require_packages(["pesq", "pystoi"])
+    if repeats < 1 or (threads is not None and threads < 1):
+        raise VocoderStudioError(f"repeats and threads must be at least 1 (got {repeats} and {threads})")
+    with intra_op_threads(threads or max(1, os.cpu_count() or 1)):  # restored afterwards
+        return _evaluate(clips, vocoders, device, seed, progress, repeats)
+
+
+def _evaluate(clips: Sequence[Path], vocoders: Sequence[VocoderChoice], device: str, seed: int, progress: bool,
+              repeats: int) -> Evaluation:
     from tqdm import tqdm
 
     from vocoder_studio.vocoders import create_vocoder
 
-    require_packages(["pesq", "pystoi"])
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
     names = _unique_names([c.stem for c in clips])
     originals: dict[str, np.ndarray] = {}
     mels: dict[str, np.ndarray] = {}
@@ -246,18 +277,21 @@ def evaluate(clips: Sequence[Path], vocoders: Sequence[VocoderChoice], device: s
         vocoder.vocode(mels[names[0]][:, :32])  # warm-up: the first call pays set-up costs
         for name in names:
             bar.set_postfix_str(f"{label} · {name}")
-            times = []
-            for _ in range(2):  # the first call of a new length pays the backend's set-up: the RTF is the best
+            times, cpu_times = [], []
+            for _ in range(repeats):  # the first call of a new length pays the backend's set-up: take the best
                 _seed(seed)
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 out = vocoder.vocode(mels[name]).numpy()
                 times.append(time.perf_counter() - start)
-            rtf = min(times) / (originals[name].size / vocoder.sample_rate)
+                cpu_times.append(time.process_time() - cpu)
+            seconds = originals[name].size / vocoder.sample_rate
             result.outputs[(name, label)] = out
             scores = score_pair(originals[name], out, vocoder.sample_rate)
-            result.scores.append(Score(clip=name, vocoder=label, rtf=rtf, **scores))  # type: ignore[arg-type]
+            compute = {"rtf": min(times) / seconds, "cpu_rtf": min(cpu_times) / seconds, "seconds": seconds}
+            result.scores.append(Score(clip=name, vocoder=label, **compute, **scores))  # type: ignore[arg-type]
             bar.update()
     bar.close()
+    result.machine["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     result.originals = originals
     return result
 

@@ -7,6 +7,7 @@ Figures: for each clip the original mel and each vocoder's output re-analysed as
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import re
@@ -22,6 +23,7 @@ from vocoder_studio.audio.mel import DB_PER_NEPER
 from vocoder_studio.errors import VocoderStudioError
 from vocoder_studio.evaluation.evaluate import (
     EVAL_PACKAGES,
+    RESULT_KEYS,
     Evaluation,
     evaluate,
     find_clips,
@@ -39,6 +41,7 @@ COLUMNS: tuple[tuple[str, str, str, str], ...] = (
     ("f0_rmse_cents", "F0 RMSE (cents)", "{:.0f}", "↓"),
     ("vuv_f1", "V/UV F1", "{:.3f}", "↑"),
     ("rtf", "RTF", "{:.3f}", "↓"),
+    ("cpu_rtf", "CPU s / audio s", "{:.4f}", "↓"),
 )
 
 #: ln magnitude → dB (the canvas shows mels in dB too).
@@ -117,14 +120,16 @@ def scores_figure(evaluation: Evaluation, path: Path) -> None:
     from matplotlib.figure import Figure
 
     means = evaluation.means()
-    fig = Figure(figsize=(12, 5), layout="constrained")
-    axes = fig.subplots(2, 4).ravel()
+    fig = Figure(figsize=(12, 7.5), layout="constrained")
+    axes = fig.subplots(3, 3).ravel()
     x = np.arange(len(evaluation.vocoders))
     for ax, (key, title, _, better) in zip(axes, COLUMNS, strict=True):
         values = [means[v][key] for v in evaluation.vocoders]
         ax.bar(x, [0.0 if not math.isfinite(v) else v for v in values], color=[f"C{i}" for i in x])
         ax.set_xticks(x, evaluation.vocoders, rotation=30, ha="right", fontsize=8)
         ax.set_title(f"{title} {better}", fontsize=9)
+        if key in ("rtf", "cpu_rtf") and all(math.isfinite(v) and v > 0 for v in values):
+            ax.set_yscale("log")  # compute spans orders of magnitude (Griffin-Lim to WaveNet)
     fig.suptitle(f"mean over {len(evaluation.clips)} clips")
     _save(fig, path)
 
@@ -150,7 +155,9 @@ def write_report(evaluation: Evaluation, path: str | Path, title: str = "Vocoder
         "",
         f"Machine: {machine.get('cpu')}, {machine.get('cores')} cores, {machine.get('threads')} threads, "
         f"torch {machine.get('torch')}, device {machine.get('device')}"
-        + (f" ({machine['gpu']})" if machine.get("gpu") else "") + ".",
+        + (f" ({machine['gpu']})" if machine.get("gpu") else "")
+        + f"; load average {_load(machine.get('loadavg'))} at the start, {_load(machine.get('loadavg_end'))} at "
+        "the end.",
         "",
         "## Mean per vocoder",
         "",
@@ -159,7 +166,9 @@ def write_report(evaluation: Evaluation, path: str | Path, title: str = "Vocoder
         "PESQ-wb: ITU-T P.862.2 MOS-LQO (1–4.64). STOI: intelligibility (0–1). log-mel L1: mean |Δ ln mel| on "
         "the shared front-end. MR-STFT: spectral convergence and mean |Δ ln magnitude| over three STFT "
         "resolutions. F0 RMSE: cents, pYIN, frames voiced in both. V/UV F1: voicing of the output against the "
-        "original's. RTF: vocoding seconds per second of audio (timed, so it varies between runs; the other "
+        "original's. RTF: vocoding seconds (wall clock) per second of audio; CPU s / audio s: the process's CPU "
+        "seconds per second of audio (steadier on a shared machine; with several threads it counts each); both "
+        "the fastest of each clip's calls, totalled over the clips (timed, so they vary between runs; the other "
         "scores repeat exactly).",
         "",
         f"![mean scores]({scores_png.name})",
@@ -182,6 +191,23 @@ def write_report(evaluation: Evaluation, path: str | Path, title: str = "Vocoder
     return [path, scores_png, *figures.values()]
 
 
+def _load(values: Any) -> str:
+    return " / ".join(f"{v:.1f}" for v in values) if values else "—"
+
+
+def write_csv(evaluation: Evaluation, path: str | Path) -> Path:
+    """Write one row per clip and vocoder to ``path`` (atomically): the columns are
+    :data:`~vocoder_studio.evaluation.evaluate.RESULT_KEYS`, an empty cell where a score is missing."""
+    path = Path(path)
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(RESULT_KEYS)
+        for score in evaluation.scores:
+            row = score.to_json()
+            writer.writerow(["" if row[k] is None else row[k] for k in RESULT_KEYS])
+    return path
+
+
 def write_json(evaluation: Evaluation, path: str | Path) -> Path:
     """Write ``{"results": [...], "machine": {...}}`` to ``path`` (atomically)."""
     path = Path(path)
@@ -191,8 +217,10 @@ def write_json(evaluation: Evaluation, path: str | Path) -> Path:
 
 
 def run_eval(clips: Sequence[str], vocoders: str | None, device: str = "auto", json_out: str | None = None,
-             report_out: str | None = None) -> int:
-    """The command: evaluate, print the means, write the JSON and the report. Returns the exit status (0).
+             report_out: str | None = None, csv_out: str | None = None, threads: int | None = None,
+             repeats: int = 2) -> int:
+    """The command: evaluate, print the means, write the JSON, the per-clip CSV and the report. Returns the exit
+    status (0). ``threads`` and ``repeats`` are :func:`~vocoder_studio.evaluation.evaluate.evaluate`'s.
 
     Raises:
         MissingPackageError: pesq or pystoi is missing, or matplotlib when a report is asked for (checked before
@@ -206,10 +234,12 @@ def run_eval(clips: Sequence[str], vocoders: str | None, device: str = "auto", j
     choices = [VocoderChoice.parse(v) for v in vocoders.split(",") if v.strip()] if vocoders else ready_vocoders()
     if not choices:
         raise VocoderStudioError("no vocoder to evaluate: none is ready here (see `vocoder-studio vocoders`)")
-    evaluation = evaluate(paths, choices, str(choose_device(device)))
+    evaluation = evaluate(paths, choices, str(choose_device(device)), threads=threads, repeats=repeats)
     print(means_table(evaluation))
     if json_out:
         print(f"{write_json(evaluation, json_out)}: {len(evaluation.scores)} results")
+    if csv_out:
+        print(f"{write_csv(evaluation, csv_out)}: {len(evaluation.scores)} rows")
     if report_out:
         written = write_report(evaluation, report_out)
         print(f"{written[0]}: report with {len(written) - 1} figures")

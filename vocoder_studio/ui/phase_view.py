@@ -21,6 +21,8 @@ from vocoder_studio.vocoders.griffin_lim import GriffinLim
 #: What the picture shows, in one line (shown above it).
 EXPLANATION = ("Instantaneous frequency: how fast each bin's phase turns, minus its centre frequency (Hz). Real "
                "speech draws smooth bands along its harmonics; speckle is phase no signal has — the 'phasey' sound.")
+#: The deviation maps' colour map: diverging, its middle light (pyqtgraph's CET-D1).
+COLORMAP = "CET-D1"
 #: The deviation's colour range, ± Hz (half the hop's Nyquist at the defaults is 43 Hz).
 RANGE_HZ = 40.0
 #: Highest frequency drawn (the mel stops at 8 kHz).
@@ -45,6 +47,8 @@ class PhaseView(QDialog):
     Attributes:
         titles: each row's title, the original first (when the comparison has a recording).
         deviations: each row's instantaneous-frequency map, float32 ``(bins, frames)`` in Hz.
+        images: each row's image of its map up to :data:`MAX_HZ` (quiet coefficients NaN: drawn transparent).
+        colour_bar: the maps' shared colour scale (± :data:`RANGE_HZ`).
         curves: the spectral convergence per iteration by start (``"random"``, ``"pghi"``).
     """
 
@@ -70,6 +74,7 @@ class PhaseView(QDialog):
         seconds = cfg.frame_seconds
         reference = self.deviations[0] if comparison.reference is not None else None
         first: pg.PlotItem | None = None
+        self.images: list[pg.ImageItem] = []
         for row, (title, deviation) in enumerate(zip(self.titles, self.deviations, strict=True)):
             plot = view.addPlot(row=row, col=0)
             plot.setMenuEnabled(False)
@@ -78,16 +83,28 @@ class PhaseView(QDialog):
             gap = "" if reference is None or row == 0 else \
                 f" — differs from the original by {phase_coherence(deviation, reference):.1f} Hz on average"
             plot.setTitle(title + gap, color=AXIS_COLOR, size="9pt")
-            image = pg.ImageItem(np.nan_to_num(deviation[:top_bin].T, nan=0.0))
-            image.setColorMap(pg.colormap.get("CET-D1"))
+            # quiet coefficients stay NaN: drawn transparent (the background), not as "at the bin centre"
+            image = pg.ImageItem(np.ascontiguousarray(deviation[:top_bin].T))
+            image.setColorMap(pg.colormap.get(COLORMAP))
             image.setLevels((-RANGE_HZ, RANGE_HZ))
             image.setRect(0.0, 0.0, deviation.shape[1] * seconds, top_bin * cfg.sample_rate / cfg.n_fft)
             plot.addItem(image)
+            self.images.append(image)
             plot.getAxis("left").setLabel("Hz")
+            if row == len(rows) - 1:
+                plot.getAxis("bottom").setLabel("time (s)")
             if first is None:
                 first = plot
             else:
                 plot.setXLink(first)
+        bar = pg.ColorBarItem(values=(-RANGE_HZ, RANGE_HZ), colorMap=pg.colormap.get(COLORMAP),
+                              label="phase turning faster (+) or slower (−) than the bin centre (Hz)",
+                              interactive=False, width=12)
+        bar.setImageItem(self.images)
+        bar.getAxis("right").setPen(pg.mkPen(AXIS_COLOR))
+        bar.getAxis("right").setTextPen(pg.mkPen(AXIS_COLOR))
+        self.colour_bar = bar
+        view.addItem(bar, row=0, col=1, rowspan=len(rows))
         curve_plot = view.addPlot(row=len(rows), col=0)
         curve_plot.setTitle("Griffin-Lim: spectral convergence ‖|STFT(x)| − S‖ / ‖S‖ per iteration (lower: a "
                             "more consistent STFT)", color=AXIS_COLOR, size="9pt")

@@ -155,7 +155,7 @@ class ModelCard:
                 names ``path`` and the field).
         """
         try:
-            text = json.dumps(self.to_dict(), indent=2) + "\n"
+            text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
         except (TypeError, ValueError) as exc:
             raise VocoderUnavailableError(f"{path}: model card is not JSON ({exc})") from None
         ModelCard.from_dict(json.loads(text), str(path))
