@@ -97,15 +97,26 @@ class PhaseView(QDialog):
                 first = plot
             else:
                 plot.setXLink(first)
+        self.colour_bar = self._add_colour_bar(view, len(rows))
+        self._add_curves(view, len(rows))
+        layout = QVBoxLayout(self)
+        layout.addWidget(explanation)
+        layout.addWidget(view, 1)
+
+    def _add_colour_bar(self, view: pg.GraphicsLayoutWidget, rows: int) -> pg.ColorBarItem:
+        """The maps' shared colour scale, right of every row."""
         bar = pg.ColorBarItem(values=(-RANGE_HZ, RANGE_HZ), colorMap=pg.colormap.get(COLORMAP),
                               label="phase turning faster (+) or slower (−) than the bin centre (Hz)",
                               interactive=False, width=12)
         bar.setImageItem(self.images)
         bar.getAxis("right").setPen(pg.mkPen(AXIS_COLOR))
         bar.getAxis("right").setTextPen(pg.mkPen(AXIS_COLOR))
-        self.colour_bar = bar
-        view.addItem(bar, row=0, col=1, rowspan=len(rows))
-        curve_plot = view.addPlot(row=len(rows), col=0)
+        view.addItem(bar, row=0, col=1, rowspan=rows)
+        return bar
+
+    def _add_curves(self, view: pg.GraphicsLayoutWidget, row: int) -> None:
+        """Griffin-Lim's spectral convergence per iteration, one curve per start, below the maps."""
+        curve_plot = view.addPlot(row=row, col=0)
         curve_plot.setTitle("Griffin-Lim: spectral convergence ‖|STFT(x)| − S‖ / ‖S‖ per iteration (lower: a "
                             "more consistent STFT)", color=AXIS_COLOR, size="9pt")
         curve_plot.addLegend(offset=(-10, 10))
@@ -113,6 +124,3 @@ class PhaseView(QDialog):
             curve_plot.plot(np.arange(values.size), values, pen=pg.mkPen(CURVE_COLORS[init], width=2),
                             name=f"from {init} phase")
         curve_plot.getAxis("bottom").setLabel("iteration")
-        layout = QVBoxLayout(self)
-        layout.addWidget(explanation)
-        layout.addWidget(view, 1)
