@@ -453,6 +453,8 @@ def main() -> None:
     parser.add_argument("--pitch", nargs="*", default=["keep0:1.1/0/0/0"],
                         help="pitch: MASK:TEMPS[:PRIME_S] (keepK: tiers 1..K of the new region true; onlyG: "
                              "only tier G sampled there)")
+    parser.add_argument("--clip-seconds", type=float, default=None,
+                        help="the clips' length (default: 4 s, or the longest pitch prime + 2 s)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -466,7 +468,8 @@ def main() -> None:
         mels = english_mels()
     else:
         longest = max([2.0] + [float(p.split(":")[2]) for p in args.pitch if p.count(":") == 2])
-        mels = pack_mels(args.set, args.clips, longest + 2.0 if "pitch" in args.experiments else 4.0)
+        seconds = args.clip_seconds or (longest + 2.0 if "pitch" in args.experiments else 4.0)
+        mels = pack_mels(args.set, args.clips, seconds)
     report: dict[str, object] = {"set": args.set, "clips": len(mels)}
     if "real" in args.experiments:
         report["real"] = exp_real(listen, {"valid": pack_mels("valid", args.clips, 4.0),
