@@ -257,11 +257,20 @@ def exp_forced(model: MelNet, listen: Listener, mels: list[np.ndarray]) -> dict[
 
 
 def continuation(model: MelNet, listen: Listener, mel: np.ndarray, temps: Sequence[float], seed: int, rule: str,
-                 prime_s: float = 2.0, new_s: float = 2.0) -> tuple[float, float, float]:
-    """Voiced fraction of the new ``new_s`` s, its first second's median F0 and the prime's median F0."""
+                 prime_s: float = 2.0, new_s: float = 2.0, keep: str = "keep0") -> tuple[float, float, float]:
+    """Voiced fraction of the new ``new_s`` s, its first second's median F0 and the prime's median F0. ``keep``:
+    which tiers of the new region are the clip's own (``keepK``: tiers 1..K; ``onlyG``: every tier but G; the
+    clip must then run past the prime by ``new_s``); ``keep0`` is an ordinary continuation."""
     p, q = min(round(prime_s * FPS), mel.shape[1]), round(new_s * FPS)
     target = np.concatenate([mel[:, :p], np.zeros((mel.shape[0], q), np.float32)], axis=1)
     known = np.zeros(target.shape, bool)
+    if keep != "keep0":
+        assert mel.shape[1] >= p + q, "keeping tiers of the new region needs the clip's own frames there"
+        target = mel[:, : p + q].copy()
+        n = model.config.n_tiers
+        count = int(keep[4:])
+        known = (tier_mask(p + q, mel.shape[0], n, count) if keep.startswith("keep")
+                 else tier_mask(p + q, mel.shape[0], n, 0, count))
     known[:, :p] = True
     out = generate(model, target, known, temps, seed, rule)
     audio = listen.audio(out)
@@ -270,6 +279,65 @@ def continuation(model: MelNet, listen: Listener, mel: np.ndarray, temps: Sequen
     _, f0_first = voicing(audio[p * hop: (p + round(FPS)) * hop])
     _, f0_prime = voicing(audio[: p * hop])
     return voiced, f0_first, f0_prime
+
+
+def cents(a: float, b: float) -> float:
+    """|1200 log2(a / b)|; NaN when either is NaN (unvoiced)."""
+    return abs(1200 * math.log2(a / b)) if a == a and b == b else float("nan")
+
+
+def median_defined(values: Sequence[float]) -> float | None:
+    """The median of the values that are not NaN (None when none is)."""
+    kept = [v for v in values if v == v]
+    return float(np.median(kept)) if kept else None
+
+
+def exp_pitch(model: MelNet, listen: Listener, mels: list[np.ndarray], specs: list[str]) -> dict[str, object]:
+    """Where does a continuation lose the speaker's pitch? ``specs``: ``MASK:TEMPS[:PRIME_S]`` (MASK ``keepK`` /
+    ``onlyG`` as :func:`continuation`, TEMPS per tier ``1.1/0/0/0``, the prime 2 s unless given); each clip
+    continued 2 s (seed = clip). Per spec: the new region's voiced fraction, the median |cents| of its first
+    second's F0 against the prime's and against the real continuation's first second (the clip's own audio
+    after the same prime), over clips where both are voiced; ``real``: the clip's own continuation."""
+    n = model.config.n_tiers
+    hop = DEFAULT_CONFIG.hop_length
+    second = round(FPS)
+    out: dict[str, object] = {}
+    real_cache: dict[tuple[int, int], tuple[float, float, float]] = {}
+
+    def real(i: int, p: int) -> tuple[float, float, float]:
+        if (i, p) not in real_cache:
+            audio = listen.audio(mels[i][:, : p + round(2 * FPS)])
+            real_cache[(i, p)] = (voicing(audio[p * hop:])[0], voicing(audio[p * hop: (p + second) * hop])[1],
+                                  voicing(audio[: p * hop])[1])
+        return real_cache[(i, p)]
+
+    for spec in ["real", *specs]:
+        t0 = time.perf_counter()
+        parts = spec.split(":")
+        prime_s = float(parts[2]) if len(parts) > 2 else 2.0
+        p = round(prime_s * FPS)
+        rows = []
+        for i, mel in enumerate(mels):
+            truth = real(i, p)
+            if spec == "real":
+                rows.append((truth[0], cents(truth[1], truth[2]), 0.0 if truth[1] == truth[1] else float("nan")))
+                continue
+            temps = [float(v) for v in parts[1].split("/")]
+            temps = temps * n if len(temps) == 1 else temps
+            voiced, f0_first, f0_prime = continuation(model, listen, mel, temps, seed=i, rule="both",
+                                                      prime_s=prime_s, keep=parts[0])
+            rows.append((voiced, cents(f0_first, f0_prime), cents(f0_first, truth[1])))
+        out[spec] = {"voiced": float(np.mean([r[0] for r in rows])),
+                     "cents_vs_prime": median_defined([r[1] for r in rows]),
+                     "cents_vs_real": median_defined([r[2] for r in rows]),
+                     "pairs": sum(r[1] == r[1] for r in rows),
+                     "per_clip_voiced": [round(r[0], 2) for r in rows],
+                     "per_clip_cents_vs_prime": [None if r[1] != r[1] else round(r[1]) for r in rows]}
+        r = out[spec]
+        print(f"pitch {spec}: voiced {r['voiced']:.3f}, first s vs prime {r['cents_vs_prime']} cents, vs the real "
+              f"continuation {r['cents_vs_real']} cents ({r['pairs']} voiced pairs of {len(rows)}; "
+              f"{time.perf_counter() - t0:.0f} s) {r['per_clip_voiced']}", flush=True)
+    return out
 
 
 def unconditional(model: MelNet, listen: Listener, temps: Sequence[float], seed: int, rule: str,
@@ -281,17 +349,18 @@ def unconditional(model: MelNet, listen: Listener, temps: Sequence[float], seed:
 
 
 def exp_draw(model: MelNet, listen: Listener, mels: list[np.ndarray], configs: list[tuple[str, list[float]]],
-             seeds: int) -> dict[str, object]:
+             seeds: int, seed_offset: int = 0) -> dict[str, object]:
     out: dict[str, object] = {}
     for rule, temps in configs:
         t0 = time.perf_counter()
         cont = [continuation(model, listen, m, temps, seed=i, rule=rule) for i, m in enumerate(mels)]
-        unc = [unconditional(model, listen, temps, seed=s, rule=rule) for s in range(seeds)]
-        cents = [abs(1200 * math.log2(a / b)) for _, a, b in cont if a == a and b == b]
+        unc = [unconditional(model, listen, temps, seed=s, rule=rule)
+               for s in range(seed_offset, seed_offset + seeds)]
+        off = [cents(a, b) for _, a, b in cont]
         key = f"{rule}_{'/'.join(f'{t:g}' for t in temps)}"
         out[key] = {"continuation_voiced": float(np.mean([c[0] for c in cont])),
                     "unconditional_voiced": float(np.mean(unc)),
-                    "f0_first_s_cents_off": float(np.median(cents)) if cents else None,
+                    "f0_first_s_cents_off": median_defined(off), "f0_pairs_voiced": sum(v == v for v in off),
                     "f0_pairs": [[round(a, 1), round(b, 1)] for _, a, b in cont],
                     "per_clip": [round(c[0], 2) for c in cont], "per_seed": [round(u, 2) for u in unc]}
         r = out[key]
@@ -335,6 +404,22 @@ def exp_speed(model: MelNet) -> dict[str, object]:
     return out
 
 
+def swap_tier(model: MelNet, tier: int, path: str) -> None:
+    """Tier ``tier`` (1-based) of ``model`` replaced by the weights of a ``train melnet --tier`` run's checkpoint
+    (the other tiers, the fill, the normalisation and tensors the run lacks, such as tier 1's future stack for
+    fills, stay the model's; the run's normalisation must be equal)."""
+    data = torch.load(path, map_location="cpu", weights_only=False)
+    weights, prefix = data["model"], f"tiers.{tier - 1}."
+    state = model.state_dict()
+    part = {k: v for k, v in weights.items() if k.startswith(prefix)}
+    assert part and all(state[k].shape == v.shape for k, v in part.items()), f"tier {tier} does not fit"
+    kept = sorted(k for k in state if k.startswith(prefix) and k not in part)  # e.g. tier 1's future stack
+    assert all(torch.equal(weights[k], state[k]) for k in ("band_mean", "band_std")), "other normalisation"
+    model.load_state_dict({**state, **part})
+    print(f"tier {tier} from {path} (step {data['state']['step']}; {len(kept)} tensors the model's own"
+          f"{': ' + kept[0].rsplit('.', 2)[0] + ' ...' if kept else ''})", flush=True)
+
+
 def parse_configs(specs: list[str], n: int) -> list[tuple[str, list[float]]]:
     """``RULE:T`` or ``RULE:T1/T2/…/Tn``; RULE may be one per tier, ``R1,R2,…,Rn``."""
     out = []
@@ -348,7 +433,7 @@ def parse_configs(specs: list[str], n: int) -> list[tuple[str, list[float]]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("experiments", nargs="+", choices=["real", "tiers", "single", "forced", "draw", "nll",
-                                                           "speed"])
+                                                           "speed", "pitch"])
     parser.add_argument("--model", default=None)
     parser.add_argument("--set", default="valid", choices=["valid", "test", "english"])
     parser.add_argument("--clips", type=int, default=6)
@@ -361,24 +446,30 @@ def main() -> None:
     parser.add_argument("--tier1-from", default=None, metavar="CHECKPOINT",
                         help="replace tier 1 (tiers.0.*) by a `train melnet --tier 1` run's checkpoint.pt; the "
                              "rest (tiers 2-4, the fill, the normalisation) stays the model's")
+    parser.add_argument("--tier-from", action="append", default=[], metavar="G:CHECKPOINT",
+                        help="replace tier G (tiers.{G-1}.*) by a `train melnet --tier G` run's checkpoint.pt "
+                             "(repeatable)")
+    parser.add_argument("--seed-offset", type=int, default=0, help="draw: the first unconditional seed")
+    parser.add_argument("--pitch", nargs="*", default=["keep0:1.1/0/0/0"],
+                        help="pitch: MASK:TEMPS[:PRIME_S] (keepK: tiers 1..K of the new region true; onlyG: "
+                             "only tier G sampled there)")
+    parser.add_argument("--clip-seconds", type=float, default=None,
+                        help="the clips' length (default: 4 s, or the longest pitch prime + 2 s)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
     model = load_model(args.model or find_model("melnet.pt"))
-    if args.tier1_from:
-        weights = torch.load(args.tier1_from, map_location="cpu", weights_only=False)["model"]
-        state = model.state_dict()
-        tier1 = {k: v for k, v in weights.items() if k.startswith("tiers.0.")}
-        assert tier1 and all(state[k].shape == v.shape for k, v in tier1.items()), "tier 1 does not fit"
-        assert all(torch.equal(weights[k], state[k]) for k in ("band_mean", "band_std")), "other normalisation"
-        model.load_state_dict({**state, **tier1})
-        step = torch.load(args.tier1_from, map_location="cpu", weights_only=False)["state"]["step"]
-        print(f"tier 1 from {args.tier1_from} (step {step})", flush=True)
+    specs = [f"1:{args.tier1_from}"] if args.tier1_from else []
+    for spec in [*specs, *args.tier_from]:
+        tier, _, path = spec.partition(":")
+        swap_tier(model, int(tier), path)
     listen = Listener()
     if args.set == "english":
         mels = english_mels()
     else:
-        mels = pack_mels(args.set, args.clips, 4.0)
+        longest = max([2.0] + [float(p.split(":")[2]) for p in args.pitch if p.count(":") == 2])
+        seconds = args.clip_seconds or (longest + 2.0 if "pitch" in args.experiments else 4.0)
+        mels = pack_mels(args.set, args.clips, seconds)
     report: dict[str, object] = {"set": args.set, "clips": len(mels)}
     if "real" in args.experiments:
         report["real"] = exp_real(listen, {"valid": pack_mels("valid", args.clips, 4.0),
@@ -394,7 +485,9 @@ def main() -> None:
         report["forced"] = exp_forced(model, listen, [m[:, : round(3 * FPS)] for m in mels])
     if "draw" in args.experiments:
         report["draw"] = exp_draw(model, listen, mels, parse_configs(args.configs, model.config.n_tiers),
-                                  args.seeds)
+                                  args.seeds, args.seed_offset)
+    if "pitch" in args.experiments:
+        report["pitch"] = exp_pitch(model, listen, mels, args.pitch)
     if "nll" in args.experiments:
         report["nll"] = exp_nll(model)
     if "speed" in args.experiments:

@@ -267,9 +267,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
         if args.model != "melnet" or not args.export:
             raise VocoderStudioError("--merge-tiers: use `train melnet --merge-tiers RUN... --export DIR`")
-        for path in export_merged_melnet([Path(d) for d in args.merge_tiers], Path(args.export), card):
+        base = Path(args.merge_base) if args.merge_base else None
+        for path in export_merged_melnet([Path(d) for d in args.merge_tiers], Path(args.export), card, base):
             print(f"exported {path}")
         return 0
+    if args.merge_base:
+        raise VocoderStudioError("--merge-base: give it with --merge-tiers RUN...")
     device = choose_device(args.device)
     run_dir = Path(args.run) if args.run else None
     lr_decay = _step_range(args.lr_decay) if args.lr_decay else None
@@ -637,6 +640,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--merge-tiers", nargs="+", default=None, metavar="RUN",
                    help="melnet: no training; join the runs of `--tier 1`, `--tier 2`, ... into one model "
                    "written by --export DIR")
+    p.add_argument("--merge-base", default=None, metavar="MODEL",
+                   help="with --merge-tiers: a melnet.pt (with its card) whose tiers the runs do not give, tier 1's "
+                        "future stack and gap fill are kept (the runs may give some tiers only)")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("generate", help="sample a mel with MelNet: new speech-like sound, a continuation of "

@@ -17,6 +17,7 @@ import torch.multiprocessing as mp
 from vocoder_studio.audio.mel import DEFAULT_CONFIG
 from vocoder_studio.cli import main
 from vocoder_studio.melnet import MelNet, MelNetConfig, load_model
+from vocoder_studio.melnet.checkpoint import save_model
 from vocoder_studio.training.corpus import Pack
 from vocoder_studio.training.melnet_trainer import MelNetTrainer
 from vocoder_studio.training.recipes import MelNetRecipe
@@ -78,6 +79,38 @@ def test_train_one_tier_with_config_resumes_exactly(data_dir: Path) -> None:
     assert torch.equal(merged["band_std"], straight["band_std"])
     card = json.loads((models / "melnet.json").read_text())
     assert card["tier_steps"] == [1, 3, 1] and card["steps"] == 5
+
+
+def test_merging_one_tier_onto_a_base_model_keeps_the_rest(data_dir: Path, capsys: pytest.CaptureFixture[str]
+                                                           ) -> None:
+    """`--merge-tiers RUN --merge-base MODEL`: the run's tier replaces the base's; the other tiers, tier 1's
+    future stack and the gap fill stay the base's, and the card starts from the base's card."""
+    assert main(["train", "melnet", "--tier", "2", "--config", str(data_dir / "small.json"), "--device", "cpu",
+                 "--steps", "2", "--run", str(data_dir / "t2")]) == 0
+    run = _weights(data_dir / "t2")
+    torch.manual_seed(1)
+    base = MelNet(MelNetConfig(n_tiers=3, layers=(1, 1, 1), hidden=8, mixtures=2, bidirectional=True,
+                               fill_hidden=8))
+    base.load_state_dict({**base.state_dict(), **{k: run[k] for k in ("band_mean", "band_std", "normalised")}})
+    models, out = data_dir / "models", data_dir / "out"
+    models.mkdir()
+    out.mkdir()
+    save_model(models / "melnet.pt", base)
+    (models / "melnet.json").write_text(json.dumps({"name": "melnet", "summary": "base", "steps": 10,
+                                                     "scores": {"test_nll": 0.5, "nll_tier2": 0.9}}))
+    args = ["train", "melnet", "--merge-tiers", str(data_dir / "t2"), "--merge-base", str(models / "melnet.pt"),
+            "--export", str(out)]
+    assert main(args) == 0
+    merged, kept = load_model(out / "melnet.pt").state_dict(), base.state_dict()
+    assert merged.keys() == kept.keys() and any(k.startswith("fill.") for k in merged)
+    assert any(k.startswith("tiers.0.future.") for k in merged)
+    assert all(torch.equal(merged[k], run[k] if k.startswith("tiers.1.") else kept[k]) for k in merged)
+    card = json.loads((out / "melnet.json").read_text())
+    assert card["steps"] == 12 and card["tier_steps"] == [0, 2, 0] and card["scores"]["test_nll"] == 0.5
+    assert card["scores"]["nll_tier2"] != 0.9 and card["summary"].startswith("base; then tier(s) 2")
+    capsys.readouterr()
+    assert main(["train", "melnet", "--merge-base", str(models / "melnet.pt"), "--export", str(out)]) == 2
+    assert "--merge-base" in capsys.readouterr().err
 
 
 def test_merging_tiers_refuses_a_missing_or_doubled_tier(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

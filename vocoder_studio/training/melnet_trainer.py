@@ -136,18 +136,21 @@ class MelNetTrainer(Trainer):
         return scores
 
 
-def merge_tier_runs(run_dirs: list[Path]) -> tuple[MelNet, dict[str, Any]]:
+def merge_tier_runs(run_dirs: list[Path], base: MelNet | None = None) -> tuple[MelNet, dict[str, Any]]:
     """One MelNet from per-tier runs (``train melnet --tier N``, one run folder per tier, in any order): tier
     ``g``'s weights from the run that trained tier ``g``; the normalisation, fitted the same way in every run,
-    from the first (it must agree across runs).
+    from the first (it must agree across runs). With ``base`` (a whole model, e.g. the shipped one) the runs may
+    give some tiers only: the other tiers, and every tensor the runs do not hold (tier 1's future stack, the
+    gap fill ``fill.*``), stay ``base``'s; the runs' tier shapes and normalisation must be ``base``'s.
 
     Returns:
         the model (eval mode) and what the runs did: ``{"tier_steps": [...], "tier_seconds": [...],
-        "tier_input_noise": [...], "scores": {"nll_tier1": ..., ...}}`` (each tier's last validation NLL from
-        its own run; its ``input_noise``, 0 for plain teacher forcing).
+        "tier_input_noise": [...], "scores": {"nll_tier1": ..., ...}, "run_tiers": [...]}`` (each tier's last
+        validation NLL from its own run; its ``input_noise``, 0 for plain teacher forcing; a tier kept from
+        ``base`` has 0 steps and seconds and no score; ``run_tiers``: the 1-based tiers the runs gave).
     Raises:
         TrainingError: an unreadable checkpoint, a run of all tiers or of another model, different configs or
-            normalisations, a tier given twice or missing.
+            normalisations, a tier given twice or missing (without ``base``).
     """
     runs: dict[int, dict[str, Any]] = {}
     config: MelNetConfig | None = None
@@ -175,13 +178,21 @@ def merge_tier_runs(run_dirs: list[Path]) -> tuple[MelNet, dict[str, Any]]:
             raise TrainingError(f"{path}: tier {tier} is given twice")
         config = this
         runs[int(tier)] = {**data, "input_noise": noise}
-    if config is None or sorted(runs) != list(range(1, config.n_tiers + 1)):
+    if base is not None and config is not None:
+        shape = ("n_mels", "n_tiers", "layers", "hidden", "mixtures", "log_scale_min")
+        if any(getattr(config, k) != getattr(base.config, k) for k in shape):
+            raise TrainingError(f"merging MelNet tiers: the runs' tiers are not shaped as the base model's "
+                                f"({config} vs {base.config})")
+        config = base.config
+    if config is None or (base is None and sorted(runs) != list(range(1, config.n_tiers + 1))):
         have = sorted(runs)
         raise TrainingError(f"merging MelNet tiers: need one run for each of tiers 1-"
                             f"{config.n_tiers if config else '?'}, got {have}")
+    if max(runs) > config.n_tiers:
+        raise TrainingError(f"merging MelNet tiers: tier {max(runs)} of a {config.n_tiers}-tier model")
     model = MelNet(config)
-    first = runs[1]["model"]
-    state = {k: v for k, v in first.items() if not k.startswith("tiers.")}
+    first = base.state_dict() if base is not None else runs[min(runs)]["model"]
+    state = dict(first) if base is not None else {k: v for k, v in first.items() if not k.startswith("tiers.")}
     for tier, data in runs.items():
         weights = data["model"]
         for key in ("band_mean", "band_std"):
@@ -190,8 +201,14 @@ def merge_tier_runs(run_dirs: list[Path]) -> tuple[MelNet, dict[str, Any]]:
         prefix = f"tiers.{tier - 1}."
         state.update({k: v for k, v in weights.items() if k.startswith(prefix)})
     model.load_state_dict(state)
-    info: dict[str, Any] = {"tier_steps": [], "tier_seconds": [], "tier_input_noise": [], "scores": {}}
+    info: dict[str, Any] = {"tier_steps": [], "tier_seconds": [], "tier_input_noise": [], "scores": {},
+                            "run_tiers": sorted(runs)}
     for tier in range(1, config.n_tiers + 1):
+        if tier not in runs:  # kept from the base model
+            info["tier_input_noise"].append(0.0)
+            info["tier_steps"].append(0)
+            info["tier_seconds"].append(0.0)
+            continue
         run_state = runs[tier]["state"]
         info["tier_input_noise"].append(runs[tier]["input_noise"])
         info["tier_steps"].append(int(run_state["step"]))

@@ -304,33 +304,47 @@ def export(name: str, trainer: Trainer, device: torch.device, folder: Path,
 
 
 def export_merged_melnet(run_dirs: list[Path], folder: Path,
-                         card_fields_extra: dict[str, Any] | None = None) -> list[Path]:
+                         card_fields_extra: dict[str, Any] | None = None, base: Path | None = None) -> list[Path]:
     """``melnet.pt`` and its card in ``folder`` from per-tier runs (``train melnet --tier N``, one each);
-    ``card_fields_extra`` as in :func:`export`.
+    ``card_fields_extra`` as in :func:`export`. With ``base`` (a ``melnet.pt`` beside its card, e.g. the shipped
+    model; ``train melnet --merge-tiers RUN... --merge-base MODEL``) the runs replace only their tiers: the
+    other tiers, tier 1's future stack and the gap fill stay the base's, and the card starts from the base's
+    (its steps and training time plus the runs', its scores with the runs' validation NLLs laid over).
 
     Raises:
-        VocoderStudioError: no such folder, runs that do not make one model (see ``merge_tier_runs``), card
-            fields that make a card that would not load.
+        VocoderStudioError: no such folder, runs that do not make one model (see ``merge_tier_runs``), an
+            unreadable base model or card, card fields that make a card that would not load.
     """
+    from vocoder_studio.melnet import load_model
     from vocoder_studio.melnet.checkpoint import save_model
     from vocoder_studio.training.melnet_trainer import merge_tier_runs
     from vocoder_studio.training.recipes import MelNetRecipe
-    from vocoder_studio.vocoders.checkpoints import card_path
+    from vocoder_studio.vocoders.checkpoints import ModelCard, card_path
 
     if not folder.is_dir():
         raise VocoderStudioError(f"{folder}: no such models folder")
-    model, info = merge_tier_runs(run_dirs)
+    base_model = None if base is None else load_model(base)
+    model, info = merge_tier_runs(run_dirs, base_model)
     path = folder / "melnet.pt"
-    steps = ", ".join(f"tier {g + 1}: {s}" for g, s in enumerate(info["tier_steps"]))
+    steps = ", ".join(f"tier {g + 1}: {s}" for g, s in enumerate(info["tier_steps"]) if g + 1 in info["run_tiers"])
     noise = info["tier_input_noise"]
     trained_with = ("; noise injection on the teacher-forced inputs (LPCNet), std per tier "
                     f"{noise} (normalised units)") if any(noise) else ""
-    card = _card({"name": "melnet", "summary": f"Trained here tier by tier ({steps} steps)",
-                  "architecture": MelNetRecipe(model_config=model.config).describe(model) + trained_with,
-                  "steps": sum(info["tier_steps"]), "wall_time_s": round(sum(info["tier_seconds"]), 1),
-                  "scores": info["scores"], "mel_config": asdict(DEFAULT_CONFIG),
-                  "extra": {"tier_steps": info["tier_steps"], "tier_input_noise": noise,
-                            "runs": [str(d) for d in run_dirs]}}, card_fields_extra)
+    extra = {"tier_steps": info["tier_steps"], "tier_input_noise": noise, "runs": [str(d) for d in run_dirs]}
+    if base is None:
+        card = _card({"name": "melnet", "summary": f"Trained here tier by tier ({steps} steps)",
+                      "architecture": MelNetRecipe(model_config=model.config).describe(model) + trained_with,
+                      "steps": sum(info["tier_steps"]), "wall_time_s": round(sum(info["tier_seconds"]), 1),
+                      "scores": info["scores"], "mel_config": asdict(DEFAULT_CONFIG), "extra": extra},
+                     card_fields_extra)
+    else:
+        old = ModelCard.load(card_path(base)).to_dict()
+        tiers = ", ".join(str(t) for t in info["run_tiers"])
+        card = _card({**old, "summary": f"{old['summary']}; then tier(s) {tiers} trained on ({steps} steps)",
+                      "steps": int(old.get("steps") or 0) + sum(info["tier_steps"]),
+                      "wall_time_s": round(float(old.get("wall_time_s") or 0.0) + sum(info["tier_seconds"]), 1),
+                      "scores": {**old.get("scores", {}), **info["scores"]}, **extra, "merged_onto": str(base)},
+                     card_fields_extra)
     text = card.checked_text(card_path(path))  # as export: a card that would not load stops it, nothing written
     save_model(path, model, DEFAULT_CONFIG)
     card_path(path).write_text(text, encoding="utf-8")
