@@ -40,6 +40,14 @@ on the test levels 2.808 (the warm-up 2.856) and on English 2.582 / 0.966 (2.503
 1.2-2.5), and the generator alone (the trainer's valid.csv) scores lower with it than without it at every step
 (``adv-2b`` 1.87 / 1.89 / 1.86 / 1.85, the control 1.92 / 1.92 / 1.91 / 1.88; the warm-up 1.90). No adversarial
 checkpoint beat the warm-up: nothing shipped.
+
+Round 7 (2026-12-08; ``docs/melgan_adversarial.md``, figures and commands): the waveform discriminator judged by
+polarity (the warm-up's output negated scored +4.2, real speech +2.5; ``scripts/melgan_discriminator_probe.py``);
+with ``--random-polarity`` it judges by the waveform under 1 kHz and the generator alone still degrades (1.90 →
+1.53 by step 350); UnivNet's spectrogram discriminator (``--spectrogram-channels 16 --no-waveform-discriminator
+--objective lsgan``) stays near chance. valid8 as played: 2.58-2.66 for every checkpoint (warm-up 2.674); the
+best (``runs/melgan-adv-3-pol`` step 300) on test40 2.815 / 0.9305 against 2.856 / 0.9329 and on English 2.560 /
+0.963 against 2.503 / 0.968 (``scripts/melgan_compare.py``: within the noise or worse): nothing shipped.
 """
 
 from __future__ import annotations
