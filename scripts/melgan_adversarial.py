@@ -45,9 +45,9 @@ Round 7 (2026-12-08; ``docs/melgan_adversarial.md``, figures and commands): the 
 polarity (the warm-up's output negated scored +4.2, real speech +2.5; ``scripts/melgan_discriminator_probe.py``);
 with ``--random-polarity`` it judges by the waveform under 1 kHz and the generator alone still degrades (1.90 →
 1.53 by step 350); UnivNet's spectrogram discriminator (``--spectrogram-channels 16 --no-waveform-discriminator
---objective lsgan``) stays near chance. valid8 as played: 2.58-2.66 for every checkpoint (warm-up 2.674); the
-best (``runs/melgan-adv-3-pol`` step 300) on test40 2.815 / 0.9305 against 2.856 / 0.9329 and on English 2.560 /
-0.963 against 2.503 / 0.968 (``scripts/melgan_compare.py``: within the noise or worse): nothing shipped.
+--objective lsgan``) stays near chance. valid8 as played: 2.58-2.68 over 20 checkpoints (warm-up 2.674); the
+best (``runs/melgan-adv-3-mrd4`` step 150, 2.675) on test40 2.844 / 0.9330 against 2.856 / 0.9329 and on English
+2.544 / 0.966 against 2.503 / 0.968 (``scripts/melgan_compare.py``: the warm-up within the noise): nothing shipped.
 """
 
 from __future__ import annotations

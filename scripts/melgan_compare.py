@@ -4,6 +4,7 @@ differences (candidate − base) with its standard error and 95 % t interval, an
 A difference whose interval excludes 0 is outside the clip-to-clip noise.
 
     .venv/bin/python scripts/melgan_compare.py ~/.cache/vocoder-studio/runs/melgan-adv-3-pol 0 600
+    .venv/bin/python scripts/melgan_compare.py RUN 0 150 --base-run OTHER_RUN   # the warm-up scored in another run
 """
 
 from __future__ import annotations
@@ -22,10 +23,16 @@ def main() -> None:
     parser.add_argument("base", type=int, help="the base step (0: the warm-up)")
     parser.add_argument("candidate", type=int)
     parser.add_argument("--keys", nargs="+", default=["pesq_wb", "stoi"])
+    parser.add_argument("--base-run", type=Path, default=None,
+                        help="take the base step's scores from this run (the warm-up, step 0, is every run's)")
     args = parser.parse_args()
     table: dict[tuple[int, str, str], dict[int, dict[str, str]]] = {}
     for row in csv.DictReader((args.run / "clips.csv").open()):
-        table.setdefault((int(row["step"]), row["set"], row["setting"]), {})[int(row["clip"])] = row
+        if args.base_run is None or int(row["step"]) != args.base:
+            table.setdefault((int(row["step"]), row["set"], row["setting"]), {})[int(row["clip"])] = row
+    for row in csv.DictReader((args.base_run / "clips.csv").open()) if args.base_run is not None else []:
+        if int(row["step"]) == args.base:
+            table.setdefault((int(row["step"]), row["set"], row["setting"]), {})[int(row["clip"])] = row
     for (step, name, setting), base in sorted(table.items()):
         if step != args.base or (args.candidate, name, setting) not in table:
             continue
