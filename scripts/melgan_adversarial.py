@@ -40,6 +40,14 @@ on the test levels 2.808 (the warm-up 2.856) and on English 2.582 / 0.966 (2.503
 1.2-2.5), and the generator alone (the trainer's valid.csv) scores lower with it than without it at every step
 (``adv-2b`` 1.87 / 1.89 / 1.86 / 1.85, the control 1.92 / 1.92 / 1.91 / 1.88; the warm-up 1.90). No adversarial
 checkpoint beat the warm-up: nothing shipped.
+
+Round 7 (2026-12-08; ``docs/melgan_adversarial.md``, figures and commands): the waveform discriminator judged by
+polarity (the warm-up's output negated scored +4.2, real speech +2.5; ``scripts/melgan_discriminator_probe.py``);
+with ``--random-polarity`` it judges by the waveform under 1 kHz and the generator alone still degrades (1.90 →
+1.53 by step 350); UnivNet's spectrogram discriminator (``--spectrogram-channels 16 --no-waveform-discriminator
+--objective lsgan``) stays near chance. valid8 as played: 2.58-2.68 over 20 checkpoints (warm-up 2.674); the
+best (``runs/melgan-adv-3-mrd4`` step 150, 2.675) on test40 2.844 / 0.9330 against 2.856 / 0.9329 and on English
+2.544 / 0.966 against 2.503 / 0.968 (``scripts/melgan_compare.py``: the warm-up within the noise): nothing shipped.
 """
 
 from __future__ import annotations
@@ -62,7 +70,8 @@ ROOT = Path(__file__).resolve().parent.parent
 NEVER = 10**9
 #: the arguments that make a run (recorded in args.json by a new run, read back by a resume)
 RUN_ARGUMENTS = ("max_channels", "batch_size", "generator_lr", "discriminator_lr", "mel_weight", "stft_weight",
-                 "feature_weight", "ramp", "augment_gain", "seed", "no_discriminator")
+                 "feature_weight", "ramp", "augment_gain", "seed", "no_discriminator", "objective",
+                 "spectrogram_channels", "no_waveform_discriminator", "random_polarity")
 
 
 def parse() -> argparse.Namespace:
@@ -84,22 +93,40 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-discriminator", action="store_true",
                         help="the control: the warm-up loss alone at --generator-lr, no discriminator built")
+    parser.add_argument("--objective", choices=["hinge", "lsgan"], default="hinge")
+    parser.add_argument("--spectrogram-channels", type=int, default=0,
+                        help="UnivNet's multi-resolution spectrogram discriminator with this many channels (0: none)")
+    parser.add_argument("--no-waveform-discriminator", action="store_true",
+                        help="without MelGAN's waveform discriminator (needs --spectrogram-channels)")
+    parser.add_argument("--random-polarity", action="store_true",
+                        help="the discriminator sees each segment pair negated with probability 1/2")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     recorded = args.run / "args.json"
-    if recorded.exists():
-        vars(args).update({"no_discriminator": False, **json.loads(recorded.read_text())})
+    if recorded.exists():  # arguments a run from before them lacks are off
+        vars(args).update({"no_discriminator": False, "objective": "hinge", "spectrogram_channels": 0,
+                           "no_waveform_discriminator": False, "random_polarity": False,
+                           **json.loads(recorded.read_text())})
     return args
 
 
-def build(args: argparse.Namespace) -> Trainer:
-    recipe = MelGANRecipe(
+def make_recipe(args: argparse.Namespace) -> MelGANRecipe:
+    """The run's recipe from its arguments (``args.json``'s keys)."""
+    return MelGANRecipe(
         discriminator_config=discriminators.DiscriminatorConfig(max_channels=args.max_channels),
         discriminator_settings=DiscriminatorSettings(start_step=NEVER if args.no_discriminator else 0,
                                                      learning_rate=args.discriminator_lr,
                                                      generator_learning_rate=args.generator_lr,
                                                      generator_ramp_steps=args.ramp),
-        feature_weight=args.feature_weight, mel_weight=args.mel_weight, stft_weight=args.stft_weight)
+        feature_weight=args.feature_weight, mel_weight=args.mel_weight, stft_weight=args.stft_weight,
+        resolution_config=(discriminators.ResolutionDiscriminatorConfig(channels=args.spectrogram_channels)
+                           if args.spectrogram_channels else None),
+        waveform_discriminator=not args.no_waveform_discriminator, objective=args.objective,
+        random_polarity=args.random_polarity)
+
+
+def build(args: argparse.Namespace) -> Trainer:
+    recipe = make_recipe(args)
     settings = TrainSettings(batch_size=args.batch_size, segment_samples=8192,
                              learning_rate=args.generator_lr if args.no_discriminator else 1e-3,
                              validate_every=0, checkpoint_every_s=180.0, augment_gain=args.augment_gain,

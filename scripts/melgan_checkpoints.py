@@ -3,8 +3,9 @@
 ``PHASE_REFINE_DEFAULT`` Griffin-Lim iterations from the generator's phase), mean PESQ-wb, STOI, log-mel L1, F0
 RMSE (cents) and V/UV F1 per set, one thread. The sets are ``scripts/vocoder_measure.py``'s: ``valid8`` (8 clips
 of the validation split, cut to 4 s: choose the checkpoint on it), ``test40`` and ``english_alsa`` (report the
-chosen one's). Each scored (step, set) is appended to ``DIR/checkpoints.csv`` and not scored again, so the
-command can be rerun while the run trains.
+chosen one's). Each scored (step, set) is appended to ``DIR/checkpoints.csv`` (means) and ``DIR/clips.csv`` (each
+clip's scores, for paired comparisons: ``scripts/melgan_compare.py``) and not scored again, so the command can be
+rerun while the run trains.
 
     nice -n 10 .venv/bin/python scripts/melgan_checkpoints.py ~/.cache/vocoder-studio/runs/melgan-adv-2
     nice -n 10 .venv/bin/python scripts/melgan_checkpoints.py RUN --steps 600 --sets test40 english_alsa
@@ -39,7 +40,8 @@ def clips(name: str) -> list[np.ndarray]:
     return [pack.clip(int(i))[: int(4.0 * RATE)] for i in np.linspace(0, len(pack) - 1, count).astype(int)]
 
 
-def score(path: Path, audio: list[np.ndarray], mel_match: int, phase_refine: int) -> dict[str, float]:
+def score(path: Path, audio: list[np.ndarray], mel_match: int, phase_refine: int) -> list[dict[str, float]]:
+    """Each clip's scores (``KEYS``; None where undefined) for the generator at ``path``."""
     generator, _ = load_checkpoint(path, "melgan", melgan.MelGANConfig, melgan.MelGANGenerator)
     vocoder = melgan.MelGANVocoder(generator.float(), mel_match_steps=mel_match, phase_refine=phase_refine)
     rows = []
@@ -47,7 +49,20 @@ def score(path: Path, audio: list[np.ndarray], mel_match: int, phase_refine: int
         clip = clip[: clip.size // 256 * 256]
         out = np.asarray(vocoder.vocode(wav_to_mel(clip)), np.float32)
         rows.append(score_pair(clip, out[: clip.size], RATE))
+    return rows
+
+
+def mean(rows: list[dict[str, float]]) -> dict[str, float]:
     return {key: round(float(np.nanmean([np.nan if r[key] is None else r[key] for r in rows])), 4) for key in KEYS}
+
+
+def append(table: Path, row: dict[str, object]) -> None:
+    new = not table.exists()
+    with table.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
 
 
 def main() -> None:
@@ -72,13 +87,12 @@ def main() -> None:
         for name, audio in loaded.items():
             if (step, name, label) in done:
                 continue
-            row = {"step": step, "set": name, "setting": label, **score(path, audio, *setting)}
-            new = not table.exists()
-            with table.open("a", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=list(row))
-                if new:
-                    writer.writeheader()
-                writer.writerow(row)
+            rows = score(path, audio, *setting)
+            for index, clip_row in enumerate(rows):  # per clip, for paired comparisons between checkpoints
+                append(args.run / "clips.csv", {"step": step, "set": name, "setting": label, "clip": index,
+                                                **{key: clip_row[key] for key in KEYS}})
+            row = {"step": step, "set": name, "setting": label, **mean(rows)}
+            append(table, row)
             print(row, flush=True)
 
 

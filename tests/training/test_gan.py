@@ -246,3 +246,85 @@ def test_the_shipped_generator_fine_tunes_adversarially_and_resumes_exactly(
     start = generator.float().state_dict()
     assert any(not torch.equal(start[k], v) for k, v in straight.model.state_dict().items())
     assert "generator_ramp_steps" not in straight._identity()["discriminator"]
+
+
+def test_the_spectrogram_discriminator_is_blind_to_polarity(speech: np.ndarray) -> None:
+    """UnivNet's multi-resolution spectrogram discriminator gives one list of feature maps per resolution (the
+    score map last, the waveform discriminator's layout) and the same scores for a segment and its negation."""
+    from vocoder_studio.training.discriminators import MultiResolutionDiscriminator, ResolutionDiscriminatorConfig
+
+    config = ResolutionDiscriminatorConfig(channels=4)
+    torch.manual_seed(0)
+    discriminator = MultiResolutionDiscriminator(config)
+    audio = torch.from_numpy(speech[20000:28192]).reshape(2, 4096)
+    out = discriminator(audio)
+    assert len(out) == 3 and all(len(scale) == 6 and scale[-1].shape[:2] == (2, 1) for scale in out)
+    assert out[0][-1].shape[2] == 4096 // 120 + 1  # frames of its first resolution (hop 120, centred)
+    for a, b in zip(out, discriminator(-audio), strict=True):
+        assert torch.allclose(a[-1], b[-1], atol=1e-5)
+    with pytest.raises(ValueError, match="win_length"):
+        ResolutionDiscriminatorConfig(resolutions=((512, 64, 1024),))
+
+
+def test_least_squares_objective() -> None:
+    """LSGAN's losses vanish where the discriminator scores real 1 and generated 0 (its loss) or generated 1
+    (the generator's), and are the mean squared distances otherwise."""
+    from vocoder_studio.training.losses import discriminator_lsgan_loss, generator_lsgan_loss
+
+    ones, zeros = [[torch.ones(2, 1, 5)]], [[torch.zeros(2, 1, 5)]]
+    real_term, fake_term = discriminator_lsgan_loss(ones, zeros)
+    assert float(real_term) == 0 and float(fake_term) == 0 and float(generator_lsgan_loss(ones)) == 0
+    real_term, fake_term = discriminator_lsgan_loss([[torch.full((1, 1, 3), 0.5)]], [[torch.full((1, 1, 3), 2.0)]])
+    assert (float(real_term), float(fake_term)) == (0.25, 4.0)
+    assert float(generator_lsgan_loss(zeros + zeros)) == 2.0  # summed over scales
+
+
+@pytest.mark.parametrize("options", [
+    {"random_polarity": True},
+    {"objective": "lsgan", "waveform_discriminator": False, "resolution_config": "small"},
+    {"random_polarity": True, "resolution_config": "small"},
+])
+def test_the_discriminator_options_train_and_resume_exactly(tmp_path: Path, packs: tuple[Pack, Pack],
+                                                            options: dict[str, object]) -> None:
+    """Random polarity, the spectrogram discriminator (alone or beside the waveform one) and the least-squares
+    objective: 4 steps straight and 2 + 2 with a resume reach bit-identical weights (the polarity draws come
+    from torch's generator, saved in the checkpoint); the options are part of the run's identity, and a recipe
+    without them keeps the identity runs from before them had."""
+    from vocoder_studio.training.discriminators import ResolutionDiscriminatorConfig
+    from vocoder_studio.training.trainer import TrainingError
+
+    chosen = {**options}
+    if chosen.get("resolution_config") == "small":
+        chosen["resolution_config"] = ResolutionDiscriminatorConfig(channels=4)
+
+    def recipe(**changes: object) -> MelGANRecipe:
+        return MelGANRecipe(SMALL_G, SMALL_D, DiscriminatorSettings(start_step=0), **{**chosen, **changes})
+
+    train, _ = packs
+    settings = TrainSettings(batch_size=2, segment_samples=2048, validate_every=0)
+    straight = Trainer(recipe(), train, None, tmp_path / "a", settings)
+    straight.run(steps=4)
+    Trainer(recipe(), train, None, tmp_path / "b", settings).run(steps=2)
+    resumed = Trainer(recipe(), train, None, tmp_path / "b", settings)
+    resumed.run(steps=2)
+    _same_weights(straight, resumed)
+    assert set(recipe().hyperparameters()) - set(small_recipe(0).hyperparameters())
+    with pytest.raises(TrainingError, match="other settings"):
+        Trainer(small_recipe(0), train, None, tmp_path / "b", settings)
+
+
+def test_the_recipe_refuses_an_unknown_objective_or_no_discriminator() -> None:
+    with pytest.raises(ValueError, match="objective"):
+        MelGANRecipe(objective="wasserstein")
+    with pytest.raises(ValueError, match="no discriminator"):
+        MelGANRecipe(waveform_discriminator=False)
+
+
+def test_random_polarity_negates_real_and_generated_segments_alike() -> None:
+    """Each real segment and its generated counterpart get the same sign; about half are negated."""
+    recipe = MelGANRecipe(SMALL_G, SMALL_D, random_polarity=True)
+    real, fake = torch.ones(64, 8), torch.full((64, 8), 2.0)
+    torch.manual_seed(0)
+    signed_real, signed_fake = recipe._signed(real, fake)
+    assert torch.equal(signed_fake, 2 * signed_real) and 16 < int((signed_real[:, 0] < 0).sum()) < 48
+    assert MelGANRecipe(SMALL_G, SMALL_D)._signed(real, fake) == (real, fake)

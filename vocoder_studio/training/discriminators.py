@@ -105,3 +105,94 @@ class MultiScaleDiscriminator(nn.Module):
                 x = self.downsample(x)
             outputs.append(discriminator(x))
         return outputs
+
+
+@dataclass(frozen=True)
+class ResolutionDiscriminatorConfig:
+    """Hyper-parameters of :class:`MultiResolutionDiscriminator`, UnivNet's multi-resolution spectrogram
+    discriminator (Jang et al., Interspeech 2021, arXiv 2106.07889; the paper's resolutions at 24 kHz, channels
+    32) made small for a CPU: ``channels`` 2-D channels per layer.
+
+    Attributes:
+        resolutions: ``(n_fft, hop_length, win_length)`` of each discriminator's magnitude STFT, in samples.
+        channels: channels of every conv.
+    Raises:
+        ValueError: a resolution that is not three positive integers with ``win_length ≤ n_fft``, or channels
+            that are not a positive integer.
+    """
+
+    resolutions: tuple[tuple[int, int, int], ...] = ((1024, 120, 600), (2048, 240, 1200), (512, 50, 240))
+    channels: int = 16
+
+    def __post_init__(self) -> None:
+        _positive_int("ResolutionDiscriminatorConfig", "channels", self.channels)
+        object.__setattr__(self, "resolutions", tuple(tuple(r) for r in self.resolutions))
+        for r in self.resolutions:
+            if len(r) != 3 or any(not isinstance(v, int) or v <= 0 for v in r) or r[2] > r[0]:
+                raise ValueError(f"ResolutionDiscriminatorConfig: resolution {r} must be (n_fft, hop_length, "
+                                 "win_length), positive integers with win_length ≤ n_fft")
+        if not self.resolutions:
+            raise ValueError("ResolutionDiscriminatorConfig: at least one resolution")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"resolutions": [list(r) for r in self.resolutions], "channels": self.channels}
+
+
+class ResolutionDiscriminator(nn.Module):
+    """One UnivNet spectrogram discriminator: the linear magnitude STFT ``(B, 1, frames, n_fft / 2 + 1)`` →
+    a conv (3, 9), three convs (3, 9) of stride 2 along frequency, a conv (3, 3) (all LeakyReLU(0.2), weight
+    normed) and a conv (3, 3) to one score channel; returns the output of each layer (the score map last).
+    It sees magnitudes only, so it is blind to the waveform's polarity and to a constant phase shift."""
+
+    def __init__(self, resolution: tuple[int, int, int], channels: int) -> None:
+        super().__init__()
+        self.n_fft, self.hop_length, self.win_length = resolution
+        self.register_buffer("window", torch.hann_window(self.win_length), persistent=False)
+        c = channels
+        layers: list[nn.Module] = [nn.Sequential(weight_norm(nn.Conv2d(1, c, (3, 9), padding=(1, 4))),
+                                                 nn.LeakyReLU(LRELU_SLOPE))]
+        for _ in range(3):
+            layers.append(nn.Sequential(weight_norm(nn.Conv2d(c, c, (3, 9), stride=(1, 2), padding=(1, 4))),
+                                        nn.LeakyReLU(LRELU_SLOPE)))
+        layers.append(nn.Sequential(weight_norm(nn.Conv2d(c, c, (3, 3), padding=(1, 1))), nn.LeakyReLU(LRELU_SLOPE)))
+        layers.append(weight_norm(nn.Conv2d(c, 1, (3, 3), padding=(1, 1))))
+        self.layers = nn.ModuleList(layers)
+
+    def forward(self, audio: torch.Tensor) -> list[torch.Tensor]:
+        window = self.window
+        assert isinstance(window, torch.Tensor)
+        spectrum = torch.stft(audio.float(), self.n_fft, self.hop_length, self.win_length, window,
+                              center=True, pad_mode="reflect", return_complex=True)
+        x = spectrum.abs().transpose(1, 2).unsqueeze(1)  # (B, 1, frames, bins)
+        features = []
+        for layer in self.layers:
+            x = layer(x)
+            features.append(x)
+        return features
+
+
+class MultiResolutionDiscriminator(nn.Module):
+    """UnivNet's multi-resolution spectrogram discriminator: one :class:`ResolutionDiscriminator` per STFT
+    resolution. ``forward(audio (B, N) or (B, 1, N))`` → one list of feature maps per resolution (the score
+    map last), the layout of :class:`MultiScaleDiscriminator`, so the same losses apply."""
+
+    def __init__(self, config: ResolutionDiscriminatorConfig = ResolutionDiscriminatorConfig()) -> None:
+        super().__init__()
+        self.config = config
+        self.discriminators = nn.ModuleList(ResolutionDiscriminator(r, config.channels) for r in config.resolutions)
+
+    def forward(self, audio: torch.Tensor) -> list[list[torch.Tensor]]:
+        x = audio.squeeze(1) if audio.ndim == 3 else audio
+        return [discriminator(x) for discriminator in self.discriminators]
+
+
+class CombinedDiscriminator(nn.Module):
+    """Several discriminators side by side (UnivNet pairs its spectrogram discriminator with a waveform one):
+    ``forward`` concatenates their per-scale lists of feature maps."""
+
+    def __init__(self, *parts: nn.Module) -> None:
+        super().__init__()
+        self.parts = nn.ModuleList(parts)
+
+    def forward(self, audio: torch.Tensor) -> list[list[torch.Tensor]]:
+        return [scale for part in self.parts for scale in part(audio)]

@@ -10,7 +10,8 @@
 
 - The adversarial terms of MelGAN (Kumar et al. 2019, reference code descriptinc/melgan-neurips): hinge losses
   of the discriminator and the generator, and feature matching, on the outputs of
-  :class:`~vocoder_studio.training.discriminators.MultiScaleDiscriminator`.
+  :class:`~vocoder_studio.training.discriminators.MultiScaleDiscriminator` (or of any discriminator with its
+  output layout); and the least-squares losses of Parallel WaveGAN and HiFi-GAN (LSGAN, Mao et al. 2017).
 
 The reconstruction losses take waveforms ``(samples,)`` or ``(batch, samples)`` float at the front-end's sample rate,
 the prediction first and the target second, and returns a scalar tensor that gradients flow through.
@@ -158,6 +159,20 @@ def discriminator_hinge_loss(real: list[list[torch.Tensor]],
 def generator_hinge_loss(fake: list[list[torch.Tensor]]) -> torch.Tensor:
     """The generator's adversarial loss, summed over scales: ``-mean D(G(s))`` (scalar float32)."""
     return -torch.stack([scale[-1].float().mean() for scale in fake]).sum()
+
+
+def discriminator_lsgan_loss(real: list[list[torch.Tensor]],
+                             fake: list[list[torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The discriminator's least-squares loss (LSGAN, Mao et al. 2017, as Parallel WaveGAN and HiFi-GAN use it),
+    summed over scales: ``mean (1 - D(x))²`` and ``mean D(G(s))²``; ``(real_term, fake_term)``, scalar float32."""
+    real_term = torch.stack([((1 - scale[-1].float()) ** 2).mean() for scale in real]).sum()
+    fake_term = torch.stack([(scale[-1].float() ** 2).mean() for scale in fake]).sum()
+    return real_term, fake_term
+
+
+def generator_lsgan_loss(fake: list[list[torch.Tensor]]) -> torch.Tensor:
+    """The generator's least-squares adversarial loss, summed over scales: ``mean (1 - D(G(s)))²`` (scalar)."""
+    return torch.stack([((1 - scale[-1].float()) ** 2).mean() for scale in fake]).sum()
 
 
 def feature_matching_loss(real: list[list[torch.Tensor]], fake: list[list[torch.Tensor]]) -> torch.Tensor:

@@ -137,7 +137,21 @@ class MelGANRecipe:
             STFT loss beside the adversarial one); 0 (the default): mel L1 alone, as HiFi-GAN. With
             ``stft_weight == mel_weight`` the generator goes on minimising its warm-up loss (scaled), so the
             adversarial terms fine-tune it instead of replacing what it learnt.
+        resolution_config: UnivNet's multi-resolution spectrogram discriminator
+            (:class:`~vocoder_studio.training.discriminators.MultiResolutionDiscriminator`, Jang et al. 2021)
+            beside the waveform one (or instead of it, with ``waveform_discriminator`` False); None: none.
+        waveform_discriminator: whether MelGAN's multi-scale waveform discriminator is used (True: the default).
+        objective: ``"hinge"`` (MelGAN's, the default) or ``"lsgan"`` (least squares, Parallel WaveGAN's and
+            HiFi-GAN's).
+        random_polarity: each segment the discriminator sees is negated with probability ½ (a real segment and
+            its generated counterpart by the same sign; drawn from torch's generator, so a resumed run draws
+            the same). Polarity is inaudible and every reconstruction loss here is blind to it, but a waveform
+            discriminator judges by it: the warm-up's output negated scored as *more* real than real speech
+            (``docs/melgan_adversarial.md``), a cue the generator can only follow by reshaping its whole
+            waveform. False (the default): off.
         mel_config: the shared front-end.
+    Raises:
+        ValueError: an unknown ``objective``, or no discriminator at all.
     """
 
     model_config: melgan.MelGANConfig = field(default_factory=melgan.MelGANConfig)
@@ -147,14 +161,36 @@ class MelGANRecipe:
     feature_weight: float = 10.0
     mel_weight: float = 45.0
     stft_weight: float = 0.0
+    resolution_config: discriminators.ResolutionDiscriminatorConfig | None = None
+    waveform_discriminator: bool = True
+    objective: str = "hinge"
+    random_polarity: bool = False
     mel_config: MelConfig = DEFAULT_CONFIG
     name: str = "melgan"
+
+    def __post_init__(self) -> None:
+        if self.objective not in ("hinge", "lsgan"):
+            raise ValueError(f"MelGANRecipe: objective {self.objective!r} must be 'hinge' or 'lsgan'")
+        if not self.waveform_discriminator and self.resolution_config is None:
+            raise ValueError("MelGANRecipe: no discriminator (waveform_discriminator False and no resolution_config)")
 
     def build(self) -> nn.Module:
         return melgan.MelGANGenerator(self.model_config)
 
     def build_discriminator(self) -> nn.Module:
-        return discriminators.MultiScaleDiscriminator(self.discriminator_config)
+        parts: list[nn.Module] = []
+        if self.waveform_discriminator:
+            parts.append(discriminators.MultiScaleDiscriminator(self.discriminator_config))
+        if self.resolution_config is not None:
+            parts.append(discriminators.MultiResolutionDiscriminator(self.resolution_config))
+        return parts[0] if len(parts) == 1 else discriminators.CombinedDiscriminator(*parts)
+
+    def _signed(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``real`` and ``fake`` with each pair negated with probability ½ (``random_polarity``; else as given)."""
+        if not self.random_polarity:
+            return real, fake
+        sign = torch.randint(0, 2, (real.shape[0], 1), device=real.device).to(real.dtype) * 2 - 1
+        return real * sign, fake * sign
 
     def generate(self, model: nn.Module, audio: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
@@ -169,17 +205,22 @@ class MelGANRecipe:
 
     def discriminator_loss(self, discriminator: nn.Module, real: torch.Tensor,
                            fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        real_term, fake_term = losses.discriminator_hinge_loss(discriminator(real), discriminator(fake))
+        real, fake = self._signed(real, fake)
+        judge = losses.discriminator_lsgan_loss if self.objective == "lsgan" else losses.discriminator_hinge_loss
+        real_term, fake_term = judge(discriminator(real), discriminator(fake))
         return real_term + fake_term, {"d_real": float(real_term.detach()), "d_fake": float(fake_term.detach())}
 
     def generator_loss(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                        adversarial_weight: float = 1.0) -> tuple[torch.Tensor, dict[str, float]]:
-        """``w · (hinge + feature_weight · FM) + mel_weight · mel L1 + stft_weight · (SC + log-mag L1)``, with
-        ``w = adversarial_weight`` (the trainer's ramp, :class:`DiscriminatorSettings`)."""
-        fake_out = discriminator(fake)
+        """``w · (adversarial + feature_weight · FM) + mel_weight · mel L1 + stft_weight · (SC + log-mag L1)``,
+        with ``w = adversarial_weight`` (the trainer's ramp, :class:`DiscriminatorSettings`); adversarial: the
+        ``objective``'s generator loss."""
+        signed_real, signed_fake = self._signed(real, fake)
+        fake_out = discriminator(signed_fake)
         with torch.no_grad():
-            real_out = discriminator(real)
-        adversarial = losses.generator_hinge_loss(fake_out)
+            real_out = discriminator(signed_real)
+        judge = losses.generator_lsgan_loss if self.objective == "lsgan" else losses.generator_hinge_loss
+        adversarial = judge(fake_out)
         matching = losses.feature_matching_loss(real_out, fake_out)
         mel = mel_l1_loss(fake, real, self.mel_config)
         total = adversarial_weight * (adversarial + self.feature_weight * matching) + self.mel_weight * mel
@@ -194,7 +235,16 @@ class MelGANRecipe:
         return model(mel)
 
     def hyperparameters(self) -> dict[str, Any]:
-        extra = {"stft_weight": self.stft_weight} if self.stft_weight else {}  # absent if 0: older runs resume
+        # each term absent at its default: runs from before it still resume
+        extra: dict[str, Any] = {"stft_weight": self.stft_weight} if self.stft_weight else {}
+        if self.resolution_config is not None:
+            extra["resolution_discriminator"] = self.resolution_config.to_dict()
+        if not self.waveform_discriminator:
+            extra["waveform_discriminator"] = False
+        if self.objective != "hinge":
+            extra["objective"] = self.objective
+        if self.random_polarity:
+            extra["random_polarity"] = True
         return {"generator": self.model_config.to_dict(), "discriminator": self.discriminator_config.to_dict(),
                 "feature_weight": self.feature_weight, "mel_weight": self.mel_weight, **extra}
 
