@@ -139,6 +139,16 @@ def test_int8_is_the_default_without_bfloat16_and_quantises_the_first_stages_onl
 
 
 @needs_int8
+def test_int8_streams_splice_like_float32(speech_mel: np.ndarray) -> None:
+    """Static scales and per-sample kernels: chunks with their context frames make the whole call's audio."""
+    vocoder = create_vocoder("hifigan", precision="int8")
+    mel = speech_mel[:, 200:420]
+    full = vocoder.vocode(mel).numpy()
+    streamed = np.concatenate([b.numpy() for b in vocoder.stream(mel, chunk_frames=64, first_chunk_frames=16)])
+    assert snr_db(full, streamed) > 40  # 141 dB here
+
+
+@needs_int8
 def test_the_onednn_int8_convolution_rounds_once_where_fbgemm_rounds_twice(speech_mel: np.ndarray) -> None:
     """On a real activation (the input of a 64-channel convolution of the third stage, from real speech), both int8
     kernels compute the float convolution closely; oneDNN's float32 output, not requantised to 8 bits, closer."""
