@@ -37,7 +37,7 @@ INT8_STAGES = 3
 #: the activation scales and zero points of all four stages, calibrated once (``scripts/hifigan_int8_calibrate.py``)
 INT8_QPARAMS = Path(__file__).with_name("hifigan_int8.json")
 #: the int8 convolutions' kernel (:data:`INT8_KERNELS`): oneDNN's, whose float32 output skips the requantisation
-#: to 8 bits that fbgemm's makes (the first two stages: PESQ-wb +0.004 instead of −0.039 against float32 on
+#: to 8 bits that fbgemm's makes (the first two stages: PESQ-wb +0.003 instead of −0.024 against float32 on
 #: validation speech; all four: −0.4 instead of −0.8, docs/hifigan_speed.md)
 INT8_KERNEL = "onednn"
 
