@@ -15,7 +15,9 @@ resources/example.flac), the mean over clips, and its change against the float32
 
 Candidates: ``float32`` (the generator in 256-frame calls with 14 context frames on each side, as
 ``HiFiGAN.vocode`` runs it), ``-512`` / ``-1024`` (longer calls), ``fused`` (:func:`fused_forward`: leaky ReLU and
-residual sums as oneDNN post-ops), ``int8`` (the shipped ``HiFiGAN(precision="int8")``), a ``p`` after the kind
+residual sums as oneDNN post-ops), ``int8`` (the shipped ``HiFiGAN(precision="int8")``), ``int8:KERNEL:STAGES``
+(:func:`int8_variant`: ``int8:fbgemm:1,2`` is round 6's int8 path, ``int8:onednn:1,2,3,4c1`` oneDNN's kernel on
+three stages and the dilated convolutions of the fourth), a ``p`` after the kind
 (``float32p``, ``int8p``): the float convolutions' weights prepacked for oneDNN (``Generator.prepack``); ``--int8``:
 post-training static int8 quantisation of the residual blocks' convolutions, calibrated here
 (``torch.ao.quantization``, fbgemm, per-channel weights, histograms over eight 3 s clips of the corpus's valid
@@ -66,6 +68,38 @@ def calibration_mels(count: int = 8, seconds: float = 3.0) -> list[torch.Tensor]
             clip = soxr.resample(clip, rate, 22050)
         mels.append(torch.from_numpy(wav_to_mel(clip[: int(22050 * seconds)]))[None])
     return mels
+
+
+def select_convs(stages: str, blocks_per_stage: int = 3, per_block: int = 3) -> list[str]:
+    """The residual blocks' convolutions named by ``stages``: comma-separated stage numbers from 1, each optionally
+    narrowed by ``c1``/``c2`` (the dilated first or the plain second convolution of each pair), ``b0``-``b2`` (one
+    residual block: kernel 3, 7 or 11) and ``d0``-``d2`` (one pair): ``"1,2,3,4c1b2"``."""
+    import re
+
+    names = []
+    for part in stages.split(","):
+        stage = int(part[0]) - 1
+        picked = [f"resblocks.{stage * blocks_per_stage + b}.{kind}.{j}" for b in range(blocks_per_stage)
+                  for kind in ("convs1", "convs2") for j in range(per_block)]
+        for narrow in re.findall(r"c[12]|b[0-2]|d[0-2]", part[1:]):
+            if narrow[0] == "c":
+                picked = [n for n in picked if f"convs{narrow[1]}" in n]
+            elif narrow[0] == "b":
+                picked = [n for n in picked if n.split(".")[1] == str(stage * blocks_per_stage + int(narrow[1]))]
+            else:
+                picked = [n for n in picked if n.endswith(narrow[1])]
+        names += picked
+    return names
+
+
+def int8_variant(spec: str) -> torch.nn.Module:
+    """The float32 generator with the convolutions of ``spec`` (``KERNEL:STAGES``, e.g. ``onednn:1,2,3`` or
+    ``fbgemm:1,2``, :func:`select_convs`) in int8, at the shipped activation scales."""
+    from vocoder_studio.vocoders.hifigan import int8_qparams, load_generator
+
+    kernel, _, stages = spec.partition(":")
+    qparams = int8_qparams(stages=4)
+    return load_generator(cache=False).to_int8({n: qparams[n] for n in select_convs(stages)}, kernel)
 
 
 def _conv_leaky_relu(conv: torch.nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
@@ -164,6 +198,9 @@ def main() -> int:
 
     for name in args.candidates:
         kind, _, frames = name.partition("-")
+        if kind.startswith("int8:"):  # int8:KERNEL:STAGES, e.g. int8:onednn:1,2,3 (see int8_variant)
+            runners[name] = variant(False, int(frames or 256), int8_variant(kind[len("int8:"):]))
+            continue
         generator = HiFiGAN(precision="int8").generator if kind.startswith("int8") else None
         if kind.endswith("p"):  # the float convolutions' weights prepacked for oneDNN
             generator = (generator or copy.deepcopy(base.generator)).prepack()

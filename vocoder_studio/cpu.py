@@ -56,12 +56,13 @@ def native_bfloat16() -> bool:
 
 def int8_convolutions() -> bool:
     """Whether torch runs quantised int8 convolutions here with a fast kernel: an x86 CPU with AVX2 (fbgemm's and
-    oneDNN's int8 kernels need it) and a quantised engine for it in this build (``x86`` or ``fbgemm``)."""
+    oneDNN's int8 kernels need it), a quantised engine for it in this build (``x86`` or ``fbgemm``) and oneDNN
+    (HiFi-GAN's int8 path runs oneDNN's int8 convolution)."""
     import torch
 
     engines = torch.backends.quantized.supported_engines
     return "avx2" in cpu_flags() and torch.backends.quantized.engine in ("x86", "fbgemm") and (
-        "x86" in engines or "fbgemm" in engines)
+        "x86" in engines or "fbgemm" in engines) and torch.backends.mkldnn.is_available()
 
 
 def cpu_features() -> dict[str, Any]:

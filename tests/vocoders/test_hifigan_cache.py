@@ -120,6 +120,27 @@ def test_the_key_follows_the_weights_torch_and_the_cpu(home: Path, tmp_path: Pat
 
 
 @needs_int8
+def test_the_int8_kernel_and_stages_key_their_own_entries(home: Path, mel: torch.Tensor,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cached generator prepared with another kernel or other quantised stages is never read back as this one."""
+    default = _output(hifigan.load_generator(precision="int8"), mel)
+    monkeypatch.setattr(hifigan, "INT8_KERNEL", "fbgemm")
+    fbgemm = hifigan.load_generator(precision="int8")
+    assert len(_entries()) == 2
+    assert not any(isinstance(m, hifigan.OneDNNInt8Conv2d) for m in fbgemm.modules())
+    assert not torch.equal(_output(fbgemm, mel), default)
+    monkeypatch.setattr(hifigan, "INT8_STAGES", 2)
+    two = hifigan.load_generator(precision="int8")
+    assert len(_entries()) == 3 and sum(isinstance(m, hifigan.Int8Conv2d) for m in two.modules()) == 2 * 3 * 6
+    monkeypatch.undo()
+    monkeypatch.setenv("VOCODER_STUDIO_HOME", str(home))
+    again = hifigan.load_generator(precision="int8")  # read back from its own entry
+    assert len(_entries()) == 3 and all(isinstance(m, hifigan.OneDNNInt8Conv2d) for m in again.modules()
+                                        if isinstance(m, hifigan.Int8Conv2d))
+    torch.testing.assert_close(_output(again, mel), default, rtol=0, atol=0)
+
+
+@needs_int8
 def test_an_unwritable_cache_still_loads(tmp_path: Path, mel: torch.Tensor, monkeypatch: pytest.MonkeyPatch) -> None:
     blocker = tmp_path / "home"
     blocker.write_text("a file where the studio's folder would be")

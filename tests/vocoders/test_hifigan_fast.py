@@ -130,11 +130,48 @@ def test_int8_is_the_default_without_bfloat16_and_quantises_the_first_stages_onl
     assert vocoder.precision == "int8" and vocoder.max_frames_per_call == 512
     quantised = [n for n, m in vocoder.generator.named_modules() if isinstance(m, hifigan.Int8Conv2d)]
     stages = {f"resblocks.{i}" for i in range(hifigan.INT8_STAGES * 3)}
-    assert len(quantised) == len(stages) * 6  # every convolution of the first stages' residual blocks
+    assert hifigan.INT8_STAGES == 3 and len(quantised) == len(stages) * 6  # all of the first three stages' blocks
+    assert all(isinstance(vocoder.generator.get_submodule(n), hifigan.OneDNNInt8Conv2d) for n in quantised)
     assert {".".join(n.split(".")[:2]) for n in quantised} == stages  # the later stages and the rest stay float
     monkeypatch.setattr(hifigan, "int8_convolutions", lambda: False)
     with pytest.raises(VocoderUnavailableError, match="int8"):
         hifigan.HiFiGAN(precision="int8")
+
+
+@needs_int8
+def test_int8_streams_splice_like_float32(speech_mel: np.ndarray) -> None:
+    """Static scales and per-sample kernels: chunks with their context frames make the whole call's audio."""
+    vocoder = create_vocoder("hifigan", precision="int8")
+    mel = speech_mel[:, 200:420]
+    full = vocoder.vocode(mel).numpy()
+    streamed = np.concatenate([b.numpy() for b in vocoder.stream(mel, chunk_frames=64, first_chunk_frames=16)])
+    assert snr_db(full, streamed) > 40  # 141 dB here
+
+
+@needs_int8
+def test_the_onednn_int8_convolution_rounds_once_where_fbgemm_rounds_twice(speech_mel: np.ndarray) -> None:
+    """On a real activation (the input of a 64-channel convolution of the third stage, from real speech), both int8
+    kernels compute the float convolution closely; oneDNN's float32 output, not requantised to 8 bits, closer."""
+    from vocoder_studio.vocoders.hifigan import INT8_KERNELS, int8_qparams, load_generator
+
+    generator = load_generator(cache=False)
+    name = "resblocks.6.convs2.1"
+    conv = generator.get_submodule(name)
+    seen: list[torch.Tensor] = []
+    handle = conv.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0].clone()))
+    with torch.inference_mode():
+        generator(torch.from_numpy(speech_mel[None, :, 100:160].copy()))
+        handle.remove()
+        (x,) = seen
+        exact = conv(x)
+        errors = {}
+        for kernel, cls in INT8_KERNELS.items():
+            out = cls.quantise(conv, int8_qparams(stages=4)[name])(x)
+            assert out.shape == exact.shape and out.dtype == torch.float32
+            errors[kernel] = float((out - exact).norm() / exact.norm())
+    assert 0 < errors["onednn"] < 0.7 * errors["fbgemm"] < 0.07, errors  # here 0.028 and 0.054
+    with pytest.raises(ValueError, match="kernel"):
+        generator.to_int8({name: int8_qparams(stages=4)[name]}, kernel="other")
 
 
 def test_prepacked_float_convolutions_compute_the_same(speech_mel: np.ndarray) -> None:

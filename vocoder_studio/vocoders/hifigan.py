@@ -31,10 +31,15 @@ from vocoder_studio.vocoders.stft import mel_match_parameter, phase_refine_param
 LRELU_SLOPE = 0.1
 
 #: ``precision="int8"`` quantises the residual blocks' convolutions of this many upsampling stages (the first,
-#: 256 and 128 channels: two thirds of the arithmetic); all four lost 1.5 PESQ-wb (docs/hifigan_speed.md)
-INT8_STAGES = 2
-#: their activation scales and zero points, calibrated once (``scripts/hifigan_int8_calibrate.py``)
+#: 256, 128 and 64 channels: 89 % of the residual blocks' arithmetic); with the fourth (32 channels) too, PESQ-wb
+#: fell 0.4 on validation speech, half of it 0.2-0.3 (docs/hifigan_speed.md)
+INT8_STAGES = 3
+#: the activation scales and zero points of all four stages, calibrated once (``scripts/hifigan_int8_calibrate.py``)
 INT8_QPARAMS = Path(__file__).with_name("hifigan_int8.json")
+#: the int8 convolutions' kernel (:data:`INT8_KERNELS`): oneDNN's, whose float32 output skips the requantisation
+#: to 8 bits that fbgemm's makes (the first two stages: PESQ-wb +0.003 instead of −0.024 against float32 on
+#: validation speech; all four: −0.4 instead of −0.8, docs/hifigan_speed.md)
+INT8_KERNEL = "onednn"
 
 # torch 2.13 warns, once a process, that its quantised tensors (what the int8 path's kernels take) are deprecated
 # (pytorch/pytorch#184982): a notice for developers, not for the studio's users, whose terminal it would reach
@@ -155,23 +160,29 @@ class Generator(nn.Module):
         self.conv_post.float()
         return self
 
-    def to_int8(self, qparams: dict[str, dict[str, float]]) -> Generator:
-        """Run the named 2-D convolutions in int8, in place: each becomes an :class:`Int8Conv2d` (quantise →
-        int8 convolution → dequantise, as ``torch.ao.quantization``'s post-training static quantisation (Jacob
-        et al., CVPR 2018) converts a calibrated ``QuantWrapper``), its weights quantised per output channel.
+    def to_int8(self, qparams: dict[str, dict[str, float]], kernel: str = "onednn") -> Generator:
+        """Run the named 2-D convolutions in int8, in place (post-training static quantisation, Jacob et al.,
+        CVPR 2018): each becomes an :class:`OneDNNInt8Conv2d` (``kernel="onednn"``: quantise → int8 convolution
+        with a float32 output) or an :class:`Int8Conv2d` (``"fbgemm"``: quantise → int8 convolution → requantise
+        → dequantise, as ``torch.ao.quantization`` converts a calibrated ``QuantWrapper``), its weights quantised
+        per output channel.
 
         Args:
             qparams: ``{"resblocks.0.convs1.0": {"in_scale", "in_zero_point", "out_scale", "out_zero_point"}}``,
-                as ``scripts/hifigan_int8_calibrate.py`` writes them.
+                as ``scripts/hifigan_int8_calibrate.py`` writes them (the output scale is used by fbgemm only).
+            kernel: ``"onednn"`` or ``"fbgemm"`` (:data:`INT8_KERNELS`).
         Raises:
-            ValueError: a name that is not a 2-D convolution of this generator (call :meth:`as_conv2d` first).
+            ValueError: a name that is not a 2-D convolution of this generator (call :meth:`as_conv2d` first), or
+                an unknown kernel.
         """
+        if kernel not in INT8_KERNELS:
+            raise ValueError(f"int8 kernel must be one of {', '.join(INT8_KERNELS)}, got {kernel!r}")
         for name, q in qparams.items():
             conv = self.get_submodule(name)
             if not isinstance(conv, nn.Conv2d):
                 raise ValueError(f"{name} is not a 2-D convolution of this generator")
             parent, _, child = name.rpartition(".")
-            setattr(self.get_submodule(parent), child, Int8Conv2d.quantise(conv, q))
+            setattr(self.get_submodule(parent), child, INT8_KERNELS[kernel].quantise(conv, q))
         return self
 
     def prepack(self) -> Generator:
@@ -259,6 +270,36 @@ class Int8Conv2d(nn.Module):
         return torch.ops.quantized.conv2d(qx, self._packed, self.out_scale, self.out_zero_point).dequantize()
 
 
+class OneDNNInt8Conv2d(Int8Conv2d):
+    """A 2-D convolution computed in int8 by oneDNN with a float32 output: the input quantised per tensor
+    (unsigned, at a calibrated scale and zero point), convolved with int8 weights quantised symmetrically per
+    output channel, the int32 sums scaled straight to float32 (``torch.ops.onednn.qconv_pointwise``, the kernel
+    torch's PT2E quantisation lowers to on x86). Unlike :class:`Int8Conv2d` the output is not requantised to 8 bits
+    before it is dequantised: one rounding per convolution instead of two, in one call.
+
+    The same buffers as :class:`Int8Conv2d` (the calibrated output scale is kept but unused). Input and output:
+    ``(B, C, 1, T)`` float32, channels-last.
+    """
+
+    def pack(self) -> OneDNNInt8Conv2d:
+        """Reorder the int8 weights for oneDNN (after loading them from a state dict)."""
+        self._weight_scale = self.weight_scale.float()
+        self._weight_zero = torch.zeros(self.weight_scale.shape, dtype=torch.int64)
+        self._args = (list(self.stride), list(self.padding), list(self.dilation), self.groups)
+        self._packed = torch.ops.onednn.qconv_prepack(self.qweight.contiguous(memory_format=torch.channels_last),
+                                                      self._weight_scale, self.in_scale, self.in_zero_point,
+                                                      *self._args, None)
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        qx = torch.quantize_per_tensor(x, self.in_scale, self.in_zero_point, torch.quint8)
+        # the same bytes as a plain uint8 tensor (what the kernel takes), without int_repr's copy
+        ux = torch.empty(0, dtype=torch.uint8).set_(qx.untyped_storage(), qx.storage_offset(), qx.shape, qx.stride())
+        return torch.ops.onednn.qconv_pointwise(ux, self.in_scale, self.in_zero_point, self._packed,
+                                                self._weight_scale, self._weight_zero, self.bias, *self._args,
+                                                1.0, 0, torch.float32, "none", [], "")
+
+
 class PackedConv2d(nn.Module):
     """A float32 2-D convolution whose weights oneDNN reordered once into its blocked layout
     (``mkldnn_reorder_conv2d_weight``), run by ``torch.ops.mkldnn._convolution_pointwise`` (the call inductor makes
@@ -285,6 +326,10 @@ class PackedConv2d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.ops.mkldnn._convolution_pointwise(x, self._packed, self.bias, self.padding, self.stride,
                                                        self.dilation, self.groups, "none", [], "")
+
+
+#: :meth:`Generator.to_int8`'s kernels
+INT8_KERNELS: dict[str, type[Int8Conv2d]] = {"onednn": OneDNNInt8Conv2d, "fbgemm": Int8Conv2d}
 
 
 def _conv2d_of(conv: nn.Conv1d | nn.ConvTranspose1d) -> nn.Conv2d | nn.ConvTranspose2d:
@@ -345,9 +390,12 @@ def weights_path(weights: str) -> Path:
     return path
 
 
-def int8_qparams() -> dict[str, dict[str, float]]:
-    """The int8 path's shipped activation scales and zero points (:data:`INT8_QPARAMS`), by convolution."""
-    return dict(json.loads(INT8_QPARAMS.read_text())["convolutions"])
+def int8_qparams(stages: int = INT8_STAGES) -> dict[str, dict[str, float]]:
+    """The int8 path's shipped activation scales and zero points (:data:`INT8_QPARAMS`) of the residual blocks'
+    convolutions of the first ``stages`` upsampling stages, by convolution."""
+    blocks_per_stage = len(HiFiGANConfig().resblock_kernel_sizes)
+    return {name: q for name, q in json.loads(INT8_QPARAMS.read_text())["convolutions"].items()
+            if int(name.split(".")[1]) < stages * blocks_per_stage}
 
 
 def load_generator(weights: str = "universal", precision: str = "float32", cache: bool = True) -> Generator:
@@ -366,11 +414,11 @@ def load_generator(weights: str = "universal", precision: str = "float32", cache
     path = weights_path(weights)
     config_file = path.parent / "config.json"
     h = HiFiGANConfig.from_json(config_file) if config_file.is_file() else HiFiGANConfig()
-    qparams = int8_qparams() if precision == "int8" else {}
+    qparams = int8_qparams(INT8_STAGES) if precision == "int8" else {}
     entry = None
     if cache and precision in CACHED_PRECISIONS:
         with contextlib.suppress(OSError):  # an unreadable weights file: torch.load below says so
-            entry = hifigan_cache.entry_path(path, precision, extra=json.dumps(qparams, sort_keys=True))
+            entry = hifigan_cache.entry_path(path, precision, extra=json.dumps([INT8_KERNEL, qparams], sort_keys=True))
     if entry is not None and (state := hifigan_cache.read(entry)) is not None:
         with contextlib.suppress(RuntimeError, KeyError, ValueError):  # a stale or damaged entry: prepare again
             return _prepared_from(state, h, precision, qparams)
@@ -382,7 +430,7 @@ def load_generator(weights: str = "universal", precision: str = "float32", cache
     if precision == "bfloat16":
         model.to_bfloat16()
     elif precision == "int8":
-        model.to_int8(qparams)
+        model.to_int8(qparams, INT8_KERNEL)
     if entry is not None:
         hifigan_cache.write(entry, model.state_dict())
     return model
@@ -401,12 +449,13 @@ def _prepared_from(state: dict[str, torch.Tensor], h: HiFiGANConfig, precision: 
             model.to_bfloat16()
         for name, q in qparams.items():
             parent, _, child = name.rpartition(".")
-            setattr(model.get_submodule(parent), child, Int8Conv2d(model.get_submodule(name), q))  # type: ignore[arg-type]
+            setattr(model.get_submodule(parent), child,
+                    INT8_KERNELS[INT8_KERNEL](model.get_submodule(name), q))  # type: ignore[arg-type]
     model.load_state_dict(state, assign=True)
     if any(t.is_meta for t in model.state_dict().values()):
         raise RuntimeError("a cached HiFi-GAN entry left a weight unset")
     for module in model.modules():
-        if isinstance(module, Int8Conv2d):
+        if isinstance(module, Int8Conv2d):  # and OneDNNInt8Conv2d
             module.pack()
     return model.eval()
 
@@ -422,9 +471,9 @@ def cpu_has_native_bfloat16() -> bool:
 def native_precision(device: str | torch.device = "cpu") -> str:
     """The precision HiFi-GAN runs in when none is asked for: ``"bfloat16"`` where the device computes it in
     hardware (a CPU with AVX512-BF16/AMX, a CUDA GPU that supports it); on a CPU without it ``"int8"`` where
-    torch has fast int8 convolutions for it (:func:`vocoder_studio.cpu.int8_convolutions`: x86 with AVX2; 0.70 →
-    0.50 of the reference implementation's time, PESQ-wb −0.04 on unseen English and +0.02 on the Czech/Dutch
-    test clips, docs/hifigan_speed.md); else ``"float32"``."""
+    torch has fast int8 convolutions for it (:func:`vocoder_studio.cpu.int8_convolutions`: x86 with AVX2; 0.76 →
+    0.45 of the reference implementation's CPU time, PESQ-wb +0.03 on unseen English and +0.02 on the
+    Czech/Dutch test clips, docs/hifigan_speed.md); else ``"float32"``."""
     device = torch.device(device)
     if device.type == "cpu":
         if cpu_has_native_bfloat16():
@@ -446,9 +495,9 @@ class HiFiGAN(Vocoder):
             int8 has fast kernels; ``"float32"`` forces it anywhere) and int8 vocode in calls of
             :attr:`float32_cpu_frames_per_call`.
             ``"int8"`` (a CPU with AVX2; the default on one without native bfloat16): the first
-            :data:`INT8_STAGES` stages' residual convolutions in int8 (:meth:`Generator.to_int8`), 1.4× faster
-            than float32 on an AVX2-capped CPU, PESQ-wb within 0.05 of it on held-out speech
-            (docs/hifigan_speed.md).
+            :data:`INT8_STAGES` stages' residual convolutions in int8 (:meth:`Generator.to_int8`, oneDNN's
+            kernel), 1.7× faster than float32 on an AVX2-capped CPU, PESQ-wb within 0.05 of it on held-out
+            speech (docs/hifigan_speed.md).
         device: torch device.
         mel_match: mel-matching steps after the generator (:meth:`Vocoder.set_mel_match`; 0, the default, is the
             reference implementation's output; 1 took unseen English from PESQ-wb 3.10 to 3.40).
@@ -548,7 +597,7 @@ _PRECISION = Parameter(
     "precision", "choice", native_precision("cpu"),
     "bfloat16: 2× faster on a CPU with AVX512-BF16/AMX (the default there) or a GPU, PESQ-wb within 0.01 of "
     "float32; refused where the CPU would only emulate it (about 70× slower). int8 (the default on an AVX2 "
-    "CPU without bfloat16): 1.4× faster than float32 there, PESQ-wb at most 0.04 lower",
+    "CPU without bfloat16): 1.7× faster than float32 there, PESQ-wb within 0.05 of it",
     choices=PRECISIONS,
 )
 

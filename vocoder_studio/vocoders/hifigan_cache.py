@@ -33,7 +33,7 @@ from vocoder_studio.cpu import torch_capability
 from vocoder_studio.paths import cache_dir
 
 #: raise when what an entry holds changes meaning (module names, layouts, quantisation scheme)
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 #: what a torch.load of a damaged file raises (zip errors arrive as RuntimeError from torch's reader)
 _UNREADABLE = (OSError, RuntimeError, EOFError, ValueError, KeyError, TypeError, pickle.UnpicklingError,
