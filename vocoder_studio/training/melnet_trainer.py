@@ -13,6 +13,7 @@ logs. A wall-clock budget (``minutes``) is agreed on every step (the ranks stop 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,9 @@ class MelNetTrainer(Trainer):
     def warm_start(self, path: Path) -> tuple[int, int]:
         """Copy into the model every tensor of the MelNet checkpoint ``path`` whose name and shape match (the
         normalisation included): a new run that starts from a trained model, e.g. to retrain some tiers with other
-        training settings. Call it before the first step; the optimiser starts fresh.
+        training settings. A tier this model has wider than the checkpoint's is widened first so that it starts
+        as the same function (:func:`vocoder_studio.melnet.widen.widen_tier`, seed 0). Call it before the first
+        step; the optimiser starts fresh.
 
         Returns:
             ``(copied, total)``: tensors copied, tensors in this model's state dict.
@@ -76,11 +79,18 @@ class MelNetTrainer(Trainer):
             TrainingError: an unreadable checkpoint, or one of which no tensor fits.
         """
         from vocoder_studio.melnet.checkpoint import load_model
+        from vocoder_studio.melnet.widen import widen_tier
 
+        model = self.model
+        assert isinstance(model, MelNet)
         try:
-            source = load_model(path).state_dict()
+            loaded = load_model(path)
+            for g in range(model.config.n_tiers):
+                if model.config.tier_width(g) > loaded.config.tier_width(g):
+                    loaded = widen_tier(loaded, g, model.config.tier_width(g))
         except MelNetError as exc:
             raise TrainingError(str(exc)) from None
+        source = loaded.state_dict()
         return load_fitting(self.model, source, f"{path}: no weight of this MelNet fits the model being trained")
 
     def train_step(self) -> dict[str, float]:
@@ -138,8 +148,8 @@ class MelNetTrainer(Trainer):
 
 def merge_tier_runs(run_dirs: list[Path]) -> tuple[MelNet, dict[str, Any]]:
     """One MelNet from per-tier runs (``train melnet --tier N``, one run folder per tier, in any order): tier
-    ``g``'s weights from the run that trained tier ``g``; the normalisation, fitted the same way in every run,
-    from the first (it must agree across runs).
+    ``g``'s weights (and width, ``MelNetConfig.tier_hidden``) from the run that trained tier ``g``; the
+    normalisation, fitted the same way in every run, from the first (it must agree across runs).
 
     Returns:
         the model (eval mode) and what the runs did: ``{"tier_steps": [...], "tier_seconds": [...],
@@ -169,16 +179,22 @@ def merge_tier_runs(run_dirs: list[Path]) -> tuple[MelNet, dict[str, Any]]:
             this = MelNetConfig.from_dict({k: tuple(v) if k == "layers" else v for k, v in hyper.items()}, str(path))
         except MelNetError as exc:
             raise TrainingError(str(exc)) from None
+        if not 1 <= int(tier) <= this.n_tiers:
+            raise TrainingError(f"{path}: tier {tier} is not one of this MelNet's tiers 1-{this.n_tiers}")
+        width = this.tier_width(int(tier) - 1)
+        this = replace(this, tier_hidden=())  # each run brings its own tier's width; the rest must agree
         if config is not None and this != config:
             raise TrainingError(f"{path}: another MelNet config than the other runs ({this} vs {config})")
         if int(tier) in runs:
             raise TrainingError(f"{path}: tier {tier} is given twice")
         config = this
-        runs[int(tier)] = {**data, "input_noise": noise}
+        runs[int(tier)] = {**data, "input_noise": noise, "width": width}
     if config is None or sorted(runs) != list(range(1, config.n_tiers + 1)):
         have = sorted(runs)
         raise TrainingError(f"merging MelNet tiers: need one run for each of tiers 1-"
                             f"{config.n_tiers if config else '?'}, got {have}")
+    for tier, data in runs.items():
+        config = config.with_tier_width(tier - 1, int(data["width"]))
     model = MelNet(config)
     first = runs[1]["model"]
     state = {k: v for k, v in first.items() if not k.startswith("tiers.")}
