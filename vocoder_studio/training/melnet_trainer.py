@@ -70,13 +70,15 @@ class MelNetTrainer(Trainer):
         """Copy into the model every tensor of the MelNet checkpoint ``path`` whose name and shape match (the
         normalisation included): a new run that starts from a trained model, e.g. to retrain some tiers with other
         training settings. A tier this model has wider than the checkpoint's is widened first so that it starts
-        as the same function (:func:`vocoder_studio.melnet.widen.widen_tier`, seed 0). Call it before the first
-        step; the optimiser starts fresh.
+        as the same function (:func:`vocoder_studio.melnet.widen.widen_tier`, seed 0); a narrower one is refused
+        when this model's config sets the widths (``tier_hidden``). Call it before the first step; the optimiser
+        starts fresh.
 
         Returns:
             ``(copied, total)``: tensors copied, tensors in this model's state dict.
         Raises:
-            TrainingError: an unreadable checkpoint, or one of which no tensor fits.
+            TrainingError: an unreadable checkpoint, one of which no tensor fits, or a tier ``tier_hidden`` makes
+                narrower than the checkpoint's.
         """
         from vocoder_studio.melnet.checkpoint import load_model
         from vocoder_studio.melnet.widen import widen_tier
@@ -86,8 +88,10 @@ class MelNetTrainer(Trainer):
         try:
             loaded = load_model(path)
             for g in range(model.config.n_tiers):
-                if model.config.tier_width(g) > loaded.config.tier_width(g):
-                    loaded = widen_tier(loaded, g, model.config.tier_width(g))
+                width = model.config.tier_width(g)
+                if width > loaded.config.tier_width(g) or (model.config.tier_hidden and
+                                                             width != loaded.config.tier_width(g)):
+                    loaded = widen_tier(loaded, g, width)  # refuses a narrower tier that tier_hidden asks for
         except MelNetError as exc:
             raise TrainingError(str(exc)) from None
         source = loaded.state_dict()
