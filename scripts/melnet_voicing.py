@@ -36,6 +36,7 @@ from vocoder_studio.melnet import load_model
 from vocoder_studio.melnet import sampling as melnet_sampling
 from vocoder_studio.melnet import tiers as tiering
 from vocoder_studio.melnet.model import MelNet
+from vocoder_studio.melnet.widen import widen_tier
 from vocoder_studio.training import corpus
 from vocoder_studio.vocoders.checkpoints import find_model
 from vocoder_studio.vocoders.registry import create_vocoder
@@ -359,14 +360,18 @@ def main() -> None:
     parser.add_argument("--rule", default="both", help="single: the draw rule")
     parser.add_argument("--tiers", default=None, help="single: the tiers to resample, e.g. 1,2 (default: each)")
     parser.add_argument("--tier1-from", default=None, metavar="CHECKPOINT",
-                        help="replace tier 1 (tiers.0.*) by a `train melnet --tier 1` run's checkpoint.pt; the "
-                             "rest (tiers 2-4, the fill, the normalisation) stays the model's")
+                        help="replace tier 1 (tiers.0.*) by a `train melnet --tier 1` run's checkpoint.pt (of any "
+                             "width: a wider one widens the model's tier 1 first); the rest (tiers 2-4, the fill, "
+                             "the normalisation) stays the model's")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
     model = load_model(args.model or find_model("melnet.pt"))
     if args.tier1_from:
         weights = torch.load(args.tier1_from, map_location="cpu", weights_only=False)["model"]
+        width = int(weights["tiers.0.head.weight"].shape[1])
+        if width != model.config.tier_width(0):  # a widened tier 1 (train melnet --widen): the model's first
+            model = widen_tier(model, 0, width).eval()  # (its future stack too, for fills), then the run's
         state = model.state_dict()
         tier1 = {k: v for k, v in weights.items() if k.startswith("tiers.0.")}
         assert tier1 and all(state[k].shape == v.shape for k, v in tier1.items()), "tier 1 does not fit"
