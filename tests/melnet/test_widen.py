@@ -179,6 +179,7 @@ def test_a_widened_tier_run_starts_as_the_model_resumes_exactly_and_merges(data_
                  "--export", str(models)]) == 0
     merged = load_model(models / "melnet.pt")
     assert merged.config.tier_hidden == (12, 8, 8)
+    assert "hidden [12, 8, 8] (per tier) GRUs" in json.loads((models / "melnet.json").read_text())["architecture"]
     old = trained.state_dict()
     assert all(torch.equal(v, straight[k] if k.startswith("tiers.0.") else old[k])
                for k, v in merged.state_dict().items())
