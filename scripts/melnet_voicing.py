@@ -36,6 +36,7 @@ from vocoder_studio.melnet import load_model
 from vocoder_studio.melnet import sampling as melnet_sampling
 from vocoder_studio.melnet import tiers as tiering
 from vocoder_studio.melnet.model import MelNet
+from vocoder_studio.melnet.widen import widen_tier
 from vocoder_studio.training import corpus
 from vocoder_studio.vocoders.checkpoints import find_model
 from vocoder_studio.vocoders.registry import create_vocoder
@@ -404,12 +405,16 @@ def exp_speed(model: MelNet) -> dict[str, object]:
     return out
 
 
-def swap_tier(model: MelNet, tier: int, path: str) -> None:
+def swap_tier(model: MelNet, tier: int, path: str) -> MelNet:
     """Tier ``tier`` (1-based) of ``model`` replaced by the weights of a ``train melnet --tier`` run's checkpoint
     (the other tiers, the fill, the normalisation and tensors the run lacks, such as tier 1's future stack for
-    fills, stay the model's; the run's normalisation must be equal)."""
+    fills, stay the model's; the run's normalisation must be equal). A run of a wider tier (``--widen``) widens
+    the model's tier first (``melnet.widen.widen_tier``); returns the model (a new one when widened)."""
     data = torch.load(path, map_location="cpu", weights_only=False)
     weights, prefix = data["model"], f"tiers.{tier - 1}."
+    width = int(weights[f"{prefix}head.weight"].shape[1])
+    if width != model.config.tier_width(tier - 1):
+        model = widen_tier(model, tier - 1, width).eval()
     state = model.state_dict()
     part = {k: v for k, v in weights.items() if k.startswith(prefix)}
     assert part and all(state[k].shape == v.shape for k, v in part.items()), f"tier {tier} does not fit"
@@ -418,6 +423,7 @@ def swap_tier(model: MelNet, tier: int, path: str) -> None:
     model.load_state_dict({**state, **part})
     print(f"tier {tier} from {path} (step {data['state']['step']}; {len(kept)} tensors the model's own"
           f"{': ' + kept[0].rsplit('.', 2)[0] + ' ...' if kept else ''})", flush=True)
+    return model
 
 
 def parse_configs(specs: list[str], n: int) -> list[tuple[str, list[float]]]:
@@ -444,8 +450,9 @@ def main() -> None:
     parser.add_argument("--rule", default="both", help="single: the draw rule")
     parser.add_argument("--tiers", default=None, help="single: the tiers to resample, e.g. 1,2 (default: each)")
     parser.add_argument("--tier1-from", default=None, metavar="CHECKPOINT",
-                        help="replace tier 1 (tiers.0.*) by a `train melnet --tier 1` run's checkpoint.pt; the "
-                             "rest (tiers 2-4, the fill, the normalisation) stays the model's")
+                        help="replace tier 1 (tiers.0.*) by a `train melnet --tier 1` run's checkpoint.pt (of any "
+                             "width: a wider one widens the model's tier 1 first); the rest (tiers 2-4, the fill, "
+                             "the normalisation) stays the model's")
     parser.add_argument("--tier-from", action="append", default=[], metavar="G:CHECKPOINT",
                         help="replace tier G (tiers.{G-1}.*) by a `train melnet --tier G` run's checkpoint.pt "
                              "(repeatable)")
@@ -462,7 +469,7 @@ def main() -> None:
     specs = [f"1:{args.tier1_from}"] if args.tier1_from else []
     for spec in [*specs, *args.tier_from]:
         tier, _, path = spec.partition(":")
-        swap_tier(model, int(tier), path)
+        model = swap_tier(model, int(tier), path)
     listen = Listener()
     if args.set == "english":
         mels = english_mels()

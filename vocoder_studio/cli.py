@@ -282,7 +282,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                         augment_gain=args.augment_gain, augment_speed=args.augment_speed, cancel=token,
                         input_noise=args.input_noise, init=Path(args.init) if args.init else None,
                         own_draws=args.own_draws, phase_weight=args.phase_weight,
-                        learning_rate=args.learning_rate, magnitude_weight=args.magnitude_weight)
+                        learning_rate=args.learning_rate, magnitude_weight=args.magnitude_weight,
+                        widen=args.widen)
     if args.export and getattr(trainer, "rank", 0) == 0:
         for path in export(args.model, trainer, device, Path(args.export), card):
             print(f"exported {path}")
@@ -620,6 +621,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init", default=None, metavar="CHECKPOINT",
                    help="melnet, istft: start a new run from this model's weights where names and shapes match "
                         "(ignored when the run folder resumes), e.g. to fine-tune models/istft.pt")
+    p.add_argument("--widen", type=int, default=None, metavar="HIDDEN",
+                   help="melnet, with --tier N and --init: tier N of the new run is HIDDEN wide, widened from the "
+                        "--init model's so that it starts as the same function (Net2Net, zero outgoing weights "
+                        "for the new units); give it on every resume")
     p.add_argument("--phase-weight", type=float, default=None, metavar="W",
                    help="istft: add APNet's anti-wrapping phase losses (instantaneous phase, group delay, "
                         "instantaneous frequency; Ai & Ling 2023) against the real audio's phase, weight W "

@@ -38,7 +38,7 @@ frame along frequency); there is no Python loop over cells in training.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -76,6 +76,9 @@ class MelNetConfig:
         fill_hidden: channels of the median gap fill (:class:`~vocoder_studio.melnet.fill.GapFill`, the module
             ``fill``), which fills an inpainting range at temperature 0 in one pass; 0 (the default, and
             every checkpoint made before it existed): none, the tiers fill it.
+        tier_hidden: the hidden size of each tier, coarsest first (one entry per tier), where tiers differ in
+            width (e.g. a tier widened by :func:`widen_tier`); empty (the default, and every checkpoint made
+            before it existed): every tier has ``hidden``. :meth:`tier_width` reads it.
     """
 
     n_mels: int = 80
@@ -87,9 +90,14 @@ class MelNetConfig:
     bidirectional: bool = False
     right_context_rate: float = 0.75
     fill_hidden: int = 0
+    tier_hidden: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(int(v) for v in self.layers))
+        object.__setattr__(self, "tier_hidden", tuple(int(v) for v in self.tier_hidden))
+        if self.tier_hidden and (len(self.tier_hidden) != self.n_tiers or min(self.tier_hidden) < 1):
+            raise MelNetError(f"MelNet config: tier_hidden {list(self.tier_hidden)} must give one width >= 1 per "
+                              f"tier ({self.n_tiers} tiers)")
         if self.n_tiers < 1 or len(self.layers) != self.n_tiers or min(self.layers) < 1:
             raise MelNetError(f"MelNet config: layers {self.layers} must give one count >= 1 per tier "
                               f"({self.n_tiers} tiers)")
@@ -103,14 +111,18 @@ class MelNetConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as JSON values; a left-to-right model's omit ``bidirectional`` and ``right_context_rate``,
-        a model without a median fill ``fill_hidden`` (so its checkpoints and training runs read as before they
-        existed)."""
+        a model without a median fill ``fill_hidden``, one whose tiers share ``hidden`` ``tier_hidden`` (so its
+        checkpoints and training runs read as before they existed)."""
         data = asdict(self)
         data["layers"] = list(self.layers)
         if not self.bidirectional:
             del data["bidirectional"], data["right_context_rate"]
         if not self.fill_hidden:
             del data["fill_hidden"]
+        if self.tier_hidden:
+            data["tier_hidden"] = list(self.tier_hidden)
+        else:
+            del data["tier_hidden"]
         return data
 
     @classmethod
@@ -126,6 +138,23 @@ class MelNetConfig:
             return cls(**data)
         except (TypeError, ValueError) as exc:
             raise MelNetError(f"{source}: invalid config ({exc})") from None
+
+    def tier_width(self, tier: int) -> int:
+        """The hidden size of tier ``tier`` (0-based): ``tier_hidden[tier]``, or ``hidden`` without it."""
+        return self.tier_hidden[tier] if self.tier_hidden else self.hidden
+
+    def with_tier_width(self, tier: int, hidden: int) -> MelNetConfig:
+        """This config with tier ``tier`` (0-based) ``hidden`` wide (``tier_hidden`` filled in; the result's
+        ``tier_hidden`` is empty again when every tier has ``hidden``).
+
+        Raises:
+            MelNetError: a tier out of range or a width below 1."""
+        if not 0 <= tier < self.n_tiers or hidden < 1:
+            raise MelNetError(f"MelNet config: tier {tier + 1} width {hidden}: this MelNet has tiers 1 to "
+                              f"{self.n_tiers} and widths are >= 1")
+        widths = [self.tier_width(g) for g in range(self.n_tiers)]
+        widths[tier] = hidden
+        return replace(self, tier_hidden=() if set(widths) == {self.hidden} else tuple(widths))
 
     def tier_bands(self) -> list[int]:
         """Bands of each tier, coarsest first (e.g. ``[20, 20, 40, 40]`` for 80 bands and 4 tiers)."""
@@ -357,11 +386,13 @@ class TierNet(nn.Module):
         bands: F, the tier's bands.
         layers: layers of each stack.
         conditioned: an upper tier (has the feature-extraction network); tier 1 has the centralized stack instead.
+        hidden: the tier's hidden size (None: ``config.hidden``).
     """
 
-    def __init__(self, config: MelNetConfig, bands: int, layers: int, conditioned: bool) -> None:
+    def __init__(self, config: MelNetConfig, bands: int, layers: int, conditioned: bool, hidden: int | None = None
+                 ) -> None:
         super().__init__()
-        hid = config.hidden
+        hid = config.hidden if hidden is None else hidden
         self.bands, self.n_layers, self.conditioned = bands, layers, conditioned
         self.mixtures, self.log_scale_min = config.mixtures, config.log_scale_min
         self.time_in = nn.Linear(1, hid)
@@ -497,7 +528,8 @@ class MelNet(nn.Module):
         self.config = config or MelNetConfig()
         bands = self.config.tier_bands()
         self.tiers = nn.ModuleList(
-            TierNet(self.config, bands[g], self.config.layers[g], conditioned=g > 0)
+            TierNet(self.config, bands[g], self.config.layers[g], conditioned=g > 0,
+                    hidden=self.config.tier_width(g))
             for g in range(self.config.n_tiers))
         self.fill: GapFill | None = (GapFill(self.config.fill_hidden, self.config.n_mels)
                                       if self.config.fill_hidden else None)

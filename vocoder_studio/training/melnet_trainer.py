@@ -13,6 +13,7 @@ logs. A wall-clock budget (``minutes``) is agreed on every step (the ranks stop 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -68,19 +69,32 @@ class MelNetTrainer(Trainer):
     def warm_start(self, path: Path) -> tuple[int, int]:
         """Copy into the model every tensor of the MelNet checkpoint ``path`` whose name and shape match (the
         normalisation included): a new run that starts from a trained model, e.g. to retrain some tiers with other
-        training settings. Call it before the first step; the optimiser starts fresh.
+        training settings. A tier this model has wider than the checkpoint's is widened first so that it starts
+        as the same function (:func:`vocoder_studio.melnet.widen.widen_tier`, seed 0); a narrower one is refused
+        when this model's config sets the widths (``tier_hidden``). Call it before the first step; the optimiser
+        starts fresh.
 
         Returns:
             ``(copied, total)``: tensors copied, tensors in this model's state dict.
         Raises:
-            TrainingError: an unreadable checkpoint, or one of which no tensor fits.
+            TrainingError: an unreadable checkpoint, one of which no tensor fits, or a tier ``tier_hidden`` makes
+                narrower than the checkpoint's.
         """
         from vocoder_studio.melnet.checkpoint import load_model
+        from vocoder_studio.melnet.widen import widen_tier
 
+        model = self.model
+        assert isinstance(model, MelNet)
         try:
-            source = load_model(path).state_dict()
+            loaded = load_model(path)
+            for g in range(model.config.n_tiers):
+                width = model.config.tier_width(g)
+                if width > loaded.config.tier_width(g) or (model.config.tier_hidden and
+                                                             width != loaded.config.tier_width(g)):
+                    loaded = widen_tier(loaded, g, width)  # refuses a narrower tier that tier_hidden asks for
         except MelNetError as exc:
             raise TrainingError(str(exc)) from None
+        source = loaded.state_dict()
         return load_fitting(self.model, source, f"{path}: no weight of this MelNet fits the model being trained")
 
     def train_step(self) -> dict[str, float]:
@@ -138,10 +152,11 @@ class MelNetTrainer(Trainer):
 
 def merge_tier_runs(run_dirs: list[Path], base: MelNet | None = None) -> tuple[MelNet, dict[str, Any]]:
     """One MelNet from per-tier runs (``train melnet --tier N``, one run folder per tier, in any order): tier
-    ``g``'s weights from the run that trained tier ``g``; the normalisation, fitted the same way in every run,
-    from the first (it must agree across runs). With ``base`` (a whole model, e.g. the shipped one) the runs may
-    give some tiers only: the other tiers, and every tensor the runs do not hold (tier 1's future stack, the
-    gap fill ``fill.*``), stay ``base``'s; the runs' tier shapes and normalisation must be ``base``'s.
+    ``g``'s weights (and width, ``MelNetConfig.tier_hidden``) from the run that trained tier ``g``; the
+    normalisation, fitted the same way in every run, from the first (it must agree across runs). With ``base`` (a
+    whole model, e.g. the shipped one) the runs may give some tiers only: the other tiers (with their widths), and
+    every tensor the runs do not hold (the gap fill ``fill.*``), stay ``base``'s; the runs' tier shapes (but for
+    a widened tier's width) and normalisation must be ``base``'s.
 
     Returns:
         the model (eval mode) and what the runs did: ``{"tier_steps": [...], "tier_seconds": [...],
@@ -172,12 +187,16 @@ def merge_tier_runs(run_dirs: list[Path], base: MelNet | None = None) -> tuple[M
             this = MelNetConfig.from_dict({k: tuple(v) if k == "layers" else v for k, v in hyper.items()}, str(path))
         except MelNetError as exc:
             raise TrainingError(str(exc)) from None
+        if not 1 <= int(tier) <= this.n_tiers:
+            raise TrainingError(f"{path}: tier {tier} is not one of this MelNet's tiers 1-{this.n_tiers}")
+        width = this.tier_width(int(tier) - 1)
+        this = replace(this, tier_hidden=())  # each run brings its own tier's width; the rest must agree
         if config is not None and this != config:
             raise TrainingError(f"{path}: another MelNet config than the other runs ({this} vs {config})")
         if int(tier) in runs:
             raise TrainingError(f"{path}: tier {tier} is given twice")
         config = this
-        runs[int(tier)] = {**data, "input_noise": noise}
+        runs[int(tier)] = {**data, "input_noise": noise, "width": width}
     if base is not None and config is not None:
         shape = ("n_mels", "n_tiers", "layers", "hidden", "mixtures", "log_scale_min")
         if any(getattr(config, k) != getattr(base.config, k) for k in shape):
@@ -190,6 +209,8 @@ def merge_tier_runs(run_dirs: list[Path], base: MelNet | None = None) -> tuple[M
                             f"{config.n_tiers if config else '?'}, got {have}")
     if max(runs) > config.n_tiers:
         raise TrainingError(f"merging MelNet tiers: tier {max(runs)} of a {config.n_tiers}-tier model")
+    for tier, data in runs.items():
+        config = config.with_tier_width(tier - 1, int(data["width"]))
     model = MelNet(config)
     first = base.state_dict() if base is not None else runs[min(runs)]["model"]
     state = dict(first) if base is not None else {k: v for k, v in first.items() if not k.startswith("tiers.")}

@@ -335,8 +335,9 @@ class MelNetRecipe:
         if self.own_draws:
             noise += (f"; trained with scheduled sampling: each input cell its own draw with chance "
                       f"{self.own_draws:g} (Bengio et al. 2015, parallel as Duckworth et al. 2019)")
+        width = f"{list(c.tier_hidden)} (per tier)" if c.tier_hidden else str(c.hidden)
         return (f"MelNet (Vasquez & Lewis 2019): {c.n_tiers} tiers (bands {c.tier_bands()}, first split along "
-                f"frequency), layers {list(c.layers)}, hidden {c.hidden} GRUs, {c.mixtures} Gaussians per cell; "
+                f"frequency), layers {list(c.layers)}, hidden {width} GRUs, {c.mixtures} Gaussians per cell; "
                 f"{count_parameters(model) / 1e6:.2f} M parameters{noise}. Sized for a 2-core CPU: hidden 64 ran "
                 "about 2x slower a step than hidden 32 here")
 

@@ -79,7 +79,7 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
           augment_speed: float | None = None, cancel: CancelToken | None = None,
           input_noise: float | None = None, init: Path | None = None, own_draws: float | None = None,
           phase_weight: float | None = None, learning_rate: float | None = None,
-          magnitude_weight: float | None = None) -> Trainer:
+          magnitude_weight: float | None = None, widen: int | None = None) -> Trainer:
     """Train model ``name`` in ``run_dir`` (default: ``<data>/runs/<name>``, ``<data>/runs/melnet-tierN`` for one
     MelNet tier) for a budget, with a progress bar.
 
@@ -102,6 +102,9 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
     (:attr:`ISTFTRecipe.magnitude_weight`, part of the run's identity); None keeps the recipe's (off).
     ``learning_rate``: the optimiser's base rate instead of the recipe's (part of the run's identity: give it on
     every resume).
+    ``widen`` (MelNet, with ``tier`` and ``init``): the trained tier is this many hidden units wide
+    (``MelNetConfig.tier_hidden``, part of the run's identity: give it on every resume); the warm start widens the
+    ``init`` model's tier to it function-preservingly (:func:`vocoder_studio.melnet.widen.widen_tier`).
 
     Under ``torchrun`` (``WORLD_SIZE`` > 1 in the environment) the process group is started here (gloo on the
     CPU, NCCL on a GPU) and every trainer trains data-parallel (gradients averaged over the ranks each step;
@@ -113,7 +116,7 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
             iSTFT, ``phase_weight`` or ``magnitude_weight`` for one other than iSTFT, ``config_file`` for one other
             than MelNet or WaveNet, a tier out of range, an unreadable or invalid config, an augmentation, noise,
             chance, weight or learning rate out of range, an ``init`` checkpoint that is unreadable or has no fitting
-            weight.
+            weight, ``widen`` without ``tier`` and ``init`` or below 1.
     """
     if name not in RECIPES:
         raise VocoderStudioError(f"unknown model {name!r}; trainable: {', '.join(sorted(RECIPES)) or 'none'}")
@@ -133,6 +136,13 @@ def train(name: str, device: torch.device, minutes: float | None, steps: int | N
                                         ("--learning-rate", learning_rate, _ABOVE_0)):
         if number is not None and not (math.isfinite(number) and fits(number)):
             raise VocoderStudioError(f"{flag} {number}: must be a finite number {bound}")
+    if widen is not None:
+        if name != "melnet" or tier is None or init is None:
+            raise VocoderStudioError("--widen applies to melnet with --tier N and --init CHECKPOINT")
+        if widen < 1:
+            raise VocoderStudioError(f"--widen {widen}: must be a width >= 1")
+        config = cast(Any, recipe).model_config
+        recipe = replace(cast(Any, recipe), model_config=config.with_tier_width(tier - 1, int(widen)))
     if input_noise is not None:
         recipe = replace(cast(Any, recipe), input_noise=float(input_noise))
     if own_draws is not None:
