@@ -181,8 +181,7 @@ class Generator(nn.Module):
             conv = self.get_submodule(name)
             if not isinstance(conv, nn.Conv2d):
                 raise ValueError(f"{name} is not a 2-D convolution of this generator")
-            parent, _, child = name.rpartition(".")
-            setattr(self.get_submodule(parent), child, INT8_KERNELS[kernel].quantise(conv, q))
+            self.set_submodule(name, INT8_KERNELS[kernel].quantise(conv, q))
         return self
 
     def prepack(self) -> Generator:
@@ -448,9 +447,7 @@ def _prepared_from(state: dict[str, torch.Tensor], h: HiFiGANConfig, precision: 
         if precision == "bfloat16":
             model.to_bfloat16()
         for name, q in qparams.items():
-            parent, _, child = name.rpartition(".")
-            setattr(model.get_submodule(parent), child,
-                    INT8_KERNELS[INT8_KERNEL](model.get_submodule(name), q))  # type: ignore[arg-type]
+            model.set_submodule(name, INT8_KERNELS[INT8_KERNEL](model.get_submodule(name), q))  # type: ignore[arg-type]
     model.load_state_dict(state, assign=True)
     if any(t.is_meta for t in model.state_dict().values()):
         raise RuntimeError("a cached HiFi-GAN entry left a weight unset")
